@@ -1,0 +1,189 @@
+"""The ``geogaps`` command line: load data, inspect it, score communes, serve the map."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geo_service.settings import Settings
+from layers import Store, open_store
+from layers.errors import LayerError
+from layers.loading import DirectoryLoad, LoadReport, load_directory, load_file
+from layers.readers import KINDS
+
+app = typer.Typer(
+    help="geogaps: brechas territoriales de las comunas de Chile — territorial gap analysis.\n\n"
+    "Without GEOGAPS_DATABASE_URL every command uses the embedded store (GeoParquet files in "
+    "GEOGAPS_STORE_DIR); with it, PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema (PostGIS only).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+# Piped output (CI logs, tests) gets wide lines instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def settings_from_env() -> Settings:
+    """Read settings, turning validation errors into a user error."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise UserError(f"invalid settings: {details}") from None
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[Store]:
+    """Open the configured store with its schema up to date."""
+    store = open_store(settings.database_url, settings.store_dir)
+    try:
+        store.migrate()
+        yield store
+    finally:
+        store.close()
+
+
+def _print_report(report: LoadReport) -> None:
+    if report.skipped_unchanged:
+        console.print(
+            f"[dim]= {report.dataset}: unchanged (sha256 {report.sha256[:12]}…), "
+            f"{report.rows_loaded} rows already loaded[/dim]"
+        )
+        return
+    outcome = report.outcome
+    console.print(
+        f"[green]✓[/green] {report.dataset} → {report.table_name}: read {report.rows_read}, "
+        f"loaded {report.rows_loaded}, rejected {report.rows_rejected} ({report.seconds:.2f} s)"
+    )
+    for reason, count in report.rejection_reasons().items():
+        console.print(f"    rejected {count}: {reason}")
+    extras = {
+        "exact duplicates removed": outcome.duplicates_removed,
+        "invalid geometries repaired": outcome.repaired_geometries,
+        "points outside their declared commune (flagged)": outcome.outside_declared_commune,
+    }
+    for label, count in extras.items():
+        if count:
+            console.print(f"    {label}: {count}")
+    if outcome.reprojected_from:
+        console.print(f"    reprojected from {outcome.reprojected_from} to EPSG:4326")
+    for note in outcome.notes:
+        console.print(f"    note: {note}")
+
+
+def _print_directory(result: DirectoryLoad) -> None:
+    for relative, reason in result.not_loaded.items():
+        console.print(f"[dim]- not loaded: {relative} ({reason})[/dim]")
+    for relative in result.missing:
+        errors.print(f"[yellow]! missing from the data folder: {relative}[/yellow]")
+    for relative, message in result.failures.items():
+        errors.print(f"[red]✗ {relative}: {message}[/red]")
+
+
+@app.command()
+def load(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder laid out like ../shared/data/chile (default GEOGAPS_DATA_DIR)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Reload files whose sha256 has not changed.")] = False,
+) -> None:
+    """Load every known dataset of a data folder, validated, with provenance."""
+    settings = settings_from_env()
+    folder = data_dir or settings.data_dir
+    with opened_store(settings) as store:
+        progress = Progress(
+            TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(),
+            TextColumn("{task.description}"), TimeElapsedColumn(), console=errors,
+            transient=True,
+        )
+        with progress:
+            task = progress.add_task("", total=None)
+
+            def advance(step: int, total: int, name: str) -> None:
+                progress.update(task, total=total, completed=step - 1, description=name)
+
+            result = load_directory(store, folder, force=force, on_progress=advance)
+        for report in result.reports:
+            _print_report(report)
+        _print_directory(result)
+        console.print(f"store: {store!r}")
+    if result.failures:
+        raise UserError(f"{len(result.failures)} dataset(s) failed to load; see above")
+
+
+@app.command("load-file")
+def load_one_file(
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, GeoParquet or CSV.")],
+    kind: Annotated[str, typer.Option(help=f"Kind of data: {', '.join(KINDS)}.")],
+    crs: Annotated[
+        str | None, typer.Option(help="CRS when the file declares none, e.g. EPSG:32719.")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset name (default: file name without extension).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Reload even if the file is unchanged.")] = False,
+) -> None:
+    """Load one file as a dataset of the given kind."""
+    if kind not in KINDS:
+        raise UserError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        report = load_file(store, kind, path, crs=crs, dataset=dataset, force=force)
+    _print_report(report)
+
+
+@app.command()
+def status() -> None:
+    """List loaded datasets with row counts and provenance."""
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        provenance = store.provenance()
+    if provenance.empty:
+        console.print("No dataset loaded yet: run `geogaps load`.")
+        return
+    table = Table(title=f"Datasets in {'PostGIS' if settings.uses_postgis else settings.store_dir}")
+    for column in ("dataset", "table", "read", "loaded", "rejected", "sha256", "loaded at"):
+        table.add_column(column, no_wrap=column == "dataset",
+                         justify="right" if column in {"read", "loaded", "rejected"} else "left")
+    for row in provenance.itertuples():
+        table.add_row(
+            row.dataset, row.table_name, str(row.rows_read), str(row.rows_loaded),
+            str(row.rows_rejected), row.sha256[:12], row.loaded_at.strftime("%Y-%m-%d %H:%M"),
+        )
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to the PostGIS database."""
+    settings = settings_from_env()
+    if not settings.uses_postgis:
+        raise UserError("GEOGAPS_DATABASE_URL is not set: the embedded store needs no migrations")
+    with opened_store(settings):
+        console.print("schema is up to date")
+
+
+def main() -> None:
+    """Entry point that turns user errors into a message and exit code 1, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except (UserError, LayerError) as error:
+        errors.print(f"[red]error:[/red] {error}")
+        sys.exit(1)

@@ -1,0 +1,67 @@
+"""Settings of the service, read from ``GEOGAPS_*`` environment variables.
+
+This module imports nothing from the project so that every other module can depend on it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Runtime configuration.
+
+    Without ``database_url`` the service works from the embedded store, a folder of GeoParquet
+    files at ``store_dir`` that needs no database server.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="GEOGAPS_", env_file=".env", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a PostGIS database, e.g. postgresql+psycopg://u:p@host/db. "
+        "Unset: use the embedded store.",
+    )
+    data_dir: Path = Field(
+        default=Path("../shared/data/chile"),
+        description="Folder laid out like the shared Chilean data folder (see SOURCES.md).",
+    )
+    store_dir: Path = Field(
+        default=Path("var/store"), description="Folder of the embedded GeoParquet store."
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="Key required in the X-API-Key header for write endpoints."
+    )
+    default_region: str | None = Field(
+        default=None, description="Region code (two digits, e.g. '04') used when none is given."
+    )
+    random_seed: int = Field(default=20221, description="Seed of the Monte Carlo uncertainty run.")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgis_only(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not value.startswith("postgresql"):
+            raise ValueError("GEOGAPS_DATABASE_URL must be a postgresql:// URL of a PostGIS database")
+        if value.startswith("postgresql://"):
+            # psycopg 3 is the driver we install; make the URL say so.
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _two_digit_region(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.isdigit() or not 1 <= int(value) <= 16:
+            raise ValueError("GEOGAPS_DEFAULT_REGION must be a region code from 01 to 16")
+        return value.zfill(2)
+
+    @property
+    def uses_postgis(self) -> bool:
+        """Whether the data live in PostGIS rather than in the embedded store."""
+        return self.database_url is not None

@@ -1,0 +1,173 @@
+"""The PostGIS store: GeoAlchemy2 tables, Alembic migrations, COPY bulk loads in one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from alembic import command
+from alembic.config import Config
+import psycopg
+from psycopg import sql
+from sqlalchemy import Connection, Engine, create_engine, delete, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+
+from layers.errors import StoreWriteError
+from layers.schema import SRID, Base, DatasetProvenance, ScoreResult, ScoreRun
+from layers.store import Store, conform, stored_columns, table_named
+
+
+def alembic_config(connection: Connection) -> Config:
+    """Alembic configuration pointing at the packaged migrations and at ``connection``."""
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("layers") / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+class PostgisStore(Store):
+    """Store backed by a PostGIS database reached through SQLAlchemy and psycopg 3."""
+
+    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+        if engine is None:
+            if url is None:
+                raise ValueError("PostgisStore needs a database URL or an engine")
+            engine = create_engine(url, pool_pre_ping=True)
+        self.engine = engine
+
+    def __repr__(self) -> str:
+        return f"PostgisStore({self.engine.url.render_as_string(hide_password=True)})"
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent)."""
+        with self.engine.begin() as connection:
+            command.upgrade(alembic_config(connection), "head")
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def replace_dataset(
+        self, table_name: str, dataset: str, frame: pd.DataFrame, provenance: dict[str, Any]
+    ) -> None:
+        """Replace the rows of ``dataset`` in ``table_name`` and its provenance, atomically.
+
+        The delete, the COPY and the provenance upsert share one transaction: if any row fails
+        (a constraint, a bad geometry), the table is left exactly as it was.
+        """
+        table = table_named(table_name)
+        rows = conform(frame.assign(dataset=dataset), table_name)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(table).where(table.c.dataset == dataset))
+                _copy_rows(connection, table_name, rows)
+                _upsert(connection, DatasetProvenance.__table__, provenance, ["dataset"])
+        except (psycopg.Error, DBAPIError) as error:
+            reason = str(getattr(error, "orig", None) or error).strip().replace("\n", "; ")
+            raise StoreWriteError(
+                f"dataset {dataset!r} not loaded, nothing was changed: the database refused a "
+                f"row ({reason})"
+            ) from error
+
+    def save_score_run(self, run: dict[str, Any], results: pd.DataFrame) -> None:
+        """Store a score run and its per-commune results (replacing a run with the same id)."""
+        with self.engine.begin() as connection:
+            connection.execute(delete(ScoreRun.__table__).where(ScoreRun.run_id == run["run_id"]))
+            connection.execute(ScoreRun.__table__.insert().values(**run))
+            _copy_rows(connection, ScoreResult.__tablename__, conform(results, "score_results"))
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def read_table(self, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Return a table with the columns of its model, ordered as the embedded store orders."""
+        table = table_named(table_name)
+        names = columns or stored_columns(table_name)
+        order = [table.c[c] for c in _order_columns(table_name)]
+        selected = [
+            func.ST_AsBinary(table.c[c]).label(c) if c == "geom" else table.c[c] for c in names
+        ]
+        query = select(*selected).order_by(*order)
+        with self.engine.connect() as connection:
+            if "geom" in names:
+                frame = gpd.read_postgis(query, connection, geom_col="geom", crs=f"EPSG:{SRID}")
+            else:
+                frame = pd.read_sql(query, connection)
+        return conform(frame, table_name, columns=names)
+
+    def read_score_run(self, run_id: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+        """Return a stored run (the newest when ``run_id`` is None) and its results."""
+        runs = ScoreRun.__table__
+        with self.engine.connect() as connection:
+            query = select(runs).order_by(runs.c.created_at.desc()).limit(1)
+            if run_id is not None:
+                query = select(runs).where(runs.c.run_id == run_id)
+            row = connection.execute(query).mappings().first()
+        if row is None:
+            raise LookupError("no score run stored" if run_id is None else f"no run {run_id}")
+        run = dict(row)
+        results = self.read_table("score_results")
+        return run, results[results["run_id"] == run["run_id"]].reset_index(drop=True)
+
+    def count_rows(self, table_name: str) -> int:
+        """Number of rows in a table."""
+        table = table_named(table_name)
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(table)).scalar_one())
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        """A connection for read-only SQL (tests, status)."""
+        with self.engine.connect() as connection:
+            yield connection
+
+    def truncate_all(self) -> None:
+        """Empty every table (tests only)."""
+        names = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+        with self.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def _order_columns(table_name: str) -> list[str]:
+    table = table_named(table_name)
+    keys = [c.name for c in table.primary_key.columns]
+    if keys == ["id"]:
+        return ["dataset", "id"]
+    return (["dataset"] if "dataset" in table.c and "dataset" not in keys else []) + keys
+
+
+def _copy_rows(connection: Connection, table_name: str, frame: pd.DataFrame) -> None:
+    """Bulk-insert ``frame`` with COPY on the transaction's own psycopg connection."""
+    if frame.empty:
+        return
+    columns = list(frame.columns)
+    values: dict[str, list[Any]] = {}
+    for column in columns:
+        series = frame[column]
+        if column == "geom":
+            geoms = shapely.set_srid(series.array.to_numpy() if hasattr(series, "array") else
+                                     series.to_numpy(), SRID)
+            values[column] = list(shapely.to_wkb(geoms, hex=True, include_srid=True))
+        else:
+            values[column] = series.astype(object).where(series.notna(), None).tolist()
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in zip(*(values[c] for c in columns), strict=True):
+            copy.write_row(row)
+
+
+def _upsert(connection: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> None:
+    statement = insert(table).values(**values)
+    update = {k: statement.excluded[k] for k in values if k not in keys}
+    connection.execute(statement.on_conflict_do_update(index_elements=keys, set_=update))

@@ -1,0 +1,124 @@
+"""What every store offers, and the column conventions they share.
+
+Two stores hold the same tables: :class:`layers.postgis.PostgisStore` and
+:class:`layers.embedded.EmbeddedStore`. Both return every table through :func:`conform`, so the
+same load gives the same frames back from either.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import Boolean, DateTime, Float, Integer, Table
+from sqlalchemy.types import JSON as JSONType
+
+from layers.schema import SRID, Base
+
+PROVENANCE_TABLE = "dataset_provenance"
+
+
+def table_named(name: str) -> Table:
+    """The SQLAlchemy table called ``name``; a ValueError lists the tables otherwise."""
+    try:
+        return Base.metadata.tables[name]
+    except KeyError:
+        known = ", ".join(sorted(Base.metadata.tables))
+        raise ValueError(f"unknown table {name!r}; tables are {known}") from None
+
+
+def stored_columns(table_name: str) -> list[str]:
+    """Columns a store writes and returns: all but auto-incremented surrogate keys."""
+    table = table_named(table_name)
+    return [c.name for c in table.columns if not (c.primary_key and c.name == "id")]
+
+
+def conform(
+    frame: pd.DataFrame, table_name: str, columns: list[str] | None = None
+) -> pd.DataFrame:
+    """Select and type the columns of ``table_name`` the same way in every store.
+
+    Text stays ``object`` with None for missing, integers become nullable ``Int64``, floats
+    ``float64``, booleans ``bool``, JSON a dict, and ``geom`` a GeoSeries in EPSG:4326.
+    """
+    table = table_named(table_name)
+    names = columns or stored_columns(table_name)
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{table_name}: frame lacks column(s) {', '.join(missing)}")
+    out = pd.DataFrame(index=range(len(frame)))
+    for name in names:
+        column_type = table.c[name].type
+        values = frame[name].reset_index(drop=True)
+        if name == "geom":
+            continue
+        if isinstance(column_type, Boolean):
+            out[name] = values.fillna(False).astype(bool)
+        elif isinstance(column_type, Integer):
+            out[name] = pd.to_numeric(values).round().astype("Int64")
+        elif isinstance(column_type, Float):
+            out[name] = pd.to_numeric(values).astype("float64")
+        elif isinstance(column_type, DateTime):
+            out[name] = pd.to_datetime(values, utc=True)
+        elif isinstance(column_type, JSONType):
+            out[name] = values.map(lambda v: json.loads(v) if isinstance(v, str) else v)
+        else:
+            out[name] = values.astype(object).where(values.notna(), None)
+    if "geom" in names:
+        geometry = gpd.GeoSeries(frame["geom"].reset_index(drop=True).array, crs=f"EPSG:{SRID}")
+        out["geom"] = geometry
+        return gpd.GeoDataFrame(out[names], geometry="geom", crs=f"EPSG:{SRID}")
+    return out[names]
+
+
+class Store(ABC):
+    """A place where datasets are loaded and read back."""
+
+    def migrate(self) -> None:  # noqa: B027 - only PostGIS has a schema to migrate
+        """Prepare the store's schema (no-op for stores without one)."""
+
+    def close(self) -> None:  # noqa: B027 - only PostGIS holds connections
+        """Release resources."""
+
+    @abstractmethod
+    def replace_dataset(
+        self, table_name: str, dataset: str, frame: pd.DataFrame, provenance: dict[str, Any]
+    ) -> None:
+        """Atomically replace ``dataset``'s rows in ``table_name`` and record its provenance."""
+
+    @abstractmethod
+    def read_table(self, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """Return all rows of a table (a GeoDataFrame when it has a geometry)."""
+
+    @abstractmethod
+    def save_score_run(self, run: dict[str, Any], results: pd.DataFrame) -> None:
+        """Store one score run and its results."""
+
+    @abstractmethod
+    def read_score_run(self, run_id: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+        """Return a stored run (the newest when ``run_id`` is None) and its results."""
+
+    def provenance(self) -> pd.DataFrame:
+        """Provenance of every loaded dataset, one row each."""
+        return self.read_table(PROVENANCE_TABLE)
+
+    def dataset_sha256(self, dataset: str) -> str | None:
+        """sha256 of the file a dataset was last loaded from, or None if never loaded."""
+        provenance = self.provenance()
+        match = provenance.loc[provenance["dataset"] == dataset, "sha256"]
+        return None if match.empty else str(match.iloc[0])
+
+    def known_cuts(self) -> set[str]:
+        """Commune codes of the official code list and of the loaded boundaries."""
+        codes = self.read_table("territorial_codes", ["cut"])["cut"]
+        communes = self.read_table("communes", ["cut"])["cut"]
+        return set(codes) | set(communes)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

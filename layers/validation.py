@@ -1,0 +1,203 @@
+"""Validation rules shared by every loader.
+
+Each rule takes a frame and returns the frame it keeps plus what it did, so the loader can report
+read / loaded / rejected counts with reasons. Nothing here touches a file or a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from layers.errors import MissingCRSError
+from layers.parsing import pad_cut
+
+STORAGE_CRS = "EPSG:4326"
+#: Metric, equal-area CRS used for areas (WGS 84 / NSIDC EASE-Grid 2.0 Global).
+EQUAL_AREA_CRS = "EPSG:6933"
+#: Column that keeps each row's position in the source file (1-based), for rejection reports.
+SOURCE_ROW = "_source_row"
+
+
+@dataclass
+class Rejection:
+    """A source row that was not loaded, and why."""
+
+    row: int
+    reason: str
+
+    def as_dict(self) -> dict[str, object]:
+        """Return the rejection as a JSON-ready mapping."""
+        return {"row": self.row, "reason": self.reason}
+
+
+@dataclass
+class ValidationOutcome:
+    """What the validation rules did to one dataset."""
+
+    rejections: list[Rejection] = field(default_factory=list)
+    repaired_geometries: int = 0
+    duplicates_removed: int = 0
+    outside_declared_commune: int = 0
+    reprojected_from: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def reject(self, frame: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
+        """Record the rows under ``mask`` as rejected with ``reason`` and return the others."""
+        mask = mask.fillna(False).astype(bool)
+        rows = frame.loc[mask, SOURCE_ROW] if SOURCE_ROW in frame else frame.index[mask]
+        self.rejections.extend(Rejection(int(row), reason) for row in rows)
+        return frame.loc[~mask]
+
+
+def ensure_storage_crs(
+    frame: gpd.GeoDataFrame, declared: str | None, outcome: ValidationOutcome
+) -> gpd.GeoDataFrame:
+    """Reproject ``frame`` to EPSG:4326 from the CRS the file declares or the one given.
+
+    Raises
+    ------
+    MissingCRSError
+        If the file declares no CRS and ``declared`` is None: guessing degrees or UTM metres
+        would silently misplace every feature.
+    """
+    if declared is not None:
+        given = CRS.from_user_input(declared)
+        if frame.crs is not None and not CRS.from_user_input(frame.crs).equals(given):
+            outcome.notes.append(f"CRS {frame.crs.to_string()} of the file overridden by {declared}")
+        frame = frame.set_crs(given, allow_override=True)
+    if frame.crs is None:
+        raise MissingCRSError(
+            "the file declares no coordinate reference system; give one with --crs "
+            "(e.g. --crs EPSG:4326 for degrees, --crs EPSG:32719 for UTM 19S metres)"
+        )
+    if not CRS.from_user_input(frame.crs).equals(CRS.from_user_input(STORAGE_CRS)):
+        outcome.reprojected_from = CRS.from_user_input(frame.crs).to_string()
+        frame = frame.to_crs(STORAGE_CRS)
+    return frame
+
+
+def repair_geometries(
+    frame: gpd.GeoDataFrame,
+    geometry_type: str,
+    outcome: ValidationOutcome,
+    allow_missing: bool = False,
+) -> gpd.GeoDataFrame:
+    """Repair invalid geometries with ``make_valid`` and coerce them to the table's type.
+
+    Polygons become MultiPolygons and lines MultiLineStrings; a repair that leaves a collection
+    keeps only the parts of the table's dimension. Rows whose geometry is missing or empty after
+    repair are rejected unless ``allow_missing`` (projects known only by commune).
+    """
+    geoms = frame.geometry.array
+    present = ~(frame.geometry.isna() | frame.geometry.is_empty)
+    invalid = present & ~frame.geometry.is_valid
+    outcome.repaired_geometries += int(invalid.sum())
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid.to_numpy()] = shapely.make_valid(geoms[invalid.to_numpy()])
+    coerced = [_coerce(geom, geometry_type) for geom in geoms]
+    frame = frame.set_geometry(gpd.GeoSeries(coerced, index=frame.index, crs=frame.crs))
+    missing = frame.geometry.isna() | frame.geometry.is_empty
+    if allow_missing:
+        frame.loc[missing, frame.geometry.name] = None
+        return frame
+    return outcome.reject(frame, missing, f"no usable {geometry_type.lower()} geometry")
+
+
+def _coerce(geom: shapely.Geometry | None, geometry_type: str) -> shapely.Geometry | None:
+    if geom is None or geom.is_empty:
+        return None
+    parts_of = {"MULTIPOLYGON": 2, "MULTILINESTRING": 1, "POINT": 0}
+    dimension = parts_of[geometry_type]
+    if geometry_type == "POINT":
+        return geom if geom.geom_type == "Point" else None
+    parts = [part for part in shapely.get_parts(geom) if shapely.get_dimensions(part) == dimension]
+    if geom.geom_type == "GeometryCollection":
+        parts = [
+            sub
+            for part in shapely.get_parts(geom)
+            for sub in shapely.get_parts(part)
+            if shapely.get_dimensions(sub) == dimension
+        ]
+    if not parts:
+        return None
+    if dimension == 2:
+        return shapely.MultiPolygon(
+            [p for part in parts for p in shapely.get_parts(part) if p.geom_type == "Polygon"]
+        )
+    return shapely.MultiLineString(
+        [p for part in parts for p in shapely.get_parts(part) if p.geom_type == "LineString"]
+    )
+
+
+def normalise_cuts(frame: pd.DataFrame, outcome: ValidationOutcome) -> pd.DataFrame:
+    """Pad integer CUT codes to five digits; reject rows whose code is not a commune code."""
+    padded = frame["cut"].map(pad_cut)
+    frame = frame.assign(cut=padded)
+    return outcome.reject(frame, padded.isna(), "missing or malformed CUT commune code")
+
+
+def reject_unknown_cuts(
+    frame: pd.DataFrame, known_cuts: Iterable[str], outcome: ValidationOutcome
+) -> pd.DataFrame:
+    """Reject rows whose CUT is not in the official commune list, naming the code."""
+    known = set(known_cuts)
+    unknown = ~frame["cut"].isin(known)
+    for code in sorted(frame.loc[unknown, "cut"].unique()):
+        mask = frame["cut"] == code
+        frame = outcome.reject(frame, mask, f"unknown CUT commune code {code}")
+    return frame
+
+
+def drop_exact_duplicates(frame: pd.DataFrame, outcome: ValidationOutcome) -> pd.DataFrame:
+    """Drop rows identical to an earlier row in every attribute and in geometry."""
+    compare = frame.drop(columns=[SOURCE_ROW], errors="ignore")
+    if isinstance(frame, gpd.GeoDataFrame):
+        name = frame.geometry.name
+        compare = pd.DataFrame(compare.drop(columns=[name]))
+        compare[name] = shapely.to_wkb(frame.geometry.array, hex=True)
+    duplicated = compare.astype(str).duplicated(keep="first")
+    outcome.duplicates_removed += int(duplicated.sum())
+    return frame.loc[~duplicated]
+
+
+def reject_conflicting_keys(
+    frame: pd.DataFrame, key: list[str], outcome: ValidationOutcome
+) -> pd.DataFrame:
+    """Reject later rows that repeat a key of an earlier row with different values."""
+    if not key:
+        return frame
+    repeated = frame.duplicated(subset=key, keep="first")
+    return outcome.reject(frame, repeated, f"repeats the key ({', '.join(key)}) of an earlier row")
+
+
+def flag_outside_declared_commune(
+    points: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, outcome: ValidationOutcome
+) -> pd.Series:
+    """Return True for points that lie outside the polygon of the commune they declare.
+
+    Communes without a polygon cannot be checked and are not flagged.
+    """
+    outlines = communes.set_index("cut").geometry
+    flags = pd.Series(False, index=points.index)
+    has_point = ~(points.geometry.isna() | points.geometry.is_empty)
+    declared = points.loc[has_point, "cut"].map(outlines)
+    checkable = declared.notna()
+    if checkable.any():
+        polygons = gpd.GeoSeries(declared[checkable], crs=STORAGE_CRS).array
+        inside = shapely.covers(polygons, points.geometry.loc[checkable[checkable].index].array)
+        flags.loc[checkable[checkable].index] = ~np.asarray(inside)
+    outcome.outside_declared_commune += int(flags.sum())
+    return flags
+
+
+def area_km2(polygons: gpd.GeoSeries) -> pd.Series:
+    """Area of each polygon in km², computed in an equal-area metric CRS."""
+    return polygons.to_crs(EQUAL_AREA_CRS).area / 1e6

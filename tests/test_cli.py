@@ -1,0 +1,69 @@
+"""The ``geogaps`` command: help, exit codes and messages, end to end on real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.realdata
+
+
+def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from geo_service.cli import main; main()", *args],
+        capture_output=True, text=True, env={**os.environ, **env}, timeout=300,
+    )
+
+
+@pytest.fixture
+def embedded_env(tmp_path: Path) -> dict[str, str]:
+    env = {"GEOGAPS_STORE_DIR": str(tmp_path / "store"), "GEOGAPS_DATABASE_URL": ""}
+    return env
+
+
+def test_help_lists_the_sub_commands(embedded_env):
+    result = run("--help", env=embedded_env)
+    assert result.returncode == 0
+    for command in ("load", "load-file", "status"):
+        assert command in result.stdout
+
+
+def test_load_file_then_status_in_the_embedded_store(embedded_env, data_dir):
+    codes = run("load-file", "--kind", "territorial_codes",
+                str(data_dir / "boundaries/codigos_territoriales.csv"), env=embedded_env)
+    assert codes.returncode == 0, codes.stderr
+    assert "loaded 346" in codes.stdout
+    status = run("status", env=embedded_env)
+    assert "codigos_territoriales" in status.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("load-file", "--kind", "apr", "/nonexistent/apr.geojson"), "file not found"),
+        (("load-file", "--kind", "rivers", "x.geojson"), "unknown kind 'rivers'"),
+        (("load", "--data-dir", "/nonexistent"), "data folder not found"),
+    ],
+)
+def test_user_errors_exit_non_zero_without_traceback(embedded_env, args, message):
+    result = run(*args, env=embedded_env)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_bad_settings_are_reported(embedded_env):
+    result = run("status", env={**embedded_env, "GEOGAPS_DATABASE_URL": "mysql://x"})
+    assert result.returncode == 1
+    assert "GEOGAPS_DATABASE_URL" in result.stderr
+
+
+def test_dependency_error_names_the_fix(embedded_env, data_dir):
+    result = run("load-file", "--kind", "apr", str(data_dir / "water/ssr_coyhaique_11101.geojson"),
+                 env=embedded_env)
+    assert result.returncode == 1
+    assert "load the communes first" in result.stderr
