@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.console import Console
@@ -109,8 +110,12 @@ def load(
     folder = data_dir or settings.data_dir
     with opened_store(settings) as store:
         progress = Progress(
-            TextColumn("[bold]loading"), BarColumn(), MofNCompleteColumn(),
-            TextColumn("{task.description}"), TimeElapsedColumn(), console=errors,
+            TextColumn("[bold]loading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=errors,
             transient=True,
         )
         with progress:
@@ -130,7 +135,9 @@ def load(
 
 @app.command("load-file")
 def load_one_file(
-    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, GeoParquet or CSV.")],
+    path: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, GeoParquet or CSV.")
+    ],
     kind: Annotated[str, typer.Option(help=f"Kind of data: {', '.join(KINDS)}.")],
     crs: Annotated[
         str | None, typer.Option(help="CRS when the file declares none, e.g. EPSG:32719.")
@@ -160,14 +167,35 @@ def status() -> None:
         return
     table = Table(title=f"Datasets in {'PostGIS' if settings.uses_postgis else settings.store_dir}")
     for column in ("dataset", "table", "read", "loaded", "rejected", "sha256", "loaded at"):
-        table.add_column(column, no_wrap=column == "dataset",
-                         justify="right" if column in {"read", "loaded", "rejected"} else "left")
-    for row in provenance.itertuples():
+        table.add_column(
+            column,
+            no_wrap=column == "dataset",
+            justify="right" if column in {"read", "loaded", "rejected"} else "left",
+        )
+    for row in provenance.to_dict("records"):
         table.add_row(
-            row.dataset, row.table_name, str(row.rows_read), str(row.rows_loaded),
-            str(row.rows_rejected), row.sha256[:12], row.loaded_at.strftime("%Y-%m-%d %H:%M"),
+            str(row["dataset"]),
+            str(row["table_name"]),
+            str(row["rows_read"]),
+            str(row["rows_loaded"]),
+            str(row["rows_rejected"]),
+            str(row["sha256"])[:12],
+            pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d %H:%M UTC"),
         )
     console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (layers, datasets, gap scores)."""
+    import uvicorn
+
+    from geo_service.app import create_app
+
+    uvicorn.run(create_app(settings_from_env()), host=host, port=port)
 
 
 @db_app.command("upgrade")

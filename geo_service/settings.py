@@ -46,7 +46,9 @@ class Settings(BaseSettings):
         if value in (None, ""):
             return None
         if not value.startswith("postgresql"):
-            raise ValueError("GEOGAPS_DATABASE_URL must be a postgresql:// URL of a PostGIS database")
+            raise ValueError(
+                "GEOGAPS_DATABASE_URL must be a postgresql:// URL of a PostGIS database"
+            )
         if value.startswith("postgresql://"):
             # psycopg 3 is the driver we install; make the URL say so.
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")

@@ -1,4 +1,4 @@
-"""All input and output of geogaps: file readers, validation, and the PostGIS and embedded stores."""
+"""All input and output of geogaps: readers, validation, and the PostGIS and embedded stores."""
 
 from pathlib import Path
 

@@ -10,8 +10,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-
-from sqlalchemy.types import JSON as JSONType
+from sqlalchemy import JSON
 
 from layers.schema import ScoreRun
 from layers.store import PROVENANCE_TABLE, Store, conform, stored_columns, table_named
@@ -52,11 +51,17 @@ class EmbeddedStore(Store):
     def save_score_run(self, run: dict[str, Any], results: pd.DataFrame) -> None:
         """Store a score run and its results (replacing a run with the same id)."""
         runs = self.read_table(ScoreRun.__tablename__)
-        runs = _concat(runs[runs["run_id"] != run["run_id"]],
-                       conform(pd.DataFrame([run]), "score_runs"), "score_runs")
+        runs = _concat(
+            runs[runs["run_id"] != run["run_id"]],
+            conform(pd.DataFrame([run]), "score_runs"),
+            "score_runs",
+        )
         stored = self.read_table("score_results")
-        stored = _concat(stored[stored["run_id"] != run["run_id"]],
-                         conform(results, "score_results"), "score_results")
+        stored = _concat(
+            stored[stored["run_id"] != run["run_id"]],
+            conform(results, "score_results"),
+            "score_results",
+        )
         self._write("score_results", stored)
         self._write("score_runs", runs)
 
@@ -67,7 +72,7 @@ class EmbeddedStore(Store):
             runs = runs[runs["run_id"] == run_id]
         if runs.empty:
             raise LookupError("no score run stored" if run_id is None else f"no run {run_id}")
-        run = runs.sort_values("created_at").iloc[-1].to_dict()
+        run = {str(k): v for k, v in runs.sort_values("created_at").iloc[-1].items()}
         results = self.read_table("score_results")
         return run, results[results["run_id"] == run["run_id"]].reset_index(drop=True)
 
@@ -89,12 +94,14 @@ class EmbeddedStore(Store):
 
     def count_rows(self, table_name: str) -> int:
         """Number of rows in a table."""
-        return len(self.read_table(table_name, ["dataset"] if "dataset" in
-                                   stored_columns(table_name) else None))
+        return len(
+            self.read_table(
+                table_name, ["dataset"] if "dataset" in stored_columns(table_name) else None
+            )
+        )
 
     def _write(self, table_name: str, frame: pd.DataFrame) -> None:
-        json_columns = [c.name for c in table_named(table_name).columns
-                        if isinstance(c.type, JSONType)]
+        json_columns = [c.name for c in table_named(table_name).columns if isinstance(c.type, JSON)]
         frame = frame.assign(
             **{c: frame[c].map(lambda v: json.dumps(v, sort_keys=True)) for c in json_columns}
         )

@@ -178,7 +178,8 @@ def load_file(
     digest = sha256_of(path)
     report = LoadReport(dataset, kind.name, kind.table, kind.source, path, digest)
     if not force and store.dataset_sha256(dataset) == digest:
-        previous = store.provenance().set_index("dataset").loc[dataset]
+        provenance = store.provenance()
+        previous = provenance[provenance["dataset"] == dataset].iloc[0].to_dict()
         report.rows_read = int(previous["rows_read"])
         report.rows_loaded = int(previous["rows_loaded"])
         report.skipped_unchanged = True
@@ -267,8 +268,10 @@ def _assign_cut_by_location(
 def _unique_names(store: Store) -> dict[str, str]:
     """Folded commune name → CUT, for names that identify a single commune."""
     names = pd.concat(
-        [store.read_table("territorial_codes", ["cut", "name"]),
-         store.read_table("communes", ["cut", "name"])]
+        [
+            store.read_table("territorial_codes", ["cut", "name"]),
+            store.read_table("communes", ["cut", "name"]),
+        ]
     ).drop_duplicates()
     names["folded"] = names["name"].map(fold)
     unique = names.drop_duplicates("folded", keep=False)
@@ -322,9 +325,7 @@ def load_directory(
         # Commune-name lookups must see the communes loaded a moment ago.
         context.commune_names = {}
         try:
-            report = load_file(
-                store, kind_name, data_dir / relative, force=force, context=context
-            )
+            report = load_file(store, kind_name, data_dir / relative, force=force, context=context)
         except LayerError as error:
             result.failures[relative] = str(error)
             continue

@@ -9,10 +9,10 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import psycopg
 import shapely
 from alembic import command
 from alembic.config import Config
-import psycopg
 from psycopg import sql
 from sqlalchemy import Connection, Engine, create_engine, delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -69,7 +69,12 @@ class PostgisStore(Store):
             with self.engine.begin() as connection:
                 connection.execute(delete(table).where(table.c.dataset == dataset))
                 _copy_rows(connection, table_name, rows)
-                _upsert(connection, DatasetProvenance.__table__, provenance, ["dataset"])
+                _upsert(
+                    connection,
+                    table_named(DatasetProvenance.__tablename__),
+                    provenance,
+                    ["dataset"],
+                )
         except (psycopg.Error, DBAPIError) as error:
             reason = str(getattr(error, "orig", None) or error).strip().replace("\n", "; ")
             raise StoreWriteError(
@@ -80,8 +85,10 @@ class PostgisStore(Store):
     def save_score_run(self, run: dict[str, Any], results: pd.DataFrame) -> None:
         """Store a score run and its per-commune results (replacing a run with the same id)."""
         with self.engine.begin() as connection:
-            connection.execute(delete(ScoreRun.__table__).where(ScoreRun.run_id == run["run_id"]))
-            connection.execute(ScoreRun.__table__.insert().values(**run))
+            connection.execute(
+                delete(table_named(ScoreRun.__tablename__)).where(ScoreRun.run_id == run["run_id"])
+            )
+            connection.execute(table_named(ScoreRun.__tablename__).insert().values(**run))
             _copy_rows(connection, ScoreResult.__tablename__, conform(results, "score_results"))
 
     # -- reads -----------------------------------------------------------------------------
@@ -104,7 +111,7 @@ class PostgisStore(Store):
 
     def read_score_run(self, run_id: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
         """Return a stored run (the newest when ``run_id`` is None) and its results."""
-        runs = ScoreRun.__table__
+        runs = table_named(ScoreRun.__tablename__)
         with self.engine.connect() as connection:
             query = select(runs).order_by(runs.c.created_at.desc()).limit(1)
             if run_id is not None:
@@ -152,8 +159,9 @@ def _copy_rows(connection: Connection, table_name: str, frame: pd.DataFrame) -> 
     for column in columns:
         series = frame[column]
         if column == "geom":
-            geoms = shapely.set_srid(series.array.to_numpy() if hasattr(series, "array") else
-                                     series.to_numpy(), SRID)
+            geoms = shapely.set_srid(
+                series.array.to_numpy() if hasattr(series, "array") else series.to_numpy(), SRID
+            )
             values[column] = list(shapely.to_wkb(geoms, hex=True, include_srid=True))
         else:
             values[column] = series.astype(object).where(series.notna(), None).tolist()

@@ -27,7 +27,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 4326
-PROJECT_TYPOLOGIES = ("Equipamiento", "Espacios_Públicos", "Infraestructura_Vial", "Servicios_Básicos")
+PROJECT_TYPOLOGIES = (
+    "Equipamiento",
+    "Espacios_Públicos",
+    "Infraestructura_Vial",
+    "Servicios_Básicos",
+)
 LOCATION_PRECISIONS = ("exact", "locality", "commune")
 POPULATION_AREAS = ("total", "urbana", "rural")
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import Boolean, DateTime, Float, Integer, Table
-from sqlalchemy.types import JSON as JSONType
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, Table
 
 from layers.schema import SRID, Base
 
@@ -36,9 +35,7 @@ def stored_columns(table_name: str) -> list[str]:
     return [c.name for c in table.columns if not (c.primary_key and c.name == "id")]
 
 
-def conform(
-    frame: pd.DataFrame, table_name: str, columns: list[str] | None = None
-) -> pd.DataFrame:
+def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Select and type the columns of ``table_name`` the same way in every store.
 
     Text stays ``object`` with None for missing, integers become nullable ``Int64``, floats
@@ -63,7 +60,7 @@ def conform(
             out[name] = pd.to_numeric(values).astype("float64")
         elif isinstance(column_type, DateTime):
             out[name] = pd.to_datetime(values, utc=True)
-        elif isinstance(column_type, JSONType):
+        elif isinstance(column_type, JSON):
             out[name] = values.map(lambda v: json.loads(v) if isinstance(v, str) else v)
         else:
             out[name] = values.astype(object).where(values.notna(), None)

@@ -70,7 +70,9 @@ def ensure_storage_crs(
     if declared is not None:
         given = CRS.from_user_input(declared)
         if frame.crs is not None and not CRS.from_user_input(frame.crs).equals(given):
-            outcome.notes.append(f"CRS {frame.crs.to_string()} of the file overridden by {declared}")
+            outcome.notes.append(
+                f"CRS {frame.crs.to_string()} of the file overridden by {declared}"
+            )
         frame = frame.set_crs(given, allow_override=True)
     if frame.crs is None:
         raise MissingCRSError(

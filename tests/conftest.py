@@ -98,7 +98,7 @@ def embedded_store(tmp_path: Path) -> EmbeddedStore:
 
 
 @pytest.fixture(scope="session")
-def national_inputs(national_postgis: PostgisStore):  # noqa: ANN201 - analysis type, lazy import
+def national_inputs(national_postgis: PostgisStore):
     """Analysis inputs read from the national PostGIS store."""
     from geo_service.inputs import read_analysis_inputs
 

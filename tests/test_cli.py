@@ -15,7 +15,10 @@ pytestmark = pytest.mark.realdata
 def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-c", "from geo_service.cli import main; main()", *args],
-        capture_output=True, text=True, env={**os.environ, **env}, timeout=300,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=300,
     )
 
 
@@ -33,8 +36,13 @@ def test_help_lists_the_sub_commands(embedded_env):
 
 
 def test_load_file_then_status_in_the_embedded_store(embedded_env, data_dir):
-    codes = run("load-file", "--kind", "territorial_codes",
-                str(data_dir / "boundaries/codigos_territoriales.csv"), env=embedded_env)
+    codes = run(
+        "load-file",
+        "--kind",
+        "territorial_codes",
+        str(data_dir / "boundaries/codigos_territoriales.csv"),
+        env=embedded_env,
+    )
     assert codes.returncode == 0, codes.stderr
     assert "loaded 346" in codes.stdout
     status = run("status", env=embedded_env)
@@ -63,7 +71,12 @@ def test_bad_settings_are_reported(embedded_env):
 
 
 def test_dependency_error_names_the_fix(embedded_env, data_dir):
-    result = run("load-file", "--kind", "apr", str(data_dir / "water/ssr_coyhaique_11101.geojson"),
-                 env=embedded_env)
+    result = run(
+        "load-file",
+        "--kind",
+        "apr",
+        str(data_dir / "water/ssr_coyhaique_11101.geojson"),
+        env=embedded_env,
+    )
     assert result.returncode == 1
     assert "load the communes first" in result.stderr

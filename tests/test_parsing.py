@@ -43,8 +43,17 @@ def test_column_parsing_turns_garbage_into_nan():
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(4303, "04303"), ("4303", "04303"), ("04303", "04303"), (13101.0, "13101"), ("1101.0", "01101"),
-     (None, None), ("abc", None), ("123456", None), (0, None)],
+    [
+        (4303, "04303"),
+        ("4303", "04303"),
+        ("04303", "04303"),
+        (13101.0, "13101"),
+        ("1101.0", "01101"),
+        (None, None),
+        ("abc", None),
+        ("123456", None),
+        (0, None),
+    ],
 )
 def test_pads_cut_codes(value, expected):
     assert pad_cut(value) == expected

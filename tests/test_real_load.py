@@ -88,17 +88,23 @@ def test_population_by_year_and_area(national_postgis, data_dir):
     assert set(ine["year"]) == {2017, 2020, 2024, 2025}
     wide = ine[ine["year"] == 2024].pivot(index="cut", columns="area", values="population")
     assert (wide["urbana"] + wide["rural"] - wide["total"]).abs().max() <= 1
-    source = pd.read_csv(data_dir / "population/ine_proyecciones_urbana_rural_comuna.csv",
-                         dtype={"codigo_comuna": str})
-    assert wide.loc["04303", "rural"] == source.set_index("codigo_comuna").loc["04303",
-                                                                               "pob_2024_rural"]
+    source = pd.read_csv(
+        data_dir / "population/ine_proyecciones_urbana_rural_comuna.csv",
+        dtype={"codigo_comuna": str},
+    )
+    assert (
+        wide.loc["04303", "rural"]
+        == source.set_index("codigo_comuna").loc["04303", "pob_2024_rural"]
+    )
 
 
 def test_poverty_keeps_its_confidence_interval(national_postgis):
     poverty = national_postgis.read_table("poverty")
     assert len(poverty) == 345
     assert poverty["cut"].str.len().eq(5).all()
-    assert ((poverty["ci_lower"] <= poverty["rate"]) & (poverty["rate"] <= poverty["ci_upper"])).all()
+    assert (
+        (poverty["ci_lower"] <= poverty["rate"]) & (poverty["rate"] <= poverty["ci_upper"])
+    ).all()
     assert poverty["rate"].between(0, 1).all()
 
 
@@ -119,7 +125,10 @@ def test_finance_water_localities_settlements(national_postgis):
 def test_projects_keep_commune_precision_rows(national_postgis):
     projects = national_postgis.read_table("project_sites").set_index("project_id")
     assert set(projects["typology"]) <= {
-        "Equipamiento", "Espacios_Públicos", "Infraestructura_Vial", "Servicios_Básicos"
+        "Equipamiento",
+        "Espacios_Públicos",
+        "Infraestructura_Vial",
+        "Servicios_Básicos",
     }
     no_point = projects[projects.geometry.isna()]
     assert len(no_point) == 10
@@ -158,11 +167,13 @@ def test_every_geometry_has_a_spatial_index(national_postgis):
     from sqlalchemy import text
 
     with national_postgis.connection() as connection:
-        rows = connection.execute(text(
-            "SELECT f_table_name FROM geometry_columns gc WHERE NOT EXISTS ("
-            " SELECT 1 FROM pg_indexes i WHERE i.tablename = gc.f_table_name"
-            " AND i.indexdef ILIKE '%gist%' || gc.f_geometry_column || '%')"
-        )).all()
+        rows = connection.execute(
+            text(
+                "SELECT f_table_name FROM geometry_columns gc WHERE NOT EXISTS ("
+                " SELECT 1 FROM pg_indexes i WHERE i.tablename = gc.f_table_name"
+                " AND i.indexdef ILIKE '%gist%' || gc.f_geometry_column || '%')"
+            )
+        ).all()
         geometry_tables = connection.execute(
             text("SELECT count(*) FROM geometry_columns")
         ).scalar_one()

@@ -28,8 +28,17 @@ def test_both_stores_return_the_same_table(national_postgis, national_embedded, 
 
 
 def test_both_stores_record_the_same_provenance(national_postgis, national_embedded):
-    columns = ["dataset", "kind", "table_name", "file_name", "sha256", "rows_read",
-               "rows_loaded", "rows_rejected", "report"]
+    columns = [
+        "dataset",
+        "kind",
+        "table_name",
+        "file_name",
+        "sha256",
+        "rows_read",
+        "rows_loaded",
+        "rows_rejected",
+        "report",
+    ]
     pd.testing.assert_frame_equal(
         national_postgis.provenance()[columns].reset_index(drop=True),
         national_embedded.provenance()[columns].reset_index(drop=True),
@@ -40,8 +49,13 @@ def test_embedded_store_reloads_idempotently(national_embedded, data_dir):
     from layers.loading import load_file
 
     before = national_embedded.read_table("facilities")
-    report = load_file(national_embedded, "facilities",
-                       data_dir / "services/establecimientos_salud_deis_2026.gpkg", force=True)
+    report = load_file(
+        national_embedded,
+        "facilities",
+        data_dir / "services/establecimientos_salud_deis_2026.gpkg",
+        force=True,
+    )
     assert not report.skipped_unchanged
-    pd.testing.assert_frame_equal(_comparable(national_embedded.read_table("facilities")),
-                                  _comparable(before))
+    pd.testing.assert_frame_equal(
+        _comparable(national_embedded.read_table("facilities")), _comparable(before)
+    )

@@ -44,8 +44,11 @@ def _geojson(path: Path, features: list[dict], crs: str | None = None) -> Path:
 
 
 def _point_feature(point: Point, **properties) -> dict:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
-            "properties": properties}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [point.x, point.y]},
+        "properties": properties,
+    }
 
 
 def test_file_without_crs_is_refused_unless_one_is_given(store, inside, tmp_path):
@@ -69,8 +72,9 @@ def test_file_without_crs_is_refused_unless_one_is_given(store, inside, tmp_path
 def test_reprojects_from_the_declared_crs(store, inside, tmp_path, epsg):
     declared = gpd.GeoSeries([inside["04303"]], crs=4326).to_crs(epsg).iloc[0]
     path = tmp_path / f"ssr_{epsg}.gpkg"
-    gpd.GeoDataFrame({"NOMBRE_SSR": ["SSR Monte Patria"], "CUT": [4303]}, geometry=[declared],
-                     crs=epsg).to_file(path)
+    gpd.GeoDataFrame(
+        {"NOMBRE_SSR": ["SSR Monte Patria"], "CUT": [4303]}, geometry=[declared], crs=epsg
+    ).to_file(path)
     load_file(store, "apr", path)
     stored = store.read_table("apr_systems").iloc[0]
     assert stored["cut"] == "04303"
@@ -83,8 +87,11 @@ def test_invalid_geometries_are_repaired_and_counted(store, inside, tmp_path):
     assert not bowtie.is_valid
     square = Polygon([(x, y), (x + 0.01, y), (x + 0.01, y + 0.01), (x, y + 0.01)])
     path = tmp_path / "campamentos.gpkg"
-    gpd.GeoDataFrame({"CUT": [5404, 5404], "NOMBRE": ["a", "b"], "N_HOG": [3, 4]},
-                     geometry=[bowtie, MultiPolygon([square])], crs=4326).to_file(path)
+    gpd.GeoDataFrame(
+        {"CUT": [5404, 5404], "NOMBRE": ["a", "b"], "N_HOG": [3, 4]},
+        geometry=[bowtie, MultiPolygon([square])],
+        crs=4326,
+    ).to_file(path)
     report = load_file(store, "informal_settlements", path)
     assert report.outcome.repaired_geometries == 1
     stored = store.read_table("informal_settlements")
@@ -95,8 +102,11 @@ def test_invalid_geometries_are_repaired_and_counted(store, inside, tmp_path):
 
 def test_integer_codes_are_padded_and_unknown_codes_rejected_with_reason(store, tmp_path):
     path = tmp_path / "presence.csv"
-    path.write_text("cut,intervention\n4303,mesa_convergencia\n99999,mesa_convergencia\n"
-                    "abc,other\n5404,other\n", encoding="utf-8")
+    path.write_text(
+        "cut,intervention\n4303,mesa_convergencia\n99999,mesa_convergencia\n"
+        "abc,other\n5404,other\n",
+        encoding="utf-8",
+    )
     report = load_file(store, "huella_presence", path)
     assert report.rows_read == 4
     assert report.rows_loaded == 2
@@ -118,10 +128,13 @@ def test_exact_duplicates_are_dropped_and_counted(store, inside, tmp_path):
 
 
 def test_points_outside_their_declared_commune_are_flagged_not_dropped(store, inside, tmp_path):
-    path = _geojson(tmp_path / "apr.geojson", [
-        _point_feature(inside["05404"], nombre="bien ubicado", cut="05404"),
-        _point_feature(inside["04303"], nombre="mal declarado", cut="05404"),
-    ])
+    path = _geojson(
+        tmp_path / "apr.geojson",
+        [
+            _point_feature(inside["05404"], nombre="bien ubicado", cut="05404"),
+            _point_feature(inside["04303"], nombre="mal declarado", cut="05404"),
+        ],
+    )
     report = load_file(store, "apr", path)
     assert report.outcome.outside_declared_commune == 1
     stored = store.read_table("apr_systems").set_index("name")
@@ -133,7 +146,9 @@ def test_chilean_number_formats_in_a_csv(store, tmp_path):
     path = tmp_path / "sinim_2021.csv"
     path.write_text(
         "cut_comuna;municipio;ingresos_municipales_percapita_clp;inversion_municipal_mclp\n"
-        '4303;MONTE PATRIA;"1.234.567,5";"12,25"\n', encoding="utf-8")
+        '4303;MONTE PATRIA;"1.234.567,5";"12,25"\n',
+        encoding="utf-8",
+    )
     load_file(store, "finance", path)
     row = store.read_table("municipal_finance").iloc[0]
     assert row["year"] == 2021
@@ -146,9 +161,11 @@ def test_projects_without_coordinates_are_kept_with_commune_precision(store, ins
     path = tmp_path / "projects.csv"
     path.write_text(
         "project_id,cut,name,typology,stage,total_investment_mclp,latitude,longitude\n"
-        "P1,5404,Sede,Equipamiento,diseño,\"1.500\",,\n"
+        'P1,5404,Sede,Equipamiento,diseño,"1.500",,\n'
         f"P2,5404,Posta,Servicios Básicos,diseño,,{point.y},{point.x}\n"
-        "P3,5404,Plaza,Parques,diseño,,,\n", encoding="utf-8")
+        "P3,5404,Plaza,Parques,diseño,,,\n",
+        encoding="utf-8",
+    )
     report = load_file(store, "projects", path)
     assert report.rejection_reasons() == {
         "typology is not one of Equipamiento, Espacios_Públicos, Infraestructura_Vial, "
@@ -167,21 +184,29 @@ def test_generic_csv_with_utm_coordinates_and_mop_doh_schema(store, inside, tmp_
     path = tmp_path / "ssr_utm.csv"
     path.write_text(
         "NOMBRE_SSR,COD_COMUNA,BENEF_EST,CANT_ARR,CLAS_OP,URBAN_RURA,UTM_ESTE,UTM_NORTE\n"
-        f"SSR Chañaral Alto,4303,\"1.250\",357,SEMI CONCENTRADO,RURAL,{utm.x},{utm.y}\n",
-        encoding="utf-8")
+        f'SSR Chañaral Alto,4303,"1.250",357,SEMI CONCENTRADO,RURAL,{utm.x},{utm.y}\n',
+        encoding="utf-8",
+    )
     load_file(store, "apr", path)
     row = store.read_table("apr_systems").iloc[0]
     assert (row["name"], row["cut"], row["beneficiaries"], row["connections"]) == (
-        "SSR Chañaral Alto", "04303", 1250.0, 357.0)
+        "SSR Chañaral Alto",
+        "04303",
+        1250.0,
+        357.0,
+    )
     assert row["geom"].distance(inside["04303"]) < 1e-6
 
 
 def test_mop_doh_latitude_longitude_columns(store, inside, tmp_path):
     point = inside["05404"]
     path = tmp_path / "ssr_latlon.csv"
-    path.write_text("NOMBRE_SSR,CUT,BENEF_EST,LATITUD,LONGITUD\n"
-                    f"SSR A,05404,100,\"{str(point.y).replace('.', ',')}\","
-                    f"\"{str(point.x).replace('.', ',')}\"\n", encoding="utf-8")
+    path.write_text(
+        "NOMBRE_SSR,CUT,BENEF_EST,LATITUD,LONGITUD\n"
+        f'SSR A,05404,100,"{str(point.y).replace(".", ",")}",'
+        f'"{str(point.x).replace(".", ",")}"\n',
+        encoding="utf-8",
+    )
     load_file(store, "apr", path)
     assert store.read_table("apr_systems").iloc[0]["geom"].distance(point) < 1e-6
 
@@ -214,16 +239,20 @@ def test_a_load_that_fails_half_way_leaves_the_database_as_it_was(store, data_di
     provenance_before = store.provenance()
     # Same dataset name, valid rows first, then a count beyond PostgreSQL's integer range: the
     # database refuses that row in the middle of the COPY.
-    lines = (data_dir / "water/censo2017_origen_agua_viviendas_comuna.csv").read_text(
-        encoding="utf-8").splitlines()
+    lines = (
+        (data_dir / "water/censo2017_origen_agua_viviendas_comuna.csv")
+        .read_text(encoding="utf-8")
+        .splitlines()
+    )
     header, rows = lines[0], lines[1:]
     columns = header.split(",")
     broken = rows[200].split(",")
     broken[columns.index("viv_agua_red_publica")] = "99999999999"
     bad = tmp_path / "censo2017_origen_agua_viviendas_comuna.csv"
-    bad.write_text("\n".join([header, *rows[:200], ",".join(broken), *rows[201:]]),
-                   encoding="utf-8")
-    with pytest.raises(StoreWriteError, match="nothing was changed.*out of range"):
+    bad.write_text(
+        "\n".join([header, *rows[:200], ",".join(broken), *rows[201:]]), encoding="utf-8"
+    )
+    with pytest.raises(StoreWriteError, match=r"nothing was changed.*out of range"):
         load_file(store, "water_sources", bad)
     after = store.read_table("water_sources")
     assert len(after) == len(before) == 345

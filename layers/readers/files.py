@@ -52,8 +52,11 @@ def find_column(frame: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
 def require_columns(frame: pd.DataFrame, mapping: dict[str, tuple[str, ...]], path: Path) -> dict:
     """Map target names to source columns; raise a SchemaError naming what is missing."""
     found = {target: find_column(frame, names) for target, names in mapping.items()}
-    missing = [f"{target} (one of {', '.join(mapping[target])})" for target, column in
-               found.items() if column is None]
+    missing = [
+        f"{target} (one of {', '.join(mapping[target])})"
+        for target, column in found.items()
+        if column is None
+    ]
     if missing:
         raise SchemaError(
             f"{path.name}: missing column(s) {'; '.join(missing)}. "

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
@@ -68,7 +69,7 @@ def _number(frame: Frame, column: str | None) -> pd.Series:
     return parse_number_column(frame[column])
 
 
-def _keep(frame: Frame, columns: dict[str, pd.Series]) -> Frame:
+def _keep(frame: Frame, columns: dict[str, Any]) -> Frame:
     """Build the output frame: the given columns, the source row and (if any) the geometry."""
     out = pd.DataFrame(columns, index=frame.index)
     out.insert(0, SOURCE_ROW, frame[SOURCE_ROW])
@@ -89,9 +90,7 @@ def _cut_column(frame: Frame, context: ReadContext, names: tuple[str, ...]) -> p
     return pd.Series([None] * len(frame), index=frame.index, dtype=object)
 
 
-def _require_number(
-    frame: Frame, column: str, outcome: ValidationOutcome, label: str
-) -> Frame:
+def _require_number(frame: Frame, column: str, outcome: ValidationOutcome, label: str) -> Frame:
     return outcome.reject(frame, frame[column].isna(), f"{label} is missing or not a number")
 
 
@@ -159,8 +158,11 @@ def _communes(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome
 def _urban_zones(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
     cols = require_columns(
         frame,
-        {"geocode": ("geocodigo", "geocode"), "cut": ("codigo_comuna", "cut"),
-         "population_2017": ("pob_2017", "personas", "poblacion")},
+        {
+            "geocode": ("geocodigo", "geocode"),
+            "cut": ("codigo_comuna", "cut"),
+            "population_2017": ("pob_2017", "personas", "poblacion"),
+        },
         path,
     )
     return _keep(
@@ -178,8 +180,11 @@ _POPULATION_COLUMN = re.compile(r"^pob_(\d{4})_(total|urbana|rural)(_zonas)?$")
 
 def _population(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
     code = find_column(frame, ("cut", "codigo_comuna", "cod_comuna"))
-    measures = {c: _POPULATION_COLUMN.match(c) for c in frame.columns if isinstance(c, str)}
-    measures = {c: m for c, m in measures.items() if m}
+    measures = {
+        column: match
+        for column in frame.columns
+        if isinstance(column, str) and (match := _POPULATION_COLUMN.match(column))
+    }
     if code is None or not measures:
         raise SchemaError(
             f"{path.name}: a population file needs a commune code column (cut or codigo_comuna) "
@@ -206,8 +211,11 @@ def _rural_classification(
 ) -> Frame:
     cols = require_columns(
         frame,
-        {"cut": ("cut", "codigo_comuna"), "classification": ("clasificacion",),
-         "commune_type": ("tipo_com",)},
+        {
+            "cut": ("cut", "codigo_comuna"),
+            "classification": ("clasificacion",),
+            "commune_type": ("tipo_com",),
+        },
         path,
     )
     result = _keep(
@@ -225,8 +233,11 @@ def _rural_classification(
 def _localities(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
     cols = require_columns(
         frame,
-        {"cut": ("codigo_comuna", "cut"), "name": ("localidad", "nombre"),
-         "locality_type": ("tipo",)},
+        {
+            "cut": ("codigo_comuna", "cut"),
+            "name": ("localidad", "nombre"),
+            "locality_type": ("tipo",),
+        },
         path,
     )
     return _keep(
@@ -263,8 +274,12 @@ def _water_sources(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOu
     computed = 100 * (1 - counts["dwellings_public_network"] / counts["dwellings_with_data"])
     result = _keep(
         frame,
-        {"cut": _text(frame, cols["cut"]), "year": 2017, **counts,
-         "pct_without_public_network": pct.fillna(computed)},
+        {
+            "cut": _text(frame, cols["cut"]),
+            "year": 2017,
+            **counts,
+            "pct_without_public_network": pct.fillna(computed),
+        },
     )
     return _require_number(result, "dwellings_with_data", out, "viv_con_dato_agua")
 
@@ -296,9 +311,16 @@ def _apr(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> 
             "cut": _cut_column(frame, ctx, CUT_NAMES),
             "connections": _number(frame, found["connections"]),
             "beneficiaries": _number(frame, found["beneficiaries"]),
-            **{k: _text(frame, found[k]) for k in (
-                "status", "network_status", "organisation_status", "size_class",
-                "water_source_type")},
+            **{
+                k: _text(frame, found[k])
+                for k in (
+                    "status",
+                    "network_status",
+                    "organisation_status",
+                    "size_class",
+                    "water_source_type",
+                )
+            },
             "source": path.name,
             "outside_declared_commune": False,
         },
@@ -311,39 +333,71 @@ def _apr(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> 
 _FACILITY_LAYOUTS: dict[str, dict[str, tuple[str, ...] | str]] = {
     # MINSAL-DEIS national directory
     "salud_deis": {
-        "marker": ("tipoestablecimientoglosa",), "category": "salud",
-        "source_id": ("establecimientocodigo",), "name": ("establecimientoglosa",),
-        "facility_type": ("tipoestablecimientoglosa",), "level": ("nivelatencionestabglosa",),
-        "operating_status": ("estadofuncionamiento",), "ownership": ("tiposistemasaludglosa",),
+        "marker": ("tipoestablecimientoglosa",),
+        "category": "salud",
+        "source_id": ("establecimientocodigo",),
+        "name": ("establecimientoglosa",),
+        "facility_type": ("tipoestablecimientoglosa",),
+        "level": ("nivelatencionestabglosa",),
+        "operating_status": ("estadofuncionamiento",),
+        "ownership": ("tiposistemasaludglosa",),
         "cut": ("comunacodigo",),
     },
     # older MINSAL layer (Petorca demo)
     "salud": {
-        "marker": ("c_vig",), "category": "salud", "source_id": ("c_vig",), "name": ("nombre",),
-        "facility_type": ("tipo",), "level": ("nivel",), "operating_status": (),
-        "ownership": ("depen_a",), "cut": ("c_com",),
+        "marker": ("c_vig",),
+        "category": "salud",
+        "source_id": ("c_vig",),
+        "name": ("nombre",),
+        "facility_type": ("tipo",),
+        "level": ("nivel",),
+        "operating_status": (),
+        "ownership": ("depen_a",),
+        "cut": ("c_com",),
     },
     "educacion": {
-        "marker": ("rbd",), "category": "educacion", "source_id": ("rbd",), "name": ("nom_rbd",),
-        "facility_type": ("tipo_depen",), "level": (), "operating_status": ("estado_est",),
-        "ownership": ("tipo_depen",), "cut": ("cod_com",),
+        "marker": ("rbd",),
+        "category": "educacion",
+        "source_id": ("rbd",),
+        "name": ("nom_rbd",),
+        "facility_type": ("tipo_depen",),
+        "level": (),
+        "operating_status": ("estado_est",),
+        "ownership": ("tipo_depen",),
+        "cut": ("cod_com",),
     },
     "educacion_parvularia": {
-        "marker": ("id_estab",), "category": "educacion_parvularia",
-        "source_id": ("id_estab",), "name": ("nom_estab",), "facility_type": ("dependenci",),
-        "level": (), "operating_status": ("estado_est",), "ownership": ("dependenci",),
+        "marker": ("id_estab",),
+        "category": "educacion_parvularia",
+        "source_id": ("id_estab",),
+        "name": ("nom_estab",),
+        "facility_type": ("dependenci",),
+        "level": (),
+        "operating_status": ("estado_est",),
+        "ownership": ("dependenci",),
         "cut": ("cod_com_es",),
     },
     "telecomunicaciones": {
-        "marker": ("sopo_id",), "category": "telecomunicaciones", "source_id": ("sopo_id",),
-        "name": ("elm_nombre", "dte_direcc"), "facility_type": ("tecnologia",), "level": (),
-        "operating_status": ("stdo_descr",), "ownership": ("alias",), "cut": (),
+        "marker": ("sopo_id",),
+        "category": "telecomunicaciones",
+        "source_id": ("sopo_id",),
+        "name": ("elm_nombre", "dte_direcc"),
+        "facility_type": ("tecnologia",),
+        "level": (),
+        "operating_status": ("stdo_descr",),
+        "ownership": ("alias",),
+        "cut": (),
     },
     "generic": {
-        "marker": (), "category": "otro", "source_id": ("id", "codigo", "code"),
-        "name": ("nombre", "name", "establecimiento"), "facility_type": ("tipo", "type"),
-        "level": ("nivel", "level"), "operating_status": ("estado", "status"),
-        "ownership": ("dependencia", "ownership"), "cut": CUT_NAMES,
+        "marker": (),
+        "category": "otro",
+        "source_id": ("id", "codigo", "code"),
+        "name": ("nombre", "name", "establecimiento"),
+        "facility_type": ("tipo", "type"),
+        "level": ("nivel", "level"),
+        "operating_status": ("estado", "status"),
+        "ownership": ("dependencia", "ownership"),
+        "cut": CUT_NAMES,
     },
 }
 CLOSED_STATUSES = {"cerrado", "cerrada", "closed"}
@@ -351,7 +405,8 @@ CLOSED_STATUSES = {"cerrado", "cerrada", "closed"}
 
 def _facilities(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
     layout = next(
-        spec for spec in _FACILITY_LAYOUTS.values()
+        spec
+        for spec in _FACILITY_LAYOUTS.values()
         if not spec["marker"] or find_column(frame, spec["marker"])  # type: ignore[arg-type]
     )
 
@@ -361,7 +416,8 @@ def _facilities(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutco
 
     category_column = find_column(frame, ("categoria", "category"))
     category = (
-        _text(frame, category_column) if layout is _FACILITY_LAYOUTS["generic"] and category_column
+        _text(frame, category_column)
+        if layout is _FACILITY_LAYOUTS["generic"] and category_column
         else layout["category"]
     )
     source_id = _text(frame, col("source_id")).map(
@@ -434,7 +490,9 @@ def _finance(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome)
             "cut": _text(frame, cols["cut"]),
             "year": _year_from(frame, path),
             "municipality": _text(frame, find_column(frame, ("municipio",))),
-            "income_total_mclp": _number(frame, find_column(frame, ("ingresos_municipales_total_mclp",))),
+            "income_total_mclp": _number(
+                frame, find_column(frame, ("ingresos_municipales_total_mclp",))
+            ),
             "spending_total_mclp": _number(
                 frame, find_column(frame, ("gastos_municipales_total_devengado_mclp",))
             ),
@@ -474,7 +532,8 @@ def _informal_settlements(
 
 def _huella_presence(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
     cols = require_columns(
-        frame, {"cut": ("cut", "codigo_comuna"), "intervention": ("intervention", "intervencion")},
+        frame,
+        {"cut": ("cut", "codigo_comuna"), "intervention": ("intervention", "intervencion")},
         path,
     )
     result = _keep(
@@ -493,8 +552,12 @@ _TYPOLOGIES = {
 def _projects(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
     cols = require_columns(
         frame,
-        {"project_id": ("project_id", "id_proyecto", "codigo"), "cut": ("cut", "codigo_comuna"),
-         "name": ("name", "nombre"), "typology": ("typology", "tipologia")},
+        {
+            "project_id": ("project_id", "id_proyecto", "codigo"),
+            "cut": ("cut", "codigo_comuna"),
+            "name": ("name", "nombre"),
+            "typology": ("typology", "tipologia"),
+        },
         path,
     )
 
@@ -529,7 +592,8 @@ def _projects(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome
         },
     )
     result = out.reject(
-        result, result["typology"].isna(),
+        result,
+        result["typology"].isna(),
         "typology is not one of Equipamiento, Espacios_Públicos, Infraestructura_Vial, "
         "Servicios_Básicos",
     )
@@ -572,44 +636,140 @@ def _roads(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -
 KINDS: dict[str, Kind] = {
     kind.name: kind
     for kind in (
-        Kind("territorial_codes", "territorial_codes", "SUBDERE",
-             "official region/province/commune code list", _territorial_codes, key=("cut",)),
-        Kind("communes", "communes", "INE/SUBDERE (chilemapas)", "commune boundaries",
-             _communes, geometry_type="MULTIPOLYGON", key=("cut",)),
-        Kind("urban_zones", "urban_zones", "INE Censo 2017", "urban census zones",
-             _urban_zones, geometry_type="MULTIPOLYGON", key=("geocode",)),
-        Kind("population", "population", "INE", "population by year and urban/rural area",
-             _population, key=("cut", "year", "area")),
-        Kind("water_sources", "water_sources", "INE Censo 2017",
-             "dwellings by drinking-water source", _water_sources, key=("cut",)),
-        Kind("apr", "apr_systems", "MOP-DOH Servicios Sanitarios Rurales",
-             "APR/SSR rural drinking-water systems", _apr, geometry_type="POINT",
-             check_point_in_commune=True),
-        Kind("facilities", "facilities", "MINSAL-DEIS / MINEDUC / SUBTEL",
-             "health, education and other service facilities", _facilities,
-             geometry_type="POINT", check_point_in_commune=True),
-        Kind("huella_presence", "huella_presence", "Fundación Huella Local",
-             "communes where the foundation works", _huella_presence,
-             key=("cut", "intervention")),
-        Kind("projects", "project_sites", "Fundación Huella Local",
-             "development projects with typology and stage", _projects,
-             geometry_type="POINT", geometry_optional=True, check_point_in_commune=True,
-             key=("project_id",)),
-        Kind("localities", "localities", "INE Censo 2017", "localities and rural entities",
-             _localities),
-        Kind("rural_classification", "rural_classification", "ODEPA",
-             "national rural policy class", _rural_classification, key=("cut",)),
-        Kind("poverty", "poverty", "MDSF", "multidimensional poverty with confidence interval",
-             _poverty, key=("cut",)),
-        Kind("finance", "municipal_finance", "SUBDERE-SINIM", "municipal finance", _finance,
-             key=("cut", "year")),
-        Kind("informal_settlements", "informal_settlements", "MINVU",
-             "informal settlements (campamentos)", _informal_settlements,
-             geometry_type="MULTIPOLYGON"),
-        Kind("villages", "villages", "municipal demo layer", "village outlines", _villages,
-             geometry_type="MULTIPOLYGON"),
-        Kind("roads", "road_segments", "SUBTRANS / MOP", "road and trail network", _roads,
-             geometry_type="MULTILINESTRING"),
+        Kind(
+            "territorial_codes",
+            "territorial_codes",
+            "SUBDERE",
+            "official region/province/commune code list",
+            _territorial_codes,
+            key=("cut",),
+        ),
+        Kind(
+            "communes",
+            "communes",
+            "INE/SUBDERE (chilemapas)",
+            "commune boundaries",
+            _communes,
+            geometry_type="MULTIPOLYGON",
+            key=("cut",),
+        ),
+        Kind(
+            "urban_zones",
+            "urban_zones",
+            "INE Censo 2017",
+            "urban census zones",
+            _urban_zones,
+            geometry_type="MULTIPOLYGON",
+            key=("geocode",),
+        ),
+        Kind(
+            "population",
+            "population",
+            "INE",
+            "population by year and urban/rural area",
+            _population,
+            key=("cut", "year", "area"),
+        ),
+        Kind(
+            "water_sources",
+            "water_sources",
+            "INE Censo 2017",
+            "dwellings by drinking-water source",
+            _water_sources,
+            key=("cut",),
+        ),
+        Kind(
+            "apr",
+            "apr_systems",
+            "MOP-DOH Servicios Sanitarios Rurales",
+            "APR/SSR rural drinking-water systems",
+            _apr,
+            geometry_type="POINT",
+            check_point_in_commune=True,
+        ),
+        Kind(
+            "facilities",
+            "facilities",
+            "MINSAL-DEIS / MINEDUC / SUBTEL",
+            "health, education and other service facilities",
+            _facilities,
+            geometry_type="POINT",
+            check_point_in_commune=True,
+        ),
+        Kind(
+            "huella_presence",
+            "huella_presence",
+            "Fundación Huella Local",
+            "communes where the foundation works",
+            _huella_presence,
+            key=("cut", "intervention"),
+        ),
+        Kind(
+            "projects",
+            "project_sites",
+            "Fundación Huella Local",
+            "development projects with typology and stage",
+            _projects,
+            geometry_type="POINT",
+            geometry_optional=True,
+            check_point_in_commune=True,
+            key=("project_id",),
+        ),
+        Kind(
+            "localities",
+            "localities",
+            "INE Censo 2017",
+            "localities and rural entities",
+            _localities,
+        ),
+        Kind(
+            "rural_classification",
+            "rural_classification",
+            "ODEPA",
+            "national rural policy class",
+            _rural_classification,
+            key=("cut",),
+        ),
+        Kind(
+            "poverty",
+            "poverty",
+            "MDSF",
+            "multidimensional poverty with confidence interval",
+            _poverty,
+            key=("cut",),
+        ),
+        Kind(
+            "finance",
+            "municipal_finance",
+            "SUBDERE-SINIM",
+            "municipal finance",
+            _finance,
+            key=("cut", "year"),
+        ),
+        Kind(
+            "informal_settlements",
+            "informal_settlements",
+            "MINVU",
+            "informal settlements (campamentos)",
+            _informal_settlements,
+            geometry_type="MULTIPOLYGON",
+        ),
+        Kind(
+            "villages",
+            "villages",
+            "municipal demo layer",
+            "village outlines",
+            _villages,
+            geometry_type="MULTIPOLYGON",
+        ),
+        Kind(
+            "roads",
+            "road_segments",
+            "SUBTRANS / MOP",
+            "road and trail network",
+            _roads,
+            geometry_type="MULTILINESTRING",
+        ),
     )
 }
 

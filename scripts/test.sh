@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The test command: install everything, start a throwaway PostGIS, then lint, type-check and test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/bootstrap.sh
+eval "$(scripts/postgis.sh start)"
+export GEOGAPS_TEST_DATABASE_URL
+trap 'scripts/postgis.sh stop' EXIT
+
+echo "== ruff"; .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy geo_service layers analysis maps
+echo "== pytest"
+set +e
+.venv/bin/python -m pytest --cov --cov-report=term "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: that is a failure, not a pass" >&2
+  exit 1
+fi
+exit "$status"

@@ -1,0 +1,47 @@
+"""The HTTP API against the national PostGIS store, built with explicit settings."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from geo_service.app import create_app
+from geo_service.settings import Settings
+
+pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
+
+
+@pytest.fixture(scope="module")
+def client(national_postgis):
+    url = national_postgis.engine.url.render_as_string(hide_password=False)
+    with TestClient(create_app(Settings(database_url=url))) as test_client:
+        yield test_client
+
+
+def test_health(client):
+    assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_datasets_list_provenance(client, national_postgis):
+    body = client.get("/datasets").json()
+    assert len(body) == len(national_postgis.provenance())
+    assert all(len(row["sha256"]) == 64 for row in body)
+
+
+def test_layer_as_geojson_filtered_by_region(client):
+    response = client.get("/layers/apr_systems", params={"region": "11"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/geo+json")
+    features = response.json()["features"]
+    assert len(features) == 14
+    assert {f["properties"]["cut"] for f in features} == {"11101"}
+
+
+def test_tabular_layer_as_records(client):
+    rows = client.get("/layers/huella_presence").json()
+    assert len(rows) == 55
+
+
+def test_unknown_layer_and_bad_region(client):
+    assert client.get("/layers/rivers").status_code == 404
+    assert client.get("/layers/communes", params={"region": "99"}).status_code == 422
