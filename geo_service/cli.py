@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.exc import OperationalError
 
 from geo_service.settings import Settings
 from layers import Store, open_store
@@ -214,4 +215,7 @@ def main() -> None:
         app(standalone_mode=False)
     except (UserError, LayerError) as error:
         errors.print(f"[red]error:[/red] {error}")
+        sys.exit(1)
+    except OperationalError as error:
+        errors.print(f"[red]error:[/red] cannot reach the database: {error.orig}")
         sys.exit(1)

@@ -196,7 +196,8 @@ def load_file(
     if kind.spatial:
         raw = ensure_storage_crs(raw, crs, outcome)
     frame = kind.transform(raw, path, context, outcome)
-    frame = drop_exact_duplicates(frame, outcome)
+    if kind.drop_exact_duplicates:
+        frame = drop_exact_duplicates(frame, outcome)
     frame = _validate(frame, kind, store, communes, outcome)
     report.rows_loaded = len(frame)
     store.replace_dataset(kind.table, dataset, frame, report.as_provenance())

@@ -70,6 +70,14 @@ def test_bad_settings_are_reported(embedded_env):
     assert "GEOGAPS_DATABASE_URL" in result.stderr
 
 
+def test_unreachable_database_is_a_message_not_a_traceback(embedded_env):
+    url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
+    result = run("status", env={**embedded_env, "GEOGAPS_DATABASE_URL": url})
+    assert result.returncode == 1
+    assert "cannot reach the database" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_dependency_error_names_the_fix(embedded_env, data_dir):
     result = run(
         "load-file",

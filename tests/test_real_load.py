@@ -187,3 +187,10 @@ def test_petorca_layers_are_assigned_to_communes(national_postgis):
     assert (roads["cut"] == "05404").mean() > 0.5
     villages = national_postgis.read_table("villages")
     assert isinstance(villages, gpd.GeoDataFrame) and len(villages) == 32
+
+
+def test_localities_keep_every_inhabitant(national_postgis, data_dir):
+    source = pd.read_csv(data_dir / "territory/localidades_censo2017.csv")
+    localities = national_postgis.read_table("localities")
+    assert len(localities) == len(source)
+    assert localities["inhabitants"].sum() == pytest.approx(source["habitantes"].sum())

@@ -41,6 +41,9 @@ class Kind:
     geometry_optional: bool = False
     check_point_in_commune: bool = False
     key: tuple[str, ...] = ()
+    #: False where identical rows are distinct real entities (the census locality list has no
+    #: district code, so two "Indeterminada" entities of 12 inhabitants look the same).
+    drop_exact_duplicates: bool = True
 
     @property
     def spatial(self) -> bool:
@@ -721,6 +724,7 @@ KINDS: dict[str, Kind] = {
             "INE Censo 2017",
             "localities and rural entities",
             _localities,
+            drop_exact_duplicates=False,
         ),
         Kind(
             "rural_classification",
