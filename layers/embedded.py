@@ -24,6 +24,7 @@ class EmbeddedStore(Store):
     """
 
     def __init__(self, root: Path) -> None:
+        super().__init__()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
@@ -38,6 +39,7 @@ class EmbeddedStore(Store):
     ) -> None:
         """Replace ``dataset``'s rows of ``table_name`` and record its provenance."""
         rows = conform(frame.assign(dataset=dataset), table_name)
+        self.forget_reference(table_name)
         current = self.read_table(table_name)
         kept = current[current["dataset"] != dataset]
         combined = _concat(kept, rows, table_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -187,9 +187,7 @@ def load_file(
         return report
 
     communes = _communes_for_checks(store, kind)
-    context = context or ReadContext()
-    if not context.commune_names:
-        context.commune_names = _unique_names(store)
+    context = replace(context or ReadContext(), name_lookup=lambda: _unique_names(store))
     raw = kind.open(path)
     report.rows_read = len(raw)
     outcome = report.outcome
@@ -220,7 +218,7 @@ def _validate(
     if kind.name == "territorial_codes":
         pass
     elif kind.name == "communes":
-        codes = store.read_table("territorial_codes", ["cut"])["cut"]
+        codes = store.read_reference("territorial_codes", ["cut"])["cut"]
         if not codes.empty:
             frame = reject_unknown_cuts(frame, codes, outcome)
     else:
@@ -244,7 +242,7 @@ def _validate(
 def _communes_for_checks(store: Store, kind: Kind) -> gpd.GeoDataFrame | None:
     if not kind.spatial or kind.name == "communes":
         return None
-    communes = store.read_table("communes", ["cut", "geom"])
+    communes = store.read_reference("communes", ["cut", "geom"])
     return None if communes.empty else communes
 
 
@@ -270,8 +268,8 @@ def _unique_names(store: Store) -> dict[str, str]:
     """Folded commune name → CUT, for names that identify a single commune."""
     names = pd.concat(
         [
-            store.read_table("territorial_codes", ["cut", "name"]),
-            store.read_table("communes", ["cut", "name"]),
+            store.read_reference("territorial_codes", ["cut", "name"]),
+            store.read_reference("communes", ["cut", "name"]),
         ]
     ).drop_duplicates()
     names["folded"] = names["name"].map(fold)
@@ -323,8 +321,6 @@ def load_directory(
     for step, (relative, kind_name) in enumerate(present, start=1):
         if on_progress is not None:
             on_progress(step, len(present), relative)
-        # Commune-name lookups must see the communes loaded a moment ago.
-        context.commune_names = {}
         try:
             report = load_file(store, kind_name, data_dir / relative, force=force, context=context)
         except LayerError as error:

@@ -74,6 +74,9 @@ def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = No
 class Store(ABC):
     """A place where datasets are loaded and read back."""
 
+    def __init__(self) -> None:
+        self._reference_cache: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
+
     def migrate(self) -> None:  # noqa: B027 - only PostGIS has a schema to migrate
         """Prepare the store's schema (no-op for stores without one)."""
 
@@ -110,9 +113,25 @@ class Store(ABC):
 
     def known_cuts(self) -> set[str]:
         """Commune codes of the official code list and of the loaded boundaries."""
-        codes = self.read_table("territorial_codes", ["cut"])["cut"]
-        communes = self.read_table("communes", ["cut"])["cut"]
+        codes = self.read_reference("territorial_codes", ["cut"])["cut"]
+        communes = self.read_reference("communes", ["cut"])["cut"]
         return set(codes) | set(communes)
+
+    def read_reference(self, table_name: str, columns: list[str]) -> pd.DataFrame:
+        """Read a table that validation consults again and again (codes, commune outlines).
+
+        The copy is kept until this store replaces a dataset of that table, so loading a whole
+        folder reads the 345 commune polygons once instead of once per spatial dataset.
+        """
+        key = (table_name, tuple(columns))
+        if key not in self._reference_cache:
+            self._reference_cache[key] = self.read_table(table_name, columns)
+        return self._reference_cache[key]
+
+    def forget_reference(self, table_name: str) -> None:
+        """Drop cached copies of ``table_name`` (called after its rows change)."""
+        for key in [k for k in self._reference_cache if k[0] == table_name]:
+            del self._reference_cache[key]
 
     def __enter__(self) -> Store:
         return self

@@ -104,13 +104,20 @@ def repair_geometries(
     if invalid.any():
         geoms = geoms.copy()
         geoms[invalid.to_numpy()] = shapely.make_valid(geoms[invalid.to_numpy()])
-    coerced = [_coerce(geom, geometry_type) for geom in geoms]
-    frame = frame.set_geometry(gpd.GeoSeries(coerced, index=frame.index, crs=frame.crs))
+    # Only rows not already of the table's type need coercing (usually none).
+    wrong_type = shapely.get_type_id(geoms) != _TYPE_IDS[geometry_type]
+    if wrong_type.any():
+        geoms = geoms.copy()
+        geoms[wrong_type] = [_coerce(geom, geometry_type) for geom in geoms[wrong_type]]
+    frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     missing = frame.geometry.isna() | frame.geometry.is_empty
     if allow_missing:
         frame.loc[missing, frame.geometry.name] = None
         return frame
     return outcome.reject(frame, missing, f"no usable {geometry_type.lower()} geometry")
+
+
+_TYPE_IDS = {"POINT": 0, "MULTILINESTRING": 5, "MULTIPOLYGON": 6}
 
 
 def _coerce(geom: shapely.Geometry | None, geometry_type: str) -> shapely.Geometry | None:
@@ -164,8 +171,8 @@ def drop_exact_duplicates(frame: pd.DataFrame, outcome: ValidationOutcome) -> pd
     if isinstance(frame, gpd.GeoDataFrame):
         name = frame.geometry.name
         compare = pd.DataFrame(compare.drop(columns=[name]))
-        compare[name] = shapely.to_wkb(frame.geometry.array, hex=True)
-    duplicated = compare.astype(str).duplicated(keep="first")
+        compare[name] = shapely.to_wkb(frame.geometry.array)
+    duplicated = compare.duplicated(keep="first")
     outcome.duplicates_removed += int(duplicated.sum())
     return frame.loc[~duplicated]
 

@@ -107,7 +107,7 @@ def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
             if path.suffix.lower() == ".parquet":
                 frame = gpd.read_parquet(path)
             else:
-                frame = gpd.read_file(path, layer=layer, engine="pyogrio")
+                frame = gpd.read_file(path, layer=layer, engine="pyogrio", use_arrow=True)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as error:
         raise LayerError(f"{path.name}: cannot read as a vector file ({error})") from None
     frame = frame.reset_index(drop=True)

@@ -21,11 +21,23 @@ Frame = pd.DataFrame
 
 @dataclass
 class ReadContext:
-    """What a reader may need from the store: commune names, for sources that give no CUT."""
+    """What a reader may need besides its file: names with accents, and commune names → CUT.
 
-    commune_names: dict[str, str] = field(default_factory=dict)  # folded name -> cut
+    ``name_lookup`` is called at most once, and only by readers of sources without a CUT column,
+    so loads of files that carry their codes never pay for it.
+    """
+
     accented_names: dict[str, str] = field(default_factory=dict)  # cut -> name with accents
     accented_regions: dict[str, str] = field(default_factory=dict)  # region code -> name
+    name_lookup: Callable[[], dict[str, str]] | None = None  # -> {folded name: cut}
+    _commune_names: dict[str, str] | None = None
+
+    @property
+    def commune_names(self) -> dict[str, str]:
+        """Folded commune name → CUT, for names that identify one commune."""
+        if self._commune_names is None:
+            self._commune_names = self.name_lookup() if self.name_lookup else {}
+        return self._commune_names
 
 
 @dataclass(frozen=True)
@@ -63,7 +75,8 @@ class Kind:
 def _text(frame: Frame, column: str | None) -> pd.Series:
     if column is None:
         return pd.Series([None] * len(frame), index=frame.index, dtype=object)
-    return frame[column].map(lambda v: None if v is None or pd.isna(v) else str(v).strip())
+    text = frame[column].astype("string").str.strip()
+    return text.astype(object).where(text.notna(), None)
 
 
 def _number(frame: Frame, column: str | None) -> pd.Series:
@@ -442,7 +455,9 @@ def _facilities(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutco
         },
     )
     result = out.reject(result, result["name"].isna(), "facility without a name")
-    closed = result["operating_status"].map(lambda s: fold(s or "") in CLOSED_STATUSES)
+    statuses = result["operating_status"]
+    closed_values = {s for s in statuses.dropna().unique() if fold(s) in CLOSED_STATUSES}
+    closed = statuses.isin(closed_values)
     return out.reject(result, closed, "facility is closed (EstadoFuncionamiento = Cerrado)")
 
 
