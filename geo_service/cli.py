@@ -186,6 +186,133 @@ def status() -> None:
     console.print(table)
 
 
+CHALLENGE_CHOICES = ("agua", "conectividad", "rural_urbano", "compuesto")
+
+
+@app.command()
+def score(
+    region: Annotated[
+        str | None, typer.Option(help="Compare only the communes of one region, e.g. 04.")
+    ] = None,
+    challenge: Annotated[
+        str, typer.Option(help=f"Table to print: {', '.join(CHALLENGE_CHOICES)}.")
+    ] = "compuesto",
+    weights: Annotated[
+        Path | None,
+        typer.Option(help="TOML/YAML/JSON file of weights {id: weight} or catalogue changes."),
+    ] = None,
+    normalization: Annotated[
+        str, typer.Option(help="minmax, zscore, rank or target (distance to target).")
+    ] = "minmax",
+    aggregation: Annotated[str, typer.Option(help="arithmetic or geometric.")] = "arithmetic",
+    draws: Annotated[int, typer.Option(help="Monte Carlo draws for rank uncertainty.")] = 1000,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed (default GEOGAPS_RANDOM_SEED).")
+    ] = None,
+    tiers: Annotated[int, typer.Option(help="Number of priority tiers.")] = 5,
+    tier_method: Annotated[str, typer.Option(help="quantiles or natural_breaks.")] = "quantiles",
+    top: Annotated[int, typer.Option(help="Rows to print (0 = all).")] = 20,
+    out: Annotated[
+        Path | None, typer.Option(help="Also write all scores to FILE.csv, .gpkg or .parquet.")
+    ] = None,
+) -> None:
+    """Score every commune's gaps, print the ranked table and save the run."""
+    from analysis import ScoringParameters, ranked_table
+    from geo_service.scoring import run_scoring
+    from layers.files_out import read_mapping_file, write_table
+
+    settings = settings_from_env()
+    override = read_mapping_file(weights) if weights else None
+    try:
+        parameters = ScoringParameters(
+            region=region or settings.default_region,
+            normalization=normalization,  # type: ignore[arg-type]
+            aggregation=aggregation,  # type: ignore[arg-type]
+            draws=draws,
+            seed=settings.random_seed if seed is None else seed,
+            tier_count=tiers,
+            tier_method=tier_method,  # type: ignore[arg-type]
+        )
+    except ValidationError as error:
+        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise UserError(f"invalid scoring options: {details}") from None
+    if challenge not in CHALLENGE_CHOICES:
+        raise UserError(f"unknown challenge {challenge!r}; choose {', '.join(CHALLENGE_CHOICES)}")
+    with opened_store(settings) as store:
+        try:
+            record = run_scoring(store, parameters, override)
+        except (KeyError, ValueError) as error:
+            raise UserError(str(error).strip("'\"")) from None
+        table = ranked_table(record.result, challenge)
+        if out is not None:
+            write_table(record.result.scores, out, store.read_table("communes", ["cut", "geom"]))
+    _print_ranking(table, challenge, top)
+    console.print(
+        f"run {record.run['run_id'][:12]} saved · {record.result.scope_label} · "
+        f"{draws} draws · seed {parameters.seed} · result sha256 "
+        f"{record.run['result_sha256'][:12]}"
+    )
+    if out is not None:
+        console.print(f"scores written to {out}")
+
+
+def _print_ranking(table: pd.DataFrame, challenge: str, top: int) -> None:
+    shown = table if top <= 0 else table.head(top)
+    ranking = Table(title=f"Brechas — {challenge} (rango 1 = mayor brecha)")
+    for column in (
+        "rango",
+        "CUT",
+        "comuna",
+        "puntaje",
+        "tramo",
+        "rango 5–95 %",
+        "en tramo 1",
+        "cobertura",
+    ):
+        ranking.add_column(column, justify="left" if column in ("CUT", "comuna") else "right")
+    for row in shown.to_dict("records"):
+        interval = (
+            f"{row['rank_p05']:.0f}–{row['rank_p95']:.0f}" if pd.notna(row["rank_p05"]) else "—"
+        )
+        ranking.add_row(
+            "—" if pd.isna(row["rank"]) else f"{row['rank']:.0f}",
+            str(row["cut"]),
+            str(row["name"]),
+            "sin dato" if pd.isna(row["score"]) else f"{row['score']:.3f}",
+            "—" if pd.isna(row["tier"]) else f"{row['tier']:.0f}",
+            interval,
+            "—" if pd.isna(row["top_tier_share"]) else f"{row['top_tier_share']:.0%}",
+            f"{row['coverage']:.0%}",
+        )
+    console.print(ranking)
+
+
+@app.command()
+def explain(
+    cut: Annotated[str, typer.Argument(help="Commune code (CUT), e.g. 04303 or 4303.")],
+) -> None:
+    """Print one commune's score breakdown, from the newest saved run (or defaults)."""
+    from analysis import ScoringParameters, explain_commune
+    from geo_service.scoring import rerun_parameters, run_scoring
+    from layers.parsing import pad_cut
+
+    code = pad_cut(cut)
+    if code is None:
+        raise UserError(f"{cut!r} is not a commune code (CUT)")
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        try:
+            run, _ = store.read_score_run()
+            parameters, override = rerun_parameters(run)
+        except LookupError:
+            parameters, override = ScoringParameters(seed=settings.random_seed), None
+        record = run_scoring(store, parameters, override, save=False)
+    try:
+        console.print(explain_commune(record.result, code))
+    except (KeyError, ValueError) as error:
+        raise UserError(str(error).strip("'\"")) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",

@@ -13,7 +13,14 @@ import pandas as pd
 from sqlalchemy import JSON
 
 from layers.schema import ScoreRun
-from layers.store import PROVENANCE_TABLE, Store, conform, stored_columns, table_named
+from layers.store import (
+    PROVENANCE_TABLE,
+    Store,
+    conform,
+    row_order,
+    stored_columns,
+    table_named,
+)
 
 
 class EmbeddedStore(Store):
@@ -88,10 +95,14 @@ class EmbeddedStore(Store):
             if "geom" in names:
                 empty["geom"] = gpd.GeoSeries([], crs="EPSG:4326")
             return conform(empty, table_name, columns=names)
+        order = [c for c in row_order(table_name) if c != "id"]
+        wanted = list(dict.fromkeys(names + order))
         if "geom" in names:
-            frame = gpd.read_parquet(path, columns=names)
+            frame = gpd.read_parquet(path, columns=wanted)
         else:
-            frame = pd.read_parquet(path, columns=names)
+            frame = pd.read_parquet(path, columns=wanted)
+        # Files keep insertion order, which is the id order within a dataset.
+        frame = frame.sort_values(order, kind="stable")
         return conform(frame, table_name, columns=names)
 
     def count_rows(self, table_name: str) -> int:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 
 from layers.errors import StoreWriteError
 from layers.schema import SRID, Base, DatasetProvenance, ScoreResult, ScoreRun
-from layers.store import Store, conform, stored_columns, table_named
+from layers.store import Store, conform, row_order, stored_columns, table_named
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -99,7 +99,7 @@ class PostgisStore(Store):
         """Return a table with the columns of its model, ordered as the embedded store orders."""
         table = table_named(table_name)
         names = columns or stored_columns(table_name)
-        order = [table.c[c] for c in _order_columns(table_name)]
+        order = [table.c[c] for c in row_order(table_name)]
         selected = [
             func.ST_AsBinary(table.c[c]).label(c) if c == "geom" else table.c[c] for c in names
         ]
@@ -143,14 +143,6 @@ class PostgisStore(Store):
         names = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
         with self.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
-
-
-def _order_columns(table_name: str) -> list[str]:
-    table = table_named(table_name)
-    keys = [c.name for c in table.primary_key.columns]
-    if keys == ["id"]:
-        return ["dataset", "id"]
-    return (["dataset"] if "dataset" in table.c and "dataset" not in keys else []) + keys
 
 
 def _copy_rows(connection: Connection, table_name: str, frame: pd.DataFrame) -> None:

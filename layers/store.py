@@ -35,6 +35,18 @@ def stored_columns(table_name: str) -> list[str]:
     return [c.name for c in table.columns if not (c.primary_key and c.name == "id")]
 
 
+def row_order(table_name: str) -> list[str]:
+    """Columns that order a table's rows the same way in every store.
+
+    Tables keyed by a surrogate ``id`` keep the source order within each dataset.
+    """
+    table = table_named(table_name)
+    keys = [c.name for c in table.primary_key.columns]
+    if keys == ["id"]:
+        return ["dataset", "id"]
+    return (["dataset"] if "dataset" in table.c and "dataset" not in keys else []) + keys
+
+
 def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Select and type the columns of ``table_name`` the same way in every store.
 

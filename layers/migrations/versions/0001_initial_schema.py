@@ -2,11 +2,12 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 19:35:20.178970
+Create Date: 2026-11-21 19:51:06.543355
 """
 
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+import geoalchemy2
 from geoalchemy2 import Geometry
 
 revision = "0001"
@@ -430,7 +431,10 @@ def upgrade() -> None:
         sa.Column("score", sa.Float(), nullable=True),
         sa.Column("rank", sa.Integer(), nullable=True),
         sa.Column("tier", sa.Integer(), nullable=True),
+        sa.Column("tier_label", sa.Text(), nullable=True),
         sa.Column("coverage", sa.Float(), nullable=False),
+        sa.Column("indicators_available", sa.Integer(), nullable=False),
+        sa.Column("indicators_total", sa.Integer(), nullable=False),
         sa.Column("median_rank", sa.Float(), nullable=True),
         sa.Column("rank_p05", sa.Float(), nullable=True),
         sa.Column("rank_p95", sa.Float(), nullable=True),

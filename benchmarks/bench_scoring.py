@@ -1,0 +1,74 @@
+"""Time the national gap scoring with 1,000 Monte Carlo draws (target: under 5 s on 2 cores).
+
+The inputs are loaded once, through the project's own loaders, from ``../shared/data/chile``
+into a throwaway embedded store; loading is not timed. Each timed run is the full
+``score_communes`` call: raw indicators (spatial sampling and distances), normalisation,
+Monte Carlo, Local Moran's I, regionalisation, portfolio and explanations.
+
+Usage::
+
+    python benchmarks/bench_scoring.py [--data-dir DIR] [--draws 1000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT_ROOT))
+
+from analysis import ScoringParameters, score_communes  # noqa: E402
+from geo_service.inputs import read_analysis_inputs  # noqa: E402
+from layers.embedded import EmbeddedStore  # noqa: E402
+from layers.loading import load_directory  # noqa: E402
+
+DEFAULT_DATA_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "chile").resolve()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR)
+    parser.add_argument("--draws", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=2025)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="geogaps-bench-") as folder:
+        store = EmbeddedStore(Path(folder))
+        loaded = load_directory(store, args.data_dir)
+        if loaded.failures:
+            print(f"load failures: {loaded.failures}", file=sys.stderr)
+            return 1
+        inputs = read_analysis_inputs(store)
+
+    params = ScoringParameters(draws=args.draws, seed=args.seed)
+    timings = []
+    digests = set()
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        result = score_communes(inputs, params)
+        timings.append(time.perf_counter() - start)
+        digests.add(result.digest())
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(
+        f"national scoring: {result.communes_in_scope} communes, {args.draws} draws, "
+        f"{cores} cores available"
+    )
+    print(
+        f"time per run: best {min(timings):.2f} s, median {statistics.median(timings):.2f} s "
+        f"over {args.repeat} runs (target < 5 s)"
+    )
+    reproducible = len(digests) == 1
+    print(f"result digest: {next(iter(digests)) if reproducible else 'NOT REPRODUCIBLE'}")
+    return 0 if reproducible else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
