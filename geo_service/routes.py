@@ -62,3 +62,31 @@ def layer(
     return Response(
         frame.to_json(orient="records", force_ascii=False), media_type="application/json"
     )
+
+
+@router.get("/scores")
+def scores(
+    store: StoreDep,
+    challenge: Annotated[
+        str | None, Query(description="agua, conectividad, rural_urbano or compuesto.")
+    ] = None,
+    region: RegionQuery = None,
+    run_id: Annotated[str | None, Query(description="A stored run; default the newest.")] = None,
+) -> dict[str, Any]:
+    """Gap scores of a stored run (run with `geogaps score`), ordered by rank."""
+    try:
+        run, results = store.read_score_run(run_id)
+    except LookupError as error:
+        raise HTTPException(404, f"{error}; run `geogaps score` first") from None
+    if challenge is not None:
+        if challenge not in set(results["challenge"]):
+            raise HTTPException(404, f"unknown challenge {challenge!r}")
+        results = results[results["challenge"] == challenge]
+    if region is not None:
+        results = results[results["cut"].str[:2] == region]
+    results = results.sort_values(["challenge", "rank", "cut"], na_position="last")
+    records = json.loads(results.drop(columns=["run_id"]).to_json(orient="records"))
+    return {
+        "run": json.loads(json.dumps(run, default=str)),
+        "scores": records,
+    }

@@ -45,3 +45,19 @@ def test_tabular_layer_as_records(client):
 def test_unknown_layer_and_bad_region(client):
     assert client.get("/layers/rivers").status_code == 404
     assert client.get("/layers/communes", params={"region": "99"}).status_code == 422
+
+
+def test_scores_of_the_newest_run(client, national_postgis):
+    from analysis import ScoringParameters
+    from geo_service.scoring import run_scoring
+
+    record = run_scoring(national_postgis, ScoringParameters(region="04", draws=50, seed=3))
+    body = client.get("/scores", params={"challenge": "agua", "run_id": record.run["run_id"]})
+    assert body.status_code == 200
+    payload = body.json()
+    assert payload["run"]["result_sha256"] == record.run["result_sha256"]
+    ranks = [row["rank"] for row in payload["scores"]]
+    assert len(ranks) == 15 and ranks[0] == 1
+    assert ranks == sorted(ranks)
+    assert client.get("/scores", params={"challenge": "salud"}).status_code == 404
+    assert client.get("/scores", params={"run_id": "nope"}).status_code == 404
