@@ -11,12 +11,13 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+from sqlalchemy import BigInteger, Integer
 
 from layers.errors import DependencyError, LayerError
 from layers.readers import Kind, ReadContext, kind_named
 from layers.readers.files import fold, read_csv, sha256_of
 from layers.schema import DATA_TABLES
-from layers.store import Store
+from layers.store import Store, table_named
 from layers.validation import (
     SOURCE_ROW,
     ValidationOutcome,
@@ -26,6 +27,7 @@ from layers.validation import (
     flag_outside_declared_commune,
     normalise_cuts,
     reject_conflicting_keys,
+    reject_out_of_integer_range,
     reject_unknown_cuts,
     repair_geometries,
 )
@@ -230,6 +232,7 @@ def _validate(
             )
         frame = reject_unknown_cuts(frame, known, outcome)
     frame = reject_conflicting_keys(frame, list(kind.key), outcome)
+    frame = reject_out_of_integer_range(frame, _int32_columns(kind.table, frame), outcome)
     if kind.check_point_in_commune and communes is not None:
         frame = frame.assign(
             outside_declared_commune=flag_outside_declared_commune(frame, communes, outcome)
@@ -237,6 +240,15 @@ def _validate(
     if kind.name == "communes":
         frame = frame.assign(area_km2=area_km2(frame.geometry).to_numpy())
     return frame.drop(columns=[SOURCE_ROW])
+
+
+def _int32_columns(table_name: str, frame: pd.DataFrame) -> list[str]:
+    table = table_named(table_name)
+    return [
+        c.name
+        for c in table.columns
+        if isinstance(c.type, Integer) and not isinstance(c.type, BigInteger) and c.name in frame
+    ]
 
 
 def _communes_for_checks(store: Store, kind: Kind) -> gpd.GeoDataFrame | None:

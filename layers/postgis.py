@@ -13,14 +13,28 @@ import psycopg
 import shapely
 from alembic import command
 from alembic.config import Config
+from geoalchemy2 import Geometry
 from psycopg import sql
-from sqlalchemy import Connection, Engine, create_engine, delete, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    create_engine,
+    delete,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 
 from layers.errors import StoreWriteError
 from layers.schema import SRID, Base, DatasetProvenance, ScoreResult, ScoreRun
 from layers.store import Store, conform, row_order, stored_columns, table_named
+from layers.validation import INT32_RANGE
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -157,19 +171,42 @@ def _copy_rows(connection: Connection, table_name: str, frame: pd.DataFrame) -> 
             geoms = shapely.set_srid(
                 series.array.to_numpy() if hasattr(series, "array") else series.to_numpy(), SRID
             )
-            # bytes.hex() on binary WKB is several times faster than shapely's hex=True.
-            wkb = shapely.to_wkb(geoms, include_srid=True)
-            values[column] = [None if b is None else b.hex() for b in wkb]
+            values[column] = list(shapely.to_wkb(geoms, include_srid=True))
         else:
             values[column] = series.astype(object).where(series.notna(), None).tolist()
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    table = table_named(table_name)
+    for column in columns:
+        # psycopg's binary int4 dumper wraps large values around; refuse them instead.
+        if _binary_copy_type(table.c[column].type) == "int4":
+            numbers = [v for v in values[column] if v is not None]
+            if numbers and not (INT32_RANGE[0] <= min(numbers) and max(numbers) <= INT32_RANGE[1]):
+                raise psycopg.DataError(f"a value of {column} is out of range for type integer")
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table_name), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
     driver = connection.connection.driver_connection
     assert driver is not None
     with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_binary_copy_type(table.c[c].type) for c in columns])
         for row in zip(*(values[c] for c in columns), strict=True):
             copy.write_row(row)
+
+
+def _binary_copy_type(column_type: Any) -> str:
+    """PostgreSQL type whose binary format a COPY column is sent in.
+
+    Geometries go as raw EWKB declared ``bytea``: binary COPY hands the bytes to PostGIS's own
+    ``geometry_recv``, which reads EWKB, so nothing is hex-encoded on either side.
+    """
+    if isinstance(column_type, Geometry):
+        return "bytea"
+    for sqlalchemy_type, postgres_type in _BINARY_TYPES:
+        if isinstance(column_type, sqlalchemy_type):
+            return postgres_type
+    return "text"
+
+
+_BINARY_TYPES = ((Boolean, "bool"), (BigInteger, "int8"), (Integer, "int4"), (Float, "float8"))
 
 
 def _upsert(connection: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> None:

@@ -148,7 +148,9 @@ def _coerce(geom: shapely.Geometry | None, geometry_type: str) -> shapely.Geomet
 
 def normalise_cuts(frame: pd.DataFrame, outcome: ValidationOutcome) -> pd.DataFrame:
     """Pad integer CUT codes to five digits; reject rows whose code is not a commune code."""
-    padded = frame["cut"].map(pad_cut)
+    codes = frame["cut"]
+    # Thousands of rows share a few hundred codes: pad each distinct code once.
+    padded = codes.map({code: pad_cut(code) for code in codes.dropna().unique()})
     frame = frame.assign(cut=padded)
     return outcome.reject(frame, padded.isna(), "missing or malformed CUT commune code")
 
@@ -175,6 +177,28 @@ def drop_exact_duplicates(frame: pd.DataFrame, outcome: ValidationOutcome) -> pd
     duplicated = compare.duplicated(keep="first")
     outcome.duplicates_removed += int(duplicated.sum())
     return frame.loc[~duplicated]
+
+
+INT32_RANGE = (-(2**31), 2**31 - 1)
+
+
+def reject_out_of_integer_range(
+    frame: pd.DataFrame, columns: Iterable[str], outcome: ValidationOutcome
+) -> pd.DataFrame:
+    """Reject rows whose whole-number counts do not fit a 32-bit integer column.
+
+    A count of dwellings beyond two billion is a typing error in the source; storing it would
+    either fail the whole load or, worse, wrap around silently.
+    """
+    low, high = INT32_RANGE
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        outside = values.notna() & ((values < low) | (values > high))
+        for value in sorted(values[outside].unique()):
+            mask = values == value
+            frame = outcome.reject(frame, mask, f"{column} = {value:.0f} is out of integer range")
+            values = values[~mask]
+    return frame
 
 
 def reject_conflicting_keys(

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 from shapely.geometry import MultiPolygon, Point, Polygon
 
@@ -233,12 +234,7 @@ def test_unreadable_and_missing_files_are_user_errors(store, tmp_path):
         load_file(store, "apr", broken)
 
 
-def test_a_load_that_fails_half_way_leaves_the_database_as_it_was(store, data_dir, tmp_path):
-    load_file(store, "water_sources", data_dir / "water/censo2017_origen_agua_viviendas_comuna.csv")
-    before = store.read_table("water_sources")
-    provenance_before = store.provenance()
-    # Same dataset name, valid rows first, then a count beyond PostgreSQL's integer range: the
-    # database refuses that row in the middle of the COPY.
+def test_counts_beyond_the_integer_range_are_rejected_not_wrapped(store, data_dir, tmp_path):
     lines = (
         (data_dir / "water/censo2017_origen_agua_viviendas_comuna.csv")
         .read_text(encoding="utf-8")
@@ -252,9 +248,63 @@ def test_a_load_that_fails_half_way_leaves_the_database_as_it_was(store, data_di
     bad.write_text(
         "\n".join([header, *rows[:200], ",".join(broken), *rows[201:]]), encoding="utf-8"
     )
-    with pytest.raises(StoreWriteError, match=r"nothing was changed.*out of range"):
-        load_file(store, "water_sources", bad)
-    after = store.read_table("water_sources")
-    assert len(after) == len(before) == 345
+    report = load_file(store, "water_sources", bad)
+    assert report.rejection_reasons() == {
+        "dwellings_public_network = 99999999999 is out of integer range": 1
+    }
+    stored = store.read_table("water_sources")
+    assert len(stored) == 344
+    assert stored["dwellings_public_network"].max() < 2**31
+
+
+def test_a_load_that_fails_half_way_leaves_the_database_as_it_was(store, data_dir):
+    load_file(store, "population", data_dir / "population/censo2024_poblacion_comuna.csv")
+    before = store.read_table("population")
+    provenance_before = store.provenance()
+    # The same dataset again, its last row breaking the table's CHECK constraint on `area`:
+    # PostGIS refuses it after the DELETE and most of the COPY have run.
+    frame = before.drop(columns=["dataset"]).copy()
+    frame["population"] = frame["population"] + 1
+    frame.loc[frame.index[-1], "area"] = "mixta"
+    provenance = {**provenance_before.iloc[0].to_dict(), "rows_loaded": len(frame)}
+    with pytest.raises(StoreWriteError, match=r"nothing was changed.*ck_area"):
+        store.replace_dataset("population", "censo2024_poblacion_comuna", frame, provenance)
+    after = store.read_table("population")
+    assert len(after) == len(before) == 346
     assert after.equals(before)
     assert store.provenance().equals(provenance_before)
+
+
+def test_copy_refuses_to_wrap_integers(store):
+    rows = pd.DataFrame(
+        {
+            "cut": ["04303"],
+            "year": [2017],
+            "dwellings_public_network": [2**40],
+            "dwellings_well": [0],
+            "dwellings_water_truck": [0],
+            "dwellings_river_spring": [0],
+            "dwellings_with_data": [1],
+            "pct_without_public_network": [0.0],
+        }
+    )
+    with pytest.raises(StoreWriteError, match="out of range"):
+        store.replace_dataset(
+            "water_sources",
+            "x",
+            rows,
+            {
+                "dataset": "x",
+                "kind": "water_sources",
+                "table_name": "water_sources",
+                "source": "test",
+                "file_name": "x.csv",
+                "sha256": "0" * 64,
+                "loaded_at": pd.Timestamp.now(tz="UTC"),
+                "rows_read": 1,
+                "rows_loaded": 1,
+                "rows_rejected": 0,
+                "report": {},
+            },
+        )
+    assert store.count_rows("water_sources") == 0
