@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_runner import run_geogaps
+
 pytestmark = pytest.mark.realdata
-
-
-def run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from geo_service.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=300,
-    )
 
 
 @pytest.fixture
@@ -29,14 +18,14 @@ def embedded_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_help_lists_the_sub_commands(embedded_env):
-    result = run("--help", env=embedded_env)
+    result = run_geogaps("--help", env=embedded_env)
     assert result.returncode == 0
     for command in ("load", "load-file", "status"):
         assert command in result.stdout
 
 
 def test_load_file_then_status_in_the_embedded_store(embedded_env, data_dir):
-    codes = run(
+    codes = run_geogaps(
         "load-file",
         "--kind",
         "territorial_codes",
@@ -45,7 +34,7 @@ def test_load_file_then_status_in_the_embedded_store(embedded_env, data_dir):
     )
     assert codes.returncode == 0, codes.stderr
     assert "loaded 346" in codes.stdout
-    status = run("status", env=embedded_env)
+    status = run_geogaps("status", env=embedded_env)
     assert "codigos_territoriales" in status.stdout
 
 
@@ -58,28 +47,28 @@ def test_load_file_then_status_in_the_embedded_store(embedded_env, data_dir):
     ],
 )
 def test_user_errors_exit_non_zero_without_traceback(embedded_env, args, message):
-    result = run(*args, env=embedded_env)
+    result = run_geogaps(*args, env=embedded_env)
     assert result.returncode != 0
     assert message in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_bad_settings_are_reported(embedded_env):
-    result = run("status", env={**embedded_env, "GEOGAPS_DATABASE_URL": "mysql://x"})
+    result = run_geogaps("status", env={**embedded_env, "GEOGAPS_DATABASE_URL": "mysql://x"})
     assert result.returncode == 1
     assert "GEOGAPS_DATABASE_URL" in result.stderr
 
 
 def test_unreachable_database_is_a_message_not_a_traceback(embedded_env):
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
-    result = run("status", env={**embedded_env, "GEOGAPS_DATABASE_URL": url})
+    result = run_geogaps("status", env={**embedded_env, "GEOGAPS_DATABASE_URL": url})
     assert result.returncode == 1
     assert "cannot reach the database" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_dependency_error_names_the_fix(embedded_env, data_dir):
-    result = run(
+    result = run_geogaps(
         "load-file",
         "--kind",
         "apr",

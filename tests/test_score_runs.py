@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import geopandas as gpd
@@ -13,6 +10,7 @@ import pytest
 
 from analysis import ScoringParameters
 from geo_service.scoring import rerun_parameters, run_scoring
+from tests.cli_runner import run_geogaps
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -59,16 +57,6 @@ def test_weights_override_is_recorded_and_changes_the_run(national_postgis):
     assert weighted.result.catalogue.version.endswith("+override")
 
 
-def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", "from geo_service.cli import main; main()", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=300,
-    )
-
-
 @pytest.fixture
 def postgis_env(national_postgis, tmp_path) -> dict[str, str]:
     url = national_postgis.engine.url.render_as_string(hide_password=False)
@@ -79,7 +67,7 @@ def test_cli_score_prints_ranking_and_writes_files(postgis_env, tmp_path: Path):
     weights = tmp_path / "pesos.toml"
     weights.write_text("agua = 2.0\nagua_sin_red_publica = 0.5\n", encoding="utf-8")
     gpkg = tmp_path / "brechas.gpkg"
-    result = _cli(
+    result = run_geogaps(
         "score",
         "--region",
         "04",
@@ -101,7 +89,7 @@ def test_cli_score_prints_ranking_and_writes_files(postgis_env, tmp_path: Path):
     assert written.geometry.notna().all()
     csv = tmp_path / "brechas.csv"
     assert (
-        _cli(
+        run_geogaps(
             "score", "--region", "04", "--draws", "20", "--out", str(csv), env=postgis_env
         ).returncode
         == 0
@@ -110,7 +98,7 @@ def test_cli_score_prints_ranking_and_writes_files(postgis_env, tmp_path: Path):
 
 
 def test_cli_explain_and_bad_options(postgis_env):
-    explained = _cli("explain", "4303", env=postgis_env)
+    explained = run_geogaps("explain", "4303", env=postgis_env)
     assert explained.returncode == 0, explained.stderr
     assert "Monte Patria" in explained.stdout and "Agua" in explained.stdout
     for args, message in [
@@ -120,7 +108,7 @@ def test_cli_explain_and_bad_options(postgis_env):
         (("score", "--normalization", "fancy"), "invalid scoring options"),
         (("score", "--weights", "/nonexistent.toml"), "file not found"),
     ]:
-        result = _cli(*args, env=postgis_env)
+        result = run_geogaps(*args, env=postgis_env)
         assert result.returncode == 1, (args, result.stdout)
         assert message in result.stderr
         assert "Traceback" not in result.stderr
