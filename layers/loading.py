@@ -16,7 +16,6 @@ from sqlalchemy import BigInteger, Integer
 from layers.errors import DependencyError, LayerError
 from layers.readers import Kind, ReadContext, kind_named
 from layers.readers.files import fold, read_csv, sha256_of
-from layers.schema import DATA_TABLES
 from layers.store import Store, table_named
 from layers.validation import (
     SOURCE_ROW,
@@ -217,13 +216,13 @@ def _validate(
         if frame["cut"].isna().any() and communes is not None:
             frame = _assign_cut_by_location(frame, communes, outcome)
     frame = normalise_cuts(frame, outcome)
-    if kind.name == "territorial_codes":
-        pass
-    elif kind.name == "communes":
+    # The code list defines the communes; boundaries are checked against it when it is loaded;
+    # everything else is checked against both.
+    if kind.name == "communes":
         codes = store.read_reference("territorial_codes", ["cut"])["cut"]
         if not codes.empty:
             frame = reject_unknown_cuts(frame, codes, outcome)
-    else:
+    elif kind.name != "territorial_codes":
         known = store.known_cuts()
         if not known:
             raise DependencyError(
@@ -345,8 +344,3 @@ def load_directory(
         if relative not in known:
             result.not_loaded[relative] = NOT_LOADED.get(relative, "not a known dataset file")
     return result
-
-
-def table_counts(store: Store) -> dict[str, int]:
-    """Rows per data table."""
-    return {name: len(store.read_table(name, ["cut"])) for name in DATA_TABLES}

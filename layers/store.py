@@ -144,9 +144,3 @@ class Store(ABC):
         """Drop cached copies of ``table_name`` (called after its rows change)."""
         for key in [k for k in self._reference_cache if k[0] == table_name]:
             del self._reference_cache[key]
-
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
