@@ -8,6 +8,7 @@ are laid out in the UTM zone (WGS 84, south) of each commune's centroid.
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from libpysal.weights import fuzzy_contiguity
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
@@ -234,9 +236,9 @@ def grid_points(geometry: object, target_count: int) -> tuple[FloatArray, FloatA
 def contiguity(shapes: GeometryArray) -> dict[int, list[int]]:
     """Queen-style contiguity: polygons that touch or overlap are neighbours.
 
-    Uses an STR-tree ``intersects`` query rather than shared vertices, which is robust to
-    the small gaps and overlaps of simplified boundaries. Missing geometries have no
-    neighbours (they are islands).
+    Uses libpysal's ``fuzzy_contiguity`` (an ``intersects`` test rather than shared
+    vertices), which is robust to the small gaps and overlaps of simplified boundaries.
+    Missing geometries have no neighbours (they are islands).
 
     Parameters
     ----------
@@ -252,12 +254,12 @@ def contiguity(shapes: GeometryArray) -> dict[int, list[int]]:
     present = np.flatnonzero(shapes != None)  # noqa: E711
     if present.size == 0:
         return neighbours
-    tree = shapely.STRtree(shapes[present])
-    left, right = tree.query(shapes[present], predicate="intersects")
-    for a, b in zip(present[left], present[right], strict=True):
-        if a != b:
-            neighbours[int(a)].append(int(b))
-    return {i: sorted(set(links)) for i, links in neighbours.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # libpysal warns about islands, which we expect
+        weights = fuzzy_contiguity(gpd.GeoDataFrame(geometry=list(shapes[present])))
+    for local, links in weights.neighbors.items():
+        neighbours[int(present[local])] = sorted(int(present[j]) for j in links)
+    return neighbours
 
 
 def points_within(
