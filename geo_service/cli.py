@@ -19,7 +19,13 @@ from sqlalchemy.exc import OperationalError
 from geo_service.settings import Settings
 from layers import Store, open_store
 from layers.errors import LayerError
-from layers.loading import DirectoryLoad, LoadReport, load_directory, load_file
+from layers.loading import (
+    DirectoryLoad,
+    LoadReport,
+    load_directory,
+    load_file,
+    names_with_accents,
+)
 from layers.readers import KINDS
 
 app = typer.Typer(
@@ -152,8 +158,12 @@ def load_one_file(
     if kind not in KINDS:
         raise UserError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     settings = settings_from_env()
+    # Boundaries get their accents from the INE names of the data folder, as in `load`.
+    context = names_with_accents(settings.data_dir) if kind == "communes" else None
     with opened_store(settings) as store:
-        report = load_file(store, kind, path, crs=crs, dataset=dataset, force=force)
+        report = load_file(
+            store, kind, path, crs=crs, dataset=dataset, force=force, context=context
+        )
     _print_report(report)
 
 
@@ -311,6 +321,32 @@ def explain(
         console.print(explain_commune(record.result, code))
     except (KeyError, ValueError) as error:
         raise UserError(str(error).strip("'\"")) from None
+
+
+@app.command("map")
+def map_file(
+    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("output/mapa.html"),
+    challenge: Annotated[
+        str, typer.Option(help=f"Challenge to map: {', '.join(CHALLENGE_CHOICES)}.")
+    ] = "compuesto",
+    region: Annotated[str | None, typer.Option(help="Only one region, e.g. 04.")] = None,
+) -> None:
+    """Write the planners' web map of the newest saved run to an HTML file."""
+    from geo_service.mapping import stored_run_map
+
+    if challenge not in CHALLENGE_CHOICES:
+        raise UserError(f"unknown challenge {challenge!r}; choose {', '.join(CHALLENGE_CHOICES)}")
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        try:
+            folium_map = stored_run_map(store, challenge, region)
+        except LookupError as error:
+            raise UserError(f"{error}: run `geogaps score` first") from None
+        except ValueError as error:
+            raise UserError(str(error)) from None
+    out.parent.mkdir(parents=True, exist_ok=True)
+    folium_map.save(str(out))
+    console.print(f"map written to {out}")
 
 
 @app.command()

@@ -89,6 +89,7 @@ class LoadReport:
     outcome: ValidationOutcome = field(default_factory=ValidationOutcome)
     skipped_unchanged: bool = False
     seconds: float = 0.0
+    names_from: dict[str, str] | None = None
 
     @property
     def rows_rejected(self) -> int:
@@ -123,6 +124,7 @@ class LoadReport:
                 "duplicates_removed": outcome.duplicates_removed,
                 "outside_declared_commune": outcome.outside_declared_commune,
                 "reprojected_from": outcome.reprojected_from,
+                "names_from": self.names_from,
                 "notes": outcome.notes,
             },
         }
@@ -178,9 +180,15 @@ def load_file(
     dataset = dataset or path.stem
     digest = sha256_of(path)
     report = LoadReport(dataset, kind.name, kind.table, kind.source, path, digest)
-    if not force and store.dataset_sha256(dataset) == digest:
-        provenance = store.provenance()
-        previous = provenance[provenance["dataset"] == dataset].iloc[0].to_dict()
+    # Only boundaries take names from a second file; a change of that file is a change too.
+    report.names_from = context.names_source if context and kind.name == "communes" else None
+    previous = _previous_load(store, dataset)
+    if (
+        not force
+        and previous is not None
+        and previous["sha256"] == digest
+        and previous["report"].get("names_from") == report.names_from
+    ):
         report.rows_read = int(previous["rows_read"])
         report.rows_loaded = int(previous["rows_loaded"])
         report.skipped_unchanged = True
@@ -202,6 +210,12 @@ def load_file(
     store.replace_dataset(kind.table, dataset, frame, report.as_provenance())
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _previous_load(store: Store, dataset: str) -> dict[str, Any] | None:
+    provenance = store.provenance()
+    rows = provenance[provenance["dataset"] == dataset]
+    return None if rows.empty else {str(k): v for k, v in rows.iloc[0].items()}
 
 
 def _validate(
@@ -297,6 +311,7 @@ def names_with_accents(data_dir: Path) -> ReadContext:
         cut = table["codigo_comuna"].str.zfill(5)
         context.accented_names = dict(zip(cut, table["nombre_comuna"], strict=True))
         context.accented_regions = dict(zip(cut.str[:2], table["nombre_region"], strict=True))
+        context.names_source = {"file": NAMES_SOURCE, "sha256": sha256_of(path)}
     return context
 
 

@@ -11,6 +11,7 @@ export GEOGAPS_DATA_DIR=${GEOGAPS_DATA_DIR:-../shared/data/chile}
 .venv/bin/geogaps load --data-dir "$GEOGAPS_DATA_DIR"
 if .venv/bin/geogaps --help | grep -q ' score '; then
   .venv/bin/geogaps score --out output/scores.csv
+  .venv/bin/geogaps map --out output/mapa.html
 fi
 if [ "${GEOGAPS_SERVE:-1}" != "0" ] && .venv/bin/geogaps --help | grep -q ' serve '; then
   exec .venv/bin/geogaps serve

@@ -194,3 +194,21 @@ def test_localities_keep_every_inhabitant(national_postgis, data_dir):
     localities = national_postgis.read_table("localities")
     assert len(localities) == len(source)
     assert localities["inhabitants"].sum() == pytest.approx(source["habitantes"].sum())
+
+
+def test_boundaries_reload_when_their_names_source_appears(postgis_store, data_dir):
+    from layers.loading import names_with_accents
+
+    path = data_dir / "boundaries/comunas_chile_345.gpkg"
+    plain = load_file(postgis_store, "communes", path)
+    assert plain.names_from is None
+    assert postgis_store.read_table("communes").set_index("cut").loc["08101", "name"] == (
+        "Concepcion"
+    )
+    accented = load_file(postgis_store, "communes", path, context=names_with_accents(data_dir))
+    assert not accented.skipped_unchanged  # same file, new names source: not "unchanged"
+    assert postgis_store.read_table("communes").set_index("cut").loc["08101", "name"] == (
+        "Concepción"
+    )
+    again = load_file(postgis_store, "communes", path, context=names_with_accents(data_dir))
+    assert again.skipped_unchanged

@@ -29,6 +29,7 @@ class ReadContext:
 
     accented_names: dict[str, str] = field(default_factory=dict)  # cut -> name with accents
     accented_regions: dict[str, str] = field(default_factory=dict)  # region code -> name
+    names_source: dict[str, str] | None = None  # file and sha256 the accented names came from
     name_lookup: Callable[[], dict[str, str]] | None = None  # -> {folded name: cut}
     _commune_names: dict[str, str] | None = None
 

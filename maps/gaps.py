@@ -1,0 +1,213 @@
+"""Folium/Leaflet map of commune gap scores, with APR systems and health facilities."""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import shapely
+from folium.plugins import FastMarkerCluster
+
+#: Tier 1 (largest gaps) darkest; a ColorBrewer "YlOrRd" ramp, readable on a light base map.
+TIER_COLOURS = ("#bd0026", "#f03b20", "#fd8d3c", "#fecc5c", "#ffffb2")
+NO_SCORE_COLOUR = "#bdbdbd"
+#: Simplification tolerance in degrees (~500 m): keeps the national page light.
+SIMPLIFY_DEGREES = 0.005
+#: Longitude west of which communes are oceanic islands (Isla de Pascua, Juan Fernández).
+CONTINENT_WEST = -76.0
+CHALLENGE_TITLES = {
+    "agua": "Agua (desafío 6)",
+    "conectividad": "Conectividad y servicios básicos (desafío 7)",
+    "rural_urbano": "Equilibrio rural–urbano",
+    "compuesto": "Índice compuesto de brechas",
+}
+
+
+def tier_colour(tier: float | None, tier_count: int) -> str:
+    """Colour of a tier; five-step ramp stretched or cut to ``tier_count`` tiers."""
+    if tier is None or tier is pd.NA or math.isnan(float(tier)):
+        return NO_SCORE_COLOUR
+    position = (int(tier) - 1) * (len(TIER_COLOURS) - 1) / max(tier_count - 1, 1)
+    return TIER_COLOURS[round(position)]
+
+
+def gap_map(
+    communes: gpd.GeoDataFrame,
+    scores: pd.DataFrame,
+    challenge: str,
+    *,
+    apr_systems: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
+) -> folium.Map:
+    """Build the planners' map of one challenge.
+
+    Parameters
+    ----------
+    communes
+        Commune outlines (``cut``, ``name``, ``region_name``, ``geom``), EPSG:4326.
+    scores
+        Rows of one score run (columns of ``score_results``), any challenges.
+    challenge
+        Challenge to colour the communes by.
+    apr_systems, facilities
+        Optional point layers, shown as toggleable overlays.
+
+    Returns
+    -------
+    folium.Map
+        Communes coloured by priority tier, with Spanish tooltips giving score, rank, rank
+        interval, indicator coverage and the drivers of the score.
+
+    Raises
+    ------
+    ValueError
+        If ``scores`` has no rows for ``challenge``.
+    """
+    rows = scores[scores["challenge"] == challenge]
+    if rows.empty:
+        raise ValueError(f"no scores for challenge {challenge!r} in this run")
+    tier_count = int(rows["tier"].max()) if rows["tier"].notna().any() else 1
+    shown = communes[communes["cut"].isin(rows["cut"])][["cut", "name", "region_name", "geom"]]
+    shown = shown.merge(rows.drop(columns=["name"], errors="ignore"), on="cut", how="left")
+    shown = gpd.GeoDataFrame(shown, geometry="geom", crs=communes.crs)
+    shown["geom"] = shapely.simplify(shown.geometry.array, SIMPLIFY_DEGREES, preserve_topology=True)
+    shown = shown[shown.geometry.notna() & ~shown.geometry.is_empty]
+    shown["colour"] = [tier_colour(t, tier_count) for t in shown["tier"]]
+    shown["puntaje"] = shown["score"].map(lambda v: "sin dato" if pd.isna(v) else f"{v:.3f}")
+    shown["lugar"] = [_rank_text(row) for row in shown.to_dict("records")]
+    shown["cobertura"] = shown["coverage"].map(lambda v: f"{v:.0%}")
+    shown["tramo"] = shown["tier_label"].fillna("Sin tramo")
+
+    folium_map = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    folium_map.fit_bounds(_initial_view(shown))
+    folium.GeoJson(
+        shown[
+            [
+                "cut",
+                "name",
+                "region_name",
+                "puntaje",
+                "lugar",
+                "tramo",
+                "cobertura",
+                "explanation",
+                "colour",
+                "geom",
+            ]
+        ],
+        name=f"Brechas: {CHALLENGE_TITLES.get(challenge, challenge)}",
+        style_function=lambda feature: {
+            "fillColor": feature["properties"]["colour"],
+            "color": "#555555",
+            "weight": 0.5,
+            "fillOpacity": 0.75,
+        },
+        highlight_function=lambda _: {"weight": 2, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=[
+                "name",
+                "cut",
+                "region_name",
+                "puntaje",
+                "lugar",
+                "tramo",
+                "cobertura",
+                "explanation",
+            ],
+            aliases=[
+                "Comuna",
+                "CUT",
+                "Región",
+                "Puntaje de brecha",
+                "Lugar (1 = mayor brecha)",
+                "Prioridad",
+                "Cobertura de indicadores",
+                "Por qué",
+            ],
+            sticky=True,
+            style="max-width: 360px; white-space: normal;",
+        ),
+    ).add_to(folium_map)
+    root: Any = folium_map.get_root()  # a branca Figure, whose `html` element takes the legend
+    root.html.add_child(folium.Element(_legend_html(rows, tier_count)))
+    if apr_systems is not None and not apr_systems.empty:
+        _apr_layer(apr_systems).add_to(folium_map)
+    if facilities is not None and not facilities.empty:
+        _facility_layer(facilities).add_to(folium_map)
+    folium.LayerControl(collapsed=False).add_to(folium_map)
+    return folium_map
+
+
+def _rank_text(row: dict) -> str:
+    if pd.isna(row["rank"]):
+        return "sin lugar (cobertura insuficiente)"
+    text = f"{int(row['rank'])}"
+    if pd.notna(row.get("rank_p05")) and pd.notna(row.get("rank_p95")):
+        text += (
+            f" (entre {row['rank_p05']:.0f} y {row['rank_p95']:.0f} en el 90 % de las simulaciones)"
+        )
+    return text
+
+
+def _initial_view(shown: gpd.GeoDataFrame) -> list[list[float]]:
+    """Bounds to open the map on: the continent, not the Pacific between it and its islands.
+
+    Isla de Pascua, Juan Fernández and the Desventuradas islands (part of Valparaíso's polygon)
+    are still drawn; they are just not in the first view.
+    """
+    parts = shown.geometry.explode(index_parts=False)
+    continental = parts[parts.representative_point().x > CONTINENT_WEST]
+    west, south, east, north = (continental if not continental.empty else parts).total_bounds
+    return [[south, west], [north, east]]
+
+
+def _legend_html(rows: pd.DataFrame, tier_count: int) -> str:
+    tiers = rows.dropna(subset=["tier"]).drop_duplicates("tier").sort_values("tier")
+    entries = [
+        (tier_colour(float(tier), tier_count), f"{int(tier)} · {label}")
+        for tier, label in zip(tiers["tier"], tiers["tier_label"], strict=True)
+    ]
+    entries.append((NO_SCORE_COLOUR, "Sin dato suficiente"))
+    items = "".join(
+        f'<div><span style="background:{colour};{_SWATCH}"></span>{html.escape(text)}</div>'
+        for colour, text in entries
+    )
+    return (
+        '<div style="position:fixed;bottom:30px;right:10px;z-index:1000;background:white;'
+        'padding:8px 10px;border:1px solid #999;border-radius:4px;font:13px sans-serif">'
+        f"<b>Tramo de prioridad</b>{items}</div>"
+    )
+
+
+_SWATCH = "display:inline-block;width:14px;height:14px;margin-right:6px;vertical-align:middle"
+
+
+def _apr_layer(apr_systems: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    layer = folium.FeatureGroup(name="Sistemas APR / SSR", show=True)
+    for row in apr_systems.to_dict("records"):
+        point = row["geom"]
+        if point is None:
+            continue
+        beneficiaries = row.get("beneficiaries")
+        served = "s/i" if pd.isna(beneficiaries) else f"{beneficiaries:,.0f}".replace(",", ".")
+        folium.CircleMarker(
+            location=(point.y, point.x),
+            radius=5,
+            color="#08519c",
+            fill=True,
+            fill_opacity=0.9,
+            tooltip=f"{row['name']} · beneficiarios: {served}",
+        ).add_to(layer)
+    return layer
+
+
+def _facility_layer(facilities: gpd.GeoDataFrame) -> folium.FeatureGroup:
+    health = facilities[(facilities["category"] == "salud") & facilities.geometry.notna()]
+    # Off at first: thousands of markers would hide the tiers; planners switch it on.
+    layer = folium.FeatureGroup(name="Establecimientos de salud (DEIS)", show=False)
+    FastMarkerCluster([[p.y, p.x] for p in health.geometry]).add_to(layer)
+    return layer
