@@ -19,6 +19,17 @@ NO_SCORE_COLOUR = "#bdbdbd"
 SIMPLIFY_DEGREES = 0.005
 #: Longitude west of which communes are oceanic islands (Isla de Pascua, Juan Fernández).
 CONTINENT_WEST = -76.0
+#: Tooltip rows: column of the map's table → Spanish label.
+TOOLTIP_FIELDS = {
+    "name": "Comuna",
+    "cut": "CUT",
+    "region_name": "Región",
+    "puntaje": "Puntaje de brecha",
+    "lugar": "Lugar (1 = mayor brecha)",
+    "tramo": "Prioridad",
+    "cobertura": "Cobertura de indicadores",
+    "explanation": "Por qué",
+}
 CHALLENGE_TITLES = {
     "agua": "Agua (desafío 6)",
     "conectividad": "Conectividad y servicios básicos (desafío 7)",
@@ -85,20 +96,7 @@ def gap_map(
     folium_map = folium.Map(tiles="OpenStreetMap", control_scale=True)
     folium_map.fit_bounds(_initial_view(shown))
     folium.GeoJson(
-        shown[
-            [
-                "cut",
-                "name",
-                "region_name",
-                "puntaje",
-                "lugar",
-                "tramo",
-                "cobertura",
-                "explanation",
-                "colour",
-                "geom",
-            ]
-        ],
+        shown[[*TOOLTIP_FIELDS, "colour", "geom"]],
         name=f"Brechas: {CHALLENGE_TITLES.get(challenge, challenge)}",
         style_function=lambda feature: {
             "fillColor": feature["properties"]["colour"],
@@ -108,26 +106,8 @@ def gap_map(
         },
         highlight_function=lambda _: {"weight": 2, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
-            fields=[
-                "name",
-                "cut",
-                "region_name",
-                "puntaje",
-                "lugar",
-                "tramo",
-                "cobertura",
-                "explanation",
-            ],
-            aliases=[
-                "Comuna",
-                "CUT",
-                "Región",
-                "Puntaje de brecha",
-                "Lugar (1 = mayor brecha)",
-                "Prioridad",
-                "Cobertura de indicadores",
-                "Por qué",
-            ],
+            fields=list(TOOLTIP_FIELDS),
+            aliases=list(TOOLTIP_FIELDS.values()),
             sticky=True,
             style="max-width: 360px; white-space: normal;",
         ),
