@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import geopandas as gpd
+import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -88,7 +89,8 @@ def scores(
     results = results.sort_values(["challenge", "rank", "cut"], na_position="last")
     records = json.loads(results.drop(columns=["run_id"]).to_json(orient="records"))
     return {
-        "run": json.loads(json.dumps(run, default=str)),
+        # pandas serialises numpy scalars and timestamps the same way for both stores
+        "run": json.loads(pd.Series(run, dtype=object).to_json(date_format="iso")),
         "scores": records,
     }
 

@@ -61,3 +61,16 @@ def test_scores_of_the_newest_run(client, national_postgis):
     assert ranks == sorted(ranks)
     assert client.get("/scores", params={"challenge": "salud"}).status_code == 404
     assert client.get("/scores", params={"run_id": "nope"}).status_code == 404
+
+
+def test_scores_from_the_embedded_store_have_json_types(national_embedded):
+    from analysis import ScoringParameters
+    from geo_service.scoring import run_scoring
+
+    record = run_scoring(national_embedded, ScoringParameters(region="11", draws=20, seed=4))
+    settings = Settings(database_url=None, store_dir=national_embedded.root)
+    with TestClient(create_app(settings)) as embedded_client:
+        payload = embedded_client.get("/scores", params={"run_id": record.run["run_id"]}).json()
+    assert payload["run"]["seed"] == 4
+    assert payload["run"]["created_at"].startswith(str(record.run["created_at"].year))
+    assert {row["cut"][:2] for row in payload["scores"]} == {"11"}
