@@ -182,7 +182,7 @@ def load_file(
     report = LoadReport(dataset, kind.name, kind.table, kind.source, path, digest)
     # Only boundaries take names from a second file; a change of that file is a change too.
     report.names_from = context.names_source if context and kind.name == "communes" else None
-    previous = _previous_load(store, dataset)
+    previous = store.provenance_of(dataset)
     if (
         not force
         and previous is not None
@@ -210,12 +210,6 @@ def load_file(
     store.replace_dataset(kind.table, dataset, frame, report.as_provenance())
     report.seconds = time.perf_counter() - started
     return report
-
-
-def _previous_load(store: Store, dataset: str) -> dict[str, Any] | None:
-    provenance = store.provenance()
-    rows = provenance[provenance["dataset"] == dataset]
-    return None if rows.empty else {str(k): v for k, v in rows.iloc[0].items()}
 
 
 def _validate(

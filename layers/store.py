@@ -117,11 +117,16 @@ class Store(ABC):
         """Provenance of every loaded dataset, one row each."""
         return self.read_table(PROVENANCE_TABLE)
 
+    def provenance_of(self, dataset: str) -> dict[str, Any] | None:
+        """The provenance row of one dataset, or None if it was never loaded."""
+        provenance = self.provenance()
+        rows = provenance[provenance["dataset"] == dataset]
+        return None if rows.empty else {str(k): v for k, v in rows.iloc[0].items()}
+
     def dataset_sha256(self, dataset: str) -> str | None:
         """sha256 of the file a dataset was last loaded from, or None if never loaded."""
-        provenance = self.provenance()
-        match = provenance.loc[provenance["dataset"] == dataset, "sha256"]
-        return None if match.empty else str(match.iloc[0])
+        previous = self.provenance_of(dataset)
+        return None if previous is None else str(previous["sha256"])
 
     def known_cuts(self) -> set[str]:
         """Commune codes of the official code list and of the loaded boundaries."""
