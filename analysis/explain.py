@@ -8,11 +8,17 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from analysis.formatting import (
+    format_number,
+    format_rank,
+    format_share,
+    format_value,
+    join_spanish,
+)
+
 if TYPE_CHECKING:
     from analysis.scoring import ScoringResult
 
-#: Decimals shown per unit; other units get two.
-_UNIT_DECIMALS = {"%": 1, "km": 1, "CLP/hab": 0, "hab/km²": 1}
 _NORMALIZATION_LABELS = {
     "minmax": "mín–máx",
     "zscore": "puntaje z",
@@ -38,45 +44,6 @@ _TIER_NAMES = {
     3: ("Prioridad alta", "Prioridad media", "Prioridad baja"),
     2: ("Prioridad alta", "Prioridad baja"),
 }
-
-
-def format_number(value: float, decimals: int = 2) -> str:
-    """Format a number the Chilean way: ``1.234.567,8``; ``NaN`` becomes ``sin dato``."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "sin dato"
-    text = f"{value:,.{decimals}f}"
-    return text.replace(",", "\u0000").replace(".", ",").replace("\u0000", ".")
-
-
-def format_value(value: float, unit: str) -> str:
-    """Format a raw indicator value with its unit (``45,1 %``, ``12,3 km``)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "sin dato"
-    number = format_number(value, _UNIT_DECIMALS.get(unit, 2))
-    return f"{number} {unit}"
-
-
-def format_share(share: float) -> str:
-    """Format a 0-1 share as a whole percentage (``78 %``)."""
-    if share is None or (isinstance(share, float) and math.isnan(share)):
-        return "sin dato"
-    return f"{format_number(100.0 * share, 0)} %"
-
-
-def format_rank(rank: float) -> str:
-    """Format a rank, integer when it is one (``12``, ``12,5``)."""
-    if rank is None or (isinstance(rank, float) and math.isnan(rank)):
-        return "sin dato"
-    return format_number(rank, 0 if float(rank).is_integer() else 1)
-
-
-def join_spanish(items: Sequence[str]) -> str:
-    """Join ``a, b y c`` in Spanish."""
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return f"{', '.join(items[:-1])} y {items[-1]}"
 
 
 def tier_label(tier: float, tier_count: int) -> str:

@@ -62,7 +62,7 @@ class PostgisStore(Store):
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent)."""
         with self.engine.begin() as connection:
-            command.upgrade(alembic_config(connection), "head")
+            command.upgrade(alembic_config(connection), "heads")
 
     def close(self) -> None:
         """Release the connection pool."""

@@ -1,0 +1,112 @@
+"""Numbers, shares, ranks and lists written for people, the Chilean way, in one place.
+
+Every number a planner reads — in the CLI, the explanations, the map, the profile page and the
+Excel-ready CSV — goes through these functions, so ``1.234.567,8``, ``45,1 %`` and
+``lugar 3 de 15`` look the same everywhere. Locale data come from babel (``es_CL``): thousands
+point, decimal comma. Percentages carry a space before ``%`` as the RAE writes them.
+A missing value (None or NaN) is written ``sin dato`` rather than a misleading zero.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Final
+
+from babel.dates import format_date as _babel_date
+from babel.numbers import format_decimal
+
+LOCALE: Final = "es_CL"
+MISSING: Final = "sin dato"
+
+#: Decimals shown per unit; other units get two.
+UNIT_DECIMALS: Final = {"%": 1, "km": 1, "CLP/hab": 0, "hab/km²": 1, "min": 0, "minutos": 0}
+
+
+def is_missing(value: object) -> bool:
+    """Whether ``value`` is None or a float NaN (or not a number at all)."""
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True
+
+
+def format_number(value: float | None, decimals: int = 2) -> str:
+    """``1.234.567,89`` with exactly ``decimals`` decimals; ``sin dato`` when missing.
+
+    Examples
+    --------
+    >>> format_number(1234567.891, 1)
+    '1.234.567,9'
+    """
+    if is_missing(value):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
+    rounded = round(float(value), decimals)  # type: ignore[arg-type]
+    return format_decimal(rounded + 0.0, format=pattern, locale=LOCALE)
+
+
+def format_integer(value: float | None) -> str:
+    """A count with thousands points: ``29.256``."""
+    return format_number(value, 0)
+
+
+def format_share(share: float | None, decimals: int = 0) -> str:
+    """A 0–1 share as a percentage with a space before the sign: ``78 %``, ``4,5 %``."""
+    if is_missing(share):
+        return MISSING
+    return f"{format_number(100.0 * float(share), decimals)} %"  # type: ignore[arg-type]
+
+
+def format_percent(percent: float | None, decimals: int = 1) -> str:
+    """A value already in percent (0–100): ``45,1 %``."""
+    if is_missing(percent):
+        return MISSING
+    return f"{format_number(percent, decimals)} %"
+
+
+def format_value(value: float | None, unit: str) -> str:
+    """A raw indicator value with its unit (``45,1 %``, ``12,3 km``, ``1.234 CLP/hab``)."""
+    if is_missing(value):
+        return MISSING
+    return f"{format_number(value, UNIT_DECIMALS.get(unit, 2))} {unit}"
+
+
+def format_rank(rank: float | None) -> str:
+    """A rank, whole when it is one (``12``), otherwise one decimal (``12,5``)."""
+    if is_missing(rank):
+        return MISSING
+    return format_number(rank, 0 if float(rank).is_integer() else 1)  # type: ignore[arg-type]
+
+
+def rank_of(rank: float | None, total: int | None) -> str:
+    """``3 de 15``: a rank within the number of ranked communes."""
+    if is_missing(rank) or total is None:
+        return MISSING
+    return f"{format_rank(rank)} de {format_integer(total)}"
+
+
+def format_interval(low: float | None, high: float | None) -> str:
+    """A rank interval ``3–27`` (en dash), or ``sin dato``."""
+    if is_missing(low) or is_missing(high):
+        return MISSING
+    return f"{format_rank(low)}–{format_rank(high)}"
+
+
+def format_day(day: date | datetime | None) -> str:
+    """A date the Chilean way: ``22-11-2026``."""
+    if day is None:
+        return MISSING
+    return _babel_date(day, format="dd-MM-yyyy", locale=LOCALE)
+
+
+def join_spanish(items: Sequence[str]) -> str:
+    """Join ``a, b y c`` in Spanish."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} y {items[-1]}"
