@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from geo_service.settings import Settings
-from layers import Store, open_store
+from geo_service.cli_support import (
+    UserError,
+    console,
+    errors,
+    opened_store,
+    settings_from_env,
+)
 from layers.errors import LayerError
 from layers.loading import (
     DirectoryLoad,
@@ -38,33 +40,6 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (PostGIS only).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-# Piped output (CI logs, tests) gets wide lines instead of rich's 80-column default.
-console = Console(width=None if sys.stdout.isatty() else 160)
-errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
-
-
-class UserError(Exception):
-    """A problem the user can fix; printed without a traceback."""
-
-
-def settings_from_env() -> Settings:
-    """Read settings, turning validation errors into a user error."""
-    try:
-        return Settings()
-    except ValidationError as error:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise UserError(f"invalid settings: {details}") from None
-
-
-@contextmanager
-def opened_store(settings: Settings) -> Iterator[Store]:
-    """Open the configured store with its schema up to date."""
-    store = open_store(settings.database_url, settings.store_dir)
-    try:
-        store.migrate()
-        yield store
-    finally:
-        store.close()
 
 
 def _print_report(report: LoadReport) -> None:

@@ -1,0 +1,46 @@
+"""What every ``geogaps`` command shares: consoles, the user-error type, settings and the store.
+
+Commands live in ``geo_service/cli.py`` and in topic modules (``geo_service/cli_*.py``) that
+``cli.py`` registers on its Typer app; they all import these helpers from here, so a topic module
+never imports ``cli.py`` itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from pydantic import ValidationError
+from rich.console import Console
+
+from geo_service.settings import Settings
+from layers import Store, open_store
+
+# Piped output (CI logs, tests) gets wide lines instead of rich's 80-column default.
+console = Console(width=None if sys.stdout.isatty() else 160)
+errors = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def settings_from_env() -> Settings:
+    """Read settings, turning validation errors into a user error."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        raise UserError(f"invalid settings: {details}") from None
+
+
+@contextmanager
+def opened_store(settings: Settings) -> Iterator[Store]:
+    """Open the configured store with its schema up to date."""
+    store = open_store(settings.database_url, settings.store_dir)
+    try:
+        store.migrate()
+        yield store
+    finally:
+        store.close()
