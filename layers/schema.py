@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
 )
@@ -309,12 +310,18 @@ class ScoreRun(Base):
 
     __tablename__ = "score_runs"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: ``nacional`` or the two-digit region code the run compared (newest run is per scope).
+    scope: Mapped[str] = mapped_column(Text, nullable=False, server_default="nacional")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     software_version: Mapped[str] = mapped_column(Text)
     seed: Mapped[int] = mapped_column(BigInteger)
     parameters: Mapped[dict] = mapped_column(JSON)
     inputs: Mapped[dict] = mapped_column(JSON)
     result_sha256: Mapped[str] = mapped_column(String(64))
+    #: Versions of the libraries that shape results (numpy, pandas, esda, ...).
+    versions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    #: Communes ranked per score id, so a page of results knows its "n de N" without counting.
+    ranked_counts: Mapped[dict | None] = mapped_column(JSON, nullable=True)
 
 
 class ScoreResult(Base):
@@ -326,6 +333,8 @@ class ScoreResult(Base):
     )
     cut: Mapped[str] = _cut(primary_key=True)
     challenge: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    region_code: Mapped[str | None] = mapped_column(String(2), nullable=True)
     score: Mapped[float | None] = mapped_column(Float)
     rank: Mapped[int | None] = mapped_column(Integer)
     tier: Mapped[int | None] = mapped_column(Integer)
@@ -341,6 +350,23 @@ class ScoreResult(Base):
 
 
 Index("ix_score_results_run_challenge", ScoreResult.run_id, ScoreResult.challenge)
+Index("ix_score_runs_scope_created", ScoreRun.scope, ScoreRun.created_at.desc())
+
+
+class ScoreRunTable(Base):
+    """One result table of a run (indicators, contributions, clusters...) as Parquet bytes.
+
+    Explanations and commune profiles are rebuilt from these, never by re-scoring.
+    """
+
+    __tablename__ = "score_run_tables"
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("score_runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
 
 #: Data tables filled by loaders, by name.
 DATA_TABLES = {
