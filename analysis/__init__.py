@@ -24,13 +24,9 @@ from analysis.explain import explain_commune
 from analysis.indicators import compute_indicators
 from analysis.inputs import AnalysisInputs
 from analysis.normalisation import normalise, prepare_matrix
-from analysis.scoring import (
-    SCORE_COLUMNS,
-    ScoringParameters,
-    ScoringResult,
-    ranked_table,
-    score_communes,
-)
+from analysis.parameters import ScoringParameters
+from analysis.result import SCORE_COLUMNS, ScoringResult
+from analysis.scoring import ranked_table, score_communes
 
 __all__ = [
     "SCORE_COLUMNS",

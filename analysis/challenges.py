@@ -70,6 +70,9 @@ class Indicator(BaseModel):
         treatment asks for it.
     variable : str or None
         Column of :func:`compute_indicators` holding the raw value; defaults to ``id``.
+    interval : tuple of two str, or None
+        Columns of :func:`compute_indicators` holding the published 95 % confidence interval
+        (lower, upper) of an estimate; the uncertainty analysis samples the value within it.
     notes : str or None
         Caveats shown in the methodology and explanations.
     """
@@ -89,6 +92,7 @@ class Indicator(BaseModel):
     target: float | None = Field(default=None, allow_inf_nan=False)
     skewed: bool = False
     variable: str | None = None
+    interval: tuple[str, str] | None = None
     notes: str | None = None
 
     @field_validator("direction", mode="before")

@@ -1,118 +1,25 @@
-"""Plain-Spanish explanations: number formatting, one-line drivers and the commune breakdown."""
+"""The plain-Spanish breakdown of one commune's scores (wording in :mod:`analysis.wording`)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from analysis.formatting import (
+    format_interval,
     format_number,
     format_rank,
     format_share,
     format_value,
     join_spanish,
+    rank_of,
 )
+from analysis.wording import method_summary
 
 if TYPE_CHECKING:
-    from analysis.scoring import ScoringResult
-
-_NORMALIZATION_LABELS = {
-    "minmax": "mín–máx",
-    "zscore": "puntaje z",
-    "rank": "rango percentil",
-    "target": "distancia a la meta",
-}
-_AGGREGATION_LABELS = {"arithmetic": "media aritmética", "geometric": "media geométrica"}
-_OUTLIER_LABELS = {
-    "log_winsorize": "log(1 + x) en indicadores asimétricos y winsorización",
-    "winsorize": "winsorización",
-    "log": "log(1 + x) en indicadores asimétricos",
-    "none": "sin tratamiento",
-}
-_TIER_NAMES = {
-    5: (
-        "Prioridad muy alta",
-        "Prioridad alta",
-        "Prioridad media",
-        "Prioridad baja",
-        "Prioridad muy baja",
-    ),
-    4: ("Prioridad muy alta", "Prioridad alta", "Prioridad baja", "Prioridad muy baja"),
-    3: ("Prioridad alta", "Prioridad media", "Prioridad baja"),
-    2: ("Prioridad alta", "Prioridad baja"),
-}
-
-
-def tier_label(tier: float, tier_count: int) -> str:
-    """Spanish name of a tier (1 = largest gaps)."""
-    if tier is None or (isinstance(tier, float) and math.isnan(tier)):
-        return "Sin tramo"
-    names = _TIER_NAMES.get(tier_count)
-    position = int(tier)
-    if names is not None and 1 <= position <= len(names):
-        return names[position - 1]
-    return f"Tramo {position} de {tier_count}"
-
-
-def drivers_sentence(drivers: Sequence[tuple[str, str]], available: int, total: int) -> str:
-    """One sentence naming the indicators that drive a score, with their raw values.
-
-    Parameters
-    ----------
-    drivers : sequence of (label, formatted value)
-        Driving indicators, largest contribution first (at most three are named).
-    available, total : int
-        Indicators with data and indicators in the challenge.
-
-    Returns
-    -------
-    str
-        For example ``Principales factores: pobreza multidimensional (31,2 %) y distancia
-        al hospital (48,0 km).``
-    """
-    if drivers:
-        named = [f"{label} ({value})" for label, value in drivers[:3]]
-        sentence = f"Principales factores: {join_spanish(named)}."
-    else:
-        sentence = "Ningún indicador aporta brecha: todos están en el mejor nivel del ámbito."
-    if available < total:
-        sentence += f" Calculado con {available} de {total} indicadores."
-    return sentence
-
-
-def no_score_sentence(available: int, total: int, coverage: float, min_coverage: float) -> str:
-    """Explain why a score was not computed."""
-    return (
-        f"Sin puntaje: hay datos para {available} de {total} indicadores "
-        f"(cobertura {format_share(coverage)}, mínimo {format_share(min_coverage)})."
-    )
-
-
-def method_summary(result: ScoringResult) -> str:
-    """One paragraph stating the parameters of a run."""
-    params = result.parameters
-    outliers = _OUTLIER_LABELS[params.outlier_treatment]
-    if params.outlier_treatment in ("winsorize", "log_winsorize"):
-        low = format_number(100 * params.winsor_quantile, 1)
-        high = format_number(100 * (1 - params.winsor_quantile), 1)
-        outliers += f" a los percentiles {low} y {high}"
-    draws = (
-        f"{format_number(params.draws, 0)} simulaciones Monte Carlo (pesos "
-        f"±{format_number(100 * params.weight_spread, 0)} %"
-        + (", normalización y agregación variables" if params.vary_methods else "")
-        + f"), semilla {params.seed}"
-        if params.draws
-        else "sin simulaciones Monte Carlo"
-    )
-    return (
-        f"Ámbito: {result.scope_label}, {result.communes_in_scope} comunas. "
-        f"Catálogo {result.catalogue.version}. Normalización: "
-        f"{_NORMALIZATION_LABELS[params.normalization]}; agregación: "
-        f"{_AGGREGATION_LABELS[params.aggregation]}; atípicos: {outliers}; {draws}."
-    )
+    from analysis.result import ScoringResult
 
 
 def explain_commune(result: ScoringResult, cut: str) -> str:
@@ -153,7 +60,12 @@ def explain_commune(result: ScoringResult, cut: str) -> str:
         f"{indicators['name']} ({code}) · región {indicators['region_code']} "
         f"{indicators['region_name']} · clasificación ODEPA: "
         f"{_text(indicators.get('odepa_classification'))}",
-        method_summary(result),
+        method_summary(
+            result.parameters,
+            result.scope_label,
+            result.communes_in_scope,
+            result.catalogue.version,
+        ),
     ]
     if result.parameters.aggregation == "geometric":
         lines.append(
@@ -165,6 +77,8 @@ def explain_commune(result: ScoringResult, cut: str) -> str:
         lines.append("")
         lines.append(catalogue.label_of(score_id))
         lines.extend(_score_lines(row, result))
+        notes = result.notes[result.notes["challenge"] == score_id]["note"]
+        lines.extend(f"  Nota de fuente: {note}" for note in notes)
         own = contributions[contributions["challenge"] == score_id]
         if score_id == catalogue.composite_id:
             lines.extend(_composite_lines(own, result))
@@ -209,11 +123,28 @@ def _score_lines(row: pd.Series, result: ScoringResult) -> list[str]:
     ]
     if params.draws:
         lines.append(
-            f"  Intervalo de lugar 5–95 %: {format_rank(_number(row['rank_p05']))}–"
-            f"{format_rank(_number(row['rank_p95']))} (mediana "
-            f"{format_rank(_number(row['median_rank']))}); en el tramo superior en el "
+            f"  Intervalo de lugar 5–95 % de las simulaciones: "
+            f"{format_interval(_number(row['rank_p05']), _number(row['rank_p95']))} "
+            f"(mediana {format_rank(_number(row['median_rank']))}; lugar puntual "
+            f"{format_rank(_number(row['rank']))}); en el tramo superior en el "
             f"{format_share(_number(row['top_tier_share']))} de las simulaciones."
         )
+        if result.parameters.region is None:
+            region_total = int(
+                result.scores[
+                    (result.scores["challenge"] == row["challenge"])
+                    & (result.scores["region_code"] == row["region_code"])
+                ]["score"]
+                .notna()
+                .sum()
+            )
+            lines.append(
+                f"  En su región: lugar {rank_of(_number(row['rank_region']), region_total)}, "
+                "intervalo 5–95 % "
+                + format_interval(_number(row["rank_p05_region"]), _number(row["rank_p95_region"]))
+                + ", en el tramo superior regional en el "
+                + f"{format_share(_number(row['top_tier_share_region']))} de las simulaciones."
+            )
     lines.append(f"  {coverage}")
     lines.append(f"  {row['explanation']}")
     return lines

@@ -1,46 +1,213 @@
-"""Monte Carlo uncertainty of the ranks, vectorised over draws x communes x indicators.
+"""Uncertainty of the ranks, JRC/COINr style, vectorised over configurations.
 
-Each draw multiplies every indicator weight and every challenge weight by an independent
-factor drawn uniformly from ``[1 - spread, 1 + spread]`` and, when method variation is on,
-picks one normalisation-aggregation pair uniformly among the valid ones. The work loops only
-over the (at most seven) method pairs and the challenges; each step is one matrix product
-covering all its draws and communes.
+One *configuration* of the index fixes every uncertain choice: a multiplicative factor on each
+indicator weight and each challenge weight, the normalisation, the aggregation, whether the
+indicators are winsorised, and one realisation of every published estimate that carries a
+confidence interval (the small-area poverty estimates). :func:`evaluate_scores` computes the
+scores of every commune under many configurations at once; the Monte Carlo of
+:func:`draw_configurations` and the Sobol' design of :mod:`analysis.sensitivity` both feed it.
+
+The work loops only over the (at most six) normalisation x winsorisation groups and the
+challenges; inside a group every draw is one slice of a ``(communes, indicators, draws)``
+tensor.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from analysis.aggregation import Aggregation, aggregate, combine_challenges, rank_descending
-from analysis.normalisation import Normalization
+from analysis.aggregation import (
+    GEOMETRIC_OFFSET,
+    Aggregation,
+    TierMethod,
+    rank_descending,
+    tiers,
+)
+from analysis.normalisation import Normalization, OutlierTreatment, normalise, prepare_matrix
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+GeometricScale = Literal["rescaled", "offset"]
 
-#: Every normalisation-aggregation pair the Monte Carlo may draw. The geometric mean needs
-#: non-negative values, so z-scores are only aggregated arithmetically.
-VALID_VARIANTS: tuple[tuple[Normalization, Aggregation], ...] = (
-    ("minmax", "arithmetic"),
-    ("minmax", "geometric"),
-    ("rank", "arithmetic"),
-    ("rank", "geometric"),
-    ("target", "arithmetic"),
-    ("target", "geometric"),
-    ("zscore", "arithmetic"),
-)
+#: Strictly positive scale on which the geometric mean is computed (COINr rescales to
+#: [1, 100] before a geometric mean so a commune at the best value does not collapse to 0).
+RESCALED_LOW, RESCALED_HIGH = 1.0, 100.0
+#: Two-sided normal quantile of a published 95 % confidence interval.
+Z_95 = 1.959963984540054
+AGGREGATION_ORDER: tuple[Aggregation, ...] = ("arithmetic", "geometric")
+
+
+@dataclass(frozen=True)
+class SampledEstimate:
+    """A published estimate with its confidence interval, sampled in the simulation.
+
+    Attributes
+    ----------
+    column : int
+        Position of the indicator in the matrix.
+    point : ndarray of shape (n,)
+        Published point estimate (raw units).
+    sd_low, sd_high : ndarray of shape (n,)
+        Standard deviations below and above the point, from the 95 % interval's half-widths
+        (a two-piece normal reproduces an asymmetric published interval exactly).
+    low, high : float
+        Bounds of the indicator's scale (0-100 for a percentage).
+    """
+
+    column: int
+    point: FloatArray
+    sd_low: FloatArray
+    sd_high: FloatArray
+    low: float = 0.0
+    high: float = 100.0
+
+    def realise(self, standard_normal: FloatArray) -> FloatArray:
+        """Values for standard-normal draws of shape ``(n, d)``; missing stays missing."""
+        sd = np.where(standard_normal < 0, self.sd_low[:, None], self.sd_high[:, None])
+        values = self.point[:, None] + np.nan_to_num(sd) * standard_normal
+        return np.clip(values, self.low, self.high)
+
+
+@dataclass(frozen=True)
+class IndexModel:
+    """Everything fixed across configurations: raw values, structure, eligibility.
+
+    Attributes
+    ----------
+    values : ndarray of shape (n, k)
+        Raw indicator values (``NaN`` missing).
+    higher_is_worse, skewed, unsupported : ndarray of bool, shape (k,)
+        Orientation, log-transform eligibility, and columns left out of this scope.
+    membership : ndarray of int, shape (k,)
+        Challenge position of each indicator.
+    indicator_weights : ndarray of shape (k,)
+    challenge_weights : ndarray of shape (c,)
+    targets : ndarray of shape (k,)
+        Raw targets (``NaN`` where none), for the distance-to-target normalisation.
+    log_skewed : bool
+        Whether skewed indicators are log-transformed.
+    winsor_quantile : float
+    eligible : ndarray of bool, shape (n, c + 1)
+        Which communes are scored for each challenge and the composite (fixed from the
+        point estimate, so every configuration ranks the same communes).
+    estimates : tuple of SampledEstimate
+    geometric_scale : {"rescaled", "offset"}
+        ``rescaled``: geometric mean of values rescaled to [1, 100] (default);
+        ``offset``: the former ``exp(sum w ln(v + 0.01)) - 0.01`` on [0, 1].
+    winsorise_default : bool
+        Whether the run's own outlier treatment winsorises (used when draws do not vary it).
+    """
+
+    values: FloatArray
+    higher_is_worse: BoolArray
+    skewed: BoolArray
+    unsupported: BoolArray
+    membership: IntArray
+    indicator_weights: FloatArray
+    challenge_weights: FloatArray
+    targets: FloatArray
+    log_skewed: bool
+    winsor_quantile: float
+    eligible: BoolArray
+    estimates: tuple[SampledEstimate, ...]
+    geometric_scale: GeometricScale = "rescaled"
+    winsorise_default: bool = True
+
+    @property
+    def challenges(self) -> int:
+        """Number of challenges (without the composite)."""
+        return len(self.challenge_weights)
+
+    def treatment(self, winsorise: bool) -> OutlierTreatment:
+        """Outlier treatment with winsorisation switched on or off."""
+        if self.log_skewed:
+            return "log_winsorize" if winsorise else "log"
+        return "winsorize" if winsorise else "none"
+
+    def prepare(self, values: FloatArray, winsorise: bool) -> tuple[FloatArray, FloatArray]:
+        """Treat and orient a raw matrix; unsupported columns become missing."""
+        prepared, goals = prepare_matrix(
+            values,
+            self.higher_is_worse,
+            self.skewed,
+            self.treatment(winsorise),
+            self.winsor_quantile,
+            self.targets,
+        )
+        prepared[:, self.unsupported] = np.nan
+        return prepared, goals
+
+
+@dataclass(frozen=True)
+class Configurations:
+    """``d`` configurations of the index (one per Monte Carlo draw or Sobol' sample).
+
+    Attributes
+    ----------
+    indicator_factors : ndarray of shape (k, d)
+    challenge_factors : ndarray of shape (c, d)
+    normalisation : ndarray of int, shape (d,)
+        Index into ``normalisations``.
+    normalisations : tuple of str
+    aggregation : ndarray of int, shape (d,)
+        Index into :data:`AGGREGATION_ORDER`.
+    winsorise : ndarray of bool, shape (d,)
+    estimate_values : tuple of ndarray of shape (n, d)
+        One realisation per draw of each sampled estimate, in ``IndexModel.estimates`` order.
+    """
+
+    indicator_factors: FloatArray
+    challenge_factors: FloatArray
+    normalisation: IntArray
+    normalisations: tuple[Normalization, ...]
+    aggregation: IntArray
+    winsorise: BoolArray
+    estimate_values: tuple[FloatArray, ...]
+
+    @property
+    def draws(self) -> int:
+        """Number of configurations."""
+        return int(self.normalisation.size)
+
+
+@dataclass(frozen=True)
+class UncertaintySettings:
+    """What the Monte Carlo varies (JRC/COINr defaults; the former scheme by parameters).
+
+    Attributes
+    ----------
+    weight_spread : float
+        Weights drawn uniformly in ``[1 - spread, 1 + spread]`` times their default.
+    normalisations : tuple of str
+        Normalisations drawn uniformly.
+    aggregations : tuple of str
+        Aggregations drawn uniformly.
+    vary_winsorisation : bool
+        Whether winsorisation is switched on or off at random (half the draws each).
+    sample_estimates : bool
+        Whether published estimates are drawn within their confidence intervals.
+    """
+
+    weight_spread: float = 0.25
+    normalisations: tuple[Normalization, ...] = ("minmax", "zscore", "rank")
+    aggregations: tuple[Aggregation, ...] = ("arithmetic", "geometric")
+    vary_winsorisation: bool = True
+    sample_estimates: bool = True
 
 
 @dataclass(frozen=True)
 class RankSummary:
-    """Per commune and score (challenges then composite): rank distribution over draws.
+    """Per commune and score (challenges then composite): the rank distribution over draws.
 
-    All arrays have shape ``(n, c + 1)``; ``NaN`` where the commune has no score.
+    All arrays have shape ``(n, c + 1)``; ``NaN`` where the commune has no score. The
+    interval is exactly the 5th and 95th percentiles of the drawn ranks (observed ranks,
+    ``inverted_cdf``); it is never widened to contain the point rank.
     """
 
     median_rank: FloatArray
@@ -49,116 +216,235 @@ class RankSummary:
     top_tier_share: FloatArray
 
 
-def simulate_ranks(
-    normalised: Mapping[Normalization, FloatArray],
-    membership: IntArray,
-    indicator_weights: FloatArray,
-    challenge_weights: FloatArray,
-    eligible: BoolArray,
-    variants: Sequence[tuple[Normalization, Aggregation]],
-    draws: int,
-    spread: float,
-    rng: np.random.Generator,
-) -> FloatArray:
-    """Draw ranks of every commune for every challenge and the composite.
+def point_configuration(
+    model: IndexModel,
+    normalization: Normalization,
+    aggregation: Aggregation,
+    winsorise: bool,
+) -> Configurations:
+    """The single configuration of the point estimate: default weights, published values."""
+    return Configurations(
+        indicator_factors=np.ones((model.values.shape[1], 1)),
+        challenge_factors=np.ones((model.challenges, 1)),
+        normalisation=np.zeros(1, dtype=np.int64),
+        normalisations=(normalization,),
+        aggregation=np.array([AGGREGATION_ORDER.index(aggregation)], dtype=np.int64),
+        winsorise=np.array([winsorise]),
+        estimate_values=tuple(e.point[:, None] for e in model.estimates),
+    )
+
+
+def draw_configurations(
+    model: IndexModel, settings: UncertaintySettings, draws: int, rng: np.random.Generator
+) -> Configurations:
+    """Draw ``draws`` random configurations (the Monte Carlo of the uncertainty analysis).
+
+    The geometric mean on the former ``offset`` scale needs values >= 0, so with that scale
+    a draw that picks z-scores is aggregated arithmetically.
+    """
+    k, c = model.values.shape[1], model.challenges
+    spread = settings.weight_spread
+    indicator_factors = rng.uniform(1.0 - spread, 1.0 + spread, size=(k, draws))
+    challenge_factors = rng.uniform(1.0 - spread, 1.0 + spread, size=(c, draws))
+    normalisation = rng.integers(0, len(settings.normalisations), size=draws)
+    chosen = rng.integers(0, len(settings.aggregations), size=draws)
+    aggregation = np.array(
+        [AGGREGATION_ORDER.index(settings.aggregations[i]) for i in chosen], dtype=np.int64
+    ).reshape(draws)
+    if model.geometric_scale == "offset":
+        is_z = np.array([settings.normalisations[i] == "zscore" for i in normalisation], bool)
+        aggregation = np.where(is_z.reshape(draws), 0, aggregation)
+    winsorise = (
+        rng.random(draws) < 0.5
+        if settings.vary_winsorisation
+        else np.full(draws, model.winsorise_default)
+    )
+    estimate_values = tuple(
+        estimate.realise(rng.standard_normal((estimate.point.size, draws)))
+        if settings.sample_estimates
+        else np.repeat(estimate.point[:, None], draws, axis=1)
+        for estimate in model.estimates
+    )
+    return Configurations(
+        indicator_factors=indicator_factors,
+        challenge_factors=challenge_factors,
+        normalisation=normalisation.astype(np.int64),
+        normalisations=settings.normalisations,
+        aggregation=aggregation,
+        winsorise=np.asarray(winsorise, dtype=bool),
+        estimate_values=estimate_values,
+    )
+
+
+def evaluate_scores(model: IndexModel, configs: Configurations) -> FloatArray:
+    """Scores of every commune for every challenge and the composite, per configuration.
 
     Parameters
     ----------
-    normalised : mapping
-        Normalised matrix ``(n, k)`` for each normalisation used by ``variants``.
-    membership : ndarray of int, shape (k,)
-        Challenge position of each indicator column.
-    indicator_weights : ndarray of shape (k,)
-        Default indicator weights.
-    challenge_weights : ndarray of shape (c,)
-        Default challenge weights in the composite.
-    eligible : ndarray of bool, shape (n, c + 1)
-        Whether each commune gets a score for each challenge and the composite (decided once
-        from the point estimate, so every draw ranks the same set of communes).
-    variants : sequence of (normalisation, aggregation)
-        Method pairs to draw from, uniformly.
-    draws : int
-        Number of Monte Carlo draws.
-    spread : float
-        Half-width of the uniform multiplicative weight perturbation.
-    rng : numpy.random.Generator
-        Source of randomness; the only one used.
+    model : IndexModel
+    configs : Configurations
 
     Returns
     -------
-    ndarray of shape (n, c + 1, draws)
-        Rank (1 = largest gap) per commune, score and draw; ``NaN`` where not eligible.
+    ndarray of shape (n, c + 1, d)
+        ``NaN`` where the commune is not eligible for that score.
     """
-    n = eligible.shape[0]
-    challenges = len(challenge_weights)
-    indicator_factors = rng.uniform(
-        1.0 - spread, 1.0 + spread, size=(len(indicator_weights), draws)
-    )
-    challenge_factors = rng.uniform(1.0 - spread, 1.0 + spread, size=(challenges, draws))
-    variant_of_draw = rng.integers(0, len(variants), size=draws)
-    drawn_indicator_weights = indicator_weights[:, None] * indicator_factors
-    drawn_challenge_weights = challenge_weights[:, None] * challenge_factors
-
-    scores = np.full((n, challenges + 1, draws), np.nan)
-    for position, (normalization, aggregation) in enumerate(variants):
-        selected = np.flatnonzero(variant_of_draw == position)
-        if selected.size == 0:
+    n = model.values.shape[0]
+    c, d = model.challenges, configs.draws
+    scores = np.full((n, c + 1, d), np.nan)
+    indicator_weights = model.indicator_weights[:, None] * configs.indicator_factors
+    challenge_weights = model.challenge_weights[:, None] * configs.challenge_factors
+    for winsorise in (False, True):
+        if not (configs.winsorise == winsorise).any():
             continue
-        matrix = normalised[normalization]
-        per_challenge = np.full((n, challenges, selected.size), np.nan)
-        for challenge in range(challenges):
-            columns = np.flatnonzero(membership == challenge)
-            challenge_scores, _ = aggregate(
-                matrix[:, columns], drawn_indicator_weights[columns][:, selected], aggregation
+        prepared, goals = model.prepare(model.values, winsorise)
+        for position, method in enumerate(configs.normalisations):
+            selected = np.flatnonzero(
+                (configs.winsorise == winsorise) & (configs.normalisation == position)
             )
-            per_challenge[:, challenge, :] = np.where(
-                eligible[:, challenge, None], challenge_scores, np.nan
-            )
-        composite = combine_challenges(
-            per_challenge, drawn_challenge_weights[:, selected], aggregation
+            if selected.size == 0:
+                continue
+            fixed = normalise(prepared, method, goals)
+            tensor = np.repeat(fixed[:, :, None], selected.size, axis=2)
+            for estimate, drawn in zip(model.estimates, configs.estimate_values, strict=True):
+                j = estimate.column
+                if model.unsupported[j]:
+                    continue
+                tensor[:, j, :] = _normalised_draws(model, j, drawn[:, selected], winsorise, method)
+            for aggregation_index, aggregation in enumerate(AGGREGATION_ORDER):
+                chosen = selected[configs.aggregation[selected] == aggregation_index]
+                if chosen.size == 0:
+                    continue
+                part = tensor[:, :, np.searchsorted(selected, chosen)]
+                scores[:, :, chosen] = _aggregate_tensor(
+                    model,
+                    part,
+                    indicator_weights[:, chosen],
+                    challenge_weights[:, chosen],
+                    aggregation,
+                )
+    return np.where(model.eligible[:, :, None], scores, np.nan)
+
+
+def _normalised_draws(
+    model: IndexModel, column: int, drawn: FloatArray, winsorise: bool, method: Normalization
+) -> FloatArray:
+    """Normalise many realisations of one indicator at once: each draw is one column."""
+    draws = drawn.shape[1]
+    prepared, goals = prepare_matrix(
+        drawn,
+        np.repeat(model.higher_is_worse[column], draws),
+        np.repeat(model.skewed[column], draws),
+        model.treatment(winsorise),
+        model.winsor_quantile,
+        np.repeat(model.targets[column], draws),
+    )
+    return normalise(prepared, method, goals)
+
+
+def _rescale(tensor: FloatArray) -> FloatArray:
+    """Rescale every (indicator, draw) column to [1, 100] over the communes (min-max)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low = np.nanmin(tensor, axis=0, keepdims=True)
+        high = np.nanmax(tensor, axis=0, keepdims=True)
+    span = high - low
+    varying = span > 0
+    unit = np.where(varying, (tensor - low) / np.where(varying, span, 1.0), 0.5)
+    return RESCALED_LOW + (RESCALED_HIGH - RESCALED_LOW) * unit
+
+
+def _aggregate_tensor(
+    model: IndexModel,
+    tensor: FloatArray,
+    indicator_weights: FloatArray,
+    challenge_weights: FloatArray,
+    aggregation: Aggregation,
+) -> FloatArray:
+    """Challenge and composite scores of a ``(n, k, d)`` tensor; shape ``(n, c + 1, d)``."""
+    n, _, d = tensor.shape
+    c = model.challenges
+    present = ~np.isnan(tensor[:, :, 0])
+    geometric = aggregation == "geometric"
+    rescaled = geometric and model.geometric_scale == "rescaled"
+    if rescaled:
+        tensor = _rescale(tensor)
+    if geometric:
+        shift = 0.0 if rescaled else GEOMETRIC_OFFSET
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tensor = np.log(tensor + shift)
+    filled = np.where(np.isnan(tensor), 0.0, tensor)
+    out = np.full((n, c + 1, d), np.nan)
+    for challenge in range(c):
+        columns = np.flatnonzero(model.membership == challenge)
+        weights = indicator_weights[columns]
+        available = present[:, columns].astype(float) @ weights
+        numerator = np.einsum("nkd,kd->nd", filled[:, columns, :], weights)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = numerator / available
+        out[:, challenge, :] = np.where(
+            model.eligible[:, challenge, None] & (available > 0), mean, np.nan
         )
-        scores[:, :challenges, selected] = per_challenge
-        scores[:, challenges, selected] = np.where(eligible[:, challenges, None], composite, np.nan)
-    return rank_descending(scores)
+    # Composite over the challenges each commune is scored on, on the same (log) scale.
+    part = out[:, :c, :]
+    has = ~np.isnan(part)
+    available = np.einsum("ncd,cd->nd", has.astype(float), challenge_weights)
+    numerator = np.einsum("ncd,cd->nd", np.where(has, part, 0.0), challenge_weights)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out[:, c, :] = np.where(available > 0, numerator / available, np.nan)
+    if geometric:
+        out = np.exp(out) - (0.0 if rescaled else GEOMETRIC_OFFSET)
+    return out
 
 
-def summarise_ranks(
-    ranks: FloatArray, point_rank: FloatArray, top_tier_size: FloatArray
-) -> RankSummary:
-    """Summarise drawn ranks into median, 5-95 % interval and top-tier share.
+def summarise_ranks(ranks: FloatArray, top_tier_size: FloatArray) -> RankSummary:
+    """Median, 5-95 % interval and top-tier share of drawn ranks.
 
     Parameters
     ----------
     ranks : ndarray of shape (n, s, d)
-        Output of :func:`simulate_ranks`.
-    point_rank : ndarray of shape (n, s)
-        Rank under the chosen parameters and default weights.
-    top_tier_size : ndarray of shape (s,)
-        Number of communes in the top tier of the point estimate, per score; a draw puts a
-        commune in the top tier when its rank is at most this size.
+        Drawn ranks (1 = largest gap), ``NaN`` where not scored.
+    top_tier_size : ndarray of shape (s,) or (n, s)
+        Size of the top tier of the point estimate (per score, or per commune and score for
+        regional ranks); a draw puts a commune in the top tier when its rank is at most this.
 
     Returns
     -------
     RankSummary
-        The 5-95 % interval is widened, where needed, to include the point rank: the point
-        estimate is itself one admissible configuration, so the reported interval always
-        contains the rank that is published next to it.
+        The interval is the simulation's own percentiles, never adjusted.
     """
+    top = np.broadcast_to(np.asarray(top_tier_size, dtype=float), ranks.shape[:2])
     with warnings.catch_warnings():
         # Communes without a score have all-NaN draws and keep NaN summaries.
         warnings.simplefilter("ignore", RuntimeWarning)
         median = np.nanmedian(ranks, axis=2)
         # Observed ranks, not interpolated ones: "between 8th and 25th" reads naturally.
         low, high = np.nanpercentile(ranks, [5.0, 95.0], axis=2, method="inverted_cdf")
-        in_top = (ranks <= top_tier_size[None, :, None]).astype(float)
+        in_top = (ranks <= top[:, :, None]).astype(float)
         drawn = (~np.isnan(ranks)).sum(axis=2)
         share = np.where(drawn > 0, in_top.sum(axis=2) / np.maximum(drawn, 1), np.nan)
-    has_point = ~np.isnan(point_rank)
-    low = np.where(has_point, np.fmin(low, point_rank), np.nan)
-    high = np.where(has_point, np.fmax(high, point_rank), np.nan)
-    return RankSummary(
-        median_rank=np.where(has_point, median, np.nan),
-        rank_p05=low,
-        rank_p95=high,
-        top_tier_share=np.where(has_point, share, np.nan),
-    )
+    return RankSummary(median_rank=median, rank_p05=low, rank_p95=high, top_tier_share=share)
+
+
+def regional_ranks(scores: FloatArray, regions: npt.ArrayLike) -> FloatArray:
+    """Rank communes within their own region, along axis 0, for any trailing shape."""
+    ranks = np.full(scores.shape, np.nan)
+    labels = np.asarray(regions)
+    for region in np.unique(labels):
+        rows = np.flatnonzero(labels == region)
+        ranks[rows] = rank_descending(scores[rows])
+    return ranks
+
+
+def regional_top_sizes(
+    point_scores: FloatArray, regions: npt.ArrayLike, tier_count: int, method: TierMethod
+) -> FloatArray:
+    """Per commune and score: how many communes of its region are in the region's top tier."""
+    sizes = np.full(point_scores.shape, np.nan)
+    labels = np.asarray(regions)
+    for region in np.unique(labels):
+        rows = np.flatnonzero(labels == region)
+        for s in range(point_scores.shape[1]):
+            regional_tiers = tiers(point_scores[rows, s], tier_count, method)
+            sizes[rows, s] = float(np.sum(regional_tiers == 1))
+    return sizes

@@ -7,6 +7,7 @@ hand-computed cases pin the formulas written in docs/methodology.md.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -22,9 +23,27 @@ from analysis.aggregation import (
     tiers,
 )
 from analysis.normalisation import NORMALIZATIONS, normalise, prepare_matrix, winsorise
-from analysis.uncertainty import VALID_VARIANTS, simulate_ranks, summarise_ranks
+from analysis.uncertainty import (
+    IndexModel,
+    UncertaintySettings,
+    draw_configurations,
+    evaluate_scores,
+    point_configuration,
+    summarise_ranks,
+)
 
 TREATMENTS = ("log_winsorize", "winsorize", "log", "none")
+#: Normalisation-aggregation pairs of aggregate(): its geometric mean uses the 0.01 offset,
+#: which needs values >= 0, so z-scores are aggregated arithmetically only.
+VALID_VARIANTS = (
+    ("minmax", "arithmetic"),
+    ("minmax", "geometric"),
+    ("rank", "arithmetic"),
+    ("rank", "geometric"),
+    ("target", "arithmetic"),
+    ("target", "geometric"),
+    ("zscore", "arithmetic"),
+)
 PROPERTY_SETTINGS = settings(max_examples=50, deadline=None)
 
 
@@ -182,52 +201,73 @@ def test_missing_data_never_counts_as_a_perfect_score(
     assert no_coverage[0] == 0.0
 
 
-@PROPERTY_SETTINGS
-@given(matrix=indicator_matrices(min_rows=4, max_cols=4), data=st.data())
-def test_uncertainty_interval_contains_the_point_rank(
-    matrix: np.ndarray, data: st.DataObject
-) -> None:
+def synthetic_model(matrix: np.ndarray, weights: np.ndarray) -> IndexModel:
+    """Two challenges alternating over the columns, every commune eligible."""
     cols = matrix.shape[1]
     membership = np.array([c % 2 for c in range(cols)], dtype=np.int64)
     challenges = int(membership.max()) + 1
-    weights = data.draw(arrays(np.float64, cols, elements=st.floats(0.1, 5)))
-    challenge_weights = np.ones(challenges)
-    prepared, goals = prepare_matrix(
-        matrix, np.ones(cols, bool), np.zeros(cols, bool), "winsorize", 0.025
-    )
-    normalised = {method: normalise(prepared, method, goals) for method in NORMALIZATIONS}
-    point = np.full((matrix.shape[0], challenges + 1), np.nan)
+    present = ~np.isnan(matrix)
+    eligible = np.ones((matrix.shape[0], challenges + 1), dtype=bool)
     for c in range(challenges):
-        point[:, c], _ = aggregate(
-            normalised["minmax"][:, membership == c], weights[membership == c], "arithmetic"
-        )
-    point[:, challenges] = combine_challenges(
-        point[:, :challenges, None], challenge_weights[:, None], "arithmetic"
-    )[:, 0]
-    ranks = rank_descending(point)
-    eligible = ~np.isnan(point)
-    top = np.nansum(ranks <= 2, axis=0).astype(float)
-
-    drawn = simulate_ranks(
-        normalised,
-        membership,
-        weights,
-        challenge_weights,
-        eligible,
-        VALID_VARIANTS,
-        40,
-        0.5,
-        np.random.default_rng(data.draw(st.integers(0, 2**32))),
+        eligible[:, c] = present[:, membership == c].any(axis=1)
+    eligible[:, challenges] = eligible[:, :challenges].any(axis=1)
+    return IndexModel(
+        values=matrix,
+        higher_is_worse=np.ones(cols, bool),
+        skewed=np.zeros(cols, bool),
+        unsupported=np.zeros(cols, bool),
+        membership=membership,
+        indicator_weights=weights,
+        challenge_weights=np.ones(challenges),
+        targets=np.full(cols, np.nan),
+        log_skewed=False,
+        winsor_quantile=0.025,
+        eligible=eligible,
+        estimates=(),
     )
-    summary = summarise_ranks(drawn, ranks, top)
 
-    scored = ~np.isnan(ranks)
-    assert np.all(summary.rank_p05[scored] <= ranks[scored])
-    assert np.all(ranks[scored] <= summary.rank_p95[scored])
-    assert np.all(summary.rank_p05[scored] <= summary.median_rank[scored])
-    assert np.all(summary.median_rank[scored] <= summary.rank_p95[scored])
-    assert np.all((summary.top_tier_share[scored] >= 0) & (summary.top_tier_share[scored] <= 1))
+
+@PROPERTY_SETTINGS
+@given(matrix=indicator_matrices(min_rows=4, max_cols=4), data=st.data())
+def test_reported_interval_is_the_simulations_own_percentiles(
+    matrix: np.ndarray, data: st.DataObject
+) -> None:
+    weights = data.draw(arrays(np.float64, matrix.shape[1], elements=st.floats(0.1, 5)))
+    model = synthetic_model(matrix, weights)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32)))
+    configs = draw_configurations(model, UncertaintySettings(), 41, rng)
+    ranks = rank_descending(evaluate_scores(model, configs))
+    top = np.full(ranks.shape[1], 2.0)
+    summary = summarise_ranks(ranks, top)
+
+    scored = model.eligible
+    for row, score in zip(*np.nonzero(scored), strict=True):
+        drawn = np.sort(ranks[row, score])
+        # inverted_cdf: the smallest observed rank whose cumulative share reaches 5 % / 95 %.
+        assert summary.rank_p05[row, score] == drawn[math.ceil(0.05 * drawn.size) - 1]
+        assert summary.rank_p95[row, score] == drawn[math.ceil(0.95 * drawn.size) - 1]
+        assert summary.median_rank[row, score] == np.median(drawn)
+        assert summary.top_tier_share[row, score] == pytest.approx(np.mean(drawn <= 2))
     assert np.all(np.isnan(summary.median_rank[~scored]))
+
+
+def test_geometric_mean_on_the_rescaled_scale_survives_a_best_value() -> None:
+    # Commune 0 is best (0) on one indicator and worst on the other: the former offset mean
+    # collapses it to the bottom; on [1, 100] it stays between the others.
+    matrix = np.array([[0.0, 10.0], [5.0, 5.0], [10.0, 0.0], [6.0, 6.0]])
+    single = replace(
+        synthetic_model(matrix, np.ones(2)),
+        membership=np.zeros(2, dtype=np.int64),
+        challenge_weights=np.ones(1),
+        eligible=np.ones((4, 2), dtype=bool),
+    )
+    rescaled = evaluate_scores(single, point_configuration(single, "minmax", "geometric", False))
+    offset = evaluate_scores(
+        replace(single, geometric_scale="offset"),
+        point_configuration(single, "minmax", "geometric", False),
+    )
+    assert rescaled[:, 0, 0] == pytest.approx([10.0, 50.5, 10.0, 60.4])
+    assert offset[0, 0, 0] == pytest.approx(math.sqrt(0.01 * 1.01) - 0.01)
 
 
 # ------------------------------------------------------------------ hand-computed cases

@@ -200,13 +200,23 @@ def test_scaling_every_weight_changes_nothing_end_to_end(inputs, indicators, res
         pd.testing.assert_series_equal(scaled.scores[column], result.scores[column], obj=column)
 
 
-def test_uncertainty_interval_contains_the_point_rank(result) -> None:
+def test_reported_intervals_are_the_simulations_and_regional_figures_are_within_region(
+    result,
+) -> None:
     scored = result.scores[result.scores["score"].notna()]
-    assert (scored["rank_p05"] <= scored["rank"]).all()
-    assert (scored["rank"] <= scored["rank_p95"]).all()
+    assert (scored["rank_p05"] <= scored["median_rank"]).all()
+    assert (scored["median_rank"] <= scored["rank_p95"]).all()
     assert scored["top_tier_share"].between(0, 1).all()
     top = scored[scored["tier"] == 1]
     assert top["top_tier_share"].mean() > scored[scored["tier"] == 5]["top_tier_share"].mean()
+    for (_, _), table in scored.groupby(["challenge", "region_code"]):
+        assert table["rank_region"].min() == 1
+        assert table["rank_p95_region"].max() <= len(table)
+        order = table.sort_values("score", ascending=False)
+        assert order["rank_region"].is_monotonic_increasing
+    unscored = result.scores[result.scores["score"].isna()]
+    assert unscored[["rank_region", "median_rank_region", "rank_p05"]].isna().all().all()
+    assert (unscored["tier_label"] == "Sin datos suficientes").all()
 
 
 def test_region_scope_compares_only_that_region(inputs, indicators) -> None:
@@ -309,7 +319,9 @@ def test_parameters_validate_and_dump_to_json() -> None:
     assert dumped["region"] == "04" and dumped["draws"] == 1000
     assert ScoringParameters.model_validate(dumped) == params
     with pytest.raises(ValueError, match="geométrica"):
-        ScoringParameters(normalization="zscore", aggregation="geometric")
+        ScoringParameters(normalization="zscore", aggregation="geometric", geometric_scale="offset")
+    # On the rescaled [1, 100] scale z-scores can be aggregated geometrically.
+    assert ScoringParameters(normalization="zscore", aggregation="geometric").draws == 1000
     with pytest.raises(ValueError):
         ScoringParameters(region="4")
     with pytest.raises(ValueError):
