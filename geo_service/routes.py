@@ -6,11 +6,9 @@ import json
 from typing import Annotated, Any
 
 import geopandas as gpd
-import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import Response
 
-from geo_service.mapping import stored_run_map
 from layers.schema import DATA_TABLES
 from layers.store import Store
 
@@ -89,26 +87,6 @@ def scores(
     results = results.sort_values(["challenge", "rank", "cut"], na_position="last")
     records = json.loads(results.drop(columns=["run_id"]).to_json(orient="records"))
     return {
-        # pandas serialises numpy scalars and timestamps the same way for both stores
-        "run": json.loads(pd.Series(run, dtype=object).to_json(date_format="iso")),
+        "run": run.summary(),
         "scores": records,
     }
-
-
-@router.get("/map", response_class=HTMLResponse)
-def gap_map_page(
-    store: StoreDep,
-    challenge: Annotated[
-        str, Query(description="agua, conectividad, rural_urbano or compuesto.")
-    ] = "compuesto",
-    region: RegionQuery = None,
-    run_id: Annotated[str | None, Query(description="A stored run; default the newest.")] = None,
-) -> HTMLResponse:
-    """The planners' web map of a stored run: communes coloured by priority tier."""
-    try:
-        folium_map = stored_run_map(store, challenge, region, run_id)
-    except LookupError as error:
-        raise HTTPException(404, f"{error}; run `geogaps score` first") from None
-    except ValueError as error:
-        raise HTTPException(404, str(error)) from None
-    return HTMLResponse(folium_map.get_root().render())

@@ -1,8 +1,9 @@
-"""Scoring runs: read inputs from a store, score, and record the run reproducibly."""
+"""Scoring runs: read inputs from a store, score, record the run reproducibly, read it back."""
 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -10,10 +11,16 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import ScoringParameters, ScoringResult, load_catalogue, score_communes
+from analysis import Catalogue, ScoringParameters, ScoringResult, load_catalogue, score_communes
 from geo_service import __version__
 from geo_service.inputs import input_provenance, read_analysis_inputs
+from layers.runs import RunRecord, scope_of
 from layers.store import Store, stored_columns
+
+#: Libraries whose versions shape the results, recorded with (and hashed into) every run.
+RESULT_LIBRARIES = ("numpy", "pandas", "esda", "mapclassify", "spopt", "scipy")
+#: Name under which the run's catalogue (after overrides) is stored among its tables.
+CATALOGUE_TABLE = "catalogue"
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,31 @@ class ScoreRunRecord:
     """A finished run: its result and the record stored with it."""
 
     result: ScoringResult
-    run: dict[str, Any]
+    run: RunRecord
+    stored: bool = False
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of :data:`RESULT_LIBRARIES`."""
+    return {name: importlib.metadata.version(name) for name in RESULT_LIBRARIES}
+
+
+def run_identity(
+    inputs: dict[str, str],
+    parameters: ScoringParameters,
+    catalogue: Catalogue,
+    versions: dict[str, str],
+) -> str:
+    """sha256 of everything that determines a run's result."""
+    determinants: dict[str, Any] = {
+        "inputs": inputs,
+        "parameters": parameters.model_dump(mode="json"),
+        "catalogue": catalogue.model_dump(mode="json"),
+        "software_version": __version__,
+        "versions": versions,
+    }
+    canonical = json.dumps(determinants, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def run_scoring(
@@ -32,46 +63,105 @@ def run_scoring(
 ) -> ScoreRunRecord:
     """Score the communes in ``store`` and (by default) save the run in the same store.
 
-    The run id is the sha256 of everything that determines the result — dataset hashes,
-    parameters (seed included), catalogue and software version — so the same inputs and
-    parameters always get the same id and byte-identical result tables.
+    The run id is the sha256 of everything that determines the result — the hashes of the
+    datasets the scoring reads, parameters (seed included), catalogue, software and library
+    versions — so the same inputs and parameters always get the same id and byte-identical
+    result tables. Saving an id already stored is a no-op when its results are identical and a
+    :class:`layers.runs.RunConflictError` otherwise.
     """
     inputs = read_analysis_inputs(store)
     catalogue = load_catalogue(catalogue_override)
     result = score_communes(inputs, parameters, catalogue)
-    parameters_json = parameters.model_dump(mode="json")
-    determinants: dict[str, Any] = {
-        "inputs": input_provenance(store),
-        "parameters": parameters_json,
-        "catalogue": catalogue.model_dump(mode="json"),
-        "software_version": __version__,
-    }
-    canonical = json.dumps(determinants, sort_keys=True, ensure_ascii=False)
-    run_id = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    run: dict[str, Any] = {
-        "run_id": run_id,
-        "created_at": datetime.now(UTC),
-        "software_version": __version__,
-        "seed": parameters.seed,
-        "parameters": {
-            **parameters_json,
+    provenance = input_provenance(store)
+    versions = library_versions()
+    run_id = run_identity(provenance, parameters, catalogue, versions)
+    run = RunRecord(
+        run_id=run_id,
+        scope=scope_of(parameters.region),
+        created_at=datetime.now(UTC),
+        software_version=__version__,
+        seed=parameters.seed,
+        parameters={
+            **parameters.model_dump(mode="json"),
             "catalogue_version": catalogue.version,
             "catalogue_override": catalogue_override,
         },
-        "inputs": determinants["inputs"],
-        "result_sha256": result.digest(),
-    }
+        inputs=provenance,
+        result_sha256=result.digest(),
+        versions=versions,
+        ranked_counts={s: result.ranked_count(s) for s in result.catalogue.score_ids},
+    )
+    stored = False
     if save:
-        store.save_score_run(run, result_rows(result, run_id))
-    return ScoreRunRecord(result, run)
+        stored = store.save_run(run, result_rows(result, run_id), run_tables_of(result))
+        if not stored:
+            run = store.run(run_id)
+    return ScoreRunRecord(result, run, stored)
 
 
-def rerun_parameters(run: dict[str, Any]) -> tuple[ScoringParameters, dict[str, Any] | None]:
-    """Parameters and catalogue override of a stored run, to reproduce or explain it."""
-    stored = dict(run["parameters"])
+def run_tables_of(result: ScoringResult) -> dict[str, pd.DataFrame]:
+    """Every table of a result plus its catalogue, as stored with the run."""
+    catalogue = pd.DataFrame({"json": [result.catalogue.model_dump_json()]})
+    return {**result.tables(), CATALOGUE_TABLE: catalogue}
+
+
+def rerun_parameters(
+    run: RunRecord | dict[str, Any],
+) -> tuple[ScoringParameters, dict[str, Any] | None]:
+    """Parameters and catalogue override of a stored run, to reproduce it."""
+    stored = dict(run.parameters if isinstance(run, RunRecord) else run["parameters"])
     override = stored.pop("catalogue_override", None)
     stored.pop("catalogue_version", None)
     return ScoringParameters.model_validate(stored), override
+
+
+def stored_result(store: Store, run: RunRecord) -> ScoringResult:
+    """The :class:`ScoringResult` of a stored run, rebuilt from its stored tables.
+
+    Explanations and profiles come from here, never from re-scoring today's data.
+
+    Raises
+    ------
+    LookupError
+        If the run was stored without its tables (before they were kept).
+    """
+    tables = store.run_tables(run.run_id)
+    if CATALOGUE_TABLE not in tables or "scores" not in tables:
+        raise LookupError(
+            f"la corrida {run.run_id[:12]} no guardó sus tablas de resultados; vuelva a "
+            "ejecutar `geogaps score`"
+        )
+    parameters, _ = rerun_parameters(run)
+    catalogue = Catalogue.model_validate_json(str(tables.pop(CATALOGUE_TABLE)["json"].iloc[0]))
+    return ScoringResult(
+        scores=tables["scores"],
+        indicators=tables["indicators"],
+        contributions=tables["contributions"],
+        clusters=tables["clusters"],
+        groups=tables["groups"],
+        portfolio=tables["portfolio"],
+        reference=tables["reference"],
+        parameters=parameters,
+        catalogue=catalogue,
+        scope_label="nacional" if parameters.region is None else f"región {parameters.region}",
+        communes_in_scope=len(tables["indicators"]),
+        _ranked=dict(run.ranked_counts),
+    )
+
+
+def data_changes(store: Store, run: RunRecord) -> str | None:
+    """A Spanish sentence when the datasets in the store differ from those the run read."""
+    current = input_provenance(store)
+    changed = sorted(
+        name for name in set(current) | set(run.inputs) if current.get(name) != run.inputs.get(name)
+    )
+    if not changed:
+        return None
+    return (
+        f"Los datos cambiaron desde la corrida {run.run_id[:12]} "
+        f"({run.created_at:%Y-%m-%d}): {', '.join(changed)}. Los resultados mostrados son los "
+        "de esa corrida; ejecute `geogaps score` para actualizarlos."
+    )
 
 
 def result_rows(result: ScoringResult, run_id: str) -> pd.DataFrame:

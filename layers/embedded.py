@@ -4,20 +4,33 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import shapely
 from sqlalchemy import JSON
 
-from layers.schema import ScoreRun
+from layers.queries import ReadRequest, read_request
+from layers.runs import (
+    NATIONAL_SCOPE,
+    RunConflictError,
+    RunRecord,
+    table_bytes,
+    table_from_bytes,
+)
+from layers.schema import ScoreResult, ScoreRun
 from layers.store import (
     PROVENANCE_TABLE,
     Store,
     conform,
-    row_order,
     stored_columns,
     table_named,
 )
@@ -57,53 +70,206 @@ class EmbeddedStore(Store):
         updated = _concat(history[history["dataset"] != dataset], record, PROVENANCE_TABLE)
         self._write(PROVENANCE_TABLE, updated.sort_values("dataset").reset_index(drop=True))
 
-    def save_score_run(self, run: dict[str, Any], results: pd.DataFrame) -> None:
-        """Store a score run and its results (replacing a run with the same id)."""
+    # -- score runs: one folder per run, so reading a run never reads another -------------
+
+    def _run_dir(self, run_id: str) -> Path:
+        if not _RUN_ID.match(run_id):
+            raise LookupError(f"no run {run_id}")
+        return self.root / "runs" / run_id
+
+    def save_run(
+        self,
+        record: RunRecord,
+        results: pd.DataFrame,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+    ) -> bool:
+        """Store a run: its tables in ``runs/<run_id>/``, then its row in ``score_runs``.
+
+        The row is written last, so a reader never sees a run whose files are incomplete.
+        """
+        try:
+            return _same_run(record, self.run(record.run_id).result_sha256)
+        except LookupError:
+            pass
+        folder = self._run_dir(record.run_id)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_atomically(
+            folder / "score_results.parquet",
+            pd.DataFrame(conform(results, "score_results")).to_parquet,
+        )
+        for name, frame in (tables or {}).items():
+            content = table_bytes(frame)
+            _write_atomically(
+                folder / f"{name}.parquet", lambda path, c=content: Path(path).write_bytes(c)
+            )
         runs = self.read_table(ScoreRun.__tablename__)
-        runs = _concat(
-            runs[runs["run_id"] != run["run_id"]],
-            conform(pd.DataFrame([run]), "score_runs"),
-            "score_runs",
-        )
-        stored = self.read_table("score_results")
-        stored = _concat(
-            stored[stored["run_id"] != run["run_id"]],
-            conform(results, "score_results"),
-            "score_results",
-        )
-        self._write("score_results", stored)
-        self._write("score_runs", runs)
+        added = conform(pd.DataFrame([record.row()]), ScoreRun.__tablename__)
+        self._write(ScoreRun.__tablename__, _concat(runs, added, ScoreRun.__tablename__))
+        return True
 
-    def read_score_run(self, run_id: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-        """Return a stored run (the newest when ``run_id`` is None) and its results."""
-        runs = self.read_table("score_runs")
-        if run_id is not None:
-            runs = runs[runs["run_id"] == run_id]
-        if runs.empty:
-            raise LookupError("no score run stored" if run_id is None else f"no run {run_id}")
-        run = {str(k): v for k, v in runs.sort_values("created_at").iloc[-1].items()}
-        results = self.read_table("score_results")
-        return run, results[results["run_id"] == run["run_id"]].reset_index(drop=True)
-
-    def read_table(self, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """Return a table; an empty frame with the model's columns when nothing was loaded."""
-        table_named(table_name)
-        names = columns or stored_columns(table_name)
-        path = self._path(table_name)
+    def _run_rows(self, expression: Any, columns: list[str] | None = None) -> pd.DataFrame:
+        """Rows of ``score_runs`` matching a pyarrow expression."""
+        path = self._path(ScoreRun.__tablename__)
         if not path.exists():
-            empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in names})
-            if "geom" in names:
+            return pd.DataFrame(columns=columns or stored_columns(ScoreRun.__tablename__))
+        return pq.read_table(path, columns=columns, filters=expression).to_pandas()
+
+    def _record(self, run_id: str) -> RunRecord:
+        rows = self._run_rows(pc.field("run_id") == run_id)
+        if rows.empty:
+            raise LookupError(f"no run {run_id}")
+        frame = conform(rows, ScoreRun.__tablename__)
+        return RunRecord.from_row(frame.iloc[0].to_dict())
+
+    def run(self, run_id: str) -> RunRecord:
+        """The stored run ``run_id``."""
+        return self._record(run_id)
+
+    def newest_run(self, scope: str = NATIONAL_SCOPE) -> RunRecord:
+        """The newest run of ``scope`` (reads three small columns, then one row)."""
+        rows = self._run_rows(pc.field("scope") == scope, ["run_id", "created_at"])
+        if rows.empty:
+            raise LookupError(f"no score run stored for scope {scope!r}")
+        newest = rows.sort_values(["created_at", "run_id"]).iloc[-1]
+        return self._record(str(newest["run_id"]))
+
+    def runs(
+        self, scope: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        """Stored runs, newest first."""
+        expression = None if scope is None else pc.field("scope") == scope
+        rows = self._run_rows(expression)
+        if rows.empty:
+            return []
+        frame = conform(rows, ScoreRun.__tablename__)
+        frame = frame.sort_values(["created_at", "run_id"], ascending=[False, True])
+        end = None if limit is None else offset + limit
+        return [RunRecord.from_row(row) for row in frame.iloc[offset:end].to_dict("records")]
+
+    def count_runs(self, scope: str | None = None) -> int:
+        """Number of stored runs."""
+        expression = None if scope is None else pc.field("scope") == scope
+        return len(self._run_rows(expression, ["run_id"]))
+
+    def run_tables(
+        self, run_id: str, names: Sequence[str] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """Result tables stored with a run."""
+        folder = self._run_dir(run_id)
+        paths = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+        wanted = None if names is None else set(names)
+        return {
+            path.stem: table_from_bytes(path.read_bytes())
+            for path in paths
+            if path.stem != "score_results" and (wanted is None or path.stem in wanted)
+        }
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def read(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        cuts: Iterable[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order: Sequence[str] | None = None,
+        equals: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        """Rows matching the filters, then sorted and paged.
+
+        Filters are pushed into the Parquet reader (row-group statistics and the GeoParquet
+        bbox covering column).
+        """
+        request = read_request(
+            table,
+            region=region,
+            cuts=cuts,
+            bbox=bbox,
+            columns=columns,
+            limit=limit,
+            offset=offset,
+            order=order,
+            equals=equals,
+        )
+        frame = self._filtered(request)
+        sort = [(c, d) for c, d in request.order_pairs if c in frame.columns]
+        if sort:
+            frame = frame.sort_values(
+                [c for c, _ in sort],
+                ascending=[not d for _, d in sort],
+                kind="stable",
+                na_position="last",
+            )
+        start = request.offset or 0
+        end = None if request.limit is None else start + request.limit
+        frame = frame.iloc[start:end]
+        return conform(frame, table, columns=request.columns)
+
+    def count(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        cuts: Iterable[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        equals: dict[str, object] | None = None,
+    ) -> int:
+        """Number of rows matching the filters."""
+        request = read_request(table, region=region, cuts=cuts, bbox=bbox, equals=equals)
+        narrow = ["cut"] if "cut" in stored_columns(table) else stored_columns(table)[:1]
+        request = replace(request, columns=narrow, order=[])
+        return len(self._filtered(request))
+
+    def _files_of(self, request: ReadRequest) -> list[Path]:
+        """The files holding a read's rows (one per run for ``score_results``)."""
+        if request.table != ScoreResult.__tablename__:
+            return [self._path(request.table)]
+        run_id = request.equals.get("run_id")
+        if run_id is not None:
+            try:
+                return [self._run_dir(str(run_id)) / "score_results.parquet"]
+            except LookupError:
+                return []
+        return sorted((self.root / "runs").glob("*/score_results.parquet"))
+
+    def _filtered(self, request: ReadRequest) -> pd.DataFrame:
+        names = request.columns
+        order = [c for c, _ in request.order_pairs if c != "id"]
+        wanted = list(
+            dict.fromkeys(names + [c for c in order if c in stored_columns(request.table)])
+        )
+        paths = [p for p in self._files_of(request) if p.exists()]
+        if not paths:
+            empty = pd.DataFrame({c: pd.Series([], dtype=object) for c in wanted})
+            if "geom" in wanted:
                 empty["geom"] = gpd.GeoSeries([], crs="EPSG:4326")
-            return conform(empty, table_name, columns=names)
-        order = [c for c in row_order(table_name) if c != "id"]
-        wanted = list(dict.fromkeys(names + order))
-        if "geom" in names:
-            frame = gpd.read_parquet(path, columns=wanted)
-        else:
-            frame = pd.read_parquet(path, columns=wanted)
-        # Files keep insertion order, which is the id order within a dataset.
-        frame = frame.sort_values(order, kind="stable")
-        return conform(frame, table_name, columns=names)
+            return empty
+        expression = _expression(request)
+        frames = [self._read_file(path, wanted, expression, request) for path in paths]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        if request.bbox is not None and len(frame):
+            # The covering columns pruned by envelope; keep the exact intersections.
+            keep = shapely.intersects(frame["geom"].array, shapely.box(*request.bbox))
+            frame = frame[keep]
+        return frame.reset_index(drop=True)
+
+    def _read_file(
+        self, path: Path, wanted: list[str], expression: Any, request: ReadRequest
+    ) -> pd.DataFrame:
+        if "geom" in wanted or request.bbox is not None:
+            columns = wanted if "geom" in wanted else [*wanted, "geom"]
+            covered = _has_bbox_covering(path)
+            return gpd.read_parquet(
+                path,
+                columns=columns,
+                filters=expression,
+                bbox=request.bbox if covered else None,
+            )
+        return pq.read_table(path, columns=wanted, filters=expression).to_pandas()
 
     def count_rows(self, table_name: str) -> int:
         """Number of rows in a table."""
@@ -122,13 +288,65 @@ class EmbeddedStore(Store):
         os.close(handle)
         try:
             if isinstance(frame, gpd.GeoDataFrame):
-                frame.to_parquet(temporary, index=False)
+                # Bbox covering columns and modest row groups let filtered reads skip rows.
+                frame.to_parquet(
+                    temporary, index=False, write_covering_bbox=True, row_group_size=8192
+                )
             else:
                 pd.DataFrame(frame).to_parquet(temporary, index=False)
             os.replace(temporary, self._path(table_name))
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
+
+
+_RUN_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _expression(request: ReadRequest) -> Any:
+    """The pyarrow filter expression of a read (None when it filters nothing)."""
+    parts = [pc.field(name) == value for name, value in request.equals.items()]
+    if request.cut_range is not None:
+        low, high = request.cut_range
+        parts += [pc.field("cut") >= low, pc.field("cut") < high]
+    if request.cuts is not None:
+        parts.append(pc.field("cut").isin(list(request.cuts)))
+    if not parts:
+        return None
+    expression = parts[0]
+    for part in parts[1:]:
+        expression = expression & part
+    return expression
+
+
+def _has_bbox_covering(path: Path) -> bool:
+    """Whether a GeoParquet file declares a bbox covering column for its geometry."""
+    metadata = pq.read_schema(path).metadata or {}
+    geo = json.loads(metadata.get(b"geo", b"{}"))
+    return "covering" in geo.get("columns", {}).get("geom", {})
+
+
+def _same_run(record: RunRecord, stored_sha256: str) -> bool:
+    """False (nothing to do) when the stored run has the same results; an error otherwise."""
+    if stored_sha256 == record.result_sha256:
+        return False
+    raise RunConflictError(
+        f"run {record.run_id[:12]} is already stored with different results "
+        f"(stored {stored_sha256[:12]}, new {record.result_sha256[:12]}); runs are never "
+        "overwritten"
+    )
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    """Write a file under a temporary name, then rename it into place."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
 
 
 def _concat(first: pd.DataFrame, second: pd.DataFrame, table_name: str) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -29,11 +29,21 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.sql import ColumnElement, Select
 
 from layers.errors import StoreWriteError
-from layers.schema import SRID, Base, DatasetProvenance, ScoreResult, ScoreRun
-from layers.store import Store, conform, row_order, stored_columns, table_named
+from layers.queries import ReadRequest, read_request
+from layers.runs import (
+    NATIONAL_SCOPE,
+    RunConflictError,
+    RunRecord,
+    sha256_of,
+    table_bytes,
+    table_from_bytes,
+)
+from layers.schema import SRID, Base, DatasetProvenance, ScoreResult, ScoreRun, ScoreRunTable
+from layers.store import Store, conform, table_named
 from layers.validation import INT32_RANGE
 
 
@@ -48,12 +58,27 @@ def alembic_config(connection: Connection) -> Config:
 class PostgisStore(Store):
     """Store backed by a PostGIS database reached through SQLAlchemy and psycopg 3."""
 
-    def __init__(self, url: str | None = None, engine: Engine | None = None) -> None:
+    def __init__(
+        self,
+        url: str | None = None,
+        engine: Engine | None = None,
+        *,
+        pool_size: int = 5,
+        statement_timeout_ms: int | None = None,
+        connect_timeout_s: int = 5,
+    ) -> None:
         super().__init__()
         if engine is None:
             if url is None:
                 raise ValueError("PostgisStore needs a database URL or an engine")
-            engine = create_engine(url, pool_pre_ping=True)
+            options = {"connect_timeout": connect_timeout_s}
+            if statement_timeout_ms:
+                options["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"  # type: ignore[assignment]
+            # Connecting is lazy: a store (and a server) opens while the database is down and
+            # works as soon as it is back; pre-ping drops connections that died meanwhile.
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=pool_size, connect_args=options
+            )
         self.engine = engine
 
     def __repr__(self) -> str:
@@ -98,46 +123,160 @@ class PostgisStore(Store):
                 f"row ({reason})"
             ) from error
 
-    def save_score_run(self, run: dict[str, Any], results: pd.DataFrame) -> None:
-        """Store a score run and its per-commune results (replacing a run with the same id)."""
-        with self.engine.begin() as connection:
-            connection.execute(
-                delete(table_named(ScoreRun.__tablename__)).where(ScoreRun.run_id == run["run_id"])
-            )
-            connection.execute(table_named(ScoreRun.__tablename__).insert().values(**run))
-            _copy_rows(connection, ScoreResult.__tablename__, conform(results, "score_results"))
+    def save_run(
+        self,
+        record: RunRecord,
+        results: pd.DataFrame,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+    ) -> bool:
+        """Store a run, its results and its tables in one transaction; never overwrite one."""
+        runs = table_named(ScoreRun.__tablename__)
+        stored_tables = table_named(ScoreRunTable.__tablename__)
+        blobs = {name: table_bytes(frame) for name, frame in (tables or {}).items()}
+        try:
+            with self.engine.begin() as connection:
+                existing = connection.execute(
+                    select(runs.c.result_sha256).where(runs.c.run_id == record.run_id)
+                ).scalar_one_or_none()
+                if existing is not None:
+                    return _same_run(record, existing)
+                connection.execute(runs.insert().values(**record.row()))
+                _copy_rows(connection, ScoreResult.__tablename__, conform(results, "score_results"))
+                if blobs:
+                    connection.execute(
+                        stored_tables.insert(),
+                        [
+                            {
+                                "run_id": record.run_id,
+                                "name": name,
+                                "sha256": sha256_of(content),
+                                "content": content,
+                            }
+                            for name, content in blobs.items()
+                        ],
+                    )
+        except IntegrityError:
+            # Another process stored the same id between our check and our insert.
+            return _same_run(record, self.run(record.run_id).result_sha256)
+        return True
 
     # -- reads -----------------------------------------------------------------------------
 
-    def read_table(self, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
-        """Return a table with the columns of its model, ordered as the embedded store orders."""
-        table = table_named(table_name)
-        names = columns or stored_columns(table_name)
-        order = [table.c[c] for c in row_order(table_name)]
-        selected = [
-            func.ST_AsBinary(table.c[c]).label(c) if c == "geom" else table.c[c] for c in names
-        ]
-        query = select(*selected).order_by(*order)
+    def read(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        cuts: Iterable[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order: Sequence[str] | None = None,
+        equals: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        """Rows of ``table`` matching the filters, as ONE parameterised query on the indexes."""
+        request = read_request(
+            table,
+            region=region,
+            cuts=cuts,
+            bbox=bbox,
+            columns=columns,
+            limit=limit,
+            offset=offset,
+            order=order,
+            equals=equals,
+        )
+        query = select_query(request)
         with self.engine.connect() as connection:
-            if "geom" in names:
+            if "geom" in request.columns:
                 frame = gpd.read_postgis(query, connection, geom_col="geom", crs=f"EPSG:{SRID}")
             else:
                 frame = pd.read_sql(query, connection)
-        return conform(frame, table_name, columns=names)
+        return conform(frame, table, columns=request.columns)
 
-    def read_score_run(self, run_id: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-        """Return a stored run (the newest when ``run_id`` is None) and its results."""
+    def count(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        cuts: Iterable[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        equals: dict[str, object] | None = None,
+    ) -> int:
+        """Number of rows matching the filters (one ``count(*)`` query)."""
+        request = read_request(table, region=region, cuts=cuts, bbox=bbox, equals=equals)
+        model = table_named(table)
+        query = select(func.count()).select_from(model).where(*where_clauses(request))
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def run(self, run_id: str) -> RunRecord:
+        """The stored run ``run_id``, read through the primary key."""
         runs = table_named(ScoreRun.__tablename__)
         with self.engine.connect() as connection:
-            query = select(runs).order_by(runs.c.created_at.desc()).limit(1)
-            if run_id is not None:
-                query = select(runs).where(runs.c.run_id == run_id)
+            row = connection.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        if row is None:
+            raise LookupError(f"no run {run_id}")
+        return RunRecord.from_row(row)
+
+    def newest_run(self, scope: str = NATIONAL_SCOPE) -> RunRecord:
+        """The newest run of ``scope``: one query on ``ix_score_runs_scope_created``."""
+        runs = table_named(ScoreRun.__tablename__)
+        query = (
+            select(runs).where(runs.c.scope == scope).order_by(runs.c.created_at.desc()).limit(1)
+        )
+        with self.engine.connect() as connection:
             row = connection.execute(query).mappings().first()
         if row is None:
-            raise LookupError("no score run stored" if run_id is None else f"no run {run_id}")
-        run = dict(row)
-        results = self.read_table("score_results")
-        return run, results[results["run_id"] == run["run_id"]].reset_index(drop=True)
+            raise LookupError(f"no score run stored for scope {scope!r}")
+        return RunRecord.from_row(row)
+
+    def runs(
+        self, scope: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        """Stored runs, newest first."""
+        runs = table_named(ScoreRun.__tablename__)
+        query = select(runs).order_by(runs.c.created_at.desc(), runs.c.run_id)
+        if scope is not None:
+            query = query.where(runs.c.scope == scope)
+        query = query.offset(offset).limit(limit)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [RunRecord.from_row(row) for row in rows]
+
+    def count_runs(self, scope: str | None = None) -> int:
+        """Number of stored runs."""
+        runs = table_named(ScoreRun.__tablename__)
+        query = select(func.count()).select_from(runs)
+        if scope is not None:
+            query = query.where(runs.c.scope == scope)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
+
+    def run_tables(
+        self, run_id: str, names: Sequence[str] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """Result tables stored with a run, read by its primary key."""
+        stored = table_named(ScoreRunTable.__tablename__)
+        query = select(stored.c.name, stored.c.content).where(stored.c.run_id == run_id)
+        if names is not None:
+            query = query.where(stored.c.name.in_(list(names)))
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        return {str(name): table_from_bytes(bytes(content)) for name, content in rows}
+
+    def ping(self) -> None:
+        """Run ``SELECT 1`` (raises the driver's error when the database is unreachable)."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def explain(self, query: Any) -> str:
+        """The query plan PostgreSQL chooses for ``query`` (tests and benchmarks)."""
+        compiled = query.compile(self.engine, compile_kwargs={"literal_binds": True})
+        with self.engine.connect() as connection:
+            rows = connection.execute(text(f"EXPLAIN {compiled}")).all()
+        return "\n".join(str(row[0]) for row in rows)
 
     def count_rows(self, table_name: str) -> int:
         """Number of rows in a table."""
@@ -157,6 +296,60 @@ class PostgisStore(Store):
         names = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
         with self.engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+
+
+def where_clauses(request: ReadRequest) -> list[ColumnElement[bool]]:
+    """SQL conditions of a read, every value a bound parameter.
+
+    Region is a CUT range (``cut >= '04000' AND cut < '05000'``) so that the btree index on
+    ``cut`` (or a primary key starting with it) serves it; bbox is ``&&`` on the GiST index
+    followed by the exact ``ST_Intersects``.
+    """
+    model = table_named(request.table)
+    clauses: list[ColumnElement[bool]] = []
+    for name, value in request.equals.items():
+        clauses.append(model.c[name] == value)
+    if request.cut_range is not None:
+        low, high = request.cut_range
+        clauses.append(model.c.cut >= low)
+        clauses.append(model.c.cut < high)
+    if request.cuts is not None:
+        clauses.append(model.c.cut.in_(list(request.cuts)))
+    if request.bbox is not None:
+        envelope = func.ST_MakeEnvelope(*request.bbox, SRID)
+        clauses.append(model.c.geom.op("&&")(envelope))
+        clauses.append(func.ST_Intersects(model.c.geom, envelope))
+    return clauses
+
+
+def select_query(request: ReadRequest) -> Select[Any]:
+    """The SELECT of a read: allow-listed columns, bound filters, sort and page."""
+    model = table_named(request.table)
+    selected = [
+        func.ST_AsBinary(model.c[c]).label(c) if c == "geom" else model.c[c]
+        for c in request.columns
+    ]
+    order = [
+        model.c[name].desc().nulls_last() if descending else model.c[name].asc().nulls_last()
+        for name, descending in request.order_pairs
+    ]
+    query = select(*selected).where(*where_clauses(request)).order_by(*order)
+    if request.offset:
+        query = query.offset(request.offset)
+    if request.limit is not None:
+        query = query.limit(request.limit)
+    return query
+
+
+def _same_run(record: RunRecord, stored_sha256: str) -> bool:
+    """False (nothing to do) when the stored run has the same results; an error otherwise."""
+    if stored_sha256 == record.result_sha256:
+        return False
+    raise RunConflictError(
+        f"run {record.run_id[:12]} is already stored with different results "
+        f"(stored {stored_sha256[:12]}, new {record.result_sha256[:12]}); runs are never "
+        "overwritten"
+    )
 
 
 def _copy_rows(connection: Connection, table_name: str, frame: pd.DataFrame) -> None:

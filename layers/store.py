@@ -7,14 +7,17 @@ same load gives the same frames back from either.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, Table
 
+from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.schema import SRID, Base
 
 PROVENANCE_TABLE = "dataset_provenance"
@@ -101,17 +104,164 @@ class Store(ABC):
     ) -> None:
         """Atomically replace ``dataset``'s rows in ``table_name`` and record its provenance."""
 
-    @abstractmethod
     def read_table(self, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Return all rows of a table (a GeoDataFrame when it has a geometry)."""
+        return self.read(table_name, columns=columns)
 
     @abstractmethod
-    def save_score_run(self, run: dict[str, Any], results: pd.DataFrame) -> None:
-        """Store one score run and its results."""
+    def read(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        cuts: Iterable[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        columns: Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order: Sequence[str] | None = None,
+        equals: dict[str, object] | None = None,
+    ) -> pd.DataFrame:
+        """Rows of ``table`` matching every filter given, sorted and paged.
+
+        Parameters
+        ----------
+        table : str
+            A table of :mod:`layers.schema`.
+        region : str, optional
+            Two-digit region code: rows whose CUT starts with it.
+        cuts : iterable of str, optional
+            Only these communes.
+        bbox : sequence of four floats, optional
+            ``min_lon, min_lat, max_lon, max_lat``: rows whose geometry intersects the box.
+        columns : sequence of str, optional
+            Columns to return (all stored columns otherwise).
+        limit, offset : int, optional
+            The page of rows, after sorting.
+        order : sequence of str, optional
+            Sort columns, ``-name`` for descending; the stores' common row order otherwise.
+        equals : dict, optional
+            Extra ``column == value`` filters (``run_id``, ``challenge``, ``category``...).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Conformed rows (a GeoDataFrame when ``geom`` is among the columns).
+
+        Raises
+        ------
+        ValueError
+            An unknown table or column, a malformed region, CUT or bbox.
+        """
 
     @abstractmethod
-    def read_score_run(self, run_id: str | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
-        """Return a stored run (the newest when ``run_id`` is None) and its results."""
+    def count(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        cuts: Iterable[str] | None = None,
+        bbox: Sequence[float] | None = None,
+        equals: dict[str, object] | None = None,
+    ) -> int:
+        """Number of rows :meth:`read` would return with the same filters and no page."""
+
+    # -- score runs ------------------------------------------------------------------------
+
+    @abstractmethod
+    def save_run(
+        self,
+        record: RunRecord,
+        results: pd.DataFrame,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+    ) -> bool:
+        """Store a run, its ``score_results`` rows and its result tables.
+
+        Returns False when the same run (same id, same result digest) was already stored, which
+        leaves it untouched. Raises :class:`layers.runs.RunConflictError` when a run with that
+        id is stored with different results: a run is never overwritten.
+        """
+
+    @abstractmethod
+    def run(self, run_id: str) -> RunRecord:
+        """The stored run ``run_id`` (LookupError if there is none)."""
+
+    @abstractmethod
+    def newest_run(self, scope: str = NATIONAL_SCOPE) -> RunRecord:
+        """The newest run of ``scope`` (``nacional`` or a region code); LookupError if none."""
+
+    @abstractmethod
+    def runs(
+        self, scope: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[RunRecord]:
+        """Stored runs, newest first, optionally of one scope."""
+
+    @abstractmethod
+    def count_runs(self, scope: str | None = None) -> int:
+        """Number of stored runs, optionally of one scope."""
+
+    @abstractmethod
+    def run_tables(
+        self, run_id: str, names: Sequence[str] | None = None
+    ) -> dict[str, pd.DataFrame]:
+        """The result tables stored with a run (all, or those named), by name."""
+
+    def run_results(
+        self,
+        run_id: str,
+        *,
+        challenge: str | None = None,
+        region: str | None = None,
+        cuts: Iterable[str] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        order: Sequence[str] | None = None,
+    ) -> pd.DataFrame:
+        """The ``score_results`` rows of one run, filtered through the stores' indexes."""
+        equals: dict[str, object] = {"run_id": run_id}
+        if challenge is not None:
+            equals["challenge"] = challenge
+        return self.read(
+            "score_results",
+            region=region,
+            cuts=cuts,
+            limit=limit,
+            offset=offset,
+            order=order or ["challenge", "rank", "cut"],
+            equals=equals,
+        )
+
+    def count_results(
+        self, run_id: str, *, challenge: str | None = None, region: str | None = None
+    ) -> int:
+        """Number of ``score_results`` rows :meth:`run_results` would return unpaged."""
+        equals: dict[str, object] = {"run_id": run_id}
+        if challenge is not None:
+            equals["challenge"] = challenge
+        return self.count("score_results", region=region, equals=equals)
+
+    def save_score_run(
+        self,
+        run: RunRecord,
+        results: pd.DataFrame,
+        tables: Mapping[str, pd.DataFrame] | None = None,
+    ) -> bool:
+        """Store one score run and its results (see :meth:`save_run`)."""
+        return self.save_run(run, results, tables)
+
+    def read_score_run(self, run_id: str | None = None) -> tuple[RunRecord, pd.DataFrame]:
+        """A stored run (the newest national one when ``run_id`` is None) and all its results."""
+        record = self.newest_run() if run_id is None else self.run(run_id)
+        return record, self.run_results(record.run_id, order=["challenge", "cut"])
+
+    def ping(self) -> None:  # noqa: B027 - the embedded store is always reachable
+        """Raise if the store cannot answer (the database is down, the folder is gone)."""
+
+    def state_key(self) -> str:
+        """A key that changes whenever a dataset is (re)loaded: sha256 of the provenance."""
+        provenance = self.read(PROVENANCE_TABLE, columns=["dataset", "sha256", "loaded_at"])
+        text = provenance.to_csv(index=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def provenance(self) -> pd.DataFrame:
         """Provenance of every loaded dataset, one row each."""

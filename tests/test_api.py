@@ -52,10 +52,10 @@ def test_scores_of_the_newest_run(client, national_postgis):
     from geo_service.scoring import run_scoring
 
     record = run_scoring(national_postgis, ScoringParameters(region="04", draws=50, seed=3))
-    body = client.get("/scores", params={"challenge": "agua", "run_id": record.run["run_id"]})
+    body = client.get("/scores", params={"challenge": "agua", "run_id": record.run.run_id})
     assert body.status_code == 200
     payload = body.json()
-    assert payload["run"]["result_sha256"] == record.run["result_sha256"]
+    assert payload["run"]["result_sha256"] == record.run.result_sha256
     ranks = [row["rank"] for row in payload["scores"]]
     assert len(ranks) == 15 and ranks[0] == 1
     assert ranks == sorted(ranks)
@@ -70,7 +70,7 @@ def test_scores_from_the_embedded_store_have_json_types(national_embedded):
     record = run_scoring(national_embedded, ScoringParameters(region="11", draws=20, seed=4))
     settings = Settings(database_url=None, store_dir=national_embedded.root)
     with TestClient(create_app(settings)) as embedded_client:
-        payload = embedded_client.get("/scores", params={"run_id": record.run["run_id"]}).json()
+        payload = embedded_client.get("/scores", params={"run_id": record.run.run_id}).json()
     assert payload["run"]["seed"] == 4
-    assert payload["run"]["created_at"].startswith(str(record.run["created_at"].year))
+    assert payload["run"]["created_at"].startswith(str(record.run.created_at.year))
     assert {row["cut"][:2] for row in payload["scores"]} == {"11"}

@@ -19,12 +19,11 @@ PARAMETERS = ScoringParameters(region="04", draws=100, seed=11)
 
 def test_a_run_is_stored_and_read_back(national_postgis):
     record = run_scoring(national_postgis, PARAMETERS)
-    run, results = national_postgis.read_score_run(record.run["run_id"])
-    assert run["result_sha256"] == record.result.digest()
-    assert run["inputs"]["comunas_chile_345"] == national_postgis.dataset_sha256(
-        "comunas_chile_345"
-    )
-    assert run["seed"] == 11
+    run, results = national_postgis.read_score_run(record.run.run_id)
+    assert run.result_sha256 == record.result.digest()
+    assert run.inputs["comunas_chile_345"] == national_postgis.dataset_sha256("comunas_chile_345")
+    assert run.seed == 11
+    assert run.scope == "04"
     assert set(results["challenge"]) == {"agua", "conectividad", "rural_urbano", "compuesto"}
     assert len(results) == 4 * 15  # Coquimbo has 15 communes
     parameters, override = rerun_parameters(run)
@@ -35,25 +34,25 @@ def test_same_inputs_and_parameters_give_identical_results(national_postgis, nat
     first = run_scoring(national_postgis, PARAMETERS)
     again = run_scoring(national_postgis, PARAMETERS)
     embedded = run_scoring(national_embedded, PARAMETERS)
-    assert first.run["run_id"] == again.run["run_id"] == embedded.run["run_id"]
+    assert first.run.run_id == again.run.run_id == embedded.run.run_id
     assert first.result.digest() == again.result.digest() == embedded.result.digest()
-    _, stored_postgis = national_postgis.read_score_run(first.run["run_id"])
-    _, stored_embedded = national_embedded.read_score_run(first.run["run_id"])
+    _, stored_postgis = national_postgis.read_score_run(first.run.run_id)
+    _, stored_embedded = national_embedded.read_score_run(first.run.run_id)
     pd.testing.assert_frame_equal(stored_postgis, stored_embedded)
 
 
 def test_another_seed_is_another_run(national_postgis):
     first = run_scoring(national_postgis, PARAMETERS, save=False)
     other = run_scoring(national_postgis, PARAMETERS.model_copy(update={"seed": 12}), save=False)
-    assert first.run["run_id"] != other.run["run_id"]
+    assert first.run.run_id != other.run.run_id
 
 
 def test_weights_override_is_recorded_and_changes_the_run(national_postgis):
     override = {"agua": 3.0}
     weighted = run_scoring(national_postgis, PARAMETERS, override, save=False)
     plain = run_scoring(national_postgis, PARAMETERS, save=False)
-    assert weighted.run["run_id"] != plain.run["run_id"]
-    assert weighted.run["parameters"]["catalogue_override"] == override
+    assert weighted.run.run_id != plain.run.run_id
+    assert weighted.run.parameters["catalogue_override"] == override
     assert weighted.result.catalogue.version.endswith("+override")
 
 
