@@ -6,7 +6,8 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,11 @@ import pandas as pd
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import shapely
+from filelock import FileLock, Timeout
 from sqlalchemy import JSON
 
+from layers.constraints import violations
+from layers.errors import LayerError, StoreWriteError
 from layers.queries import ReadRequest, read_request
 from layers.runs import (
     NATIONAL_SCOPE,
@@ -26,8 +30,9 @@ from layers.runs import (
     table_bytes,
     table_from_bytes,
 )
-from layers.schema import ScoreResult, ScoreRun
+from layers.schema import DATA_TABLES, Base, ScoreResult, ScoreRun
 from layers.store import (
+    ATTEMPTS_TABLE,
     PROVENANCE_TABLE,
     Store,
     conform,
@@ -35,40 +40,185 @@ from layers.store import (
     table_named,
 )
 
+MANIFEST = "manifest.json"
+LOCK_FILE = ".write.lock"
+#: A table's file of one commit: ``communes.g00000012.parquet``.
+_VERSIONED = re.compile(r"^(?P<table>[a-z_0-9]+)\.g(?P<generation>\d+)\.parquet$")
+
 
 class EmbeddedStore(Store):
-    """Tables as GeoParquet (or Parquet) files under ``root``.
+    """Tables as GeoParquet (or Parquet) files under ``root``, committed through a manifest.
 
-    A dataset replaces its rows by rewriting its table's file to a temporary name and renaming it
-    over the old one, so a failed load leaves the previous file intact.
+    Every write goes under one file lock (``.write.lock``): it writes each changed table to a new
+    versioned file (``communes.g00000012.parquet``), then commits them all at once by replacing
+    ``manifest.json`` (the map of table → file) with ``os.replace``. A reader resolves a table
+    through the manifest (:meth:`_path`), so it sees either every file of a commit or none; a
+    writer killed before the manifest is replaced leaves the previous state intact, and its
+    stray files are removed the next time the store is opened.
     """
 
     def __init__(self, root: Path) -> None:
         super().__init__()
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = FileLock(str(self.root / LOCK_FILE))
+        self._clean_up()
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({self.root})"
 
     def _path(self, table_name: str) -> Path:
-        return self.root / f"{table_name}.parquet"
+        """The file holding a table as of the last commit (the one resolver of table files).
+
+        Stores written before the manifest existed keep ``<table>.parquet``; a table never
+        written resolves to that name too, which does not exist, so it reads as empty.
+        """
+        entry = self._manifest()["tables"].get(table_name)
+        return self.root / (entry or f"{table_name}.parquet")
+
+    # -- writes: one lock, one manifest commit ---------------------------------------------
+
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Hold the store's file lock (re-entrant: nested writes of this object share it)."""
+        with self._lock:
+            yield
 
     def replace_dataset(
-        self, table_name: str, dataset: str, frame: pd.DataFrame, provenance: dict[str, Any]
+        self,
+        table_name: str,
+        dataset: str,
+        frame: pd.DataFrame,
+        provenance: dict[str, Any],
+        attempt: dict[str, Any] | None = None,
     ) -> None:
-        """Replace ``dataset``'s rows of ``table_name`` and record its provenance."""
+        """Replace ``dataset``'s rows and its provenance (and log the attempt) in one commit.
+
+        Its rows in any other data table go in the same commit (a change of kind moves it).
+        Keys and ranges are checked on the whole resulting table, as PostGIS would.
+        """
         rows = conform(frame.assign(dataset=dataset), table_name)
-        self.forget_reference(table_name)
-        current = self.read_table(table_name)
-        kept = current[current["dataset"] != dataset]
-        combined = _concat(kept, rows, table_name)
-        combined = combined.sort_values("dataset", kind="stable").reset_index(drop=True)
-        self._write(table_name, combined)
+        with self.write_lock():
+            changes: dict[str, pd.DataFrame] = {}
+            for other in self._tables_holding(dataset, except_table=table_name):
+                current = self.read_table(other)
+                changes[other] = current[current["dataset"] != dataset].reset_index(drop=True)
+            current = self.read_table(table_name)
+            kept = current[current["dataset"] != dataset]
+            combined = _concat(kept, rows, table_name)
+            combined = combined.sort_values("dataset", kind="stable").reset_index(drop=True)
+            problems = violations(table_name, combined)
+            if problems:
+                raise StoreWriteError(
+                    f"el conjunto {dataset!r} no se cargó y no se cambió nada: "
+                    f"{'; '.join(problems)}"
+                )
+            changes[table_name] = combined
+            history = self.provenance()
+            record = conform(pd.DataFrame([provenance]), PROVENANCE_TABLE)
+            updated = _concat(history[history["dataset"] != dataset], record, PROVENANCE_TABLE)
+            changes[PROVENANCE_TABLE] = updated.sort_values("dataset").reset_index(drop=True)
+            if attempt is not None:
+                changes[ATTEMPTS_TABLE] = self._attempts_with(attempt)
+            self._commit(changes)
+
+    def remove_dataset(self, dataset: str, attempt: dict[str, Any]) -> int:
+        """Delete a dataset's rows and provenance in one commit; return the rows deleted."""
+        with self.write_lock():
+            history = self.provenance()
+            if not (history["dataset"] == dataset).any():
+                raise LayerError(
+                    f"no hay ningún conjunto llamado {dataset!r}; "
+                    "vea los nombres con geogaps status"
+                )
+            changes: dict[str, pd.DataFrame] = {}
+            removed = 0
+            for table_name in self._tables_holding(dataset):
+                current = self.read_table(table_name)
+                mine = current["dataset"] == dataset
+                removed += int(mine.sum())
+                changes[table_name] = current[~mine].reset_index(drop=True)
+            changes[PROVENANCE_TABLE] = history[history["dataset"] != dataset].reset_index(
+                drop=True
+            )
+            changes[ATTEMPTS_TABLE] = self._attempts_with({**attempt, "rows_loaded": removed})
+            self._commit(changes)
+            return removed
+
+    def record_attempt(self, attempt: dict[str, Any]) -> None:
+        """Append one row to the load attempts."""
+        with self.write_lock():
+            self._commit({ATTEMPTS_TABLE: self._attempts_with(attempt)})
+
+    def _attempts_with(self, attempt: dict[str, Any]) -> pd.DataFrame:
+        record = conform(pd.DataFrame([attempt]), ATTEMPTS_TABLE)
+        return _concat(self.read_table(ATTEMPTS_TABLE), record, ATTEMPTS_TABLE)
+
+    def _tables_holding(self, dataset: str, except_table: str | None = None) -> list[str]:
+        """Data tables that have rows of ``dataset`` (by its provenance: one table each)."""
         history = self.provenance()
-        record = conform(pd.DataFrame([provenance]), PROVENANCE_TABLE)
-        updated = _concat(history[history["dataset"] != dataset], record, PROVENANCE_TABLE)
-        self._write(PROVENANCE_TABLE, updated.sort_values("dataset").reset_index(drop=True))
+        tables = history.loc[history["dataset"] == dataset, "table_name"]
+        return [t for t in tables if t != except_table and t in DATA_TABLES]
+
+    def _manifest(self) -> dict[str, Any]:
+        path = self.root / MANIFEST
+        if not path.exists():
+            return {"generation": 0, "tables": {}, "previous": {}}
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        return manifest
+
+    def _commit(self, frames: Mapping[str, pd.DataFrame]) -> None:
+        """Write new versions of ``frames``' tables and make them current all at once."""
+        with self.write_lock():
+            manifest = self._manifest()
+            if manifest["generation"] == 0:
+                # A store from before the manifest: adopt its plain files.
+                manifest["tables"] = {
+                    p.stem: p.name
+                    for p in self.root.glob("*.parquet")
+                    if p.stem in Base.metadata.tables
+                }
+            generation = int(manifest["generation"]) + 1
+            tables = dict(manifest["tables"])
+            for table_name, frame in frames.items():
+                name = f"{table_name}.g{generation:08d}.parquet"
+                self._write_file(table_name, frame, self.root / name)
+                tables[table_name] = name
+                self.forget_reference(table_name)
+            committed = {"generation": generation, "tables": tables, "previous": manifest["tables"]}
+            _write_atomically(
+                self.root / MANIFEST,
+                lambda path: _write_synced(path, json.dumps(committed, indent=1).encode()),
+            )
+            _sync_folder(self.root)
+            self._collect_garbage(committed)
+
+    def _collect_garbage(self, manifest: dict[str, Any]) -> None:
+        """Delete table files neither this commit nor the one before refers to.
+
+        The previous commit's files stay, so a reader that resolved a table just before this
+        commit can still open it.
+        """
+        referenced = set(manifest["tables"].values()) | set(manifest["previous"].values())
+        for path in self.root.glob("*.parquet"):
+            if path.name not in referenced and (
+                _VERSIONED.match(path.name) or path.stem in Base.metadata.tables
+            ):
+                path.unlink(missing_ok=True)
+
+    def _clean_up(self) -> None:
+        """Remove what an interrupted writer left behind, unless a writer is running now."""
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            return
+        try:
+            for stray in self.root.glob("*.tmp"):
+                stray.unlink(missing_ok=True)
+            if (self.root / MANIFEST).exists():
+                self._collect_garbage(self._manifest())
+        finally:
+            self._lock.release()
 
     # -- score runs: one folder per run, so reading a run never reads another -------------
 
@@ -280,6 +430,10 @@ class EmbeddedStore(Store):
         )
 
     def _write(self, table_name: str, frame: pd.DataFrame) -> None:
+        """Commit a new version of one table."""
+        self._commit({table_name: frame})
+
+    def _write_file(self, table_name: str, frame: pd.DataFrame, target: Path) -> None:
         json_columns = [c.name for c in table_named(table_name).columns if isinstance(c.type, JSON)]
         frame = frame.assign(
             **{c: frame[c].map(lambda v: json.dumps(v, sort_keys=True)) for c in json_columns}
@@ -294,7 +448,8 @@ class EmbeddedStore(Store):
                 )
             else:
                 pd.DataFrame(frame).to_parquet(temporary, index=False)
-            os.replace(temporary, self._path(table_name))
+            _fsync(temporary)
+            os.replace(temporary, target)
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
@@ -347,6 +502,32 @@ def _write_atomically(path: Path, write: Any) -> None:
     finally:
         if os.path.exists(temporary):
             os.remove(temporary)
+
+
+def _write_synced(path: str | Path, content: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync(path: str | Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames in ``folder`` durable (a no-op where folders cannot be synced)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
 
 
 def _concat(first: pd.DataFrame, second: pd.DataFrame, table_name: str) -> pd.DataFrame:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -13,23 +16,37 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import BigInteger, Integer
 
+from layers.constraints import unique_keys
 from layers.errors import DependencyError, LayerError
-from layers.readers import Kind, ReadContext, kind_named
+from layers.readers import KINDS, Kind, ReadContext, kind_named
 from layers.readers.files import fold, read_csv, sha256_of
 from layers.store import Store, table_named
 from layers.validation import (
     SOURCE_ROW,
     ValidationOutcome,
     area_km2,
+    check_geometry_kind,
     drop_exact_duplicates,
     ensure_storage_crs,
     flag_outside_declared_commune,
     normalise_cuts,
+    parse_crs,
     reject_conflicting_keys,
+    reject_non_finite_coordinates,
     reject_out_of_integer_range,
+    reject_out_of_range,
+    reject_outside_chile,
     reject_unknown_cuts,
     repair_geometries,
 )
+
+#: Version of the readers and validation rules; bump it when a change alters what a file
+#: loads as, so unchanged files are reloaded once.
+READER_VERSION = "2"
+#: Files that belong to a main file of the same name (a Shapefile is several files).
+SIDECAR_SUFFIXES = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd")
+#: A reload that keeps less than this share of a dataset's rows needs ``allow_shrink``.
+SHRINK_LIMIT = 0.5
 
 #: Files of a folder laid out like ``../shared/data/chile``, in load order (codes and
 #: boundaries first: the other datasets are validated against them).
@@ -48,6 +65,7 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("territory/pndr_clasificacion_comunas_2024.csv", "rural_classification"),
     ("social/pobreza_multidimensional_comunal_2022.csv", "poverty"),
     ("social/catastro_campamentos_2024.geojson", "informal_settlements"),
+    ("social/pobreza_ingresos_comunal_2022.csv", "income_poverty"),
     ("finance/sinim_2022_comunas.csv", "finance"),
     ("finance/sinim_2023_comunas.csv", "finance"),
     ("huella_local/presence_2023.csv", "huella_presence"),
@@ -91,6 +109,8 @@ class LoadReport:
     seconds: float = 0.0
     names_from: dict[str, str] | None = None
 
+    fingerprint: str = ""
+    inputs: dict[str, Any] = field(default_factory=dict)
     @property
     def rows_rejected(self) -> int:
         """Source rows not loaded (each counted once, whatever the number of reasons)."""
@@ -127,8 +147,82 @@ class LoadReport:
                 "names_from": self.names_from,
                 "notes": outcome.notes,
             },
+                "fingerprint": self.fingerprint,
+                "inputs": self.inputs,
         }
 
+
+    def as_attempt(self) -> dict[str, Any]:
+        """The load-attempts row of this load (loaded, or skipped as unchanged)."""
+        return attempt_row(
+            self.dataset,
+            kind=self.kind,
+            path=self.path,
+            sha256=self.sha256,
+            status="unchanged" if self.skipped_unchanged else "loaded",
+            rows_read=self.rows_read,
+            rows_loaded=self.rows_loaded,
+        )
+
+
+def attempt_row(
+    dataset: str,
+    *,
+    status: str,
+    kind: str | None = None,
+    path: Path | None = None,
+    sha256: str | None = None,
+    reason: str | None = None,
+    rows_read: int | None = None,
+    rows_loaded: int | None = None,
+) -> dict[str, Any]:
+    """One row of the ``load_attempts`` table."""
+    return {
+        "dataset": dataset,
+        "attempted_at": datetime.now(UTC),
+        "kind": kind,
+        "file_name": None if path is None else path.name,
+        "sha256": sha256,
+        "status": status,
+        "reason": reason,
+        "rows_read": rows_read,
+        "rows_loaded": rows_loaded,
+    }
+
+
+def sidecar_files(path: Path) -> list[Path]:
+    """Files next to ``path`` with its name and a sidecar suffix (``.dbf``, ``.prj``...)."""
+    if path.suffix.lower() not in SIDECAR_SUFFIXES:
+        return []
+    return sorted(
+        p
+        for p in path.parent.glob(f"{path.stem}.*")
+        if p != path and p.suffix.lower() in SIDECAR_SUFFIXES and p.is_file()
+    )
+
+
+def load_inputs(
+    path: Path,
+    kind: Kind,
+    crs: str | None,
+    layer: str | None,
+    names_from: dict[str, str] | None,
+) -> dict[str, Any]:
+    """Everything that shapes what a file loads as, for change detection."""
+    return {
+        "file": {"name": path.name, "sha256": sha256_of(path)},
+        "sidecars": {p.name: sha256_of(p) for p in sidecar_files(path)},
+        "kind": kind.name,
+        "crs": None if crs is None else parse_crs(crs).to_string(),
+        "layer": layer,
+        "reader_version": READER_VERSION,
+        "names_from": names_from,
+    }
+
+
+def fingerprint_of(inputs: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of a load's inputs."""
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
 ProgressCallback = Callable[[int, int, str], None]
 
@@ -143,6 +237,8 @@ def load_file(
     force: bool = False,
     context: ReadContext | None = None,
 ) -> LoadReport:
+    layer: str | None = None,
+    allow_shrink: bool = False,
     """Load one file as a dataset of ``kind_name`` into ``store``.
 
     Parameters
@@ -156,12 +252,18 @@ def load_file(
     crs
         CRS to assume when the file declares none (or to override the one it declares).
     dataset
-        Name of the dataset; defaults to the file's stem. Loading a dataset again replaces it.
+        Name of the dataset; defaults to the file's stem. Loading a dataset again replaces it,
+        in whichever table it was (a change of kind moves it).
     force
-        Reload even when the file's sha256 equals the one already loaded.
+        Reload even when nothing that shapes the result changed (file and sidecar hashes,
+        kind, ``crs``, ``layer``, reader version, names source).
     context
         Commune names with accents and other lookups; built from the store when omitted.
 
+    layer
+        Layer of a multi-layer GeoPackage.
+    allow_shrink
+        Accept a reload that leaves the dataset empty or with less than half its rows.
     Returns
     -------
     LoadReport
@@ -170,24 +272,73 @@ def load_file(
     Raises
     ------
     LayerError
-        For any problem with the file or a missing prerequisite; nothing is written then.
+        For any problem with the file or a missing prerequisite; nothing is written then, and
+        the refusal is recorded in the store's load attempts with its reason.
     """
-    started = time.perf_counter()
     path = Path(path)
-    kind = kind_named(kind_name)
-    if not path.is_file():
-        raise LayerError(f"file not found: {path}")
     dataset = dataset or path.stem
-    digest = sha256_of(path)
-    report = LoadReport(dataset, kind.name, kind.table, kind.source, path, digest)
+    try:
+        kind = kind_named(kind_name)
+    except ValueError:
+        raise LayerError(
+            f"el tipo {kind_name!r} no existe; use uno de {', '.join(KINDS)}"
+        ) from None
+    try:
+        with store.write_lock():
+            report = _load_locked(
+                store, kind, path, dataset, crs, force, context, layer, allow_shrink
+            )
+    except LayerError as error:
+        _record_refusal(store, dataset, kind.name, path, "refused", str(error))
+        raise
+    except Exception as error:
+        _record_refusal(
+            store, dataset, kind.name, path, "failed", f"{type(error).__name__}: {error}"
+        )
+        raise
+    if report.skipped_unchanged:
+        store.record_attempt(report.as_attempt())
+    return report
+
+
+def _record_refusal(
+    store: Store, dataset: str, kind: str, path: Path, status: str, reason: str
+) -> None:
+    """Log a refused or failed load; never hide the original error behind a logging one."""
+    sha256 = sha256_of(path) if path.is_file() else None
+    # The store may be what failed (database down): the original error is what to report.
+    with contextlib.suppress(Exception):
+        store.record_attempt(
+            attempt_row(dataset, kind=kind, path=path, sha256=sha256, status=status, reason=reason)
+        )
+
+
+def _load_locked(
+    store: Store,
+    kind: Kind,
+    path: Path,
+    dataset: str,
+    crs: str | None,
+    force: bool,
+    context: ReadContext | None,
+    layer: str | None,
+    allow_shrink: bool,
+) -> LoadReport:
+    """The load itself, run while holding the store's writer lock."""
+    started = time.perf_counter()
+    if not path.is_file():
+        raise LayerError(f"no se encontró el archivo {path}; revise la ruta")
     # Only boundaries take names from a second file; a change of that file is a change too.
-    report.names_from = context.names_source if context and kind.name == "communes" else None
+    names_from = context.names_source if context and kind.name == "communes" else None
+    inputs = load_inputs(path, kind, crs, layer, names_from)
+    report = LoadReport(dataset, kind.name, kind.table, kind.source, path, inputs["file"]["sha256"])
+    report.names_from, report.inputs = names_from, inputs
+    report.fingerprint = fingerprint_of(inputs)
     previous = store.provenance_of(dataset)
     if (
         not force
         and previous is not None
-        and previous["sha256"] == digest
-        and previous["report"].get("names_from") == report.names_from
+        and previous["report"].get("fingerprint") == report.fingerprint
     ):
         report.rows_read = int(previous["rows_read"])
         report.rows_loaded = int(previous["rows_loaded"])
@@ -197,22 +348,80 @@ def load_file(
 
     communes = _communes_for_checks(store, kind)
     context = replace(context or ReadContext(), name_lookup=lambda: _unique_names(store))
-    raw = kind.open(path)
+    raw = kind.open(path, layer)
     report.rows_read = len(raw)
     outcome = report.outcome
     if kind.spatial:
-        raw = ensure_storage_crs(raw, crs, outcome)
+        check_geometry_kind(raw, kind.geometry_type or "", kind.name, path.name)
+        raw = reject_non_finite_coordinates(raw, outcome)
+        raw = ensure_storage_crs(raw, crs, outcome, path.name)
+        raw = reject_outside_chile(raw, outcome, path.name)
     frame = kind.transform(raw, path, context, outcome)
     if kind.drop_exact_duplicates:
         frame = drop_exact_duplicates(frame, outcome)
     frame = _validate(frame, kind, store, communes, outcome)
     report.rows_loaded = len(frame)
-    store.replace_dataset(kind.table, dataset, frame, report.as_provenance())
+    _refuse_shrinking(report, previous, allow_shrink)
+    _refuse_keys_of_other_datasets(store, kind, dataset, frame)
+    store.replace_dataset(
+        kind.table, dataset, frame, report.as_provenance(), attempt=report.as_attempt()
+    )
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _validate(
+def _refuse_shrinking(
+    report: LoadReport, previous: dict[str, Any] | None, allow_shrink: bool
+) -> None:
+    """Refuse a load that would leave a dataset empty or much smaller, saying what is lost."""
+    reasons = ", ".join(
+        f"{reason} ({count})" for reason, count in report.rejection_reasons().items()
+    )
+    why = f"; filas rechazadas: {reasons}" if reasons else ""
+    if previous is None:
+        if report.rows_loaded == 0:
+            raise LayerError(
+                f"{report.path.name}: no hay ninguna fila que cargar ({report.rows_read} leídas, "
+                f"{report.rows_rejected} rechazadas){why}; revise el archivo y --kind"
+            )
+        return
+    before = int(previous["rows_loaded"])
+    if allow_shrink or before == 0 or report.rows_loaded >= SHRINK_LIMIT * before:
+        return
+    raise LayerError(
+        f"{report.path.name}: la carga dejaría el conjunto {report.dataset!r} con "
+        f"{report.rows_loaded} filas en lugar de {before} (se perderían "
+        f"{before - report.rows_loaded} filas cargadas desde {previous['file_name']}){why}; "
+        "no se cambió nada: si es intencional repita con --allow-shrink"
+    )
+
+
+def _refuse_keys_of_other_datasets(
+    store: Store, kind: Kind, dataset: str, frame: pd.DataFrame
+) -> None:
+    """Refuse rows whose key another dataset of the same table already holds.
+
+    Commune codes and census zones are unique across the whole table: the boundaries loaded
+    twice under two names would count every commune twice.
+    """
+    keys = unique_keys(kind.table)
+    if not keys or "dataset" in keys or frame.empty:
+        return
+    existing = store.read_table(kind.table, ["dataset", *keys])
+    others = existing[existing["dataset"] != dataset]
+    clash = pd.DataFrame(frame[keys]).merge(others, on=keys)
+    if clash.empty:
+        return
+    owner = str(clash["dataset"].iloc[0])
+    examples = ", ".join(map(str, clash[keys[0]].head(3)))
+    raise LayerError(
+        f"{len(clash)} filas repiten claves ({', '.join(keys)}: {examples}…) que ya tiene el "
+        f"conjunto {owner!r} de la tabla {kind.table}; para reemplazarlo cargue con --dataset "
+        f"{owner}, o elimínelo antes con geogaps remove {owner}"
+    )
+
+
     frame: pd.DataFrame,
     kind: Kind,
     store: Store,
@@ -234,13 +443,15 @@ def _validate(
         known = store.known_cuts()
         if not known:
             raise DependencyError(
-                f"{kind.name} rows are checked against the commune list, which is empty: load "
-                "the communes first (geogaps load-file --kind communes FILE, or geogaps load)"
+                f"las filas de {kind.name} se comprueban contra la lista de comunas, que está "
+                "vacía: cargue primero las comunas (geogaps load-file --kind communes ARCHIVO, "
+                "o geogaps load)"
             )
         frame = reject_unknown_cuts(frame, known, outcome)
     frame = reject_conflicting_keys(frame, list(kind.key), outcome)
     frame = reject_out_of_integer_range(frame, _int32_columns(kind.table, frame), outcome)
     if kind.check_point_in_commune and communes is not None:
+    frame = reject_out_of_range(frame, kind.table, outcome)
         frame = frame.assign(
             outside_declared_commune=flag_outside_declared_commune(frame, communes, outcome)
         )
@@ -316,6 +527,8 @@ class DirectoryLoad:
     reports: list[LoadReport] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
     missing: list[str] = field(default_factory=list)
+    #: Unexpected errors (bugs, not bad files) by file, for ``--debug`` tracebacks.
+    errors: dict[str, BaseException] = field(default_factory=dict)
     not_loaded: dict[str, str] = field(default_factory=dict)
 
 
@@ -326,14 +539,16 @@ def load_directory(
     force: bool = False,
     on_progress: ProgressCallback | None = None,
 ) -> DirectoryLoad:
+    allow_shrink: bool = False,
     """Load every known file of a folder laid out like ``../shared/data/chile``.
 
-    Each dataset loads in its own transaction; a dataset that fails is reported and the others
-    still load. Files the manifest does not know are listed, never silently ignored.
+    Each dataset loads in its own transaction; a dataset that fails (a refused file, or an
+    unexpected error) is reported and recorded, and the others still load. Files the manifest
+    does not know are listed, never silently ignored.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
-        raise LayerError(f"data folder not found: {data_dir}")
+        raise LayerError(f"no se encontró la carpeta de datos {data_dir}; revise --data-dir")
     result = DirectoryLoad()
     context = names_with_accents(data_dir)
     present = [(rel, kind) for rel, kind in MANIFEST if (data_dir / rel).is_file()]
@@ -342,11 +557,22 @@ def load_directory(
         if on_progress is not None:
             on_progress(step, len(present), relative)
         try:
-            report = load_file(store, kind_name, data_dir / relative, force=force, context=context)
+            report = load_file(
+                store,
+                kind_name,
+                data_dir / relative,
+                force=force,
+                context=context,
+                allow_shrink=allow_shrink,
+            )
         except LayerError as error:
             result.failures[relative] = str(error)
             continue
         result.reports.append(report)
+        except Exception as error:  # one broken file must not hide the others
+            result.failures[relative] = f"error inesperado ({type(error).__name__}: {error})"
+            result.errors[relative] = error
+            continue
     known = {rel for rel, _ in MANIFEST}
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(data_dir).as_posix()

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql import ColumnElement, Select
 
-from layers.errors import StoreWriteError
+from layers.errors import LayerError, StoreWriteError
 from layers.queries import ReadRequest, read_request
 from layers.runs import (
     NATIONAL_SCOPE,
@@ -42,9 +42,22 @@ from layers.runs import (
     table_bytes,
     table_from_bytes,
 )
-from layers.schema import SRID, Base, DatasetProvenance, ScoreResult, ScoreRun, ScoreRunTable
-from layers.store import Store, conform, table_named
+from layers.schema import (
+    DATA_TABLES,
+    SRID,
+    Base,
+    DatasetProvenance,
+    ScoreResult,
+    ScoreRun,
+    ScoreRunTable,
+)
+from layers.store import ATTEMPTS_TABLE, Store, conform, table_named
 from layers.validation import INT32_RANGE
+
+#: Keys of the advisory locks: one writer at a time, one migration at a time (any two
+#: constants; they only have to differ from each other and from other applications' keys).
+WRITE_LOCK = 0x6765_6F67_6170_7301  # "geogaps" + 1
+MIGRATE_LOCK = 0x6765_6F67_6170_7302
 
 
 def alembic_config(connection: Connection) -> Config:
@@ -80,6 +93,7 @@ class PostgisStore(Store):
                 url, pool_pre_ping=True, pool_size=pool_size, connect_args=options
             )
         self.engine = engine
+        self._transaction: Connection | None = None
 
     def __repr__(self) -> str:
         return f"PostgisStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -87,41 +101,109 @@ class PostgisStore(Store):
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision (idempotent)."""
         with self.engine.begin() as connection:
+            # Two processes starting on a fresh database must not both create the tables.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
             command.upgrade(alembic_config(connection), "heads")
 
     def close(self) -> None:
         """Release the connection pool."""
         self.engine.dispose()
 
-    # -- writes ----------------------------------------------------------------------------
+    # -- writes: one transaction holding the advisory lock -----------------------------------
 
-    def replace_dataset(
-        self, table_name: str, dataset: str, frame: pd.DataFrame, provenance: dict[str, Any]
-    ) -> None:
-        """Replace the rows of ``dataset`` in ``table_name`` and its provenance, atomically.
+    @contextmanager
+    def write_lock(self) -> Iterator[None]:
+        """Open the write transaction and take the store's advisory lock in it.
 
-        The delete, the COPY and the provenance upsert share one transaction: if any row fails
-        (a constraint, a bad geometry), the table is left exactly as it was.
+        ``pg_advisory_xact_lock`` waits for any other writer (another ``geogaps load``) to
+        commit, and is released by this transaction's own commit or rollback, so a writer killed
+        mid-load releases it with its connection. Writes made inside (replace, remove, attempts)
+        join this transaction; an exception rolls all of them back.
         """
-        table = table_named(table_name)
-        rows = conform(frame.assign(dataset=dataset), table_name)
-        self.forget_reference(table_name)
+        if self._transaction is not None:
+            yield
+            return
+        with self.engine.begin() as connection:
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK})
+            self._transaction = connection
+            try:
+                yield
+            finally:
+                self._transaction = None
+
+    @contextmanager
+    def _writing(self, dataset: str) -> Iterator[Connection]:
+        """The locked write transaction, with database refusals turned into a StoreWriteError."""
         try:
-            with self.engine.begin() as connection:
-                connection.execute(delete(table).where(table.c.dataset == dataset))
-                _copy_rows(connection, table_name, rows)
-                _upsert(
-                    connection,
-                    table_named(DatasetProvenance.__tablename__),
-                    provenance,
-                    ["dataset"],
-                )
+            with self.write_lock():
+                assert self._transaction is not None
+                yield self._transaction
         except (psycopg.Error, DBAPIError) as error:
             reason = str(getattr(error, "orig", None) or error).strip().replace("\n", "; ")
             raise StoreWriteError(
-                f"dataset {dataset!r} not loaded, nothing was changed: the database refused a "
-                f"row ({reason})"
+                f"el conjunto {dataset!r} no se cargó y no se cambió nada: la base de datos "
+                f"rechazó una fila ({reason})"
             ) from error
+
+    def replace_dataset(
+        self,
+        table_name: str,
+        dataset: str,
+        frame: pd.DataFrame,
+        provenance: dict[str, Any],
+        attempt: dict[str, Any] | None = None,
+    ) -> None:
+        """Replace the rows of ``dataset`` and its provenance, atomically.
+
+        The deletes (from every data table: a dataset belongs to one table, so a change of kind
+        moves it), the COPY, the provenance upsert and the attempt share one transaction: if any
+        row fails (a constraint, a bad geometry), every table is left exactly as it was.
+        """
+        rows = conform(frame.assign(dataset=dataset), table_name)
+        self.forget_reference(table_name)
+        with self._writing(dataset) as connection:
+            for name in DATA_TABLES:
+                table = table_named(name)
+                connection.execute(delete(table).where(table.c.dataset == dataset))
+                self.forget_reference(name)
+            _copy_rows(connection, table_name, rows)
+            _upsert(
+                connection,
+                table_named(DatasetProvenance.__tablename__),
+                provenance,
+                ["dataset"],
+            )
+            if attempt is not None:
+                connection.execute(table_named(ATTEMPTS_TABLE).insert().values(**attempt))
+
+    def remove_dataset(self, dataset: str, attempt: dict[str, Any]) -> int:
+        """Delete a dataset's rows and provenance in one transaction; return the rows deleted."""
+        provenance = table_named(DatasetProvenance.__tablename__)
+        with self._writing(dataset) as connection:
+            known = connection.execute(
+                select(provenance.c.dataset).where(provenance.c.dataset == dataset)
+            ).first()
+            if known is None:
+                raise LayerError(
+                    f"no hay ningún conjunto llamado {dataset!r}; "
+                    "vea los nombres con geogaps status"
+                )
+            removed = 0
+            for name in DATA_TABLES:
+                table = table_named(name)
+                result = connection.execute(delete(table).where(table.c.dataset == dataset))
+                removed += int(result.rowcount or 0)
+                self.forget_reference(name)
+            connection.execute(delete(provenance).where(provenance.c.dataset == dataset))
+            connection.execute(
+                table_named(ATTEMPTS_TABLE).insert().values(**{**attempt, "rows_loaded": removed})
+            )
+            return removed
+
+    def record_attempt(self, attempt: dict[str, Any]) -> None:
+        """Append one row to the load attempts."""
+        with self._writing(str(attempt.get("dataset"))) as connection:
+            connection.execute(table_named(ATTEMPTS_TABLE).insert().values(**attempt))
 
     def save_run(
         self,

@@ -311,6 +311,30 @@ class ScoreRun(Base):
     __tablename__ = "score_runs"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     #: ``nacional`` or the two-digit region code the run compared (newest run is per scope).
+LOAD_STATUSES = ("loaded", "unchanged", "refused", "failed", "removed")
+
+
+class LoadAttempt(Base):
+    """Every load (or removal) of a dataset, refused ones included, with the reason."""
+
+    __tablename__ = "load_attempts"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('loaded', 'unchanged', 'refused', 'failed', 'removed')", name="ck_status"
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    dataset: Mapped[str] = mapped_column(Text, index=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    kind: Mapped[str | None] = mapped_column(Text, nullable=True)
+    file_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rows_read: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rows_loaded: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
     scope: Mapped[str] = mapped_column(Text, nullable=False, server_default="nacional")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     software_version: Mapped[str] = mapped_column(Text)

@@ -11,6 +11,7 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 import geopandas as gpd
@@ -21,6 +22,7 @@ from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.schema import SRID, Base
 
 PROVENANCE_TABLE = "dataset_provenance"
+ATTEMPTS_TABLE = "load_attempts"
 
 
 def table_named(name: str) -> Table:
@@ -99,10 +101,42 @@ class Store(ABC):
         """Release resources."""
 
     @abstractmethod
+    def write_lock(self) -> AbstractContextManager[None]:
+        """Hold the store's single writer lock (re-entrant within this store object).
+
+        Everything a load reads to decide what to write (the "unchanged?" check, the rows it
+        replaces) must be read inside it, so two writers never interleave.
+        """
+
+    @abstractmethod
     def replace_dataset(
-        self, table_name: str, dataset: str, frame: pd.DataFrame, provenance: dict[str, Any]
+        self,
+        table_name: str,
+        dataset: str,
+        frame: pd.DataFrame,
+        provenance: dict[str, Any],
+        attempt: dict[str, Any] | None = None,
     ) -> None:
-        """Atomically replace ``dataset``'s rows in ``table_name`` and record its provenance."""
+        """Atomically replace ``dataset``'s rows and record its provenance (and the attempt).
+
+        Rows of ``dataset`` in any other data table are deleted in the same commit: a dataset
+        belongs to one table, so changing its kind moves it.
+        """
+
+    @abstractmethod
+    def remove_dataset(self, dataset: str, attempt: dict[str, Any]) -> int:
+        """Delete a dataset's rows and provenance in one commit; return the rows deleted.
+
+        Raises a :class:`layers.errors.LayerError` when no such dataset is loaded.
+        """
+
+    @abstractmethod
+    def record_attempt(self, attempt: dict[str, Any]) -> None:
+        """Append one row to the load attempts (refused loads included)."""
+
+    def load_attempts(self) -> pd.DataFrame:
+        """Every recorded load attempt, oldest first within each dataset."""
+        return self.read_table(ATTEMPTS_TABLE)
 
     def read_table(self, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Return all rows of a table (a GeoDataFrame when it has a geometry)."""

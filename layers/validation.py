@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from pyproj.exceptions import CRSError
 
-from layers.errors import MissingCRSError
+from layers.constraints import numeric_columns, range_of
+from layers.errors import LayerError, MissingCRSError
 from layers.parsing import pad_cut
 
 STORAGE_CRS = "EPSG:4326"
@@ -56,8 +58,176 @@ class ValidationOutcome:
         return frame.loc[~mask]
 
 
+#: Boxes (west, south, east, north, in degrees) that hold every Chilean place: the mainland
+#: with Chiloé, the southern islands, Juan Fernández and the Desventuradas; Isla de Pascua
+#: with Salas y Gómez; and the Chilean Antarctic Territory.
+CHILE_EXTENT: dict[str, tuple[float, float, float, float]] = {
+    "Chile continental e islas cercanas": (-81.5, -57.0, -66.0, -17.4),
+    "Isla de Pascua y Salas y Gómez": (-109.6, -27.4, -105.2, -26.3),
+    "Territorio Chileno Antártico": (-90.0, -90.0, -53.0, -60.0),
+}
+#: Share of a file's geometries that may lie outside Chile before the whole file is refused
+#: (a few misplaced rows are rejected one by one; a file mostly elsewhere has a wrong CRS).
+MOSTLY_OUTSIDE = 0.5
+UTM_HINT = (
+    "parecen metros UTM y no grados; si el archivo está en UTM 19S repita con --crs EPSG:32719 "
+    "(o UTM 18S, --crs EPSG:32718, al oeste de los 72° O)"
+)
+
+
+def parse_crs(text: str) -> CRS:
+    """The CRS named by ``--crs``, or a LayerError saying how to write one."""
+    try:
+        return CRS.from_user_input(text)
+    except CRSError:
+        raise LayerError(
+            f"--crs {text!r} no es un sistema de referencia de coordenadas válido; use un código "
+            "EPSG, por ejemplo --crs EPSG:4326 (grados) o --crs EPSG:32719 (UTM 19S, metros)"
+        ) from None
+
+
+def reject_non_finite_coordinates(
+    frame: gpd.GeoDataFrame, outcome: ValidationOutcome
+) -> gpd.GeoDataFrame:
+    """Reject rows whose geometry has an infinite or NaN coordinate."""
+    geoms = frame.geometry.array
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return frame
+    bounds = shapely.bounds(geoms[present])
+    bad = np.zeros(len(frame), dtype=bool)
+    bad[present] = ~np.isfinite(bounds).all(axis=1)
+    return outcome.reject(
+        frame, pd.Series(bad, index=frame.index), "coordenada infinita o no numérica"
+    )
+
+
+def check_degrees(
+    frame: gpd.GeoDataFrame, outcome: ValidationOutcome, path_name: str
+) -> gpd.GeoDataFrame:
+    """Reject coordinates that cannot be degrees; refuse the file when most of them are so.
+
+    RFC 7946 GeoJSON has no ``crs`` member and is always WGS 84 degrees; a GeoJSON exported
+    in UTM without saying so arrives here with values in the hundreds of thousands. A few
+    impossible rows among good ones are typing errors and are rejected one by one.
+    """
+    if frame.crs is None or not CRS.from_user_input(frame.crs).is_geographic:
+        return frame
+    geoms = frame.geometry.array
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return frame
+    bounds = shapely.bounds(geoms[present])
+    xs, ys = bounds[:, [0, 2]], bounds[:, [1, 3]]
+    outside = (np.abs(xs) > 180).any(axis=1) | (np.abs(ys) > 90).any(axis=1)
+    if not outside.any():
+        return frame
+    if outside.sum() > MOSTLY_OUTSIDE * len(outside):
+        first = bounds[outside][0]
+        metres = (100_000 <= abs(first[0]) <= 900_000) and (
+            1_000_000 <= abs(first[1]) <= 10_000_000
+        )
+        hint = UTM_HINT if metres else "revise el sistema de coordenadas del archivo o use --crs"
+        raise LayerError(
+            f"{path_name}: {int(outside.sum())} de {len(outside)} geometrías tienen coordenadas "
+            f"que no son longitudes y latitudes (por ejemplo x = {first[0]:.0f}, "
+            f"y = {first[1]:.0f}); {hint}"
+        )
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[present] = outside
+    return outcome.reject(
+        frame,
+        pd.Series(mask, index=frame.index),
+        "coordenadas imposibles en grados (longitud fuera de ±180 o latitud fuera de ±90)",
+    )
+
+
+def reject_outside_chile(
+    frame: gpd.GeoDataFrame, outcome: ValidationOutcome, path_name: str
+) -> gpd.GeoDataFrame:
+    """Reject geometries (in EPSG:4326) outside Chile; refuse the file if most are outside."""
+    geoms = frame.geometry.array
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if not present.any():
+        return frame
+    bounds = shapely.bounds(geoms[present])
+    inside = np.zeros(len(bounds), dtype=bool)
+    for west, south, east, north in CHILE_EXTENT.values():
+        inside |= (
+            (bounds[:, 0] >= west)
+            & (bounds[:, 2] <= east)
+            & (bounds[:, 1] >= south)
+            & (bounds[:, 3] <= north)
+        )
+    if inside.all():
+        return frame
+    if (~inside).sum() > MOSTLY_OUTSIDE * len(inside):
+        example = bounds[~inside][0]
+        source = outcome.reprojected_from or STORAGE_CRS
+        raise LayerError(
+            f"{path_name}: {int((~inside).sum())} de {len(inside)} geometrías quedan fuera de "
+            f"Chile (por ejemplo lon {example[0]:.4f}, lat {example[1]:.4f}, leídas en "
+            f"{source}); revise que el sistema de coordenadas sea el correcto o indíquelo con "
+            "--crs (EPSG:4326 para grados, EPSG:32719 para UTM 19S)"
+        )
+    mask = np.zeros(len(frame), dtype=bool)
+    mask[present] = ~inside
+    return outcome.reject(frame, pd.Series(mask, index=frame.index), "coordenadas fuera de Chile")
+
+
+_DIMENSION_NAMES = {0: "puntos", 1: "líneas", 2: "polígonos"}
+_KIND_DIMENSIONS = {"POINT": 0, "MULTILINESTRING": 1, "MULTIPOLYGON": 2}
+
+
+def check_geometry_kind(
+    frame: gpd.GeoDataFrame, geometry_type: str, kind_name: str, path_name: str
+) -> None:
+    """Refuse a file none of whose geometries has the dimension its kind stores.
+
+    A points file loaded as ``--kind communes`` would otherwise lose every row to coercion.
+    """
+    geoms = frame.geometry.array
+    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
+    if len(present) == 0:
+        return
+    dimensions = shapely.get_dimensions(present)
+    expected = _KIND_DIMENSIONS[geometry_type]
+    if (dimensions == expected).any():
+        return
+    found = _DIMENSION_NAMES.get(int(np.bincount(dimensions).argmax()), "geometrías")
+    raise LayerError(
+        f"{path_name}: el archivo tiene {found} pero el tipo {kind_name!r} guarda "
+        f"{_DIMENSION_NAMES[expected]}; revise --kind"
+    )
+
+
+def reject_out_of_range(
+    frame: pd.DataFrame, table_name: str, outcome: ValidationOutcome
+) -> pd.DataFrame:
+    """Reject rows whose numbers are infinite or outside their column's documented range.
+
+    The ranges are those of :mod:`layers.constraints`, which both stores enforce too.
+    """
+    for column in numeric_columns(table_name):
+        if column not in frame:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        low, high = range_of(table_name, column)
+        infinite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
+        frame = outcome.reject(frame, infinite, f"{column} no es un número finito")
+        values = values[~infinite]
+        outside = values.notna() & ((values < low) | (values > high))
+        frame = outcome.reject(
+            frame, outside, f"{column} fuera del rango permitido [{low:g}, {high:g}]"
+        )
+    return frame
+
+
 def ensure_storage_crs(
-    frame: gpd.GeoDataFrame, declared: str | None, outcome: ValidationOutcome
+    frame: gpd.GeoDataFrame,
+    declared: str | None,
+    outcome: ValidationOutcome,
+    path_name: str = "el archivo",
 ) -> gpd.GeoDataFrame:
     """Reproject ``frame`` to EPSG:4326 from the CRS the file declares or the one given.
 
@@ -68,7 +238,7 @@ def ensure_storage_crs(
         would silently misplace every feature.
     """
     if declared is not None:
-        given = CRS.from_user_input(declared)
+        given = parse_crs(declared)
         if frame.crs is not None and not CRS.from_user_input(frame.crs).equals(given):
             outcome.notes.append(
                 f"CRS {frame.crs.to_string()} of the file overridden by {declared}"
@@ -76,9 +246,10 @@ def ensure_storage_crs(
         frame = frame.set_crs(given, allow_override=True)
     if frame.crs is None:
         raise MissingCRSError(
-            "the file declares no coordinate reference system; give one with --crs "
-            "(e.g. --crs EPSG:4326 for degrees, --crs EPSG:32719 for UTM 19S metres)"
+            "el archivo no declara su sistema de referencia de coordenadas; indíquelo con --crs "
+            "(por ejemplo --crs EPSG:4326 para grados o --crs EPSG:32719 para UTM 19S en metros)"
         )
+    frame = check_degrees(frame, outcome, path_name)
     if not CRS.from_user_input(frame.crs).equals(CRS.from_user_input(STORAGE_CRS)):
         outcome.reprojected_from = CRS.from_user_input(frame.crs).to_string()
         frame = frame.to_crs(STORAGE_CRS)

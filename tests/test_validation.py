@@ -220,17 +220,17 @@ def test_missing_columns_are_named(store, tmp_path):
 
 
 def test_dependent_dataset_needs_the_commune_list(postgis_store, data_dir):
-    with pytest.raises(DependencyError, match="communes first"):
+    with pytest.raises(DependencyError, match="cargue primero las comunas"):
         load_file(postgis_store, "huella_presence", data_dir / "huella_local/presence_2023.csv")
     assert postgis_store.provenance().empty
 
 
 def test_unreadable_and_missing_files_are_user_errors(store, tmp_path):
-    with pytest.raises(LayerError, match="not found"):
+    with pytest.raises(LayerError, match="no se encontró"):
         load_file(store, "apr", tmp_path / "nope.geojson")
     broken = tmp_path / "broken.geojson"
     broken.write_text("{not json", encoding="utf-8")
-    with pytest.raises(LayerError, match="cannot read"):
+    with pytest.raises(LayerError, match="no se puede leer"):
         load_file(store, "apr", broken)
 
 
@@ -267,7 +267,7 @@ def test_a_load_that_fails_half_way_leaves_the_database_as_it_was(store, data_di
     frame["population"] = frame["population"] + 1
     frame.loc[frame.index[-1], "area"] = "mixta"
     provenance = {**provenance_before.iloc[0].to_dict(), "rows_loaded": len(frame)}
-    with pytest.raises(StoreWriteError, match=r"nothing was changed.*ck_area"):
+    with pytest.raises(StoreWriteError, match=r"no se cambió nada.*ck_area"):
         store.replace_dataset("population", "censo2024_poblacion_comuna", frame, provenance)
     after = store.read_table("population")
     assert len(after) == len(before) == 346

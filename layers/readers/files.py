@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+import re
 import unicodedata
 import warnings
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import shapely
 
 from layers.errors import LayerError, SchemaError
 from layers.parsing import parse_number_column
@@ -58,28 +61,66 @@ def require_columns(frame: pd.DataFrame, mapping: dict[str, tuple[str, ...]], pa
         if column is None
     ]
     if missing:
+        found_columns = [str(c) for c in frame.columns if c != SOURCE_ROW]
         raise SchemaError(
-            f"{path.name}: missing column(s) {'; '.join(missing)}. "
-            f"Columns found: {', '.join(map(str, frame.columns))}"
+            f"{path.name}: faltan las columnas {'; '.join(missing)} (columnas encontradas: "
+            f"{', '.join(found_columns) or 'ninguna'}); revise que --kind corresponda al archivo"
         )
     return found
 
 
+_CSV_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
 def read_csv(path: Path) -> pd.DataFrame:
-    """Read a CSV as text columns, sniffing the delimiter (``,`` or ``;``) and the encoding."""
+    """Read a CSV as text columns, sniffing the delimiter and the encoding.
+
+    UTF-8 (with or without BOM), UTF-16 with BOM and Latin-1 (Excel's "CSV" on Windows) are
+    read; an empty, binary or ragged file is a :class:`LayerError` naming the line to fix.
+    """
     raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-        encoding = "utf-8-sig"
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")
-        encoding = "latin-1"
+    if not raw.strip():
+        raise LayerError(
+            f"{path.name}: el archivo está vacío ({len(raw)} bytes); exporte de nuevo los datos "
+            "con su fila de encabezado"
+        )
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text = raw.decode("utf-16")
+    else:
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+    if "\x00" in text:
+        raise LayerError(
+            f"{path.name}: no es un archivo de texto CSV (tiene bytes binarios); guárdelo como "
+            "CSV UTF-8 desde la planilla"
+        )
     sample = text[:20_000]
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         delimiter = ","
-    frame = pd.read_csv(path, sep=delimiter, dtype=str, encoding=encoding, keep_default_na=False)
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False
+        )
+    except pd.errors.EmptyDataError:
+        raise LayerError(
+            f"{path.name}: el archivo no tiene encabezado ni filas; exporte de nuevo los datos"
+        ) from None
+    except pd.errors.ParserError as error:
+        fields = _CSV_FIELDS.search(str(error))
+        where = (
+            f"la línea {fields.group(2)} tiene {fields.group(3)} campos y el encabezado "
+            f"{fields.group(1)}"
+            if fields
+            else f"no se puede separar en columnas ({str(error).strip()})"
+        )
+        raise LayerError(
+            f"{path.name}: {where}; revise los separadores ({delimiter!r}) y las comillas de esa "
+            "línea"
+        ) from None
     frame = frame.replace({"": None})
     frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
     return frame
@@ -93,26 +134,78 @@ def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     a ``.prj`` come back with no CRS, which the loader refuses unless one is given.
     """
     if not path.exists():
-        raise LayerError(f"file not found: {path}")
-    if path.suffix.lower() == ".csv":
+        raise LayerError(f"no se encontró el archivo {path}; revise la ruta")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
         return points_from_csv(read_csv(path), path)
-    if path.suffix.lower() not in VECTOR_SUFFIXES:
+    if suffix not in VECTOR_SUFFIXES:
         raise LayerError(
-            f"{path.name}: unsupported file type {path.suffix!r}; "
-            "use GeoJSON, GeoPackage, Shapefile, FlatGeobuf, GeoParquet or CSV"
+            f"{path.name}: el tipo de archivo {path.suffix!r} no se puede cargar; use GeoJSON, "
+            "GeoPackage, Shapefile, FlatGeobuf, GeoParquet o CSV"
         )
+    if path.stat().st_size == 0:
+        raise LayerError(f"{path.name}: el archivo está vacío (0 bytes); expórtelo de nuevo")
+    if suffix == ".shp":
+        _require_shapefile_parts(path)
+    if suffix == ".gpkg" and layer is None:
+        layer = _only_layer(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            if path.suffix.lower() == ".parquet":
+            if suffix == ".parquet":
                 frame = gpd.read_parquet(path)
             else:
                 frame = gpd.read_file(path, layer=layer, engine="pyogrio", use_arrow=True)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as error:
-        raise LayerError(f"{path.name}: cannot read as a vector file ({error})") from None
+    except (
+        pyogrio.errors.DataSourceError,
+        pyogrio.errors.DataLayerError,
+        pyogrio.errors.GeometryError,
+        pyogrio.errors.FieldError,
+        ValueError,
+        OSError,
+    ) as error:
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise LayerError(
+            f"{path.name}: no se puede leer como archivo vectorial ({detail}); ¿está truncado o "
+            "dañado? Expórtelo de nuevo"
+        ) from None
     frame = frame.reset_index(drop=True)
+    if frame.geometry.name in frame and len(frame):
+        # Z or M values are not stored; 2D keeps every table's geometry type exact.
+        frame = frame.set_geometry(
+            gpd.GeoSeries(shapely.force_2d(frame.geometry.array), index=frame.index, crs=frame.crs)
+        )
     frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
     return frame
+
+
+SHAPEFILE_PARTS = (".shx", ".dbf")
+
+
+def _require_shapefile_parts(path: Path) -> None:
+    """Refuse a ``.shp`` whose companion files are missing, naming them."""
+    present = {p.suffix.lower() for p in path.parent.glob(f"{path.stem}.*")}
+    missing = [suffix for suffix in SHAPEFILE_PARTS if suffix not in present]
+    if missing:
+        raise LayerError(
+            f"{path.name}: faltan {' y '.join(path.stem + m for m in missing)} junto al .shp; "
+            "un Shapefile son varios archivos (.shp, .shx, .dbf y .prj): cópielos todos a la "
+            "misma carpeta"
+        )
+
+
+def _only_layer(path: Path) -> str | None:
+    """The one layer of a GeoPackage; a LayerError listing them when there are several."""
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, OSError):
+        return None  # read_file reports the unreadable file
+    if len(layers) > 1:
+        raise LayerError(
+            f"{path.name}: el GeoPackage tiene {len(layers)} capas ({', '.join(layers)}); "
+            "elija una con --layer"
+        )
+    return layers[0] if layers else None
 
 
 def points_from_csv(frame: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
@@ -123,14 +216,26 @@ def points_from_csv(frame: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
     lat, lon = find_column(frame, LATITUDE_NAMES), find_column(frame, LONGITUDE_NAMES)
     east, north = find_column(frame, EASTING_NAMES), find_column(frame, NORTHING_NAMES)
     if lat and lon:
-        x, y, crs = parse_number_column(frame[lon]), parse_number_column(frame[lat]), "EPSG:4326"
+        x, y, crs = _degrees(frame[lon]), _degrees(frame[lat]), "EPSG:4326"
     elif east and north:
         x, y, crs = parse_number_column(frame[east]), parse_number_column(frame[north]), UTM19S
     else:
         raise SchemaError(
-            f"{path.name}: no coordinate columns; a CSV of points needs latitude/longitude "
-            "(EPSG:4326) or utm_este/utm_norte (UTM 19S, EPSG:32719) columns"
+            f"{path.name}: no tiene columnas de coordenadas; un CSV de puntos necesita "
+            "latitud/longitud (EPSG:4326) o utm_este/utm_norte (UTM 19S, EPSG:32719)"
         )
     geometry = gpd.points_from_xy(x, y)
     geometry[(x.isna() | y.isna()).to_numpy()] = None
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=crs)
+
+
+def _degrees(series: pd.Series) -> pd.Series:
+    """Parse decimal degrees: the dot (or a comma) is always the decimal mark.
+
+    The Chilean-number rule reads ``-33.177`` as a thousands-separated integer; a latitude
+    written with three decimals is ``-33.177`` degrees (MINEDUC directory).
+    """
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype(float)
+    text = series.astype("string").str.strip().str.replace(",", ".", regex=False)
+    return pd.to_numeric(text, errors="coerce").astype(float)

@@ -63,12 +63,12 @@ class Kind:
         """Whether rows of this kind carry a geometry."""
         return self.geometry_type is not None
 
-    def open(self, path: Path) -> Frame:
-        """Open ``path`` as a vector file (spatial kinds) or a CSV (tabular kinds)."""
+    def open(self, path: Path, layer: str | None = None) -> Frame:
+        """Open ``path`` (``layer`` of a GeoPackage) as a vector file or a CSV."""
         if self.spatial:
-            return read_vector(path)
+            return read_vector(path, layer)
         if path.suffix.lower() != ".csv":
-            frame = read_vector(path)
+            frame = read_vector(path, layer)
             return pd.DataFrame(frame.drop(columns=frame.geometry.name))
         return read_csv(path)
 
@@ -204,8 +204,9 @@ def _population(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutco
     }
     if code is None or not measures:
         raise SchemaError(
-            f"{path.name}: a population file needs a commune code column (cut or codigo_comuna) "
-            "and columns named pob_YYYY_total / pob_YYYY_urbana / pob_YYYY_rural"
+            f"{path.name}: un archivo de población necesita una columna de código comunal (cut o "
+            "codigo_comuna) y columnas pob_AAAA_total / pob_AAAA_urbana / pob_AAAA_rural; revise "
+            "que --kind corresponda al archivo"
         )
     long = []
     for column, match in measures.items():
@@ -318,8 +319,8 @@ def _apr(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> 
     found = {target: find_column(frame, names) for target, names in APR_COLUMNS.items()}
     if found["name"] is None:
         raise SchemaError(
-            f"{path.name}: an APR/SSR file needs a system name column "
-            f"(one of {', '.join(APR_COLUMNS['name'])})"
+            f"{path.name}: un archivo de APR/SSR necesita una columna con el nombre del sistema "
+            f"(una de {', '.join(APR_COLUMNS['name'])}); revise que --kind corresponda al archivo"
         )
     result = _keep(
         frame,
@@ -471,7 +472,9 @@ def _year_from(frame: Frame, path: Path) -> pd.Series | int:
         return _number(frame, column)
     match = re.search(r"(19|20)\d{2}", path.stem)
     if match is None:
-        raise SchemaError(f"{path.name}: no year column (año/year) and no year in the file name")
+        raise SchemaError(
+            f"{path.name}: no hay columna de año (año/year) ni un año en el nombre del archivo"
+        )
     return int(match.group(0))
 
 
