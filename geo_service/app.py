@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from geo_service import __version__
+from geo_service.ogc import router as ogc_router
 from geo_service.routes import router
 from geo_service.settings import Settings
 from layers import open_store
@@ -35,4 +36,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.include_router(router)
+    app.include_router(ogc_router)
     return app
