@@ -69,7 +69,9 @@ def compute_indicators(inputs: AnalysisInputs, catalogue: Catalogue | None = Non
         ``rural_sample_points``, ``rural_sample_fallback``, ``apr_systems``,
         ``primary_care_facilities``, ``rural_primary_care_facilities``, ``hospitals``,
         ``rural_localities``, ``informal_households``, ``pobreza_ic_inferior_pct``,
-        ``pobreza_ic_superior_pct``, ``poverty_year``, ``finance_year`` and
+        ``pobreza_ic_superior_pct``, ``pobreza_ingresos_ic_inferior_pct``,
+        ``pobreza_ingresos_ic_superior_pct``, ``poverty_year``, ``finance_year``,
+        ``own_income_year``, ``ingreso_municipal_per_capita_clp`` and
         ``odepa_classification``.
     """
     settings = (catalogue or load_catalogue()).settings
@@ -298,19 +300,51 @@ def _add_health(
     out["localidades_por_establecimiento"] = per_facility if available else np.nan
 
 
+def _poverty_measure(poverty: pd.DataFrame, measure: str, index: pd.Index) -> pd.DataFrame:
+    """Latest estimate per commune of one poverty measure.
+
+    Tables without a ``measure`` column hold only multidimensional poverty (before 0005).
+    """
+    if "measure" in poverty.columns:
+        kind = poverty["measure"].fillna("multidimensional").astype(str)
+        poverty = poverty[(kind == measure).to_numpy()]
+    elif measure != "multidimensional":
+        poverty = poverty.iloc[0:0]
+    return _latest_per_commune(poverty, "rate").reindex(index)
+
+
 def _add_social(out: pd.DataFrame, inputs: AnalysisInputs) -> None:
-    poverty = _latest_per_commune(inputs.poverty, "rate").reindex(out.index)
+    poverty = _poverty_measure(inputs.poverty, "multidimensional", out.index)
     out["pobreza_multidimensional_pct"] = 100.0 * poverty["rate"].astype(float).to_numpy()
     out["pobreza_ic_inferior_pct"] = 100.0 * poverty["ci_lower"].astype(float).to_numpy()
     out["pobreza_ic_superior_pct"] = 100.0 * poverty["ci_upper"].astype(float).to_numpy()
     out["poverty_year"] = poverty["year"].astype(float).to_numpy()
+    income_poverty = _poverty_measure(inputs.poverty, "income", out.index)
+    out["pobreza_ingresos_pct"] = 100.0 * income_poverty["rate"].astype(float).to_numpy()
+    out["pobreza_ingresos_ic_inferior_pct"] = (
+        100.0 * income_poverty["ci_lower"].astype(float).to_numpy()
+    )
+    out["pobreza_ingresos_ic_superior_pct"] = (
+        100.0 * income_poverty["ci_upper"].astype(float).to_numpy()
+    )
 
-    finance = _latest_per_commune(inputs.municipal_finance, "income_per_capita_clp")
-    finance = finance.reindex(out.index)
+    finance_table = inputs.municipal_finance
+    finance = _latest_per_commune(finance_table, "income_per_capita_clp").reindex(out.index)
+    # Total income per inhabitant is context only: it is high in small rural communes because
+    # of Fondo Común Municipal transfers, so it marks transfer dependence, not capacity.
     out["ingreso_municipal_per_capita_clp"] = (
         finance["income_per_capita_clp"].astype(float).to_numpy()
     )
     out["finance_year"] = finance["year"].astype(float).to_numpy()
+    own_column = "own_income_per_capita_mclp"
+    if own_column in finance_table.columns:
+        own = _latest_per_commune(finance_table, own_column).reindex(out.index)
+        # M$ (thousands of pesos) per inhabitant, reported in pesos per inhabitant.
+        out["ingresos_propios_per_capita_clp"] = 1000.0 * own[own_column].astype(float).to_numpy()
+        out["own_income_year"] = own["year"].astype(float).to_numpy()
+    else:
+        out["ingresos_propios_per_capita_clp"] = np.nan
+        out["own_income_year"] = np.nan
 
     settlements = inputs.informal_settlements
     households = (

@@ -59,6 +59,7 @@ COVERAGE_TOLERANCE = 1e-9
 __all__ = [
     "SCORE_COLUMNS",
     "PointEstimate",
+    "ScoredModel",
     "ScoringParameters",
     "ScoringResult",
     "Uncertainty",
@@ -68,6 +69,8 @@ __all__ = [
     "ranked_table",
     "scope_indicators",
     "score_communes",
+    "scored_model",
+    "with_parameter_weights",
 ]
 
 
@@ -149,10 +152,7 @@ def score_communes(
     params = params or ScoringParameters()
     catalogue = with_parameter_weights(catalogue or load_catalogue(), params)
     raw = compute_indicators(inputs, catalogue) if raw_indicators is None else raw_indicators
-    raw = scope_indicators(raw, catalogue, params.region)
-    model = index_model(raw, catalogue, params)
-    point = point_estimate(model, params)
-    model = _with_eligibility(model, point.eligible)
+    raw, model, point = _unpack(scored_model(raw, params, catalogue))
     seeds = np.random.SeedSequence(params.seed).spawn(2)
     uncertainty = rank_uncertainty(model, point, params, raw, np.random.default_rng(seeds[0]))
     moran_seeds = [int(s) for s in seeds[1].generate_state(point.scores.shape[1], np.uint32)]
@@ -178,6 +178,34 @@ def score_communes(
         notes=notes,
         _ranked=ranked,
     )
+
+
+@dataclass(frozen=True)
+class ScoredModel:
+    """Stages 1-4 for one scope: the scoped indicators, the index and its point estimate."""
+
+    raw: pd.DataFrame
+    catalogue: Catalogue
+    model: IndexModel
+    point: PointEstimate
+
+
+def scored_model(
+    raw_indicators: pd.DataFrame, params: ScoringParameters, catalogue: Catalogue
+) -> ScoredModel:
+    """Stages 1-4: scope, treat, normalise and aggregate; eligibility fixed in the model.
+
+    ``catalogue`` must already carry the run's weight overrides
+    (:func:`with_parameter_weights`).
+    """
+    raw = scope_indicators(raw_indicators, catalogue, params.region)
+    model = index_model(raw, catalogue, params)
+    point = point_estimate(model, params)
+    return ScoredModel(raw, catalogue, _with_eligibility(model, point.eligible), point)
+
+
+def _unpack(scored: ScoredModel) -> tuple[pd.DataFrame, IndexModel, PointEstimate]:
+    return scored.raw, scored.model, scored.point
 
 
 def with_parameter_weights(catalogue: Catalogue, params: ScoringParameters) -> Catalogue:

@@ -64,6 +64,7 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("territory/localidades_censo2017.csv", "localities"),
     ("territory/pndr_clasificacion_comunas_2024.csv", "rural_classification"),
     ("social/pobreza_multidimensional_comunal_2022.csv", "poverty"),
+    ("social/pobreza_ingresos_comunal_2022.csv", "income_poverty"),
     ("social/catastro_campamentos_2024.geojson", "informal_settlements"),
     ("social/pobreza_ingresos_comunal_2022.csv", "income_poverty"),
     ("finance/sinim_2022_comunas.csv", "finance"),

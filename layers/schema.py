@@ -218,7 +218,7 @@ class RuralClassification(Base):
 
 
 class Poverty(Base):
-    """Multidimensional poverty rate (0-1) with its confidence interval."""
+    """Poverty rate (0-1) with its confidence interval: multidimensional or income poverty."""
 
     __tablename__ = "poverty"
     dataset: Mapped[str] = _dataset(primary_key=True)
@@ -229,6 +229,10 @@ class Poverty(Base):
     rate: Mapped[float] = mapped_column(Float)
     ci_lower: Mapped[float | None] = mapped_column(Float)
     ci_upper: Mapped[float | None] = mapped_column(Float)
+    # Migration 0005: "multidimensional" or "income" (MDSF small-area estimates).
+    measure: Mapped[str] = mapped_column(
+        Text, default="multidimensional", server_default="multidimensional"
+    )
 
 
 class MunicipalFinance(Base):
@@ -243,6 +247,8 @@ class MunicipalFinance(Base):
     spending_total_mclp: Mapped[float | None] = mapped_column(Float)
     investment_mclp: Mapped[float | None] = mapped_column(Float)
     income_per_capita_clp: Mapped[float | None] = mapped_column(Float)
+    # Migration 0005: own permanent income per inhabitant (IPP), thousands of CLP (M$).
+    own_income_per_capita_mclp: Mapped[float | None] = mapped_column(Float, nullable=True)
     spending_per_capita_clp: Mapped[float | None] = mapped_column(Float)
     population: Mapped[float | None] = mapped_column(Float)
     density_per_km2: Mapped[float | None] = mapped_column(Float)
@@ -370,6 +376,13 @@ class ScoreResult(Base):
     rank_p05: Mapped[float | None] = mapped_column(Float)
     rank_p95: Mapped[float | None] = mapped_column(Float)
     top_tier_share: Mapped[float | None] = mapped_column(Float)
+    # Migration 0005: what the composite rests on, and ranks within the commune's region.
+    challenges_available: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rank_region: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    median_rank_region: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank_p05_region: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank_p95_region: Mapped[float | None] = mapped_column(Float, nullable=True)
+    top_tier_share_region: Mapped[float | None] = mapped_column(Float, nullable=True)
     explanation: Mapped[str | None] = mapped_column(Text)
 
 

@@ -202,8 +202,22 @@ def build_synthetic_inputs() -> AnalysisInputs:
             "rate": rate,
             "ci_lower": rate - 0.04,
             "ci_upper": rate + 0.05,
+            "measure": "multidimensional",
         }
     )
+    # Income poverty: related to multidimensional poverty but not a copy of it (no extra
+    # random draws, so the rest of the territory stays as it was).
+    income_rate = 0.5 * rate + 0.1 * rural_share
+    income_poverty = poverty.assign(
+        dataset="pobreza_ingresos_synthetic",
+        rate=income_rate,
+        ci_lower=income_rate - 0.02,
+        ci_upper=income_rate + 0.03,
+        population=np.nan,
+        poor_count=np.nan,
+        measure="income",
+    )
+    poverty = pd.concat([poverty, income_poverty], ignore_index=True)
 
     income = rng.lognormal(mean=13.0, sigma=0.6, size=n)
     finance = pd.concat(
@@ -218,6 +232,8 @@ def build_synthetic_inputs() -> AnalysisInputs:
                     "spending_total_mclp": income * total / 1000,
                     "investment_mclp": 1000.0,
                     "income_per_capita_clp": income * (1.0 if year == 2023 else 0.9),
+                    # Own permanent income, M$ per inhabitant: lower where rural.
+                    "own_income_per_capita_mclp": income / 1000 * (1.2 - rural_share),
                     "spending_per_capita_clp": income,
                     "population": total,
                     "density_per_km2": total / 400,

@@ -23,16 +23,32 @@ def test_packaged_catalogue_ships_the_three_challenges_and_their_indicators() ->
         "hospital_distancia_km",
         "establecimientos_por_10k_rural",
         "localidades_por_establecimiento",
-        "poblacion_rural_pct",
         "densidad_hab_km2",
         "pobreza_multidimensional_pct",
-        "ingreso_municipal_per_capita_clp",
+        "pobreza_ingresos_pct",
+        "ingresos_propios_per_capita_clp",
         "campamentos_hogares_por_mil",
     } <= ids
     for indicator in catalogue.indicators:
         assert indicator.label and indicator.unit and indicator.source and indicator.dataset
     assert catalogue.challenge("rural_urbano").label == "Equilibrio rural–urbano"
     assert catalogue.label_of("compuesto") == "Índice compuesto de brechas"
+
+
+def test_rurality_counts_once_and_transfers_are_not_read_as_capacity() -> None:
+    catalogue = load_catalogue()
+    columns = [i.column for i in catalogue.indicators]
+    # Rurality enters only as dispersion (density) in the rural-urban challenge.
+    assert "poblacion_rural_pct" not in columns
+    assert [i.challenge for i in catalogue.indicators if i.column == "densidad_hab_km2"] == [
+        "rural_urbano"
+    ]
+    # Total municipal income per inhabitant marks Fondo Común transfers: dropped.
+    assert "ingreso_municipal_per_capita_clp" not in columns
+    own = catalogue.indicator("ingresos_propios_per_capita_clp")
+    assert own.direction == "lower_is_worse"
+    sampled = [i.id for i in catalogue.indicators if i.interval is not None]
+    assert sampled == ["pobreza_ingresos_pct", "pobreza_multidimensional_pct"]
 
 
 def test_flat_and_nested_weight_files_are_equivalent() -> None:
@@ -95,12 +111,12 @@ def test_override_adds_an_indicator_without_code_and_marks_the_version() -> None
 
 def test_override_edits_fields_of_an_existing_indicator() -> None:
     catalogue = load_catalogue(
-        {"version": "coquimbo-2025", "indicators": {"poblacion_rural_pct": {"target": 10.0}}}
+        {"version": "coquimbo-2025", "indicators": {"pobreza_ingresos_pct": {"target": 10.0}}}
     )
 
     assert catalogue.version == "coquimbo-2025"
-    assert catalogue.indicator("poblacion_rural_pct").target == 10.0
-    assert catalogue.indicator("poblacion_rural_pct").label == "Población rural"
+    assert catalogue.indicator("pobreza_ingresos_pct").target == 10.0
+    assert catalogue.indicator("pobreza_ingresos_pct").label == "Pobreza por ingresos"
 
 
 def test_inconsistent_catalogues_are_rejected() -> None:

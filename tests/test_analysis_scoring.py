@@ -110,6 +110,7 @@ def test_distances_reflect_where_facilities_are(indicators: pd.DataFrame) -> Non
     assert table.loc[NO_POLYGON_CUT, "rural_sample_points"] == 0
     assert math.isnan(table.loc[NO_POLYGON_CUT, "salud_primaria_distancia_km"])
     assert math.isnan(table.loc[NO_FINANCE_CUT, "ingreso_municipal_per_capita_clp"])
+    assert math.isnan(table.loc[NO_FINANCE_CUT, "ingresos_propios_per_capita_clp"])
 
 
 # ---------------------------------------------------------------------------- scoring

@@ -497,11 +497,40 @@ def _poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome)
             "rate": rate,
             "ci_lower": _number(frame, find_column(frame, ("limite_inferior", "ci_lower"))),
             "ci_upper": _number(frame, find_column(frame, ("limite_superior", "ci_upper"))),
+            "measure": "multidimensional",
         },
     )
     result = _require_number(result, "rate", out, "poverty rate")
     outside = (result["rate"] < 0) | (result["rate"] > 1)
     return out.reject(result, outside, "poverty rate outside 0-1")
+
+
+def _income_poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
+    """MDSF small-area income poverty: percentages (0-100) with their 95 % interval."""
+    cols = require_columns(
+        frame,
+        {
+            "cut": ("codigo_comuna", "codigo", "cut"),
+            "rate": ("tasa_pobreza_ingresos_pct", "pobreza_ingresos_pct"),
+        },
+        path,
+    )
+    result = _keep(
+        frame,
+        {
+            "cut": _text(frame, cols["cut"]),
+            "year": _year_from(frame, path),
+            "population": _number(frame, None),
+            "poor_count": _number(frame, None),
+            "rate": _number(frame, cols["rate"]) / 100,
+            "ci_lower": _number(frame, find_column(frame, ("limite_inferior_pct",))) / 100,
+            "ci_upper": _number(frame, find_column(frame, ("limite_superior_pct",))) / 100,
+            "measure": "income",
+        },
+    )
+    result = _require_number(result, "rate", out, "income poverty rate")
+    outside = (result["rate"] < 0) | (result["rate"] > 1)
+    return out.reject(result, outside, "income poverty rate outside 0-100 %")
 
 
 def _finance(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
@@ -521,6 +550,9 @@ def _finance(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome)
             "investment_mclp": _number(frame, find_column(frame, ("inversion_municipal_mclp",))),
             "income_per_capita_clp": _number(
                 frame, find_column(frame, ("ingresos_municipales_percapita_clp",))
+            ),
+            "own_income_per_capita_mclp": _number(
+                frame, find_column(frame, ("ingresos_propios_permanentes_percapita_mclp",))
             ),
             "spending_per_capita_clp": _number(
                 frame, find_column(frame, ("gasto_municipal_percapita_clp",))
@@ -759,6 +791,14 @@ KINDS: dict[str, Kind] = {
             "MDSF",
             "multidimensional poverty with confidence interval",
             _poverty,
+            key=("cut",),
+        ),
+        Kind(
+            "income_poverty",
+            "poverty",
+            "MDSF",
+            "income poverty (small-area estimates) with confidence interval",
+            _income_poverty,
             key=("cut",),
         ),
         Kind(
