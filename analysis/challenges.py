@@ -34,6 +34,7 @@ _OVERRIDE_SECTIONS = {
     "challenges",
     "indicators",
     "weights",
+    "typologies",
 }
 PACKAGED_CATALOGUE = "challenges.toml"
 
@@ -124,6 +125,29 @@ class Challenge(BaseModel):
     weight: float = Field(ge=0.0, allow_inf_nan=False)
 
 
+class Typology(BaseModel):
+    """A project typology of the Mesas de Convergencia and the challenges it addresses.
+
+    Attributes
+    ----------
+    id : str
+        Typology as written in ``project_sites.typology`` (``layers.schema.PROJECT_TYPOLOGIES``).
+    label : str
+        Spanish label shown to planners.
+    challenges : tuple of str
+        Challenge ids the typology addresses; the first one is its main challenge.
+    description : str
+        What kind of projects the typology covers.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    challenges: tuple[str, ...] = Field(min_length=1)
+    description: str = ""
+
+
 class CatalogueSettings(BaseModel):
     """How the raw indicators are computed from the input tables."""
 
@@ -158,6 +182,8 @@ class Catalogue(BaseModel):
         Challenges in display order.
     indicators : tuple of Indicator
         Indicators in display order.
+    typologies : tuple of Typology
+        Project typologies and the challenges each addresses.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -168,6 +194,7 @@ class Catalogue(BaseModel):
     settings: CatalogueSettings = CatalogueSettings()
     challenges: tuple[Challenge, ...]
     indicators: tuple[Indicator, ...]
+    typologies: tuple[Typology, ...] = ()
 
     @model_validator(mode="after")
     def _consistent(self) -> Catalogue:
@@ -195,6 +222,14 @@ class Catalogue(BaseModel):
                 )
         if not any(challenge.weight > 0 for challenge in self.challenges):
             raise ValueError("Ningún desafío tiene peso positivo en el compuesto")
+        _require_unique([typology.id for typology in self.typologies], "tipología")
+        for typology in self.typologies:
+            unknown = [c for c in typology.challenges if c not in challenge_ids]
+            if unknown:
+                raise ValueError(
+                    f"La tipología {typology.id!r} apunta a desafíos desconocidos: "
+                    f"{', '.join(unknown)}"
+                )
         return self
 
     @property
@@ -238,6 +273,12 @@ class Catalogue(BaseModel):
             if indicator.id == indicator_id:
                 return indicator
         raise KeyError(f"Indicador desconocido {indicator_id!r}")
+
+    def typologies_for(self, challenge_id: str) -> tuple[Typology, ...]:
+        """Return the typologies addressing one challenge, main-challenge ones first."""
+        main = [t for t in self.typologies if t.challenges[0] == challenge_id]
+        other = [t for t in self.typologies if challenge_id in t.challenges[1:]]
+        return (*main, *other)
 
     def label_of(self, score_id: str) -> str:
         """Return the Spanish label of a challenge or of the composite."""
@@ -294,9 +335,9 @@ def load_catalogue(override: Mapping[str, Any] | None = None) -> Catalogue:
             merged[key] = override[key]
     if "settings" in override:
         merged["settings"] = {**base.get("settings", {}), **dict(override["settings"])}
-    for section in ("challenges", "indicators"):
+    for section in ("challenges", "indicators", "typologies"):
         if section in override:
-            merged[section] = _merge_by_id(base[section], override[section], section)
+            merged[section] = _merge_by_id(base.get(section, []), override[section], section)
     catalogue = Catalogue.model_validate(merged)
     weights = {**dict(override.get("weights", {})), **flat_weights}
     return apply_weights(catalogue, weights) if weights else catalogue

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
+from geo_service import cli_decision
 from geo_service.cli_support import (
     UserError,
     console,
@@ -345,6 +346,9 @@ def db_upgrade() -> None:
         raise UserError("GEOGAPS_DATABASE_URL is not set: the embedded store needs no migrations")
     with opened_store(settings):
         console.print("schema is up to date")
+
+
+app.command("portafolio")(cli_decision.portafolio)
 
 
 def main() -> None:

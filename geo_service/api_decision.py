@@ -1,0 +1,130 @@
+"""HTTP routes of the decision tools: ``/portafolio``, ``/rezago`` and ``/siting``.
+
+JSON for the map and the commune profile, Excel-ready CSV and a printable page for a Mesa.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import pandas as pd
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from analysis import load_catalogue
+from analysis.decision.portfolio import PortfolioReview
+from geo_service.decision import portfolio_review
+from geo_service.decision_export import (
+    portfolio_challenges_csv,
+    portfolio_communes_csv,
+    portfolio_page,
+)
+from layers.store import Store
+
+router = APIRouter(tags=["decisión"])
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(_store)]
+RegionQuery = Annotated[
+    str | None, Query(pattern=r"^(0[1-9]|1[0-6])$", description="Region code, e.g. 04.")
+]
+CutPath = Annotated[str, Path(pattern=r"^\d{5}$", description="Five-digit commune code (CUT).")]
+TiersQuery = Annotated[
+    int, Query(ge=1, le=10, description="Tiers counted as a high gap (1 = top tier).")
+]
+CSV_MEDIA = "text/csv; charset=utf-8"
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON records (``NaN`` → ``null``), the same for both stores."""
+    rows: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", force_ascii=False, date_format="iso")
+    )
+    return rows
+
+
+def _review(store: Store, region: str | None, tiers: int) -> tuple[PortfolioReview, str]:
+    try:
+        return portfolio_review(store, region, tiers)
+    except LookupError as error:
+        raise HTTPException(404, str(error.args[0] if error.args else error)) from None
+
+
+def _commune_review(store: Store, cut: str, tiers: int) -> tuple[PortfolioReview, str]:
+    review, source = _review(store, cut[:2], tiers)
+    try:
+        return review.commune(cut), source
+    except KeyError:
+        raise HTTPException(404, f"comuna desconocida {cut!r}") from None
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get("/portafolio")
+def portfolio(
+    store: StoreDep, region: RegionQuery = None, priority_tiers: TiersQuery = 1
+) -> dict[str, Any]:
+    """Each commune's projects against its gaps: money, high gaps without a project, suggestion."""
+    review, source = _review(store, region, priority_tiers)
+    return {
+        "source": source,
+        "catalogue_version": load_catalogue().version,
+        "priority_tiers": priority_tiers,
+        "communes": records(review.communes),
+    }
+
+
+@router.get("/portafolio.csv")
+def portfolio_csv(
+    store: StoreDep, region: RegionQuery = None, priority_tiers: TiersQuery = 1
+) -> Response:
+    """The commune summary as Excel-ready CSV (UTF-8 with BOM, ``;``, decimal comma)."""
+    review, _ = _review(store, region, priority_tiers)
+    name = f"portafolio_{region or 'nacional'}.csv"
+    return Response(portfolio_communes_csv(review), media_type=CSV_MEDIA, headers=_attachment(name))
+
+
+@router.get("/portafolio/{cut}.csv")
+def commune_portfolio_csv(
+    store: StoreDep, cut: CutPath, priority_tiers: TiersQuery = 1
+) -> Response:
+    """One commune's challenges with the projects and money aimed at each, as CSV."""
+    review, _ = _commune_review(store, cut, priority_tiers)
+    return Response(
+        portfolio_challenges_csv(review),
+        media_type=CSV_MEDIA,
+        headers=_attachment(f"portafolio_{cut}.csv"),
+    )
+
+
+@router.get("/portafolio/{cut}.html", response_class=HTMLResponse)
+def commune_portfolio_page(
+    store: StoreDep, cut: CutPath, priority_tiers: TiersQuery = 1
+) -> HTMLResponse:
+    """A printable Spanish page of one commune's portfolio against its gaps."""
+    review, source = _commune_review(store, cut, priority_tiers)
+    return HTMLResponse(portfolio_page(review, source, load_catalogue().version))
+
+
+@router.get("/portafolio/{cut}")
+def commune_portfolio(
+    store: StoreDep, cut: CutPath, priority_tiers: TiersQuery = 1
+) -> dict[str, Any]:
+    """One commune: summary, challenges, investment by typology and stage, and projects."""
+    review, source = _commune_review(store, cut, priority_tiers)
+    return {
+        "source": source,
+        "priority_tiers": priority_tiers,
+        "commune": records(review.communes)[0],
+        "challenges": records(review.challenges),
+        "investments": records(review.investments),
+        "projects": records(review.projects),
+    }

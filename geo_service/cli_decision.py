@@ -1,0 +1,88 @@
+"""Commands of the decision tools: ``portafolio``, ``rezago`` and ``siting``.
+
+Registered on the ``geogaps`` app by ``geo_service/cli.py``; bodies call
+:mod:`geo_service.decision`, the same functions the API uses.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from analysis import load_catalogue
+from geo_service.cli_support import UserError, console, opened_store, settings_from_env
+from geo_service.decision import portfolio_review
+from geo_service.decision_export import (
+    portfolio_challenges_csv,
+    portfolio_communes_csv,
+    portfolio_page,
+)
+
+RegionOption = Annotated[
+    str | None, typer.Option(help="Two-digit region code, e.g. 04; default national.")
+]
+
+
+def _check_region(region: str | None) -> None:
+    if region is not None and not (len(region) == 2 and region.isdigit()):
+        raise UserError(f"invalid region {region!r}: use a two-digit code such as 04")
+
+
+def portafolio(
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write FILE.csv (Excel-ready) or, with --commune, FILE.html."),
+    ] = None,
+    region: RegionOption = None,
+    commune: Annotated[str | None, typer.Option(help="One commune's CUT.")] = None,
+    by_challenge: Annotated[
+        bool, typer.Option(help="CSV with one line per commune and challenge.")
+    ] = False,
+    priority_tiers: Annotated[
+        int, typer.Option(min=1, help="Tiers counted as a high gap (1 = top tier).")
+    ] = 1,
+) -> None:
+    """The Mesa's portfolio against its gaps: money by typology and stage, unaddressed gaps."""
+    _check_region(region)
+    with opened_store(settings_from_env()) as store:
+        try:
+            review, source = portfolio_review(store, region, priority_tiers)
+            if commune is not None:
+                review = review.commune(commune.zfill(5))
+        except (LookupError, ValueError) as error:
+            raise UserError(str(error.args[0] if error.args else error)) from None
+    table = Table(title=f"Cartera y brechas ({source})")
+    for header in ("CUT", "Comuna", "Proyectos", "Brechas altas", "Sin proyecto", "Sugerencia"):
+        table.add_column(header)
+    shown = review.communes[
+        (review.communes["projects_total"] > 0) | review.communes["mesa_convergencia"]
+    ]
+    if commune is not None or shown.empty:
+        shown = review.communes
+    for row in shown.head(60).to_dict("records"):
+        table.add_row(
+            str(row["cut"]),
+            str(row["name"]),
+            str(row["projects_total"]),
+            str(row["high_gap_challenges"]),
+            str(row["unaddressed_high_gaps"]),
+            str(row["suggested_typology_label"] or ""),
+        )
+    console.print(table)
+    flagged = int(review.communes["high_gap_without_project"].sum())
+    console.print(f"{flagged} de {len(review.communes)} comunas con una brecha alta sin proyecto.")
+    if out is None:
+        return
+    if out.suffix.lower() == ".html":
+        if commune is None:
+            raise UserError("the printable page is per commune: add --commune CUT")
+        out.write_text(portfolio_page(review, source, load_catalogue().version), "utf-8")
+    elif out.suffix.lower() == ".csv":
+        text = portfolio_challenges_csv(review) if by_challenge else portfolio_communes_csv(review)
+        out.write_text(text, "utf-8", newline="")
+    else:
+        raise UserError(f"unsupported output {out.name!r}: use .csv or .html")
+    console.print(f"written {out}")
