@@ -311,12 +311,6 @@ class DatasetProvenance(Base):
     report: Mapped[dict] = mapped_column(JSON)
 
 
-class ScoreRun(Base):
-    """One reproducible gap-scoring run: inputs' hashes, parameters, seed and software version."""
-
-    __tablename__ = "score_runs"
-    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    #: ``nacional`` or the two-digit region code the run compared (newest run is per scope).
 LOAD_STATUSES = ("loaded", "unchanged", "refused", "failed", "removed")
 
 
@@ -341,6 +335,12 @@ class LoadAttempt(Base):
     rows_loaded: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class ScoreRun(Base):
+    """One reproducible gap-scoring run: inputs' hashes, parameters, seed and software version."""
+
+    __tablename__ = "score_runs"
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: ``nacional`` or the two-digit region code the run compared (newest run is per scope).
     scope: Mapped[str] = mapped_column(Text, nullable=False, server_default="nacional")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     software_version: Mapped[str] = mapped_column(Text)
