@@ -33,7 +33,7 @@ def test_load_file_then_status_in_the_embedded_store(embedded_env, data_dir):
         env=embedded_env,
     )
     assert codes.returncode == 0, codes.stderr
-    assert "loaded 346" in codes.stdout
+    assert "cargadas 346" in codes.stdout
     status = run_geogaps("status", env=embedded_env)
     assert "codigos_territoriales" in status.stdout
 
@@ -41,9 +41,9 @@ def test_load_file_then_status_in_the_embedded_store(embedded_env, data_dir):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("load-file", "--kind", "apr", "/nonexistent/apr.geojson"), "file not found"),
-        (("load-file", "--kind", "rivers", "x.geojson"), "unknown kind 'rivers'"),
-        (("load", "--data-dir", "/nonexistent"), "data folder not found"),
+        (("load-file", "--kind", "apr", "/nonexistent/apr.geojson"), "no se encontró el archivo"),
+        (("load-file", "--kind", "rivers", "x.geojson"), "el tipo 'rivers' no existe"),
+        (("load", "--data-dir", "/nonexistent"), "no se encontró la carpeta de datos"),
     ],
 )
 def test_user_errors_exit_non_zero_without_traceback(embedded_env, args, message):
@@ -63,7 +63,7 @@ def test_unreachable_database_is_a_message_not_a_traceback(embedded_env):
     url = "postgresql+psycopg://nobody@127.0.0.1:9/none"
     result = run_geogaps("status", env={**embedded_env, "GEOGAPS_DATABASE_URL": url})
     assert result.returncode == 1
-    assert "cannot reach the database" in result.stderr
+    assert "no se puede conectar con la base de datos" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -76,4 +76,4 @@ def test_dependency_error_names_the_fix(embedded_env, data_dir):
         env=embedded_env,
     )
     assert result.returncode == 1
-    assert "load the communes first" in result.stderr
+    assert "cargue primero las comunas" in result.stderr
