@@ -2,18 +2,27 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
 from geo_service import cli_decision
+
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import ClickException
+
 from geo_service.cli_support import (
     UserError,
     console,
@@ -46,38 +55,42 @@ app.add_typer(db_app, name="db")
 def _print_report(report: LoadReport) -> None:
     if report.skipped_unchanged:
         console.print(
-            f"[dim]= {report.dataset}: unchanged (sha256 {report.sha256[:12]}…), "
-            f"{report.rows_loaded} rows already loaded[/dim]"
+            f"[dim]= {report.dataset}: sin cambios (sha256 {report.sha256[:12]}…), "
+            f"{report.rows_loaded} filas ya cargadas[/dim]"
         )
         return
     outcome = report.outcome
     console.print(
-        f"[green]✓[/green] {report.dataset} → {report.table_name}: read {report.rows_read}, "
-        f"loaded {report.rows_loaded}, rejected {report.rows_rejected} ({report.seconds:.2f} s)"
+        f"[green]✓[/green] {report.dataset} → {report.table_name}: leídas {report.rows_read}, "
+        f"cargadas {report.rows_loaded}, rechazadas {report.rows_rejected} "
+        f"({report.seconds:.2f} s)"
     )
     for reason, count in report.rejection_reasons().items():
-        console.print(f"    rejected {count}: {reason}")
+        console.print(f"    rechazadas {count}: {escape(reason)}")
     extras = {
-        "exact duplicates removed": outcome.duplicates_removed,
-        "invalid geometries repaired": outcome.repaired_geometries,
-        "points outside their declared commune (flagged)": outcome.outside_declared_commune,
+        "duplicados exactos eliminados": outcome.duplicates_removed,
+        "geometrías inválidas reparadas": outcome.repaired_geometries,
+        "puntos fuera de la comuna que declaran (marcados)": outcome.outside_declared_commune,
     }
     for label, count in extras.items():
         if count:
             console.print(f"    {label}: {count}")
     if outcome.reprojected_from:
-        console.print(f"    reprojected from {outcome.reprojected_from} to EPSG:4326")
+        console.print(f"    reproyectado de {outcome.reprojected_from} a EPSG:4326")
     for note in outcome.notes:
-        console.print(f"    note: {note}")
+        console.print(f"    nota: {escape(note)}")
 
 
 def _print_directory(result: DirectoryLoad) -> None:
     for relative, reason in result.not_loaded.items():
-        console.print(f"[dim]- not loaded: {relative} ({reason})[/dim]")
+        console.print(f"[dim]- no se carga: {relative} ({escape(reason)})[/dim]")
     for relative in result.missing:
-        errors.print(f"[yellow]! missing from the data folder: {relative}[/yellow]")
+        errors.print(f"[yellow]! falta en la carpeta de datos: {relative}[/yellow]")
     for relative, message in result.failures.items():
-        errors.print(f"[red]✗ {relative}: {message}[/red]")
+        errors.print(f"[red]✗ {relative}:[/red] {escape(message)}")
+        if _state["debug"] and relative in result.errors:
+            error = result.errors[relative]
+            errors.print("".join(traceback.format_exception(error)), markup=False)
 
 
 @app.command()
@@ -86,14 +99,23 @@ def load(
         Path | None,
         typer.Option(help="Folder laid out like ../shared/data/chile (default GEOGAPS_DATA_DIR)."),
     ] = None,
-    force: Annotated[bool, typer.Option(help="Reload files whose sha256 has not changed.")] = False,
+    force: Annotated[
+        bool, typer.Option(help="Reload files even when nothing that shapes them changed.")
+    ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(help="Accept reloads that empty a dataset or drop more than half its rows."),
+    ] = False,
 ) -> None:
-    """Load every known dataset of a data folder, validated, with provenance."""
+    """Load every known dataset of a data folder, validated, with provenance.
+
+    Every file is tried and reported; the exit code is 1 if any of them was refused.
+    """
     settings = settings_from_env()
     folder = data_dir or settings.data_dir
     with opened_store(settings) as store:
         progress = Progress(
-            TextColumn("[bold]loading"),
+            TextColumn("[bold]cargando"),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.description}"),
@@ -107,13 +129,18 @@ def load(
             def advance(step: int, total: int, name: str) -> None:
                 progress.update(task, total=total, completed=step - 1, description=name)
 
-            result = load_directory(store, folder, force=force, on_progress=advance)
+            result = load_directory(
+                store, folder, force=force, on_progress=advance, allow_shrink=allow_shrink
+            )
         for report in result.reports:
             _print_report(report)
         _print_directory(result)
-        console.print(f"store: {store!r}")
+        console.print(f"almacén: {store!r}")
     if result.failures:
-        raise UserError(f"{len(result.failures)} dataset(s) failed to load; see above")
+        raise UserError(
+            f"{len(result.failures)} de {len(result.failures) + len(result.reports)} archivos "
+            "no se cargaron (ver arriba); los demás quedaron cargados"
+        )
 
 
 @app.command("load-file")
@@ -128,48 +155,105 @@ def load_one_file(
     dataset: Annotated[
         str | None, typer.Option(help="Dataset name (default: file name without extension).")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Reload even if the file is unchanged.")] = False,
+    layer: Annotated[
+        str | None, typer.Option(help="Layer of a GeoPackage that has several.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Reload even if nothing changed.")] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(help="Accept a reload that empties the dataset or drops half its rows."),
+    ] = False,
 ) -> None:
     """Load one file as a dataset of the given kind."""
-    if kind not in KINDS:
-        raise UserError(f"unknown kind {kind!r}; choose one of {', '.join(KINDS)}")
     settings = settings_from_env()
     # Boundaries get their accents from the INE names of the data folder, as in `load`.
     context = names_with_accents(settings.data_dir) if kind == "communes" else None
     with opened_store(settings) as store:
         report = load_file(
-            store, kind, path, crs=crs, dataset=dataset, force=force, context=context
+            store,
+            kind,
+            path,
+            crs=crs,
+            dataset=dataset,
+            force=force,
+            context=context,
+            layer=layer,
+            allow_shrink=allow_shrink,
         )
     _print_report(report)
 
 
 @app.command()
+def remove(
+    dataset: Annotated[str, typer.Argument(help="Dataset name, as `geogaps status` lists it.")],
+) -> None:
+    """Delete a dataset's rows and its provenance, in one transaction."""
+    from layers.loading import attempt_row
+
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        removed = store.remove_dataset(dataset, attempt_row(dataset, status="removed"))
+    console.print(f"conjunto {dataset} eliminado: {removed} filas y su procedencia")
+
+
+@app.command()
 def status() -> None:
-    """List loaded datasets with row counts and provenance."""
+    """List loaded datasets with row counts and provenance, and files that were refused."""
     settings = settings_from_env()
     with opened_store(settings) as store:
         provenance = store.provenance()
+        attempts = store.load_attempts()
+    where = "PostGIS" if settings.uses_postgis else str(settings.store_dir)
     if provenance.empty:
-        console.print("No dataset loaded yet: run `geogaps load`.")
-        return
-    table = Table(title=f"Datasets in {'PostGIS' if settings.uses_postgis else settings.store_dir}")
-    for column in ("dataset", "table", "read", "loaded", "rejected", "sha256", "loaded at"):
-        table.add_column(
-            column,
-            no_wrap=column == "dataset",
-            justify="right" if column in {"read", "loaded", "rejected"} else "left",
-        )
-    for row in provenance.to_dict("records"):
-        table.add_row(
-            str(row["dataset"]),
-            str(row["table_name"]),
-            str(row["rows_read"]),
-            str(row["rows_loaded"]),
-            str(row["rows_rejected"]),
-            str(row["sha256"])[:12],
-            pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d %H:%M UTC"),
-        )
-    console.print(table)
+        console.print("Aún no hay conjuntos cargados: ejecute `geogaps load`.")
+    else:
+        table = Table(title=f"Conjuntos en {where}")
+        for column in (
+            "conjunto",
+            "tabla",
+            "leídas",
+            "cargadas",
+            "rechazadas",
+            "sha256",
+            "cargado",
+        ):
+            table.add_column(
+                column,
+                no_wrap=column == "conjunto",
+                justify="right" if column in {"leídas", "cargadas", "rechazadas"} else "left",
+            )
+        for row in provenance.to_dict("records"):
+            table.add_row(
+                str(row["dataset"]),
+                str(row["table_name"]),
+                str(row["rows_read"]),
+                str(row["rows_loaded"]),
+                str(row["rows_rejected"]),
+                str(row["sha256"])[:12],
+                pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d %H:%M UTC"),
+            )
+        console.print(table)
+    refused = unresolved_refusals(attempts)
+    if not refused.empty:
+        table = Table(title="Archivos rechazados (el último intento de cada conjunto)")
+        for column in ("conjunto", "archivo", "intento", "motivo"):
+            table.add_column(column, overflow="fold")
+        for row in refused.to_dict("records"):
+            table.add_row(
+                str(row["dataset"]),
+                str(row["file_name"]),
+                pd.Timestamp(row["attempted_at"]).strftime("%Y-%m-%d %H:%M UTC"),
+                escape(str(row["reason"])),
+            )
+        console.print(table)
+
+
+def unresolved_refusals(attempts: pd.DataFrame) -> pd.DataFrame:
+    """Each dataset's newest attempt, when that attempt was refused or failed."""
+    if attempts.empty:
+        return attempts
+    newest = attempts.sort_values("attempted_at", kind="stable").groupby("dataset").tail(1)
+    return newest[newest["status"].isin(["refused", "failed"])].sort_values("dataset")
 
 
 CHALLENGE_CHOICES = ("agua", "conectividad", "rural_urbano", "compuesto")
@@ -351,13 +435,57 @@ def db_upgrade() -> None:
 app.command("portafolio")(cli_decision.portafolio)
 
 
+_state = {"debug": False}
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the Python traceback of any error.")
+    ] = False,
+) -> None:
+    """Options for every command."""
+    _state["debug"] = debug
+
+
 def main() -> None:
-    """Entry point that turns user errors into a message and exit code 1, never a traceback."""
+    """Entry point: user errors print one sentence and exit 1, usage errors exit 2.
+
+    A misspelt command or option prints click's usage message. Errors that are not the user's
+    (bugs) print their type and message; ``--debug`` (or ``GEOGAPS_DEBUG=1``) shows the
+    traceback of any error.
+    """
+    _state["debug"] = "--debug" in sys.argv[1:] or os.environ.get("GEOGAPS_DEBUG") == "1"
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+    except ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        errors.print("interrumpido")
+        sys.exit(130)
     except (UserError, LayerError) as error:
-        errors.print(f"[red]error:[/red] {error}")
+        _traceback_if_debugging()
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
         sys.exit(1)
     except OperationalError as error:
-        errors.print(f"[red]error:[/red] cannot reach the database: {error.orig}")
+        _traceback_if_debugging()
+        errors.print(
+            "[red]error:[/red] no se puede conectar con la base de datos "
+            f"({escape(str(error.orig).strip())}); revise GEOGAPS_DATABASE_URL y que el "
+            "servidor esté en marcha"
+        )
         sys.exit(1)
+    except Exception as error:
+        _traceback_if_debugging()
+        errors.print(
+            f"[red]error inesperado:[/red] {type(error).__name__}: {escape(str(error))}; "
+            "repita con --debug para ver el detalle"
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _traceback_if_debugging() -> None:
+    if _state["debug"]:
+        errors.print(traceback.format_exc(), markup=False)
