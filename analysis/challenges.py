@@ -158,6 +158,16 @@ class CatalogueSettings(BaseModel):
     health_category: str = "salud"
     primary_care_types: tuple[str, ...] = ()
     hospital_types: tuple[str, ...] = ("Hospital",)
+    cesfam_level_types: tuple[str, ...] = (
+        "Centro de Salud Familiar (CESFAM)",
+        "Consultorio General Rural (CGR)",
+        "Consultorio General Urbano (CGU)",
+        "Hospital",
+    )
+    school_category: str = "educacion"
+    #: Resolution (m) of the stored accessibility results the indicators read; the finest
+    #: stored one when this one is not stored.
+    accessibility_resolution_m: int = Field(default=1000, ge=100)
     rural_locality_types: tuple[str, ...] = ("Localidad rural",)
     excluded_locality_subtypes: tuple[str, ...] = ("Indeterminada",)
     apr_deficient_statuses: tuple[str, ...] = ("Insuficiente",)

@@ -61,6 +61,7 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("water/apr_petorca_05404.geojson", "apr"),
     ("water/ssr_coyhaique_11101.geojson", "apr"),
     ("services/establecimientos_salud_deis_2026.gpkg", "facilities"),
+    ("services/establecimientos_educacionales_mineduc.csv", "facilities"),
     ("territory/localidades_censo2017.csv", "localities"),
     ("territory/pndr_clasificacion_comunas_2024.csv", "rural_classification"),
     ("social/pobreza_multidimensional_comunal_2022.csv", "poverty"),

@@ -373,6 +373,18 @@ _FACILITY_LAYOUTS: dict[str, dict[str, tuple[str, ...] | str]] = {
         "ownership": ("depen_a",),
         "cut": ("c_com",),
     },
+    # MINEDUC official school directory (national CSV, lat/lon)
+    "educacion_mineduc": {
+        "marker": ("nombre_establecimiento",),
+        "category": "educacion",
+        "source_id": ("rbd",),
+        "name": ("nombre_establecimiento",),
+        "facility_type": ("dependencia_administrativa",),
+        "level": (),
+        "operating_status": ("estado_funcionamiento",),
+        "ownership": ("dependencia_administrativa",),
+        "cut": ("codigo_comuna",),
+    },
     "educacion": {
         "marker": ("rbd",),
         "category": "educacion",
@@ -457,6 +469,10 @@ def _facilities(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutco
         },
     )
     result = out.reject(result, result["name"].isna(), "facility without a name")
+    if layout is _FACILITY_LAYOUTS["educacion_mineduc"]:
+        # The directory leaves LATITUD/LONGITUD empty for some schools: say so, by name.
+        no_point = result.geometry.isna() | result.geometry.is_empty
+        result = out.reject(result, no_point, "school without coordinates (LATITUD/LONGITUD)")
     statuses = result["operating_status"]
     closed_values = {s for s in statuses.dropna().unique() if fold(s) in CLOSED_STATUSES}
     closed = statuses.isin(closed_values)
@@ -679,8 +695,11 @@ def _roads(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -
         frame,
         {
             "cut": _cut_column(frame, ctx, CUT_NAMES),
-            "road_type": _text(frame, find_column(frame, ("tipologia", "tipo", "road_type"))),
-            "surface": _text(frame, find_column(frame, ("carpeta", "surface"))),
+            # MOP/SUBTRANS (TIPOLOGIA, CARPETA) or OpenStreetMap (highway, surface) lines.
+            "road_type": _text(
+                frame, find_column(frame, ("tipologia", "tipo", "road_type", "highway"))
+            ),
+            "surface": _text(frame, find_column(frame, ("carpeta", "surface", "superficie"))),
             "length_m": _number(frame, find_column(frame, ("shape_leng", "length", "longitud"))),
             "walking_hours": _number(frame, find_column(frame, ("t_caminata", "horas"))),
         },

@@ -1,0 +1,78 @@
+"""Accessibility on the real Chilean data: schools load, totals hold, islands and roads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from analysis.accessibility import AccessibilityResult, LandCover, run_accessibility
+from geo_service.inputs import read_analysis_inputs
+from layers.embedded import EmbeddedStore
+from layers.rasters import LAND_COVER_FILE, read_land_cover
+
+PETORCA = "05404"
+JUAN_FERNANDEZ = "05104"
+ISLA_DE_PASCUA = "05201"
+
+
+@pytest.fixture(scope="module")
+def national_1km(national_embedded: EmbeddedStore, data_dir) -> AccessibilityResult:
+    """The national 1 km run, primary care only (the other kinds share every step but MCP)."""
+    land_cover = read_land_cover(data_dir / LAND_COVER_FILE)
+    return run_accessibility(
+        read_analysis_inputs(national_embedded),
+        resolution=1000,
+        kinds=("primary",),
+        land_cover=LandCover(land_cover.classes, land_cover.transform, land_cover.crs),
+        roads=national_embedded.read_table("road_segments"),
+        villages=national_embedded.read_table("villages"),
+    )
+
+
+def test_mineduc_schools_load_as_education_with_rejections_named(
+    national_embedded: EmbeddedStore,
+) -> None:
+    facilities = national_embedded.read_table("facilities")
+    schools = facilities[facilities["dataset"] == "establecimientos_educacionales_mineduc"]
+    petorca_schools = facilities[facilities["dataset"] == "Establ_educacionales_Petorca_"]
+    assert set(schools["category"]) == set(petorca_schools["category"]) == {"educacion"}
+    assert "Vigente" in set(schools["operating_status"])
+    provenance = national_embedded.provenance_of("establecimientos_educacionales_mineduc")
+    assert provenance is not None
+    reasons = provenance["report"]["rejected_by_reason"]
+    without = reasons["school without coordinates (LATITUD/LONGITUD)"]
+    assert without > 0
+    assert provenance["rows_loaded"] + provenance["rows_rejected"] == provenance["rows_read"]
+    assert len(schools) == provenance["rows_loaded"]
+
+
+def test_every_commune_total_is_preserved(national_1km: AccessibilityResult, national_embedded):
+    report = national_1km.population.set_index("cut")
+    communes = national_embedded.read_table("communes")
+    with_shape = communes.loc[~communes.geometry.isna(), "cut"]
+    assert set(with_shape) <= set(report.index)
+    relative = (report["population_raster"] - report["population_input"]).abs() / report[
+        "population_input"
+    ].where(report["population_input"] > 0)
+    assert (relative.dropna() <= 0.005).all(), relative.sort_values().tail()
+
+
+def test_petorca_uses_its_road_network(national_1km: AccessibilityResult) -> None:
+    table = national_1km.table.set_index("cut")
+    assert table.loc[PETORCA, "method"] == "roads"
+    assert (table["method"] == "land_cover").sum() > 300  # no national network is bundled
+    assert np.isfinite(table.loc[PETORCA, "rural_minutes_mean"])
+
+
+def test_islands_are_handled_explicitly(national_1km: AccessibilityResult) -> None:
+    treatment = national_1km.territory.set_index("cut")["treatment"]
+    assert treatment[JUAN_FERNANDEZ] == "own_grid"
+    assert treatment[ISLA_DE_PASCUA] == "own_grid"
+    assert {JUAN_FERNANDEZ, ISLA_DE_PASCUA} <= set(national_1km.grids)
+    table = national_1km.table.set_index("cut")
+    for cut in (JUAN_FERNANDEZ, ISLA_DE_PASCUA):
+        assert table.loc[cut, "grid"] == cut
+        assert table.loc[cut, "destinations"] >= 1  # the island's own health post or hospital
+        assert table.loc[cut, "population"] > 0
+    # Hanga Roa's hospital is on the island: its people are minutes, not hours, away.
+    assert table.loc[ISLA_DE_PASCUA, "minutes_mean"] < 30
