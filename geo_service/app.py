@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from geo_service import __version__, api_decision
+from geo_service import __version__, api_analysis, api_decision
 from geo_service.ogc import router as ogc_router
 from geo_service.routes import router
 from geo_service.settings import Settings
@@ -37,5 +37,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.include_router(router)
     app.include_router(api_decision.router)
+    app.include_router(api_analysis.router)
     app.include_router(ogc_router)
     return app

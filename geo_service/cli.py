@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from geo_service import cli_decision
+from geo_service import cli_analysis, cli_decision
 
 try:  # typer >= 0.20 ships its own copy of click
     from typer._click.exceptions import ClickException
@@ -433,6 +433,8 @@ def db_upgrade() -> None:
 
 
 app.command("portafolio")(cli_decision.portafolio)
+app.command("sensitivity")(cli_analysis.sensitivity)
+app.command("audit")(cli_analysis.audit)
 
 
 _state = {"debug": False}
