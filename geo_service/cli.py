@@ -256,7 +256,17 @@ def unresolved_refusals(attempts: pd.DataFrame) -> pd.DataFrame:
     return newest[newest["status"].isin(["refused", "failed"])].sort_values("dataset")
 
 
-CHALLENGE_CHOICES = ("agua", "conectividad", "rural_urbano", "compuesto")
+CHALLENGE_HELP = "Challenge id of the catalogue (agua, conectividad, rural_urbano…) or compuesto."
+
+
+def _score_ids(override: dict[str, object] | None) -> tuple[str, ...]:
+    """Challenge ids and the composite id of the catalogue, with a planner's override."""
+    from analysis import load_catalogue
+
+    try:
+        return load_catalogue(override).score_ids
+    except (KeyError, ValueError) as error:
+        raise UserError(f"invalid catalogue override: {error}") from None
 
 
 @app.command()
@@ -264,9 +274,7 @@ def score(
     region: Annotated[
         str | None, typer.Option(help="Compare only the communes of one region, e.g. 04.")
     ] = None,
-    challenge: Annotated[
-        str, typer.Option(help=f"Table to print: {', '.join(CHALLENGE_CHOICES)}.")
-    ] = "compuesto",
+    challenge: Annotated[str, typer.Option(help=f"Table to print. {CHALLENGE_HELP}")] = "compuesto",
     weights: Annotated[
         Path | None,
         typer.Option(help="TOML/YAML/JSON file of weights {id: weight} or catalogue changes."),
@@ -276,6 +284,13 @@ def score(
     ] = "minmax",
     aggregation: Annotated[str, typer.Option(help="arithmetic or geometric.")] = "arithmetic",
     draws: Annotated[int, typer.Option(help="Monte Carlo draws for rank uncertainty.")] = 1000,
+    weight_spread: Annotated[
+        float, typer.Option(help="Monte Carlo weights drawn within ±this share (JRC: 0.25).")
+    ] = 0.25,
+    legacy_uncertainty: Annotated[
+        bool,
+        typer.Option(help="Former Monte Carlo: weights ±50 %, geometric mean with 0.01 offset."),
+    ] = False,
     seed: Annotated[
         int | None, typer.Option(help="Random seed (default GEOGAPS_RANDOM_SEED).")
     ] = None,
@@ -293,21 +308,28 @@ def score(
 
     settings = settings_from_env()
     override = read_mapping_file(weights) if weights else None
+    options = {
+        "region": region or settings.default_region,
+        "normalization": normalization,
+        "aggregation": aggregation,
+        "draws": draws,
+        "seed": settings.random_seed if seed is None else seed,
+        "tier_count": tiers,
+        "tier_method": tier_method,
+    }
     try:
-        parameters = ScoringParameters(
-            region=region or settings.default_region,
-            normalization=normalization,  # type: ignore[arg-type]
-            aggregation=aggregation,  # type: ignore[arg-type]
-            draws=draws,
-            seed=settings.random_seed if seed is None else seed,
-            tier_count=tiers,
-            tier_method=tier_method,  # type: ignore[arg-type]
-        )
+        if legacy_uncertainty:
+            parameters = ScoringParameters.legacy_uncertainty(**options)
+        else:
+            parameters = ScoringParameters.model_validate(
+                {**options, "weight_spread": weight_spread}
+            )
     except ValidationError as error:
         details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
         raise UserError(f"invalid scoring options: {details}") from None
-    if challenge not in CHALLENGE_CHOICES:
-        raise UserError(f"unknown challenge {challenge!r}; choose {', '.join(CHALLENGE_CHOICES)}")
+    choices = _score_ids(override)
+    if challenge not in choices:
+        raise UserError(f"unknown challenge {challenge!r}; choose {', '.join(choices)}")
     with opened_store(settings) as store:
         try:
             record = run_scoring(store, parameters, override)
@@ -337,6 +359,7 @@ def _print_ranking(table: pd.DataFrame, challenge: str, top: int) -> None:
         "tramo",
         "rango 5–95 %",
         "en tramo 1",
+        "región: lugar (5–95 %)",
         "cobertura",
     ):
         ranking.add_column(column, justify="left" if column in ("CUT", "comuna") else "right")
@@ -352,6 +375,14 @@ def _print_ranking(table: pd.DataFrame, challenge: str, top: int) -> None:
             "—" if pd.isna(row["tier"]) else f"{row['tier']:.0f}",
             interval,
             "—" if pd.isna(row["top_tier_share"]) else f"{row['top_tier_share']:.0%}",
+            "—"
+            if pd.isna(row["rank_region"])
+            else f"{row['rank_region']:.0f}"
+            + (
+                f" ({row['rank_p05_region']:.0f}–{row['rank_p95_region']:.0f})"
+                if pd.notna(row["rank_p05_region"])
+                else ""
+            ),
             f"{row['coverage']:.0%}",
         )
     console.print(ranking)
@@ -387,15 +418,13 @@ def explain(
 def map_file(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("output/mapa.html"),
     challenge: Annotated[
-        str, typer.Option(help=f"Challenge to map: {', '.join(CHALLENGE_CHOICES)}.")
+        str, typer.Option(help=f"Challenge to map. {CHALLENGE_HELP}")
     ] = "compuesto",
     region: Annotated[str | None, typer.Option(help="Only one region, e.g. 04.")] = None,
 ) -> None:
     """Write the planners' web map of the newest saved run to an HTML file."""
     from geo_service.mapping import stored_run_map
 
-    if challenge not in CHALLENGE_CHOICES:
-        raise UserError(f"unknown challenge {challenge!r}; choose {', '.join(CHALLENGE_CHOICES)}")
     settings = settings_from_env()
     with opened_store(settings) as store:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -89,11 +90,44 @@ def test_apr_indicators_exist_only_where_the_layer_covers_the_commune(
 ) -> None:
     table = indicators.set_index("cut")
     covered = table.index.isin(APR_CUTS)
-    apr_columns = ["apr_beneficiarios_por_hab_rural", "apr_estado_deficiente", "apr_distancia_km"]
+    apr_columns = [
+        "apr_beneficiarios_por_hab_rural",
+        "apr_estado_deficiente",
+        "apr_distancia_km",
+        "apr_minutos",
+    ]
     assert table.loc[covered, apr_columns].notna().all().all()
     assert table.loc[~covered, apr_columns].isna().all().all()
     # Systems alternate network status 'Insuficiente' / 'Suficiente' by commune.
     assert set(table.loc[covered, "apr_estado_deficiente"]) == {0.0, 100.0}
+
+
+def test_travel_times_reflect_where_facilities_are(indicators: pd.DataFrame) -> None:
+    table = indicators.set_index("cut")
+    # The commune holding a hospital is minutes nearer to one than a commune two cells away.
+    assert table.loc["05103", "hospital_minutos"] < table.loc["05101", "hospital_minutos"]
+    # Hospitals are primary care too: never further than the nearest primary-care facility.
+    both = table[["hospital_minutos", "salud_primaria_minutos"]].dropna()
+    assert (both["hospital_minutos"] >= both["salud_primaria_minutos"] - 1e-6).all()
+    # The island's hospital is on the island; nothing links it to a mainland city.
+    assert table.loc[ISLAND_CUT, "hospital_minutos"] < 30
+    assert math.isnan(table.loc[ISLAND_CUT, "centro_minutos"])
+    assert table["salud_primaria_mas_60_min_pct"].dropna().between(0, 100).all()
+    assert math.isnan(table.loc[NO_POLYGON_CUT, "salud_primaria_minutos"])
+
+
+def test_connectivity_is_missing_not_zero_without_accessibility_results(
+    inputs: AnalysisInputs,
+) -> None:
+    bare = replace(inputs, accessibility=pd.DataFrame())
+    table = compute_indicators(bare).set_index("cut")
+    for column in ("salud_primaria_minutos", "hospital_minutos", "apr_minutos"):
+        assert table[column].isna().all(), column
+    result = score_communes(bare, ScoringParameters(**FAST))
+    connectivity = result.scores[result.scores["challenge"] == "conectividad"]
+    assert connectivity["score"].isna().all()
+    assert (connectivity["indicators_available"] == 0).all()
+    assert result.scores[result.scores["challenge"] == "agua"]["score"].notna().any()
 
 
 def test_distances_reflect_where_facilities_are(indicators: pd.DataFrame) -> None:
@@ -352,3 +386,70 @@ def test_every_method_choice_scores_consistently(
         ordered = table.sort_values("score", ascending=False)
         assert ordered["rank"].is_monotonic_increasing
         assert ordered["tier"].is_monotonic_increasing
+
+
+def test_a_challenge_added_by_a_catalogue_override_works_end_to_end(inputs, indicators) -> None:
+    from analysis.sensitivity import rank_sensitivity
+    from analysis.scoring import scored_model
+
+    override = {
+        "challenges": [{"id": "vivienda", "label": "Vivienda precaria", "weight": 1.0}],
+        "indicators": [
+            {
+                "id": "campamentos_vivienda",
+                "challenge": "vivienda",
+                "label": "Hogares en campamentos (vivienda)",
+                "unit": "por 1.000 hab.",
+                "source": "MINVU",
+                "dataset": "catastro_campamentos",
+                "direction": "higher_is_worse",
+                "weight": 1.0,
+                "variable": "campamentos_hogares_por_mil",
+            }
+        ],
+    }
+    catalogue = load_catalogue(override)
+    assert catalogue.score_ids == ("agua", "conectividad", "rural_urbano", "vivienda", "compuesto")
+    params = ScoringParameters(**FAST)
+    result = score_communes(inputs, params, catalogue, raw_indicators=indicators)
+    housing = ranked_table(result, "vivienda")
+    assert len(housing) == len(inputs.communes) and housing["rank"].min() == 1
+    assert housing["rank_p05"].notna().any() and housing["rank_region"].notna().any()
+    scores = result.scores
+    composite = scores[scores["challenge"] == "compuesto"].set_index("cut")
+    scored_challenges = scores[scores["challenge"] != "compuesto"].groupby("cut")["score"].count()
+    pd.testing.assert_series_equal(
+        composite["challenges_available"], scored_challenges, check_names=False
+    )
+    assert (composite["challenges_available"] >= 2).all()
+    assert "Vivienda precaria" in explain_commune(result, "05101")
+    table = rank_sensitivity(
+        scored_model(indicators, params, catalogue), params, "compuesto", base_samples=16
+    ).table
+    assert "peso_vivienda" in set(table["input"])
+
+
+def test_invariants_of_the_index(inputs, indicators) -> None:
+    """A commune best on every indicator ranks last; worsening one indicator never helps it."""
+    best = indicators.copy()
+    row = best.index[best["cut"] == "05102"][0]
+    catalogue = load_catalogue()
+    for indicator in catalogue.indicators:
+        column = best[indicator.column]
+        best.loc[row, indicator.column] = (
+            column.max() if indicator.direction == "lower_is_worse" else column.min()
+        )
+    params = ScoringParameters(draws=0, moran_permutations=99)
+    scored = score_communes(inputs, params, raw_indicators=best).scores
+    for challenge, table in scored[scored["score"].notna()].groupby("challenge"):
+        mine = table[table["cut"] == "05102"].iloc[0]
+        assert mine["rank"] == table["rank"].max(), challenge
+
+    worse = indicators.copy()
+    row = worse.index[worse["cut"] == "13110"][0]
+    worse.loc[row, "pobreza_ingresos_pct"] += 10.0
+    before = score_communes(inputs, params, raw_indicators=indicators).scores
+    after = score_communes(inputs, params, raw_indicators=worse).scores
+    key = (before["cut"] == "13110") & (before["challenge"] == "rural_urbano")
+    assert after.loc[key, "score"].iloc[0] >= before.loc[key, "score"].iloc[0]
+    assert after.loc[key, "rank"].iloc[0] <= before.loc[key, "rank"].iloc[0]
