@@ -13,9 +13,17 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from analysis import load_catalogue
+from analysis.decision.eligibility import (
+    DISCLAIMER,
+    ISOLATION_THRESHOLD,
+    ISOLATION_TOLERANCE,
+    STATUSES,
+    EligibilityResult,
+)
 from analysis.decision.portfolio import PortfolioReview
-from geo_service.decision import portfolio_review
+from geo_service.decision import eligibility, portfolio_review
 from geo_service.decision_export import (
+    eligibility_csv,
     portfolio_challenges_csv,
     portfolio_communes_csv,
     portfolio_page,
@@ -127,4 +135,68 @@ def commune_portfolio(
         "challenges": records(review.challenges),
         "investments": records(review.investments),
         "projects": records(review.projects),
+    }
+
+
+def _eligibility(store: Store, region: str | None) -> tuple[EligibilityResult, pd.DataFrame]:
+    try:
+        return eligibility(store, region)
+    except LookupError as error:
+        raise HTTPException(404, str(error.args[0] if error.args else error)) from None
+
+
+def _method(result: EligibilityResult, sources: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "emulation": True,
+        "disclaimer": DISCLAIMER,
+        "rule": (
+            "Susceptible: pobreza por ingresos y pobreza multidimensional sobre los promedios "
+            "regional y nacional (promedios ponderados por población de las estimaciones "
+            "comunales) y medida de aislamiento mayor o igual al umbral. Casi susceptible: falla "
+            "un solo criterio y dentro de su intervalo."
+        ),
+        "isolation_inputs": list(result.isolation_inputs),
+        "isolation_threshold": ISOLATION_THRESHOLD,
+        "isolation_tolerance": ISOLATION_TOLERANCE,
+        "sources": records(sources),
+    }
+
+
+@router.get("/rezago")
+def lagging_zones(store: StoreDep, region: RegionQuery = None) -> dict[str, Any]:
+    """Zonas Rezagadas eligibility emulated on open data, per commune, with territories."""
+    result, sources = _eligibility(store, region)
+    counts = result.communes["status"].value_counts()
+    return {
+        **_method(result, sources),
+        "counts": {status: int(counts.get(status, 0)) for status in STATUSES},
+        "communes": records(result.communes),
+        "territories": records(result.territories),
+    }
+
+
+@router.get("/rezago.csv")
+def lagging_zones_csv(store: StoreDep, region: RegionQuery = None) -> Response:
+    """The emulation as Excel-ready CSV (UTF-8 with BOM, ``;``, decimal comma)."""
+    result, _ = _eligibility(store, region)
+    name = f"rezago_{region or 'nacional'}.csv"
+    return Response(
+        eligibility_csv(result.communes), media_type=CSV_MEDIA, headers=_attachment(name)
+    )
+
+
+@router.get("/rezago/{cut}")
+def commune_lagging_zone(store: StoreDep, cut: CutPath) -> dict[str, Any]:
+    """One commune's criteria (value, threshold, margin, probability) for the profile page."""
+    result, sources = _eligibility(store, cut[:2])
+    row = result.communes[result.communes["cut"] == cut]
+    if row.empty:
+        raise HTTPException(404, f"comuna desconocida {cut!r}")
+    territory = row["territory"].iloc[0]
+    members = result.territories[result.territories["territory"] == territory]
+    return {
+        **_method(result, sources),
+        "commune": records(row)[0],
+        "criteria": records(result.criteria[result.criteria["cut"] == cut]),
+        "territory": records(members)[0] if len(members) else None,
     }

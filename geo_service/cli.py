@@ -462,6 +462,7 @@ def db_upgrade() -> None:
 
 
 app.command("portafolio")(cli_decision.portafolio)
+app.command("rezago")(cli_decision.rezago)
 app.command("sensitivity")(cli_analysis.sensitivity)
 app.command("audit")(cli_analysis.audit)
 

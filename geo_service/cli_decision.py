@@ -13,9 +13,11 @@ import typer
 from rich.table import Table
 
 from analysis import load_catalogue
+from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
 from geo_service.cli_support import UserError, console, opened_store, settings_from_env
-from geo_service.decision import portfolio_review
+from geo_service.decision import eligibility, portfolio_review
 from geo_service.decision_export import (
+    eligibility_csv,
     portfolio_challenges_csv,
     portfolio_communes_csv,
     portfolio_page,
@@ -85,4 +87,57 @@ def portafolio(
         out.write_text(text, "utf-8", newline="")
     else:
         raise UserError(f"unsupported output {out.name!r}: use .csv or .html")
+    console.print(f"written {out}")
+
+
+def rezago(
+    out: Annotated[
+        Path | None, typer.Option(help="Write FILE.csv (Excel-ready) or FILE.json.")
+    ] = None,
+    region: RegionOption = None,
+) -> None:
+    """Zonas Rezagadas eligibility emulated on open data: criteria, margins, probabilities."""
+    _check_region(region)
+    with opened_store(settings_from_env()) as store:
+        try:
+            result, sources = eligibility(store, region)
+        except LookupError as error:
+            raise UserError(str(error.args[0] if error.args else error)) from None
+    communes = result.communes
+    console.print(f"[bold]{DISCLAIMER}[/bold]")
+    for row in sources.to_dict("records"):
+        console.print(f"  fuente: {row['dato']}: {row['fuente']} ({row['año']})")
+    console.print(
+        f"  aislamiento: {', '.join(result.isolation_inputs) or 'sin insumos'}; "
+        f"umbral {ISOLATION_THRESHOLD}"
+    )
+    counts = communes["status"].value_counts()
+    console.print(
+        "; ".join(f"{status}: {int(counts.get(status, 0))}" for status in STATUSES)
+        + f" (de {len(communes)} comunas)"
+    )
+    table = Table(title="Comunas susceptibles y casi susceptibles (emulación)")
+    for header in ("CUT", "Comuna", "Clasificación", "Criterios", "No cumple", "Territorio"):
+        table.add_column(header)
+    shown = communes[communes["status"].isin(STATUSES[:2])]
+    for row in shown.head(80).to_dict("records"):
+        table.add_row(
+            str(row["cut"]),
+            str(row["name"]),
+            str(row["status"]),
+            f"{row['criteria_met']} de {row['criteria_total']}",
+            str(row["failed_criteria"]),
+            row["territory"] if isinstance(row["territory"], str) else "",
+        )
+    console.print(table)
+    for row in result.territories.to_dict("records"):
+        console.print(f"territorio candidato {row['territory']}: {row['names']}")
+    if out is None:
+        return
+    if out.suffix.lower() == ".csv":
+        out.write_text(eligibility_csv(communes), "utf-8", newline="")
+    elif out.suffix.lower() == ".json":
+        out.write_text(communes.to_json(orient="records", force_ascii=False, indent=1), "utf-8")
+    else:
+        raise UserError(f"unsupported output {out.name!r}: use .csv or .json")
     console.print(f"written {out}")

@@ -18,8 +18,8 @@ from analysis.decision.portfolio import PortfolioReview
 from analysis.formatting import (
     MISSING,
     format_integer,
+    format_number,
     format_rank,
-    format_share,
     is_missing,
     rank_of,
 )
@@ -45,6 +45,11 @@ def text(value: Any) -> str:
 def money(value: Any) -> str:
     """Pesos with thousands points; ``sin dato`` when no amount is known."""
     return format_integer(value)
+
+
+def _probability(value: Any) -> str:
+    """A 0–1 share as a whole percentage number (``87``), Excel-readable."""
+    return MISSING if is_missing(value) else format_number(100.0 * float(value), 0)
 
 
 def tier(value: Any) -> str:
@@ -82,7 +87,7 @@ PORTFOLIO_COMMUNE_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("total_investment_clp", "Inversión total (CLP)", money),
     ("private_contribution_clp", "Aporte privado (CLP)", money),
     ("projects_on_high_gap", "Proyectos dirigidos a brechas altas", format_integer),
-    ("projects_on_high_gap_share", "Proporción de proyectos en brechas altas", format_share),
+    ("projects_on_high_gap_share", "Proyectos en brechas altas (%)", _probability),
     ("high_gap_challenges", "Desafíos con brecha alta", text),
     ("unaddressed_high_gaps", "Brechas altas sin proyecto", text),
     ("top_driver_label", "Mayor impulsor de brecha", text),
@@ -273,3 +278,95 @@ def portfolio_page(review: PortfolioReview, source: str, catalogue_version: str)
         source=source,
         catalogue_version=catalogue_version,
     )
+
+
+def _points(value: Any) -> str:
+    """A margin in percentage points (``2,3`` / ``-1,0``), Excel-readable."""
+    return format_number(value, 1)
+
+
+def _percent(value: Any) -> str:
+    """A percentage as a plain number with decimal comma (``12,4``)."""
+    return format_number(value, 1)
+
+
+def _index(value: Any) -> str:
+    return format_number(value, 3)
+
+
+ELIGIBILITY_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
+    ("cut", "CUT", text),
+    ("name", "Comuna", text),
+    ("region_code", "Región", text),
+    ("status", "Clasificación (emulación)", text),
+    ("criteria_met", "Criterios cumplidos (de 5)", format_integer),
+    ("failed_criteria", "Criterios no cumplidos", text),
+    ("territory", "Territorio candidato", text),
+    ("ingresos_pct", "Pobreza por ingresos (%)", _percent),
+    ("ingresos_ic_inferior_pct", "Pobreza por ingresos: IC inferior (%)", _percent),
+    ("ingresos_ic_superior_pct", "Pobreza por ingresos: IC superior (%)", _percent),
+    ("ingresos_regional_promedio_pct", "Promedio regional pobreza por ingresos (%)", _percent),
+    (
+        "ingresos_regional_margen_pp",
+        "Pobreza por ingresos: margen sobre el promedio regional (pp)",
+        _points,
+    ),
+    (
+        "ingresos_regional_probabilidad",
+        "Pobreza por ingresos: probabilidad de superar el promedio regional (%)",
+        _probability,
+    ),
+    ("ingresos_nacional_promedio_pct", "Promedio nacional pobreza por ingresos (%)", _percent),
+    (
+        "ingresos_nacional_margen_pp",
+        "Pobreza por ingresos: margen sobre el promedio nacional (pp)",
+        _points,
+    ),
+    (
+        "ingresos_nacional_probabilidad",
+        "Pobreza por ingresos: probabilidad de superar el promedio nacional (%)",
+        _probability,
+    ),
+    ("multidimensional_pct", "Pobreza multidimensional (%)", _percent),
+    ("multidimensional_ic_inferior_pct", "Pobreza multidimensional: IC inferior (%)", _percent),
+    ("multidimensional_ic_superior_pct", "Pobreza multidimensional: IC superior (%)", _percent),
+    (
+        "multidimensional_regional_promedio_pct",
+        "Promedio regional pobreza multidimensional (%)",
+        _percent,
+    ),
+    (
+        "multidimensional_regional_margen_pp",
+        "Pobreza multidimensional: margen sobre el promedio regional (pp)",
+        _points,
+    ),
+    (
+        "multidimensional_regional_probabilidad",
+        "Pobreza multidimensional: probabilidad de superar el promedio regional (%)",
+        _probability,
+    ),
+    (
+        "multidimensional_nacional_promedio_pct",
+        "Promedio nacional pobreza multidimensional (%)",
+        _percent,
+    ),
+    (
+        "multidimensional_nacional_margen_pp",
+        "Pobreza multidimensional: margen sobre el promedio nacional (pp)",
+        _points,
+    ),
+    (
+        "multidimensional_nacional_probabilidad",
+        "Pobreza multidimensional: probabilidad de superar el promedio nacional (%)",
+        _probability,
+    ),
+    ("aislamiento", "Medida de aislamiento (0–1)", _index),
+    ("aislamiento_umbral", "Umbral de aislamiento", _index),
+    ("aislamiento_margen", "Margen de aislamiento", _index),
+    ("aislamiento_insumos", "Insumos de la medida de aislamiento", text),
+)
+
+
+def eligibility_csv(communes: pd.DataFrame) -> str:
+    """The eligibility emulation, one line per commune, Excel-ready."""
+    return spanish_csv(communes, ELIGIBILITY_COLUMNS)

@@ -1,0 +1,437 @@
+"""Zonas Rezagadas eligibility emulated on open data.
+
+Decreto 975 (Política Nacional de Zonas Rezagadas en materia social).
+The policy deems a commune *susceptible* of a lagging-zone plan when it shows an isolation
+condition and a social gap: both its income poverty and its multidimensional poverty rates above
+the regional and the national averages. This module checks the five criteria for every commune:
+
+1. income poverty above the regional average;
+2. income poverty above the national average;
+3. multidimensional poverty above the regional average;
+4. multidimensional poverty above the national average;
+5. isolation measure at or above :data:`ISOLATION_THRESHOLD`.
+
+The averages are population-weighted means of the communal small-area estimates (the same
+files the index uses), so they approximate the regional and national CASEN rates. The
+official isolation index comes from a SUBDERE study that is not bundled; :func:`isolation_measure`
+is a documented substitute built from travel times (when the accessibility results exist),
+density, rurality and the dispersion of the rural population.
+
+Each poverty estimate is published with a 95 % confidence interval. The probability that a
+commune's rate exceeds an average uses a normal approximation: the standard error is the
+interval width divided by ``2 × 1.96`` and the average is treated as fixed, so
+``P = Φ((rate − average) / se)``.
+
+A commune is *casi susceptible* when it fails exactly one criterion and that failure lies
+within the criterion's uncertainty: a poverty rate at or below the average whose upper bound is
+above it, or an isolation measure within :data:`ISOLATION_TOLERANCE` of the threshold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.stats import norm
+
+from analysis.spatial import contiguous_groups, subgraph
+
+#: Two-sided 95 % normal quantile used to turn a confidence interval into a standard error.
+Z95 = float(norm.ppf(0.975))
+#: Isolation measure (0–1, national percentile composite) at or above which a commune is isolated.
+ISOLATION_THRESHOLD = 0.65
+#: Distance below the threshold still counted as "within the interval" for a near miss.
+ISOLATION_TOLERANCE = 0.05
+
+SUSCEPTIBLE = "susceptible"
+NEAR_MISS = "casi susceptible"
+NOT_SUSCEPTIBLE = "no susceptible"
+NO_DATA = "sin datos suficientes"
+STATUSES = (SUSCEPTIBLE, NEAR_MISS, NOT_SUSCEPTIBLE, NO_DATA)
+
+DISCLAIMER = (
+    "Emulación con datos abiertos de los criterios de la Política Nacional de Zonas Rezagadas "
+    "(Decreto 975): no es la nómina oficial de SUBDERE. El índice de aislamiento oficial no está "
+    "disponible; se usa una medida de aislamiento propia y documentada."
+)
+
+
+@dataclass(frozen=True)
+class IsolationComponent:
+    """One input of the isolation measure.
+
+    Attributes
+    ----------
+    column : str
+        Column of the commune table holding the raw value.
+    label : str
+        Spanish label.
+    higher_is_more_isolated : bool
+        Orientation of the raw value.
+    weight : float
+        Relative weight among the components present.
+    """
+
+    column: str
+    label: str
+    higher_is_more_isolated: bool
+    weight: float
+
+
+#: Components from the accessibility results (population-weighted travel minutes).
+ACCESS_COMPONENTS = (
+    IsolationComponent("minutos_centro", "tiempo de viaje al centro regional", True, 0.35),
+    IsolationComponent(
+        "minutos_rural_atencion_primaria", "tiempo rural a atención primaria", True, 0.15
+    ),
+    IsolationComponent("minutos_rural_hospital", "tiempo rural a hospital", True, 0.15),
+)
+#: Components that exist without the accessibility results.
+SETTLEMENT_COMPONENTS = (
+    IsolationComponent("densidad_hab_km2", "densidad de población", False, 0.15),
+    IsolationComponent("habitantes_rurales_por_localidad", "dispersión rural", False, 0.10),
+    IsolationComponent("poblacion_rural_pct", "ruralidad", True, 0.10),
+)
+ISOLATION_COMPONENTS = ACCESS_COMPONENTS + SETTLEMENT_COMPONENTS
+
+#: Poverty measures: (key, label, value column, lower bound column, upper bound column).
+POVERTY_MEASURES = (
+    (
+        "ingresos",
+        "pobreza por ingresos",
+        "pobreza_ingresos_pct",
+        "pobreza_ingresos_ic_inferior_pct",
+        "pobreza_ingresos_ic_superior_pct",
+    ),
+    (
+        "multidimensional",
+        "pobreza multidimensional",
+        "pobreza_multidimensional_pct",
+        "pobreza_ic_inferior_pct",
+        "pobreza_ic_superior_pct",
+    ),
+)
+SCOPES = (("regional", "regional"), ("nacional", "nacional"))
+
+
+@dataclass(frozen=True)
+class EligibilityResult:
+    """Eligibility of every commune, criterion by criterion, and candidate territories.
+
+    Attributes
+    ----------
+    communes : pandas.DataFrame
+        One row per commune: values, averages, margins, probabilities, flags, ``criteria_met``,
+        ``failed_criteria``, ``status``, ``territory``, ``isolation`` and
+        ``isolation_inputs``.
+    criteria : pandas.DataFrame
+        One row per commune and criterion: ``cut, criterion, label, value, threshold, margin,
+        unit, met, probability, within_interval``.
+    territories : pandas.DataFrame
+        One row per candidate lagging territory: ``territory, region_code, communes, cuts,
+        names, population``.
+    isolation_inputs : tuple of str
+        Labels of the isolation components that had data.
+    """
+
+    communes: pd.DataFrame
+    criteria: pd.DataFrame
+    territories: pd.DataFrame
+    isolation_inputs: tuple[str, ...]
+
+
+def isolation_measure(
+    table: pd.DataFrame, components: Sequence[IsolationComponent] = ISOLATION_COMPONENTS
+) -> tuple[pd.Series, tuple[str, ...]]:
+    """Composite isolation measure in [0, 1] (1 = most isolated of the table).
+
+    Each component present in ``table`` (a column with at least one value) becomes a
+    percentile rank among the rows (average ranks for ties), oriented so that 1 is the most
+    isolated; the measure is their weighted mean over the components each commune has.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per commune; pass the whole country so percentiles are national.
+    components : sequence of IsolationComponent
+        Candidate components; absent ones are skipped and the weights renormalised.
+
+    Returns
+    -------
+    tuple
+        The measure (``NaN`` for a commune with no component) and the labels used.
+    """
+    used = [c for c in components if c.column in table and table[c.column].notna().any()]
+    if not used:
+        return pd.Series(np.nan, index=table.index), ()
+    weighted = np.zeros(len(table))
+    weights = np.zeros(len(table))
+    for component in used:
+        values = pd.to_numeric(table[component.column], errors="coerce")
+        oriented = values if component.higher_is_more_isolated else -values
+        ranks = oriented.rank(pct=True, method="average").to_numpy(dtype=float)
+        present = np.isfinite(ranks)
+        weighted[present] += component.weight * ranks[present]
+        weights[present] += component.weight
+    with np.errstate(invalid="ignore", divide="ignore"):
+        measure = np.where(weights > 0, weighted / weights, np.nan)
+    return pd.Series(measure, index=table.index), tuple(c.label for c in used)
+
+
+def weighted_average(values: pd.Series, weights: pd.Series) -> float:
+    """Population-weighted mean over the rows with both value and weight."""
+    v = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+    w = pd.to_numeric(weights, errors="coerce").to_numpy(dtype=float)
+    keep = np.isfinite(v) & np.isfinite(w) & (w > 0)
+    if not keep.any():
+        return float("nan")
+    return float(np.average(v[keep], weights=w[keep]))
+
+
+def probability_above(
+    rate: npt.ArrayLike, lower: npt.ArrayLike, upper: npt.ArrayLike, threshold: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Probability that the true rate exceeds ``threshold`` given a 95 % interval.
+
+    Normal approximation: ``se = (upper − lower) / (2 × 1.96)``. A zero-width interval gives
+    0 or 1; a missing interval gives ``NaN``.
+    """
+    rate_a, lower_a, upper_a, threshold_a = (
+        np.asarray(x, dtype=float) for x in (rate, lower, upper, threshold)
+    )
+    se = (upper_a - lower_a) / (2.0 * Z95)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = (rate_a - threshold_a) / se
+        exact = np.where(rate_a > threshold_a, 1.0, 0.0)
+        probability = np.where(se > 0, norm.cdf(z), exact)
+    return np.where(np.isfinite(se) & np.isfinite(rate_a), probability, np.nan)
+
+
+def assess_eligibility(
+    table: pd.DataFrame,
+    neighbours: dict[int, list[int]] | None = None,
+    *,
+    isolation_threshold: float = ISOLATION_THRESHOLD,
+    isolation_tolerance: float = ISOLATION_TOLERANCE,
+    components: Sequence[IsolationComponent] = ISOLATION_COMPONENTS,
+    max_territory_size: int = 8,
+) -> EligibilityResult:
+    """Check the five criteria for every commune and group the susceptible ones.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        One row per commune of the whole country (averages and percentiles are national):
+        ``cut, name, region_code, population_total``, the poverty columns of
+        :data:`POVERTY_MEASURES` (percent, with 95 % bounds) and any isolation component
+        columns (:data:`ISOLATION_COMPONENTS`).
+    neighbours : dict, optional
+        Contiguity of the rows by position (:func:`analysis.geometry.contiguity`); without it
+        no territory is proposed.
+    isolation_threshold : float
+        Isolation measure at or above which the isolation criterion is met.
+    isolation_tolerance : float
+        A failed isolation criterion within this distance of the threshold is a near miss.
+    components : sequence of IsolationComponent
+        Isolation components to use when present.
+    max_territory_size : int
+        Larger connected sets of susceptible communes are split (SKATER) into groups of
+        about this size.
+
+    Returns
+    -------
+    EligibilityResult
+        Communes, criteria, territories and the isolation inputs used.
+    """
+    frame = table.sort_values("cut", kind="stable").reset_index(drop=True)
+    if neighbours is not None:
+        order = table.reset_index(drop=True).sort_values("cut", kind="stable").index.to_numpy()
+        position = {int(old): new for new, old in enumerate(order)}
+        neighbours = {
+            position[old]: sorted(position[j] for j in linked) for old, linked in neighbours.items()
+        }
+    out = frame[["cut", "name", "region_code"]].copy()
+    out["population_total"] = pd.to_numeric(frame["population_total"], errors="coerce")
+    regions = frame["region_code"].astype(str)
+
+    criteria_rows: list[pd.DataFrame] = []
+    met_columns: list[str] = []
+    near_columns: list[str] = []
+    for key, label, value_col, low_col, high_col in POVERTY_MEASURES:
+        values = _column(frame, value_col)
+        lower = _column(frame, low_col)
+        upper = _column(frame, high_col)
+        out[f"{key}_pct"] = values
+        out[f"{key}_ic_inferior_pct"] = lower
+        out[f"{key}_ic_superior_pct"] = upper
+        national = weighted_average(values, out["population_total"])
+        regional = regions.map(
+            {
+                region: weighted_average(
+                    values[regions == region], out["population_total"][regions == region]
+                )
+                for region in regions.unique()
+            }
+        ).astype(float)
+        for scope, scope_label in SCOPES:
+            average = regional if scope == "regional" else pd.Series(national, index=out.index)
+            name = f"{key}_{scope}"
+            out[f"{name}_promedio_pct"] = average.to_numpy()
+            margin = (values - average).to_numpy(dtype=float)
+            out[f"{name}_margen_pp"] = margin
+            probability = probability_above(values, lower, upper, average)
+            out[f"{name}_probabilidad"] = probability
+            met = np.where(np.isfinite(margin), margin > 0, np.nan)
+            within = (
+                np.isfinite(margin)
+                & (margin <= 0)
+                & (upper.to_numpy(dtype=float) > average.to_numpy())
+            )
+            out[f"{name}_cumple"] = met
+            met_columns.append(f"{name}_cumple")
+            near_columns.append(f"{name}_dentro_intervalo")
+            out[f"{name}_dentro_intervalo"] = within
+            criteria_rows.append(
+                pd.DataFrame(
+                    {
+                        "cut": out["cut"],
+                        "criterion": name,
+                        "label": f"{label} sobre el promedio {scope_label}",
+                        "value": values.to_numpy(dtype=float),
+                        "threshold": average.to_numpy(dtype=float),
+                        "margin": margin,
+                        "unit": "puntos porcentuales",
+                        "met": met,
+                        "probability": probability,
+                        "within_interval": within,
+                    }
+                )
+            )
+
+    isolation, inputs = isolation_measure(frame, components)
+    out["aislamiento"] = isolation.to_numpy()
+    out["aislamiento_umbral"] = isolation_threshold
+    isolation_margin = isolation.to_numpy(dtype=float) - isolation_threshold
+    out["aislamiento_margen"] = isolation_margin
+    isolation_met = np.where(np.isfinite(isolation_margin), isolation_margin >= 0, np.nan)
+    out["aislamiento_cumple"] = isolation_met
+    isolation_near = (
+        np.isfinite(isolation_margin)
+        & (isolation_margin < 0)
+        & (isolation_margin >= -isolation_tolerance - 1e-9)
+    )
+    out["aislamiento_dentro_intervalo"] = isolation_near
+    out["aislamiento_insumos"] = ", ".join(inputs)
+    met_columns.append("aislamiento_cumple")
+    near_columns.append("aislamiento_dentro_intervalo")
+    criteria_rows.append(
+        pd.DataFrame(
+            {
+                "cut": out["cut"],
+                "criterion": "aislamiento",
+                "label": "condición de aislamiento",
+                "value": isolation.to_numpy(dtype=float),
+                "threshold": isolation_threshold,
+                "margin": isolation_margin,
+                "unit": "índice 0–1",
+                "met": isolation_met,
+                "probability": np.nan,
+                "within_interval": isolation_near,
+            }
+        )
+    )
+
+    met_matrix = out[met_columns].to_numpy(dtype=float)
+    near_matrix = out[near_columns].to_numpy(dtype=bool)
+    evaluable = np.isfinite(met_matrix).all(axis=1)
+    met_count = np.nansum(met_matrix, axis=1).astype(int)
+    failed = met_matrix == 0
+    failed_near = (failed & near_matrix).sum(axis=1)
+    status = np.where(
+        ~evaluable,
+        NO_DATA,
+        np.where(
+            met_count == len(met_columns),
+            SUSCEPTIBLE,
+            np.where((failed.sum(axis=1) == 1) & (failed_near == 1), NEAR_MISS, NOT_SUSCEPTIBLE),
+        ),
+    )
+    labels = [rows["label"].iloc[0] if len(rows) else "" for rows in criteria_rows]
+    out["criteria_met"] = met_count
+    out["criteria_total"] = len(met_columns)
+    out["failed_criteria"] = [
+        "; ".join(label for label, fail in zip(labels, row, strict=True) if fail) for row in failed
+    ]
+    out["status"] = status
+    out["territory"] = _territories(out, frame, neighbours, max_territory_size)
+
+    criteria = pd.concat(criteria_rows, ignore_index=True)
+    criteria["met"] = criteria["met"].map({1.0: True, 0.0: False}).astype("boolean")
+    for column in [c for c in out.columns if c.endswith("_cumple")]:
+        out[column] = out[column].map({1.0: True, 0.0: False}).astype("boolean")
+    criteria = criteria.sort_values(["cut"], kind="stable").reset_index(drop=True)
+    return EligibilityResult(
+        communes=out,
+        criteria=criteria,
+        territories=_territory_table(out),
+        isolation_inputs=inputs,
+    )
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A numeric column, all ``NaN`` when the table lacks it."""
+    if name not in frame.columns:
+        return pd.Series(np.nan, index=frame.index, dtype=float)
+    return pd.to_numeric(frame[name], errors="coerce").astype(float)
+
+
+def _territories(
+    out: pd.DataFrame,
+    frame: pd.DataFrame,
+    neighbours: dict[int, list[int]] | None,
+    max_size: int,
+) -> list[str | None]:
+    """Contiguous groups of susceptible communes, within each region (the policy is regional)."""
+    labels: list[str | None] = [None] * len(out)
+    if neighbours is None:
+        return labels
+    susceptible = (out["status"] == SUSCEPTIBLE).to_numpy()
+    attributes = out[["ingresos_pct", "multidimensional_pct", "aislamiento"]].to_numpy(dtype=float)
+    attributes = np.where(np.isfinite(attributes), attributes, 0.0)
+    regions = out["region_code"].astype(str).to_numpy()
+    for region in sorted(set(regions)):
+        members = np.flatnonzero(regions == region)
+        links = subgraph(neighbours, members)
+        groups = contiguous_groups(susceptible[members], attributes[members], links, max_size)
+        # Number territories by their first CUT so ids are stable and readable.
+        first_cut = {
+            int(g): min(out["cut"].iloc[members[groups == g]])
+            for g in np.unique(groups[groups >= 0])
+        }
+        numbering = {g: i + 1 for i, g in enumerate(sorted(first_cut, key=first_cut.__getitem__))}
+        for offset, group in enumerate(groups):
+            if group >= 0:
+                labels[int(members[offset])] = f"{region}-T{numbering[int(group)]:02d}"
+    return labels
+
+
+def _territory_table(out: pd.DataFrame) -> pd.DataFrame:
+    columns = ["territory", "region_code", "communes", "cuts", "names", "population"]
+    grouped = out[out["territory"].notna()]
+    if grouped.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+    rows = [
+        {
+            "territory": territory,
+            "region_code": str(members["region_code"].iloc[0]),
+            "communes": len(members),
+            "cuts": ", ".join(members["cut"]),
+            "names": ", ".join(members["name"]),
+            "population": float(members["population_total"].sum()),
+        }
+        for territory, members in grouped.groupby("territory", sort=True)
+    ]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,181 @@
+"""Zonas Rezagadas emulation: hand-made rates and intervals with known outcomes, then real data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from analysis.decision.eligibility import (
+    NEAR_MISS,
+    NO_DATA,
+    NOT_SUSCEPTIBLE,
+    SUSCEPTIBLE,
+    IsolationComponent,
+    assess_eligibility,
+    isolation_measure,
+    probability_above,
+)
+
+#: One isolation component whose percentile ranks are 0.2, 0.4, ... over five communes.
+GIVEN = (IsolationComponent("aislamiento_dado", "aislamiento dado", True, 1.0),)
+
+
+def _table(income: list[float], income_high: list[float]) -> pd.DataFrame:
+    """Five communes, equal populations: region 01 = c1..c3, region 02 = c4, c5."""
+    return pd.DataFrame(
+        {
+            "cut": ["01001", "01002", "01003", "02001", "02002"],
+            "name": ["c1", "c2", "c3", "c4", "c5"],
+            "region_code": ["01", "01", "01", "02", "02"],
+            "population_total": 100.0,
+            "pobreza_ingresos_pct": income,
+            "pobreza_ingresos_ic_inferior_pct": [v - 3.0 for v in income],
+            "pobreza_ingresos_ic_superior_pct": income_high,
+            "pobreza_multidimensional_pct": [30.0, 25.0, 5.0, 26.0, 14.0],
+            "pobreza_ic_inferior_pct": [27.0, 22.0, 3.0, 23.0, 11.0],
+            "pobreza_ic_superior_pct": [33.0, 28.0, 7.0, 29.0, 17.0],
+            # ranks: c1 1.0, c2 0.8, c3 0.2, c4 0.6, c5 0.4
+            "aislamiento_dado": [5.0, 4.0, 1.0, 3.0, 2.0],
+        }
+    )
+
+
+def test_averages_margins_and_classes() -> None:
+    income = [20.0, 11.0, 6.0, 12.0, 2.0]
+    table = _table(income, [v + 3.0 for v in income])
+    result = assess_eligibility(table, components=GIVEN)
+    rows = result.communes.set_index("cut")
+    # Regional 01: (20 + 11 + 6) / 3; national: 51 / 5 (equal populations).
+    assert rows.loc["01002", "ingresos_regional_promedio_pct"] == pytest.approx(37 / 3)
+    assert rows.loc["01002", "ingresos_nacional_promedio_pct"] == pytest.approx(10.2)
+    assert rows.loc["01002", "ingresos_regional_margen_pp"] == pytest.approx(11 - 37 / 3)
+    assert rows.loc["01001", "status"] == SUSCEPTIBLE
+    # c2 misses only the regional income average, and its upper bound (14) is above it.
+    assert rows.loc["01002", "status"] == NEAR_MISS
+    assert rows.loc["01002", "failed_criteria"] == "pobreza por ingresos sobre el promedio regional"
+    # c4 meets every poverty criterion; isolation 0.6 is within 0.05 of the 0.65 threshold.
+    assert rows.loc["02001", "status"] == NEAR_MISS
+    assert rows.loc["02001", "aislamiento_margen"] == pytest.approx(0.6 - 0.65)
+    assert rows.loc["01003", "status"] == NOT_SUSCEPTIBLE
+    assert rows.loc["02002", "status"] == NOT_SUSCEPTIBLE
+    assert result.isolation_inputs == ("aislamiento dado",)
+    criteria = result.criteria[result.criteria["cut"] == "01001"]
+    assert len(criteria) == 5 and criteria["met"].all()
+
+
+def test_near_miss_needs_the_interval_to_reach_the_average() -> None:
+    income = [20.0, 11.0, 6.0, 12.0, 2.0]
+    highs = [v + 3.0 for v in income]
+    highs[1] = 12.0  # below the regional average 12.33: the failure is outside the interval
+    rows = assess_eligibility(_table(income, highs), components=GIVEN).communes.set_index("cut")
+    assert rows.loc["01002", "status"] == NOT_SUSCEPTIBLE
+
+
+def test_probability_from_the_interval() -> None:
+    income = [20.0, 11.0, 6.0, 12.0, 2.0]
+    rows = assess_eligibility(
+        _table(income, [v + 3.0 for v in income]), components=GIVEN
+    ).communes.set_index("cut")
+    se = 6.0 / (2 * norm.ppf(0.975))
+    expected = norm.cdf((11.0 - 37 / 3) / se)
+    assert rows.loc["01002", "ingresos_regional_probabilidad"] == pytest.approx(expected)
+    assert probability_above(10.0, 8.0, 12.0, 10.0) == pytest.approx(0.5)
+    assert probability_above(10.0, 10.0, 10.0, 9.0) == 1.0
+    assert np.isnan(probability_above(10.0, np.nan, np.nan, 9.0))
+
+
+def test_territories_are_contiguous_and_within_one_region() -> None:
+    income = [20.0, 13.0, 3.0, 12.0, 2.0]
+    table = _table(income, [v + 3.0 for v in income])
+    # c1–c2 touch (same region); c1–c4 touch across the regional border.
+    neighbours = {0: [1, 3], 1: [0], 2: [], 3: [0], 4: []}
+    result = assess_eligibility(table, neighbours, components=GIVEN, isolation_threshold=0.5)
+    rows = result.communes.set_index("cut")
+    assert rows.loc[["01001", "01002", "02001"], "status"].eq(SUSCEPTIBLE).all()
+    assert rows.loc["01001", "territory"] == rows.loc["01002", "territory"] == "01-T01"
+    assert pd.isna(rows.loc["02001", "territory"])
+    assert result.territories["cuts"].tolist() == ["01001, 01002"]
+
+
+def test_missing_poverty_is_not_a_class() -> None:
+    income = [20.0, np.nan, 6.0, 12.0, 2.0]
+    rows = assess_eligibility(
+        _table(income, [v + 3.0 for v in income]), components=GIVEN
+    ).communes.set_index("cut")
+    assert rows.loc["01002", "status"] == NO_DATA
+    assert rows.loc["01001", "status"] == SUSCEPTIBLE
+
+
+def test_isolation_measure_orients_and_reports_inputs() -> None:
+    table = pd.DataFrame(
+        {
+            "densidad_hab_km2": [1.0, 10.0, 100.0, np.nan],
+            "poblacion_rural_pct": [90.0, 50.0, 10.0, 40.0],
+            "minutos_centro": np.nan,  # accessibility not computed: skipped
+        }
+    )
+    measure, used = isolation_measure(table)
+    assert "tiempo de viaje al centro regional" not in used
+    assert set(used) == {"densidad de población", "ruralidad"}
+    assert measure.iloc[0] > measure.iloc[1] > measure.iloc[2]
+    # The fourth commune rests on rurality alone (rank 2 of 4 → 0.5).
+    assert measure.iloc[3] == pytest.approx(0.5)
+
+
+# ------------------------------------------------------------------------------ real data
+
+
+@pytest.fixture(scope="module")
+def national(national_postgis):
+    from geo_service.decision import eligibility
+
+    return eligibility(national_postgis, None)
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_real_national_counts_are_sane(national, national_postgis) -> None:
+    result, sources = national
+    communes = result.communes
+    assert len(communes) == len(national_postgis.read_table("communes", ["cut"]))
+    counts = communes["status"].value_counts()
+    # A policy for lagging zones: a minority of communes, but some, qualify.
+    assert 0 < counts.get(SUSCEPTIBLE, 0) < len(communes) / 3
+    assert counts.get(NO_DATA, 0) < 10
+    # Population-weighted national averages sit inside the range of communal rates.
+    national_income = communes["ingresos_nacional_promedio_pct"].iloc[0]
+    assert communes["ingresos_pct"].min() < national_income < communes["ingresos_pct"].max()
+    susceptible = communes[communes["status"] == SUSCEPTIBLE]
+    assert (susceptible["ingresos_pct"] > susceptible["ingresos_nacional_promedio_pct"]).all()
+    assert (susceptible["aislamiento"] >= susceptible["aislamiento_umbral"]).all()
+    assert {"Pobreza por ingresos", "Pobreza multidimensional"} <= set(sources["dato"])
+    grouped = communes[communes["territory"].notna()]
+    assert (grouped["status"] == SUSCEPTIBLE).all()
+    pairs = zip(grouped["territory"], grouped["region_code"], strict=True)
+    assert all(territory.startswith(region) for territory, region in pairs)
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_real_region_04_via_api(national_postgis, national) -> None:
+    from fastapi.testclient import TestClient
+
+    from geo_service.app import create_app
+    from geo_service.settings import Settings
+
+    url = national_postgis.engine.url.render_as_string(hide_password=False)
+    with TestClient(create_app(Settings(database_url=url))) as client:
+        body = client.get("/rezago", params={"region": "04"}).json()
+        assert body["emulation"] is True and "no es la nómina oficial" in body["disclaimer"]
+        assert {row["region_code"] for row in body["communes"]} == {"04"}
+        expected = national[0].communes
+        expected = expected[expected["region_code"] == "04"]
+        assert body["counts"][SUSCEPTIBLE] == int((expected["status"] == SUSCEPTIBLE).sum())
+        one = client.get("/rezago/04202").json()
+        assert len(one["criteria"]) == 5
+        assert {c["criterion"] for c in one["criteria"]} >= {"aislamiento", "ingresos_regional"}
+        csv = client.get("/rezago.csv", params={"region": "04"})
+        assert csv.content.startswith("\ufeffCUT;Comuna;".encode())
+        assert client.get("/rezago/99999").status_code == 404
