@@ -389,8 +389,8 @@ def test_every_method_choice_scores_consistently(
 
 
 def test_a_challenge_added_by_a_catalogue_override_works_end_to_end(inputs, indicators) -> None:
-    from analysis.sensitivity import rank_sensitivity
     from analysis.scoring import scored_model
+    from analysis.sensitivity import rank_sensitivity
 
     override = {
         "challenges": [{"id": "vivienda", "label": "Vivienda precaria", "weight": 1.0}],
