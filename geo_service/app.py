@@ -11,6 +11,8 @@ from geo_service import __version__, api_analysis, api_decision
 from geo_service.ogc import router as ogc_router
 from geo_service.routes import router
 from geo_service.settings import Settings
+from geo_service.web import exports as web_exports
+from geo_service.web import router as web_router
 from layers import open_store
 
 
@@ -39,4 +41,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_decision.router)
     app.include_router(api_analysis.router)
     app.include_router(ogc_router)
+    app.include_router(web_router)
+    app.include_router(web_exports)
     return app

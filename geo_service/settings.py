@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     default_region: str | None = Field(
         default=None, description="Region code (two digits, e.g. '04') used when none is given."
     )
+    basemap_url: str | None = Field(
+        default=None,
+        description="Tile URL template of a web basemap for /mapa, e.g. a local tile server's "
+        "http://host/{z}/{x}/{y}.png. Unset: no basemap (the map needs no internet).",
+    )
     random_seed: int = Field(default=20221, description="Seed of the Monte Carlo uncertainty run.")
 
     @field_validator("database_url")

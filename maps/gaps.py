@@ -1,4 +1,8 @@
-"""Folium/Leaflet map of commune gap scores, with APR systems and health facilities."""
+"""Folium/Leaflet map of commune gap scores as one self-contained HTML file (``geogaps map``).
+
+The interactive service page is :mod:`maps.page` (``/mapa``); this export embeds Leaflet and
+the data in the file itself, so it opens from disk with no server and no internet.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +14,11 @@ import folium
 import geopandas as gpd
 import pandas as pd
 import shapely
-from folium.plugins import FastMarkerCluster
 
-#: Tier 1 (largest gaps) darkest; a ColorBrewer "YlOrRd" ramp, readable on a light base map.
-TIER_COLOURS = ("#bd0026", "#f03b20", "#fd8d3c", "#fecc5c", "#ffffb2")
-NO_SCORE_COLOUR = "#bdbdbd"
+from maps.assets import embed_leaflet
+from maps.page import NO_SCORE_COLOUR
+from maps.page import tier_colour as fixed_tier_colour
+
 #: Simplification tolerance in degrees (~500 m): keeps the national page light.
 SIMPLIFY_DEGREES = 0.005
 #: Longitude west of which communes are oceanic islands (Isla de Pascua, Juan Fernández).
@@ -38,12 +42,15 @@ CHALLENGE_TITLES = {
 }
 
 
-def tier_colour(tier: float | None, tier_count: int) -> str:
-    """Colour of a tier; five-step ramp stretched or cut to ``tier_count`` tiers."""
+def tier_colour(tier: float | None, tier_count: int | None = None) -> str:
+    """Colour of a tier number: the same in every view, however many tiers the run has.
+
+    ``tier_count`` is accepted for old callers and ignored: stretching the ramp made a
+    region's "media" wear the national "baja" colour.
+    """
     if tier is None or tier is pd.NA or math.isnan(float(tier)):
         return NO_SCORE_COLOUR
-    position = (int(tier) - 1) * (len(TIER_COLOURS) - 1) / max(tier_count - 1, 1)
-    return TIER_COLOURS[round(position)]
+    return fixed_tier_colour(float(tier))
 
 
 def gap_map(
@@ -93,7 +100,8 @@ def gap_map(
     shown["cobertura"] = shown["coverage"].map(lambda v: f"{v:.0%}")
     shown["tramo"] = shown["tier_label"].fillna("Sin tramo")
 
-    folium_map = folium.Map(tiles="OpenStreetMap", control_scale=True)
+    # No web basemap: the file must open offline; outlines and the legend carry the map.
+    folium_map = embed_leaflet(folium.Map(tiles=None, control_scale=True))
     folium_map.fit_bounds(_initial_view(shown))
     folium.GeoJson(
         shown[[*TOOLTIP_FIELDS, "colour", "geom"]],
@@ -189,5 +197,9 @@ def _facility_layer(facilities: gpd.GeoDataFrame) -> folium.FeatureGroup:
     health = facilities[(facilities["category"] == "salud") & facilities.geometry.notna()]
     # Off at first: thousands of markers would hide the tiers; planners switch it on.
     layer = folium.FeatureGroup(name="Establecimientos de salud (DEIS)", show=False)
-    FastMarkerCluster([[p.y, p.x] for p in health.geometry]).add_to(layer)
+    points = gpd.GeoDataFrame(geometry=list(health.geometry), crs="EPSG:4326")
+    folium.GeoJson(
+        points,
+        marker=folium.CircleMarker(radius=2, color="#1b9e77", fill=True, weight=0),
+    ).add_to(layer)
     return layer

@@ -1,10 +1,15 @@
-"""The planners' map: colours by tier, Spanish tooltips, point layers, served by the API."""
+"""The planners' map: fixed tier colours, offline pages, light outlines and escaped overlays."""
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
+import re
 
+import geopandas as gpd
 import pytest
+import shapely
 from fastapi.testclient import TestClient
 
 from analysis import ScoringParameters
@@ -12,69 +17,143 @@ from geo_service.app import create_app
 from geo_service.mapping import stored_run_map
 from geo_service.scoring import run_scoring
 from geo_service.settings import Settings
-from maps.gaps import NO_SCORE_COLOUR, TIER_COLOURS, tier_colour
+from maps.assets import STATIC_DIR
+from maps.geometry import simplified_outlines
+from maps.gaps import tier_colour
+from maps.page import NO_SCORE_COLOUR, TIER_COLOURS
+
+#: Anything a page would fetch from another host: scripts, images, style sheets, CSS urls.
+#: (Plain links, such as Leaflet's attribution, fetch nothing and are allowed.)
+OUTSIDE = re.compile(
+    r"""src\s*=\s*["']?(?:https?:)?//|<link[^>]*href\s*=\s*["']?(?:https?:)?//"""
+    r"""|url\(\s*["']?(?:https?:)?//|fetch\(\s*["'](?:https?:)?//""",
+    re.IGNORECASE,
+)
 
 
-def test_tier_colours_run_from_darkest_to_lightest_and_grey_for_no_score():
-    assert [tier_colour(t, 5) for t in range(1, 6)] == list(TIER_COLOURS)
-    assert tier_colour(1, 3) == TIER_COLOURS[0] and tier_colour(3, 3) == TIER_COLOURS[-1]
-    assert tier_colour(None, 5) == tier_colour(math.nan, 5) == NO_SCORE_COLOUR
+def test_each_tier_number_wears_one_colour_whatever_the_number_of_tiers():
+    assert [tier_colour(t) for t in range(1, 6)] == list(TIER_COLOURS)
+    # A region with three tiers: its tier 3 keeps the national tier-3 colour, not the lightest.
+    assert tier_colour(3, 3) == TIER_COLOURS[2] == tier_colour(3, 5)
+    assert tier_colour(None) == tier_colour(math.nan) == NO_SCORE_COLOUR
+
+
+def test_vendored_leaflet_ships_with_its_licence():
+    leaflet = STATIC_DIR / "vendor" / "leaflet"
+    assert "BSD 2-Clause License" in (leaflet / "LICENSE").read_text("utf-8")
+    assert "1.9.4" in (leaflet / "leaflet.js").read_text("utf-8")[:200]
+
+
+def test_simplified_outlines_keep_shared_borders(national_embedded):
+    communes = national_embedded.read_table(
+        "communes", ["cut", "name", "region_code", "region_name", "geom"]
+    )
+    coquimbo = gpd.GeoDataFrame(communes[communes["region_code"] == "04"], geometry="geom")
+    outlines = simplified_outlines(coquimbo)
+    assert len(outlines) == len(coquimbo)
+    before = shapely.get_num_coordinates(coquimbo.geometry.array).sum()
+    after = shapely.get_num_coordinates(outlines.geometry.array).sum()
+    assert after < before / 2
+    # Neighbours still meet: the simplified coverage has no gaps or overlaps between them.
+    merged = shapely.union_all(outlines.geometry.array)
+    assert abs(merged.area - shapely.area(outlines.geometry.array).sum()) < 1e-6
+    by_cut = dict(zip(outlines["cut"], outlines.geometry, strict=True))
+    assert by_cut["04101"].intersection(by_cut["04102"]).length > 0  # La Serena | Coquimbo
 
 
 @pytest.fixture(scope="module")
-def coquimbo_run(national_postgis):
-    return run_scoring(national_postgis, ScoringParameters(region="04", draws=50, seed=5))
+def national_run(national_postgis):
+    return run_scoring(national_postgis, ScoringParameters(draws=20, seed=5))
+
+
+@pytest.fixture(scope="module")
+def client(national_postgis, national_run):
+    url = national_postgis.engine.url.render_as_string(hide_password=False)
+    with TestClient(create_app(Settings(database_url=url))) as test_client:
+        yield test_client
 
 
 @pytest.mark.postgis
 @pytest.mark.realdata
-def test_regional_map_has_every_commune_with_spanish_tooltips(national_postgis, coquimbo_run):
-    folium_map = stored_run_map(national_postgis, "agua", "04", coquimbo_run.run["run_id"])
-    html = folium_map.get_root().render()
-    assert "Prioridad muy alta" in html
-    assert "Cobertura de indicadores" in html
+def test_offline_export_embeds_leaflet_and_needs_no_other_host(national_postgis, national_run):
+    folium_map = stored_run_map(national_postgis, "agua", "04", national_run.run["run_id"])
+    page = folium_map.get_root().render()
+    assert OUTSIDE.search(page) is None
+    assert "Leaflet 1.9.4" in page and "jquery" not in page.lower()
     layers = [c for c in folium_map._children.values() if type(c).__name__ == "GeoJson"]
     features = layers[0].data["features"]
     assert len(features) == 15
-    scored = coquimbo_run.result.scores
-    first = scored[(scored["challenge"] == "agua") & (scored["rank"] == 1)].iloc[0]
     by_cut = {f["properties"]["cut"]: f["properties"] for f in features}
-    assert by_cut[first["cut"]]["colour"] == TIER_COLOURS[0]
-    assert by_cut[first["cut"]]["tramo"] == "Prioridad muy alta"
-    assert by_cut["04305"]["name"] == "Río Hurtado"  # accents reach the page (JSON-escaped)
-    assert "R\\u00edo Hurtado" in html
+    assert by_cut["04305"]["name"] == "Río Hurtado"
+    scored = national_run.result.scores
+    agua = scored[(scored["challenge"] == "agua") & scored["cut"].str.startswith("04")]
+    for cut, tier in zip(agua["cut"], agua["tier"], strict=True):
+        assert by_cut[cut]["colour"] == tier_colour(tier)
 
 
 @pytest.mark.postgis
 @pytest.mark.realdata
-def test_apr_systems_are_an_overlay_where_they_exist(national_postgis):
-    national = run_scoring(national_postgis, ScoringParameters(draws=10, seed=5))
-    folium_map = stored_run_map(national_postgis, "agua", "05", national.run["run_id"])
-    overlays = [c for c in folium_map._children.values() if type(c).__name__ == "FeatureGroup"]
-    names = [o.layer_name for o in overlays]
-    assert names == ["Sistemas APR / SSR", "Establecimientos de salud (DEIS)"]
-    assert [o.show for o in overlays] == [True, False]  # facilities start hidden
-    markers = [m for m in overlays[0]._children.values() if type(m).__name__ == "CircleMarker"]
-    assert len(markers) == 25  # Petorca's systems, the only ones in region 05
+def test_old_map_address_redirects_to_mapa(client):
+    response = client.get(
+        "/map", params={"challenge": "agua", "region": "04"}, follow_redirects=False
+    )
+    assert response.status_code == 307
+    assert response.headers["location"] == "/mapa?desafio=agua&region=04"
 
 
 @pytest.mark.postgis
 @pytest.mark.realdata
-def test_map_is_served_as_html(national_postgis, coquimbo_run):
-    url = national_postgis.engine.url.render_as_string(hide_password=False)
-    with TestClient(create_app(Settings(database_url=url))) as client:
-        page = client.get(
-            "/map",
-            params={
-                "challenge": "conectividad",
-                "region": "04",
-                "run_id": coquimbo_run.run["run_id"],
-            },
-        )
-        assert page.status_code == 200
-        assert page.headers["content-type"].startswith("text/html")
-        assert "leaflet" in page.text.lower() and "Monte Patria" in page.text
-        missing = client.get(
-            "/map", params={"challenge": "salud", "run_id": coquimbo_run.run["run_id"]}
-        )
-        assert missing.status_code == 404
+def test_mapa_page_is_spanish_and_loads_nothing_from_another_host(client):
+    page = client.get("/mapa", params={"desafio": "agua"})
+    assert page.status_code == 200
+    text = page.text
+    assert '<html lang="es">' in text and "<title>" in text
+    assert OUTSIDE.search(text) is None
+    assert "jquery" not in text.lower() and "bootstrap" not in text.lower()
+    config = json.loads(re.search(r'id="geogaps-config">(.*?)</script>', text).group(1))
+    assert config["initial"]["challenge"] == "agua"
+    assert [c["id"] for c in config["challenges"]] == [
+        "agua",
+        "conectividad",
+        "rural_urbano",
+        "compuesto",
+    ]
+    assert {"code": "04", "name": "Coquimbo"} in config["regions"]
+    assert config["basemap"] is None
+    for asset in re.findall(r'(?:src|href)="(/static/[^"]+)"', text):
+        assert client.get(asset).status_code == 200, asset
+    assert client.get("/static/mapa/../page.py").status_code == 404
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_outlines_are_gzipped_light_and_every_commune_is_there(client, national_postgis):
+    response = client.get(
+        "/mapa/capas/comunas.geojson", headers={"Accept-Encoding": "gzip"}
+    )
+    assert response.status_code == 200
+    assert response.headers["content-encoding"] == "gzip"
+    raw = response.content  # httpx already decoded it
+    assert len(gzip.compress(raw)) < 600_000
+    features = json.loads(raw)["features"]
+    communes = national_postgis.read_table("communes", ["cut"])
+    assert sorted(f["properties"]["cut"] for f in features) == sorted(communes["cut"])
+    regions = client.get("/mapa/capas/regiones.geojson").json()["features"]
+    assert len(regions) == 16
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_overlays_carry_spanish_lines_and_approximate_projects(client):
+    apr = client.get("/mapa/capas/apr.geojson", params={"region": "05"}).json()["features"]
+    assert apr and all(f["properties"]["lines"][0].startswith("Beneficiarios: ") for f in apr)
+    projects = client.get("/mapa/capas/proyectos.geojson").json()["features"]
+    approximate = [f for f in projects if f["properties"]["approximate"]]
+    assert approximate
+    assert all(
+        "Ubicación aproximada: dibujado en la comuna" in f["properties"]["lines"]
+        for f in approximate
+    )
+    health = client.get("/mapa/capas/salud.geojson", params={"region": "04"}).json()
+    assert health["features"]
+    assert client.get("/mapa/capas/desconocida.geojson").status_code == 404

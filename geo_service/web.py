@@ -1,0 +1,243 @@
+"""The planners' web pages: ``/mapa``, ``/comunas/{cut}``, exports, light layers and assets.
+
+The map page is a shell: its script reads scores from the JSON API (``/scores``, ``/gaps``,
+``/communes/{cut}``). This router serves what the API does not: the page itself, the vendored
+Leaflet, simplified outlines (cached per store state), point overlays, the printable profile and
+the CSV/PNG exports.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import geopandas as gpd
+import pandas as pd
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from analysis import load_catalogue
+from layers.store import Store
+from maps import overlays as overlay_features
+from maps.assets import STATIC_DIR, STATIC_URL
+from maps.geometry import feature_collection, region_outlines, simplified_outlines
+from maps.page import map_page, page_config
+
+router = APIRouter(include_in_schema=False)
+exports = APIRouter(tags=["exportaciones"])
+
+RegionQuery = Annotated[
+    str | None, Query(pattern=r"^(0[1-9]|1[0-6])$", description="Código de región, p. ej. 04.")
+]
+_CACHE_LIMIT = 32
+_lock = threading.Lock()
+
+
+def _store(request: Request) -> Store:
+    store: Store = request.app.state.store
+    return store
+
+
+def store_state(store: Store) -> str:
+    """A key that changes whenever a dataset is (re)loaded, so cached layers follow the data."""
+    provenance = store.provenance()
+    columns = [c for c in ("dataset", "sha256", "loaded_at") if c in provenance.columns]
+    text = provenance[columns].sort_values("dataset").to_csv(index=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def _cached(request: Request, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+    """``build()`` once per key and store state, kept on the application (a small LRU)."""
+    cache: dict[tuple[str, ...], Any] = request.app.state.__dict__.setdefault("web_cache", {})
+    full_key = (*key, store_state(_store(request)))
+    with _lock:
+        if full_key in cache:
+            cache[full_key] = cache.pop(full_key)  # most recently used last
+            return cache[full_key]
+    value = build()
+    with _lock:
+        cache[full_key] = value
+        while len(cache) > _CACHE_LIMIT:
+            cache.pop(next(iter(cache)))
+    return value
+
+
+def _json_response(request: Request, payload: bytes, media_type: str) -> Response:
+    """JSON bytes, gzip-compressed when the client accepts it (outlines shrink ~5x)."""
+    headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", ""):
+        headers["Content-Encoding"] = "gzip"
+        payload = gzip.compress(payload, compresslevel=6, mtime=0)
+    return Response(payload, media_type=media_type, headers=headers)
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def outlines(request: Request) -> gpd.GeoDataFrame:
+    """Simplified commune outlines with label points, cached per store state."""
+
+    def build() -> gpd.GeoDataFrame:
+        communes = _store(request).read_table(
+            "communes", ["cut", "name", "region_code", "region_name", "geom"]
+        )
+        if communes.empty:
+            raise HTTPException(404, "no hay comunas cargadas; ejecute `geogaps load`")
+        return simplified_outlines(gpd.GeoDataFrame(communes, geometry="geom"))
+
+    outlines_: gpd.GeoDataFrame = _cached(request, ("outlines",), build)
+    return outlines_
+
+
+def label_points(request: Request) -> dict[str, tuple[float, float]]:
+    """Commune CUT → (lon, lat) of its label (inside its largest part)."""
+    frame = outlines(request)
+    return {cut: (p[0], p[1]) for cut, p in zip(frame["cut"], frame["label_point"], strict=True)}
+
+
+def regions_of(request: Request) -> list[dict[str, str]]:
+    """Region codes and names, in code order."""
+    frame = outlines(request)[["region_code", "region_name"]].drop_duplicates()
+    return [
+        {"code": str(code), "name": str(name)}
+        for code, name in frame.sort_values("region_code").itertuples(index=False)
+    ]
+
+
+# ------------------------------------------------------------------------------ pages
+
+
+@router.get("/map")
+def old_map(challenge: str | None = None, region: RegionQuery = None) -> RedirectResponse:
+    """The map moved to ``/mapa``."""
+    query = {k: v for k, v in (("desafio", challenge), ("region", region)) if v}
+    suffix = ("?" + "&".join(f"{k}={v}" for k, v in query.items())) if query else ""
+    return RedirectResponse("/mapa" + suffix, status_code=307)
+
+
+@router.get("/mapa", response_class=HTMLResponse)
+def map_page_route(
+    request: Request,
+    desafio: Annotated[str | None, Query(pattern=r"^[a-z][a-z0-9_]*$")] = None,
+    region: RegionQuery = None,
+) -> HTMLResponse:
+    """The planners' map: choropleth, overlays, priority table, weights and commune panel."""
+    store = _store(request)
+    catalogue = load_catalogue()
+    try:
+        run, results = store.read_score_run()
+    except LookupError:
+        raise HTTPException(404, "no hay corridas guardadas; ejecute `geogaps score`") from None
+    challenge = desafio if desafio in catalogue.score_ids else catalogue.composite_id
+    scored = results[results["challenge"] == challenge]
+    config = page_config(
+        catalogue,
+        regions_of(request),
+        _run_dict(run),
+        challenge=challenge,
+        region=region,
+        basemap_url=getattr(request.app.state.settings, "basemap_url", None),
+        national_total=int(scored["rank"].notna().sum()),
+    )
+    return HTMLResponse(map_page(config))
+
+
+def _run_dict(run: Any) -> dict[str, Any]:
+    if isinstance(run, dict):
+        return run
+    dumped: dict[str, Any] = run.model_dump()
+    return dumped
+
+
+@router.get("/static/mapa/{asset:path}")
+def static_asset(asset: str) -> FileResponse:
+    """Vendored Leaflet (with its licence), the page's script and styles."""
+    path = (STATIC_DIR / asset).resolve()
+    if not path.is_relative_to(STATIC_DIR) or not path.is_file():
+        raise HTTPException(404, f"no existe {STATIC_URL}/{asset}")
+    return FileResponse(path, headers={"Cache-Control": "public, max-age=3600"})
+
+
+# ----------------------------------------------------------------------------- layers
+
+
+@router.get("/mapa/capas/comunas.geojson")
+def communes_layer(request: Request) -> Response:
+    """Commune outlines, simplified as one coverage (shared borders kept)."""
+    payload = _cached(
+        request,
+        ("communes.geojson",),
+        lambda: _dumps(
+            feature_collection(outlines(request), ["cut", "name", "region_code", "label_point"])
+        ),
+    )
+    return _json_response(request, payload, "application/geo+json")
+
+
+@router.get("/mapa/capas/regiones.geojson")
+def regions_layer(request: Request) -> Response:
+    """Region outlines, the union of their simplified communes."""
+    payload = _cached(
+        request,
+        ("regions.geojson",),
+        lambda: _dumps(
+            feature_collection(region_outlines(outlines(request)), ["region_code", "region_name"])
+        ),
+    )
+    return _json_response(request, payload, "application/geo+json")
+
+
+OVERLAY_NAMES = ("apr", "proyectos", "salud", "escuelas", "huella")
+
+
+@router.get("/mapa/capas/{name}.geojson")
+def overlay_layer(
+    request: Request,
+    name: Annotated[str, Path(pattern=r"^[a-z]+$")],
+    region: RegionQuery = None,
+) -> Response:
+    """A point overlay of the map (APR, projects, health, schools, Huella Local)."""
+    if name not in OVERLAY_NAMES:
+        raise HTTPException(404, f"capa desconocida {name!r}; capas: {', '.join(OVERLAY_NAMES)}")
+    payload = _cached(
+        request, ("overlay", name, region or ""), lambda: _dumps(_overlay(request, name, region))
+    )
+    return _json_response(request, payload, "application/geo+json")
+
+
+def _overlay(request: Request, name: str, region: str | None) -> dict[str, Any]:
+    store = _store(request)
+
+    def read(table: str, columns: list[str]) -> pd.DataFrame:
+        frame = store.read_table(table, columns)
+        return frame[frame["cut"].str[:2] == region] if region else frame
+
+    if name == "apr":
+        return overlay_features.apr_features(
+            read("apr_systems", ["cut", "name", "beneficiaries", "connections", "status", "geom"])
+        )
+    if name == "proyectos":
+        columns = ["cut", "name", "typology", "stage", "total_investment_clp",
+                   "location_precision", "geom"]  # fmt: skip
+        return overlay_features.project_features(
+            read("project_sites", columns), label_points(request)
+        )
+    if name in ("salud", "escuelas"):
+        facilities = read(
+            "facilities",
+            ["cut", "name", "category", "facility_type", "level", "operating_status", "geom"],
+        )
+        category = facilities["category"].fillna("")
+        if name == "salud":
+            chosen = facilities[category == load_catalogue().settings.health_category]
+        else:
+            chosen = facilities[category.str.startswith("educacion")]
+        return overlay_features.facility_features(chosen, health=name == "salud")
+    presence = read("huella_presence", ["cut", "intervention"])
+    names = dict(zip(outlines(request)["cut"], outlines(request)["name"], strict=True))
+    return overlay_features.huella_features(presence, label_points(request), names)
