@@ -96,6 +96,7 @@ def compute_indicators(inputs: AnalysisInputs, catalogue: Catalogue | None = Non
     _add_health(
         out, inputs.facilities, inputs.urban_zones, inputs.localities, sample.points, settings
     )
+    _add_accessibility(out, inputs.accessibility, settings)
     _add_social(out, inputs)
     return out.reset_index(drop=True)
 
@@ -220,6 +221,71 @@ def _add_apr(
     # Distances only where the layer covers the commune: elsewhere the nearest APR in the
     # data may be far away simply because the neighbour's systems were not loaded.
     out["apr_distancia_km"] = np.where(covered, distance, np.nan)
+
+
+#: Accessibility indicators: column → (destination kind, statistic of the stored table).
+ACCESSIBILITY_INDICATORS: dict[str, tuple[str, str]] = {
+    "salud_primaria_minutos": ("primary", "rural_minutes_mean"),
+    "hospital_minutos": ("hospital", "rural_minutes_mean"),
+    "escuela_minutos": ("school", "rural_minutes_mean"),
+    "centro_minutos": ("centre", "rural_minutes_mean"),
+    "apr_minutos": ("apr", "rural_minutes_mean"),
+    "salud_primaria_mas_60_min_pct": ("primary", "rural_share_beyond_60_minutes"),
+}
+
+
+def _accessibility_rows(table: pd.DataFrame, settings: CatalogueSettings) -> pd.DataFrame:
+    """Pick one stored row per commune and destination kind.
+
+    The configured resolution wins, else the finest stored; national before regional runs.
+    """
+    if table is None or len(table) == 0:
+        return pd.DataFrame(columns=["cut", "facility"])
+    rows = table.assign(
+        cut=table["cut"].astype(str),
+        preferred=table["resolution_m"] != settings.accessibility_resolution_m,
+        regional=table["dataset"].astype(str).str.contains("_region"),
+    )
+    rows = rows.sort_values(["preferred", "resolution_m", "regional"], kind="stable")
+    return rows.drop_duplicates(["cut", "facility"], keep="first")
+
+
+def _add_accessibility(out: pd.DataFrame, table: pd.DataFrame, settings: CatalogueSettings) -> None:
+    """Population-weighted travel-time indicators from the stored accessibility results.
+
+    Minutes are those of the commune's rural inhabitants; where a commune has no rural
+    population the mean of all its inhabitants stands in (and nobody rural is beyond 60
+    minutes). Without stored results every accessibility indicator is missing, never zero.
+    APR minutes are kept only where the APR layer covers the commune (elsewhere the nearest
+    loaded APR may be far simply because the neighbours' systems were not loaded).
+    """
+    rows = _accessibility_rows(table, settings)
+    for column, (kind, statistic) in ACCESSIBILITY_INDICATORS.items():
+        of_kind = rows[rows["facility"] == kind].set_index("cut") if len(rows) else rows
+        if len(of_kind) == 0 or statistic not in of_kind:
+            out[column] = np.nan
+            continue
+        values = pd.to_numeric(of_kind[statistic], errors="coerce").reindex(out.index)
+        rural = pd.to_numeric(of_kind["rural_population"], errors="coerce").reindex(out.index)
+        no_rural = (rural <= 0).to_numpy()
+        if statistic == "rural_minutes_mean":
+            everyone = pd.to_numeric(of_kind["minutes_mean"], errors="coerce")
+            values = values.where(~no_rural, everyone.reindex(out.index))
+            out[column] = values.to_numpy(dtype=float)
+        else:
+            shares = values.where(~no_rural, 0.0).where(rural.notna())
+            out[column] = 100.0 * shares.to_numpy(dtype=float)
+    if "apr_minutos" in out and "apr_systems" in out:
+        out["apr_minutos"] = np.where(out["apr_systems"] > 0, out["apr_minutos"], np.nan)
+    primary = rows[rows["facility"] == "primary"].set_index("cut") if len(rows) else rows
+    out["accessibility_method"] = (
+        primary["method"].reindex(out.index).to_numpy() if len(primary) else None
+    )
+    out["accessibility_resolution_m"] = (
+        pd.to_numeric(primary["resolution_m"]).reindex(out.index).to_numpy(dtype=float)
+        if len(primary)
+        else np.nan
+    )
 
 
 def _add_health(

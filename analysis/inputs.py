@@ -8,7 +8,7 @@ zero-padded text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import pandas as pd
@@ -46,6 +46,10 @@ class AnalysisInputs:
         Table ``project_sites``: development projects; ``geom`` may be missing.
     rural_classification : pandas.DataFrame
         Table ``rural_classification``: ODEPA rural policy class of each commune.
+    accessibility : pandas.DataFrame
+        Table ``accessibility``: population-weighted travel time per commune and destination
+        kind (``geogaps accessibility``); empty when none was computed, and then the
+        connectivity indicators are missing, never zero.
     """
 
     communes: gpd.GeoDataFrame
@@ -61,3 +65,4 @@ class AnalysisInputs:
     huella_presence: pd.DataFrame
     project_sites: gpd.GeoDataFrame
     rural_classification: pd.DataFrame
+    accessibility: pd.DataFrame = field(default_factory=pd.DataFrame)

@@ -294,6 +294,35 @@ class RoadSegment(Base):
     geom = mapped_column(Geometry("MULTILINESTRING", srid=SRID, spatial_index=True))
 
 
+class CommuneAccessibility(Base):
+    """Population-weighted travel time of a commune to its nearest facility of one kind.
+
+    One dataset per destination kind and resolution (``accesibilidad_<kind>_<res>m``), written
+    by ``geogaps accessibility``; shares are 0-1, counts are inhabitants of the rural area.
+    """
+
+    __tablename__ = "accessibility"
+    dataset: Mapped[str] = _dataset(primary_key=True)
+    cut: Mapped[str] = _cut(primary_key=True)
+    facility: Mapped[str] = mapped_column(Text)
+    resolution_m: Mapped[int] = mapped_column(Integer)
+    grid: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(Text)
+    destinations: Mapped[int] = mapped_column(Integer)
+    population: Mapped[float | None] = mapped_column(Float)
+    rural_population: Mapped[float | None] = mapped_column(Float)
+    population_year: Mapped[int] = mapped_column(Integer)
+    minutes_mean: Mapped[float | None] = mapped_column(Float)
+    rural_minutes_mean: Mapped[float | None] = mapped_column(Float)
+    rural_unreachable_share: Mapped[float | None] = mapped_column(Float)
+    rural_share_beyond_30_minutes: Mapped[float | None] = mapped_column(Float)
+    rural_share_beyond_60_minutes: Mapped[float | None] = mapped_column(Float)
+    rural_share_beyond_120_minutes: Mapped[float | None] = mapped_column(Float)
+    rural_beyond_30_minutes: Mapped[float | None] = mapped_column(Float)
+    rural_beyond_60_minutes: Mapped[float | None] = mapped_column(Float)
+    rural_beyond_120_minutes: Mapped[float | None] = mapped_column(Float)
+
+
 class DatasetProvenance(Base):
     """Where a loaded dataset came from and what its load did."""
 
@@ -425,5 +454,6 @@ DATA_TABLES = {
         InformalSettlement,
         Village,
         RoadSegment,
+        CommuneAccessibility,
     )
 }

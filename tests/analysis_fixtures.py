@@ -8,11 +8,14 @@ deterministic so a test can recompute them by hand.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 from shapely.geometry import MultiPolygon, Point, box
 
+from analysis.accessibility import run_accessibility
 from analysis.inputs import AnalysisInputs
 
 SIZE = 0.2
@@ -319,7 +322,7 @@ def build_synthetic_inputs() -> AnalysisInputs:
         }
     )
 
-    return AnalysisInputs(
+    inputs = AnalysisInputs(
         communes=communes,
         population=population,
         water_sources=water_sources,
@@ -334,3 +337,8 @@ def build_synthetic_inputs() -> AnalysisInputs:
         project_sites=project_sites,
         rural_classification=rural_classification,
     )
+    # Travel times from the real pipeline on this territory (no land cover: every cell of
+    # unknown class), stored as `geogaps accessibility` stores them.
+    access = run_accessibility(inputs, resolution=2000)
+    table = access.table.assign(dataset="accesibilidad_synthetic")
+    return replace(inputs, accessibility=table)

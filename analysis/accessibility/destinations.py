@@ -40,7 +40,7 @@ FACILITY_LABELS = {
 }
 #: Urban inhabitants that make a commune's urban area a city (centre–periphery).
 CITY_MIN_URBAN_POPULATION = 20_000.0
-#: Operating statuses of schools in the MINEDUC directory (folded); missing also counts.
+#: Operating statuses of schools (folded prefixes: MINEDUC "Vigente"); missing also counts.
 OPERATING_SCHOOL_STATUSES = {"vigente", "funcionando", "activo"}
 
 
@@ -97,7 +97,9 @@ def destinations(
         wanted = {fold(t) for t in types}
         return _points(health[kind.isin(wanted).to_numpy()])
 
-    operating_school = status.isna() | status.isin(OPERATING_SCHOOL_STATUSES)
+    operating_school = status.isna() | status.fillna("").str.startswith(
+        tuple(OPERATING_SCHOOL_STATUSES)
+    )
     schools = facilities[
         ((category == fold(settings.school_category)) & operating_school).to_numpy()
     ]
