@@ -1,4 +1,8 @@
-"""FastAPI application factory; the store (and its connection pool) lives in the lifespan."""
+"""FastAPI application factory; the store (and its connection pool) lives in the lifespan.
+
+Migrations are not run here (``geogaps db upgrade`` is that step): the app starts while the
+database is down, answers 503 with a reason, and recovers by itself once it is back.
+"""
 
 from __future__ import annotations
 
@@ -6,14 +10,29 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.middleware.gzip import GZipMiddleware
 
 from geo_service import __version__, api_analysis, api_decision
+from geo_service.api import communes, gaps, runs, system
+from geo_service.api.common import SafeJSONResponse, ServingState
+from geo_service.errors import install_error_handlers
 from geo_service.ogc import router as ogc_router
-from geo_service.routes import router
 from geo_service.settings import Settings
 from geo_service.web import exports as web_exports
 from geo_service.web import router as web_router
 from layers import open_store
+
+DESCRIPTION = """
+API de **geogaps**: brechas territoriales de las 345 comunas de Chile (agua, conectividad,
+ruralidad), calculadas con datos públicos y guardadas como corridas reproducibles.
+
+* Lecturas públicas; escrituras (`POST /datasets/{kind}`, `POST /runs`) con la cabecera
+  `X-API-Key`.
+* Toda lista va paginada (`total`, `next`); toda respuesta de puntajes dice de qué corrida viene.
+* Errores: 404 id desconocido, 422 parámetro inválido, 413 archivo demasiado grande,
+  503 almacén no disponible.
+"""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,9 +41,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(settings.database_url, settings.store_dir)
-        store.migrate()
+        # Opening a store connects lazily: a database that is down does not stop the server.
+        store = open_store(
+            settings.database_url,
+            settings.store_dir,
+            pool_size=settings.pool_size,
+            statement_timeout_ms=settings.statement_timeout_ms,
+        )
         app.state.store = store
+        app.state.serving = ServingState()
         try:
             yield
         finally:
@@ -33,14 +58,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="geogaps",
         summary="Brechas territoriales de las comunas de Chile: capas y puntajes de brecha.",
+        description=DESCRIPTION,
         version=__version__,
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
-    app.include_router(router)
-    app.include_router(api_decision.router)
-    app.include_router(api_analysis.router)
+    install_error_handlers(app)
+    app.add_middleware(GZipMiddleware, minimum_size=1000)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type"],
+        )
+    for module in (system, runs, communes, gaps):
+        app.include_router(module.router)
     app.include_router(ogc_router)
     app.include_router(web_router)
     app.include_router(web_exports)
+    app.include_router(api_decision.router)
+    app.include_router(api_analysis.router)
     return app

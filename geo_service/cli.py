@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from geo_service import cli_analysis, cli_decision
+from geo_service import cli_analysis, cli_decision, cli_ops
 
 try:  # typer >= 0.20 ships its own copy of click
     from typer._click.exceptions import ClickException
@@ -388,32 +388,6 @@ def _print_ranking(table: pd.DataFrame, challenge: str, top: int) -> None:
     console.print(ranking)
 
 
-@app.command()
-def explain(
-    cut: Annotated[str, typer.Argument(help="Commune code (CUT), e.g. 04303 or 4303.")],
-) -> None:
-    """Print one commune's score breakdown, from the newest saved run (or defaults)."""
-    from analysis import ScoringParameters, explain_commune
-    from geo_service.scoring import rerun_parameters, run_scoring
-    from layers.parsing import pad_cut
-
-    code = pad_cut(cut)
-    if code is None:
-        raise UserError(f"{cut!r} is not a commune code (CUT)")
-    settings = settings_from_env()
-    with opened_store(settings) as store:
-        try:
-            run, _ = store.read_score_run()
-            parameters, override = rerun_parameters(run)
-        except LookupError:
-            parameters, override = ScoringParameters(seed=settings.random_seed), None
-        record = run_scoring(store, parameters, override, save=False)
-    try:
-        console.print(explain_commune(record.result, code))
-    except (KeyError, ValueError) as error:
-        raise UserError(str(error).strip("'\"")) from None
-
-
 @app.command("map")
 def map_file(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("output/mapa.html"),
@@ -438,19 +412,6 @@ def map_file(
     console.print(f"map written to {out}")
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-) -> None:
-    """Serve the HTTP API (layers, datasets, gap scores)."""
-    import uvicorn
-
-    from geo_service.app import create_app
-
-    uvicorn.run(create_app(settings_from_env()), host=host, port=port)
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply the Alembic migrations to the PostGIS database."""
@@ -463,6 +424,9 @@ def db_upgrade() -> None:
 
 app.command("portafolio")(cli_decision.portafolio)
 app.command("rezago")(cli_decision.rezago)
+app.command("serve")(cli_ops.serve)
+app.command("runs")(cli_ops.runs)
+app.command("explain")(cli_ops.explain)
 app.command("sensitivity")(cli_analysis.sensitivity)
 app.command("audit")(cli_analysis.audit)
 

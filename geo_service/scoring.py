@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,14 +133,9 @@ def stored_result(store: Store, run: RunRecord) -> ScoringResult:
         )
     parameters, _ = rerun_parameters(run)
     catalogue = Catalogue.model_validate_json(str(tables.pop(CATALOGUE_TABLE)["json"].iloc[0]))
+    table_fields = {f.name for f in fields(ScoringResult)} - {"_ranked"}
     return ScoringResult(
-        scores=tables["scores"],
-        indicators=tables["indicators"],
-        contributions=tables["contributions"],
-        clusters=tables["clusters"],
-        groups=tables["groups"],
-        portfolio=tables["portfolio"],
-        reference=tables["reference"],
+        **{name: frame for name, frame in tables.items() if name in table_fields},
         parameters=parameters,
         catalogue=catalogue,
         scope_label="nacional" if parameters.region is None else f"región {parameters.region}",
@@ -167,4 +162,4 @@ def data_changes(store: Store, run: RunRecord) -> str | None:
 def result_rows(result: ScoringResult, run_id: str) -> pd.DataFrame:
     """The rows of ``score_results`` for one run."""
     rows = result.scores.assign(run_id=run_id)
-    return rows[stored_columns("score_results")]
+    return rows.reindex(columns=stored_columns("score_results"))

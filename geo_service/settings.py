@@ -44,6 +44,18 @@ class Settings(BaseSettings):
         "http://host/{z}/{x}/{y}.png. Unset: no basemap (the map needs no internet).",
     )
     random_seed: int = Field(default=20221, description="Seed of the Monte Carlo uncertainty run.")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description='Origins allowed by CORS, as JSON, e.g. ["https://gore.example.cl"]. '
+        "Empty: no CORS headers.",
+    )
+    max_upload_mb: int = Field(
+        default=50, ge=1, description="Largest file POST /datasets/{kind} accepts (413 above)."
+    )
+    pool_size: int = Field(default=5, ge=1, description="PostGIS connections kept per worker.")
+    statement_timeout_ms: int = Field(
+        default=15_000, ge=0, description="PostgreSQL statement_timeout of API queries (0: none)."
+    )
 
     @field_validator("database_url")
     @classmethod

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
 export GEOGAPS_DATA_DIR=${GEOGAPS_DATA_DIR:-../shared/data/chile}
+# Migrations are their own step (the server never migrates on start-up).
+if [ -n "${GEOGAPS_DATABASE_URL:-}" ]; then
+  .venv/bin/geogaps db upgrade
+fi
 .venv/bin/geogaps load --data-dir "$GEOGAPS_DATA_DIR"
 .venv/bin/geogaps score --out output/scores.csv
 .venv/bin/geogaps map --out output/mapa.html

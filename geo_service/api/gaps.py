@@ -1,0 +1,204 @@
+"""Scores computed on request with custom weights: what the map's live re-weighting calls."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+
+from analysis import ScoringParameters, compute_indicators, load_catalogue, score_communes
+from geo_service.api.common import (
+    LimitQuery,
+    OffsetQuery,
+    RegionQuery,
+    ServingDep,
+    ServingState,
+    SettingsDep,
+    StoreDep,
+    check_challenge,
+    page_links,
+    score_rows,
+)
+from geo_service.errors import BadParameterError
+from geo_service.inputs import read_analysis_inputs
+from layers.store import Store
+
+router = APIRouter(tags=["brechas a pedido"])
+
+#: Fewer Moran permutations than a stored run: clusters are not part of this answer.
+LIVE_MORAN_PERMUTATIONS = 99
+
+
+def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]:
+    """``agua:2,agua_sin_red_publica:0.5`` → (challenge weights, indicator weights).
+
+    Raises
+    ------
+    BadParameterError
+        A key that is neither a challenge nor an indicator of the catalogue, or a weight that is
+        not a finite non-negative number.
+    """
+    catalogue = load_catalogue()
+    challenges = set(catalogue.challenge_ids)
+    indicators = {indicator.id for indicator in catalogue.indicators}
+    challenge_weights: dict[str, float] = {}
+    indicator_weights: dict[str, float] = {}
+    for item in (text or "").split(","):
+        if not item.strip():
+            continue
+        key, separator, value = item.partition(":")
+        key = key.strip()
+        if not separator:
+            raise BadParameterError(f"peso {item!r} sin valor: use clave:peso, p. ej. agua:2")
+        try:
+            weight = float(value)
+        except ValueError:
+            raise BadParameterError(f"el peso de {key!r} no es un número: {value!r}") from None
+        if not math.isfinite(weight) or weight < 0:
+            raise BadParameterError(f"el peso de {key!r} debe ser un número finito no negativo")
+        if key in challenges:
+            challenge_weights[key] = weight
+        elif key in indicators:
+            indicator_weights[key] = weight
+        else:
+            raise BadParameterError(
+                f"clave de peso desconocida {key!r}: no es un desafío "
+                f"({', '.join(sorted(challenges))}) ni un indicador del catálogo"
+            )
+    return challenge_weights, indicator_weights
+
+
+def analysis_inputs(store: Store, serving: ServingState, state: str) -> tuple[Any, Any]:
+    """Inputs and raw indicators of the current store state, computed once per state."""
+
+    def make() -> tuple[Any, Any]:
+        inputs = read_analysis_inputs(store)
+        return inputs, compute_indicators(inputs, load_catalogue())
+
+    return serving.inputs.get_or_make(state, make)
+
+
+@router.get(
+    "/gaps",
+    summary="Brechas calculadas a pedido",
+    description="Puntajes calculados en el momento con pesos propios, sin simulaciones Monte "
+    "Carlo (el mapa los usa para re-ponderar en vivo). `weights` es una lista `clave:peso` de "
+    "desafíos o indicadores del catálogo (422 nombra una clave desconocida). Las respuestas se "
+    "guardan en caché por parámetros y estado de los datos. Las filas tienen la forma de "
+    "`/scores`, sin los campos Monte Carlo.",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "parameters": {"region": "04", "normalization": "minmax"},
+                        "cached": False,
+                        "total": 15,
+                        "next": None,
+                        "scores": [
+                            {
+                                "cut": "04303",
+                                "name": "Monte Patria",
+                                "challenge": "agua",
+                                "score": 0.7,
+                                "rank": 2,
+                                "rank_label": "2 de 15",
+                            }
+                        ],
+                    }
+                }
+            }
+        }
+    },
+)
+def gaps(
+    request: Request,
+    store: StoreDep,
+    serving: ServingDep,
+    settings: SettingsDep,
+    region: RegionQuery = None,
+    challenge: Annotated[
+        str | None, Query(description="Desafío a devolver (todos si falta).", examples=["agua"])
+    ] = None,
+    normalization: Annotated[
+        Literal["minmax", "zscore", "rank", "target"], Query(description="Normalización.")
+    ] = "minmax",
+    aggregation: Annotated[
+        Literal["arithmetic", "geometric"], Query(description="Agregación.")
+    ] = "arithmetic",
+    weights: Annotated[
+        str | None,
+        Query(
+            max_length=2000,
+            description="Pesos `clave:peso` separados por comas.",
+            examples=["agua:2,conectividad:1,agua_sin_red_publica:0.5"],
+        ),
+    ] = None,
+    limit: LimitQuery = 1000,
+    offset: OffsetQuery = 0,
+) -> dict[str, Any]:
+    """Scores computed on request, cached by parameters and store state."""
+    catalogue = load_catalogue()
+    check_challenge(challenge, catalogue.score_ids)
+    challenge_weights, indicator_weights = parse_weights(weights)
+    parameters = ScoringParameters(
+        region=region,
+        normalization=normalization,
+        aggregation=aggregation,
+        draws=0,
+        seed=settings.random_seed,
+        challenge_weights=challenge_weights,
+        indicator_weights=indicator_weights,
+        moran_permutations=LIVE_MORAN_PERMUTATIONS,
+    )
+    state = store.state_key()
+    key = (state, parameters.model_dump_json())
+    cached = serving.gaps.get(key)
+    was_cached = cached is not None
+    if cached is None:
+        inputs, raw = analysis_inputs(store, serving, state)
+        result = score_communes(inputs, parameters, catalogue, raw_indicators=raw)
+        ranked = {s: result.ranked_count(s) for s in result.catalogue.score_ids}
+        regions = result.scores.assign(region=result.scores["cut"].str[:2])
+        ranked_rows = regions[regions["rank"].notna()]
+        counts = ranked_rows.groupby(["challenge", "region"]).size()
+        stats = {(str(k[0]), str(k[1])): int(n) for k, n in counts.items()}  # type: ignore[index]
+        scores = result.scores.sort_values(["challenge", "rank", "cut"], na_position="last")
+        cached = (scores, stats, ranked)
+        serving.gaps.put(key, cached)
+    scores, stats, ranked = cached
+    if challenge is not None:
+        scores = scores[scores["challenge"] == challenge]
+    total = len(scores)
+    page = scores.iloc[offset : offset + limit]
+    monte_carlo = [c for c in page.columns if c.startswith(("median_rank", "rank_p", "top_tier"))]
+    rows = score_rows(page.drop(columns=monte_carlo), None, stats, {} if region else ranked)
+    if region is not None:
+        # Compared within the region: the rank is the regional rank.
+        for row in rows:
+            row["rank_region"] = row.get("rank")
+            row["region_total"] = stats.get((row["challenge"], region))
+            row["rank_region_label"] = row["rank_label"] = _label(row)
+    return {
+        "parameters": {
+            "region": region,
+            "challenge": challenge,
+            "normalization": normalization,
+            "aggregation": aggregation,
+            "challenge_weights": challenge_weights,
+            "indicator_weights": indicator_weights,
+            "draws": 0,
+        },
+        "cached": was_cached,
+        **page_links(request, total, limit, offset),
+        "scores": rows,
+    }
+
+
+def _label(row: dict[str, Any]) -> str | None:
+    from analysis.formatting import rank_of
+
+    if row.get("rank") is None or not row.get("region_total"):
+        return None
+    return rank_of(row["rank"], row["region_total"])

@@ -1,0 +1,102 @@
+"""``geogaps serve``, ``geogaps runs`` and ``geogaps explain``: serving and stored runs."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from geo_service.cli_support import UserError, console, errors, opened_store, settings_from_env
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (run `geogaps db upgrade` first; the server does not migrate)."""
+    import uvicorn
+
+    settings_from_env()  # refuse bad settings before starting workers
+    uvicorn.run(
+        "geo_service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+    )
+
+
+def runs(
+    scope: Annotated[
+        str | None, typer.Option(help="Only runs of this scope: nacional or a region code.")
+    ] = None,
+    limit: Annotated[int, typer.Option(help="How many runs (newest first).")] = 20,
+) -> None:
+    """List stored score runs: id, scope, date, parameters and result digest."""
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        total = store.count_runs(scope)
+        stored = store.runs(scope, limit=limit)
+    table = Table(title=f"Corridas guardadas ({len(stored)} de {total})")
+    for column in ("run", "ámbito", "fecha (UTC)", "normalización", "agregación", "sorteos"):
+        table.add_column(column)
+    table.add_column("semilla", justify="right")
+    table.add_column("resultado")
+    for run in stored:
+        parameters = run.parameters
+        table.add_row(
+            run.run_id[:12],
+            run.scope,
+            f"{run.created_at:%Y-%m-%d %H:%M}",
+            str(parameters.get("normalization", "")),
+            str(parameters.get("aggregation", "")),
+            str(parameters.get("draws", "")),
+            str(run.seed),
+            run.result_sha256[:12],
+        )
+    console.print(table)
+
+
+def explain(
+    cut: Annotated[str, typer.Argument(help="Commune code (CUT), e.g. 04303 or 4303.")],
+    run_id: Annotated[
+        str | None, typer.Option(help="A stored run (default: the newest national run).")
+    ] = None,
+) -> None:
+    """Print one commune's score breakdown from a stored run (nothing is re-scored)."""
+    from analysis import explain_commune
+    from geo_service.scoring import data_changes, stored_result
+    from layers.parsing import pad_cut
+
+    code = pad_cut(cut)
+    if code is None:
+        raise UserError(f"{cut!r} is not a commune code (CUT)")
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        try:
+            if run_id:
+                run = store.run(run_id)
+            else:
+                # The newest national run; without one, the newest run of any scope.
+                try:
+                    run = store.newest_run()
+                except LookupError:
+                    newest = store.runs(limit=1)
+                    if not newest:
+                        raise
+                    run = newest[0]
+            result = stored_result(store, run)
+        except LookupError as error:
+            raise UserError(f"{error}: run `geogaps score` first") from None
+        changed = data_changes(store, run)
+    try:
+        text = explain_commune(result, code)
+    except (KeyError, ValueError) as error:
+        raise UserError(str(error).strip("'\"")) from None
+    console.print(text)
+    console.print(f"[dim]corrida {run.run_id[:12]} · {run.scope} · {run.created_at:%Y-%m-%d}[/dim]")
+    if changed:
+        errors.print(f"[yellow]aviso:[/yellow] {changed}")
