@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
-from geo_service import cli_analysis, cli_decision, cli_ops
+from geo_service import cli_access, cli_analysis, cli_decision, cli_ops
 
 try:  # typer >= 0.20 ships its own copy of click
     from typer._click.exceptions import ClickException
@@ -429,6 +429,7 @@ app.command("runs")(cli_ops.runs)
 app.command("explain")(cli_ops.explain)
 app.command("sensitivity")(cli_analysis.sensitivity)
 app.command("audit")(cli_analysis.audit)
+app.command("accessibility")(cli_access.accessibility)
 
 
 _state = {"debug": False}

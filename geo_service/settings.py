@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     store_dir: Path = Field(
         default=Path("var/store"), description="Folder of the embedded GeoParquet store."
     )
+    raster_dir: Path = Field(
+        default=Path("var/rasters"),
+        description="Folder where geogaps accessibility writes its GeoTIFFs and PNG overlays.",
+    )
     api_key: SecretStr | None = Field(
         default=None, description="Key required in the X-API-Key header for write endpoints."
     )

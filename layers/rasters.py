@@ -84,7 +84,7 @@ def write_cog(
     nodata: float | None = None,
     resampling: Literal["nearest", "average", "mode"] = "average",
 ) -> Path:
-    """Write one band as a Cloud-Optimised GeoTIFF (deflate, 512 px tiles, overviews).
+    """Write one band as a Cloud-Optimised GeoTIFF (deflate, 256 px tiles, overviews).
 
     The file is built in memory and renamed into place, so a reader never sees half a file.
     """
@@ -101,20 +101,25 @@ def write_cog(
         "nodata": nodata,
     }
     output_profile = cog_profiles.get("deflate")
-    output_profile.update({"blockxsize": 512, "blockysize": 512})
+    output_profile.update({"blockxsize": 256, "blockysize": 256})
+    # Halve until the smallest overview fits one tile (at least one level, even for islands).
+    levels = max(1, int(np.ceil(np.log2(max(values.shape) / 256))))
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tif.tmp")
     os.close(handle)
     try:
-        with MemoryFile() as memory, memory.open(**profile) as dataset:
-            dataset.write(values, 1)
-            cog_translate(
-                dataset,
-                temporary,
-                output_profile,
-                overview_resampling=resampling,
-                in_memory=True,
-                quiet=True,
-            )
+        with MemoryFile() as memory:
+            with memory.open(**profile) as dataset:
+                dataset.write(values, 1)
+            with memory.open() as dataset:
+                cog_translate(
+                    dataset,
+                    temporary,
+                    output_profile,
+                    overview_resampling=resampling,
+                    overview_level=levels,
+                    in_memory=True,
+                    quiet=True,
+                )
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

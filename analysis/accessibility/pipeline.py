@@ -16,6 +16,7 @@ import pandas as pd
 from affine import Affine
 from rasterio import features, warp
 from rasterio.enums import MergeAlg, Resampling
+from scipy import ndimage
 
 from analysis.accessibility.destinations import (
     FACILITY_KINDS,
@@ -47,6 +48,10 @@ LAND_COVER_NODATA = 255
 #: Margin around a region's communes so that facilities across its border count, metres.
 REGION_MARGIN_M = 100_000.0
 Progress = Callable[[str], None]
+#: A commune's result counts as computed "with roads" when this share of its rural people live
+#: within ROAD_REACH_M of a mapped road.
+ROAD_COVERED_SHARE = 0.5
+ROAD_REACH_M = 2000.0
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,34 @@ def road_speed_grid(grid: GridSpec, roads: gpd.GeoDataFrame | None) -> FloatGrid
     )
 
 
+def road_method(
+    owner: npt.NDArray[np.int32],
+    rural: FloatGrid,
+    road_speed: FloatGrid,
+    count: int,
+    resolution: float,
+) -> npt.NDArray[np.str_]:
+    """Which friction each commune's result rests on.
+
+    ``"roads"`` when at least :data:`ROAD_COVERED_SHARE` of its rural inhabitants live within
+    :data:`ROAD_REACH_M` of a mapped road, ``"roads_partial"`` when some do (a neighbour's
+    network crossing in), ``"land_cover"`` otherwise.
+    """
+    reach = max(1, round(ROAD_REACH_M / resolution))
+    near_road = ndimage.binary_dilation(road_speed > 0, iterations=reach)
+    owned = owner >= 0
+    rural_total = np.bincount(owner[owned], rural[owned], count)
+    covered = np.bincount(owner[owned & near_road], rural[owned & near_road], count)
+    roads_anywhere = np.bincount(owner[owned & (road_speed > 0)], minlength=count) > 0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(rural_total > 0, covered / rural_total, roads_anywhere.astype(float))
+    return np.where(
+        share >= ROAD_COVERED_SHARE,
+        "roads",
+        np.where(roads_anywhere | (share > 0), "roads_partial", "land_cover"),
+    )
+
+
 def _cells(grid: GridSpec, points: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
     if len(points) == 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
@@ -189,8 +222,8 @@ def run_accessibility(
     -------
     AccessibilityResult
         ``table`` has one row per commune and kind: ``cut``, ``facility``, ``resolution_m``,
-        ``grid``, ``method`` (``"roads"`` when a loaded road network crosses the commune,
-        ``"land_cover"`` otherwise), ``destinations`` (count on the commune's grid),
+        ``grid``, ``method`` (``"roads"``, ``"roads_partial"`` or ``"land_cover"``, see
+        :func:`road_method`), ``destinations`` (count on the commune's grid),
         ``population``, ``rural_population``, ``population_year``, ``minutes_mean``,
         ``rural_minutes_mean``, ``rural_unreachable_share``, ``rural_share_beyond_{30,60,120}
         _minutes`` and ``rural_beyond_{30,60,120}_minutes`` (counts of rural inhabitants).
@@ -275,11 +308,9 @@ def run_accessibility(
         road_speed = road_speed_grid(grid, roads)
         speed = speed_surface(land, classes, known, grid.resolution, road_speed)
         cost = minutes_per_cell(speed, grid.resolution)
-        owner = surface.owner
-        road_cells = np.bincount(
-            owner[(owner >= 0) & (road_speed > 0)], minlength=len(grid_communes)
+        method = road_method(
+            surface.owner, surface.rural, road_speed, len(grid_communes), grid.resolution
         )
-        method = np.where(road_cells > 0, "roads", "land_cover")
         result = GridResult(grid, surface.total, surface.rural, speed)
         counts: dict[str, int] = {}
         for kind in kinds:

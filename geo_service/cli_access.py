@@ -1,0 +1,222 @@
+"""``geogaps accessibility``: travel time from where people live to the nearest services.
+
+Registered on the ``geogaps`` app by ``geo_service/cli.py``. Reads the loaded layers, runs
+:func:`analysis.accessibility.run_accessibility`, writes the rasters (COG + PNG overlays) under
+``GEOGAPS_RASTER_DIR`` and stores the per-commune table, which ``geogaps score`` then reads.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from analysis import load_catalogue
+from analysis.accessibility import (
+    FACILITY_KINDS,
+    FACILITY_LABELS,
+    AccessibilityResult,
+    LandCover,
+    run_accessibility,
+)
+from analysis.formatting import format_integer, format_number, format_share
+from geo_service.cli_support import UserError, console, errors, opened_store, settings_from_env
+from geo_service.inputs import read_analysis_inputs
+from layers.accessibility import save_accessibility
+from layers.errors import LayerError
+from layers.files_out import write_table
+from layers.rasters import LAND_COVER_FILE, read_land_cover, write_cog, write_overlay_png
+
+
+class Facility(StrEnum):
+    """Destination kinds offered on the command line."""
+
+    primary = "primary"
+    cesfam = "cesfam"
+    hospital = "hospital"
+    school = "school"
+    apr = "apr"
+    centre = "centre"
+
+
+def write_rasters(result: AccessibilityResult, folder: Path, suffix: str) -> list[Path]:
+    """Write every grid's population and travel-time rasters (COG) and PNG overlays."""
+    written: list[Path] = []
+    for name, grid_result in result.grids.items():
+        grid = grid_result.grid
+        stem = f"{round(grid.resolution)}m_{name}{suffix}"
+        written.append(
+            write_cog(
+                folder / f"poblacion_{stem}.tif",
+                grid_result.population.astype(np.float32),
+                grid.transform,
+                grid.crs,
+                nodata=None,
+                resampling="average",
+            )
+        )
+        for kind, minutes in grid_result.minutes.items():
+            values = np.where(np.isfinite(minutes), minutes, -1.0).astype(np.float32)
+            values = np.where(grid_result.speed > 0, values, -1.0).astype(np.float32)
+            written.append(
+                write_cog(
+                    folder / f"minutos_{kind}_{stem}.tif",
+                    values,
+                    grid.transform,
+                    grid.crs,
+                    nodata=-1.0,
+                    resampling="nearest",
+                )
+            )
+            shown = np.where(values >= 0, values, np.nan)
+            png, _ = write_overlay_png(
+                folder / f"minutos_{kind}_{stem}.png", shown, grid.transform, grid.crs
+            )
+            written.append(png)
+    return written
+
+
+def accessibility(
+    facility: Annotated[
+        list[Facility] | None,
+        typer.Option(
+            "--facility",
+            help="Destination kind (repeat for several); default all six.",
+            case_sensitive=False,
+        ),
+    ] = None,
+    resolution: Annotated[
+        int, typer.Option(min=100, max=5000, help="Cell size in metres (1000 or 500).")
+    ] = 1000,
+    region: Annotated[
+        str | None, typer.Option(help="Two-digit region code, e.g. 05; default national.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Write the per-commune table as FILE.csv/.gpkg/.parquet.")
+    ] = None,
+    save: Annotated[
+        bool, typer.Option(help="Store the table for geogaps score (default yes).")
+    ] = True,
+    rasters: Annotated[
+        bool, typer.Option(help="Write COG rasters and PNG overlays (default yes).")
+    ] = True,
+) -> None:
+    """Population-weighted travel time to the nearest service, per commune."""
+    if region is not None and not (len(region) == 2 and region.isdigit()):
+        raise UserError(f"región no válida {region!r}: use un código de dos dígitos, como 05")
+    kinds = tuple(k.value for k in facility) if facility else FACILITY_KINDS
+    settings = settings_from_env()
+    land_cover_path = settings.data_dir / LAND_COVER_FILE
+    land_cover = None
+    if land_cover_path.is_file():
+        raster = read_land_cover(land_cover_path)
+        land_cover = LandCover(raster.classes, raster.transform, raster.crs, raster.nodata)
+    else:
+        errors.print(
+            f"[yellow]sin cobertura de suelo ({land_cover_path}): toda celda de clase "
+            "desconocida (velocidad y habitabilidad por defecto)[/yellow]"
+        )
+    catalogue = load_catalogue()
+    with opened_store(settings) as store:
+        try:
+            inputs = read_analysis_inputs(store)
+        except LayerError as error:
+            raise UserError(str(error)) from None
+        roads = store.read_table("road_segments")
+        villages = store.read_table("villages")
+        progress = Progress(
+            TextColumn("[bold]accesibilidad"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=errors,
+            transient=True,
+        )
+        grids = 3 if region in (None, "05") else 1
+        with progress:
+            task = progress.add_task("", total=grids * (len(kinds) + 2))
+
+            def step(message: str) -> None:
+                progress.update(task, advance=1, description=message)
+
+            try:
+                result = run_accessibility(
+                    inputs,
+                    resolution=float(resolution),
+                    kinds=kinds,
+                    land_cover=land_cover,
+                    roads=roads,
+                    villages=villages,
+                    region=region,
+                    settings=catalogue.settings,
+                    progress=step,
+                )
+            except ValueError as error:
+                raise UserError(str(error)) from None
+        parameters: dict[str, Any] = {
+            "resolution_m": resolution,
+            "region": region,
+            "kinds": list(kinds),
+            "population_year": result.population_year,
+            "land_cover": land_cover_path.name if land_cover is not None else None,
+            "catalogue_version": catalogue.version,
+        }
+        if save:
+            datasets = save_accessibility(store, result.table, parameters)
+            console.print(f"guardado en {store!r}: {', '.join(datasets)}")
+    if rasters:
+        suffix = f"_region{region}" if region else ""
+        files = write_rasters(result, settings.raster_dir, suffix)
+        console.print(f"{len(files)} rásters y capas PNG en {settings.raster_dir}")
+    _summary(result, kinds)
+    if out is not None:
+        try:
+            write_table(result.table, out)
+        except LayerError as error:
+            raise UserError(str(error)) from None
+        console.print(f"tabla por comuna: {out}")
+
+
+def _summary(result: AccessibilityResult, kinds: tuple[str, ...]) -> None:
+    """Print national figures and the explicit treatments (islands, fallbacks, roads)."""
+    table = result.table
+    for kind in kinds:
+        rows = table[table["facility"] == kind]
+        rural = rows["rural_population"].to_numpy(dtype=float)
+        minutes = rows["rural_minutes_mean"].to_numpy(dtype=float)
+        usable = np.isfinite(minutes) & (rural > 0)
+        mean = float(np.average(minutes[usable], weights=rural[usable])) if usable.any() else np.nan
+        beyond = float(np.nansum(rows["rural_beyond_60_minutes"]))
+        share = beyond / float(rural.sum()) if rural.sum() > 0 else np.nan
+        note = " (sólo tiene sentido donde la capa APR cubre la comuna)" if kind == "apr" else ""
+        console.print(
+            f"{FACILITY_LABELS[kind]}{note}: población rural a "
+            f"{format_number(mean, 1)} min en promedio; "
+            f"{format_integer(beyond)} personas ({format_share(share, 1)}) a más de 60 min"
+        )
+    roads = sorted(set(table.loc[table["method"] == "roads", "cut"]))
+    partial = sorted(set(table.loc[table["method"] == "roads_partial", "cut"]))
+    console.print(
+        f"con red vial cargada: {', '.join(roads) if roads else 'ninguna comuna'}"
+        + (f"; en parte: {', '.join(partial)}" if partial else "")
+        + "; el resto, sólo cobertura de suelo"
+    )
+    for _, row in result.territory.iterrows():
+        what = (
+            "grilla propia"
+            if row["treatment"] == "own_grid"
+            else "parte insular lejana excluida de la grilla continental"
+        )
+        area = format_number(row["offshore_area_km2"], 1)
+        console.print(f"territorio insular {row['cut']}: {what} ({area} km²)")
+    fallback = result.population[result.population["rural_fallback"]]
+    if len(fallback):
+        console.print(
+            "población rural repartida en toda la superficie (sin tierra habitable): "
+            + ", ".join(fallback["cut"])
+        )
