@@ -101,6 +101,12 @@ def structural_gap_note(labels: Sequence[str], with_data: int, communes: int) ->
     """Once per challenge: indicators whose source covers only part of the scope."""
     quoted = [f"«{label}»" for label in labels]
     verb = "tiene" if len(labels) == 1 else "tienen"
+    if with_data == 0:
+        return (
+            f"{join_spanish(quoted)} no {verb} dato en ninguna comuna del ámbito (fuente no "
+            "cargada o sin cobertura): donde el resto del desafío no alcanza la cobertura "
+            "mínima, la comuna queda sin puntaje, no con brecha baja."
+        )
     return (
         f"{join_spanish(quoted)} sólo {verb} dato en {format_integer(with_data)} de "
         f"{format_integer(communes)} comunas del ámbito: la fuente no cubre todo el territorio; "
