@@ -363,27 +363,22 @@ def _print_ranking(table: pd.DataFrame, challenge: str, top: int) -> None:
         "cobertura",
     ):
         ranking.add_column(column, justify="left" if column in ("CUT", "comuna") else "right")
+    from analysis.formatting import format_interval, format_number, format_rank, format_share
+
     for row in shown.to_dict("records"):
-        interval = (
-            f"{row['rank_p05']:.0f}–{row['rank_p95']:.0f}" if pd.notna(row["rank_p05"]) else "—"
-        )
+        region = format_rank(row["rank_region"])
+        if pd.notna(row["rank_p05_region"]):
+            region += f" ({format_interval(row['rank_p05_region'], row['rank_p95_region'])})"
         ranking.add_row(
-            "—" if pd.isna(row["rank"]) else f"{row['rank']:.0f}",
+            format_rank(row["rank"]),
             str(row["cut"]),
             str(row["name"]),
-            "sin dato" if pd.isna(row["score"]) else f"{row['score']:.3f}",
-            "—" if pd.isna(row["tier"]) else f"{row['tier']:.0f}",
-            interval,
-            "—" if pd.isna(row["top_tier_share"]) else f"{row['top_tier_share']:.0%}",
-            "—"
-            if pd.isna(row["rank_region"])
-            else f"{row['rank_region']:.0f}"
-            + (
-                f" ({row['rank_p05_region']:.0f}–{row['rank_p95_region']:.0f})"
-                if pd.notna(row["rank_p05_region"])
-                else ""
-            ),
-            f"{row['coverage']:.0%}",
+            format_number(row["score"], 3),
+            format_rank(row["tier"]),
+            format_interval(row["rank_p05"], row["rank_p95"]),
+            format_share(row["top_tier_share"]),
+            region,
+            format_share(row["coverage"]),
         )
     console.print(ranking)
 
