@@ -230,6 +230,13 @@ def _context_lines(code: str, indicators: pd.Series, result: ScoringResult) -> l
         f"(intervalo de confianza "
         f"{format_value(_number(indicators['pobreza_ic_inferior_pct']), '%')} – "
         f"{format_value(_number(indicators['pobreza_ic_superior_pct']), '%')}).",
+        f"  Pobreza por ingresos{year}: "
+        f"{format_value(_number(indicators.get('pobreza_ingresos_pct')), '%')} (intervalo de "
+        "confianza "
+        f"{format_value(_number(indicators.get('pobreza_ingresos_ic_inferior_pct')), '%')} – "
+        f"{format_value(_number(indicators.get('pobreza_ingresos_ic_superior_pct')), '%')}).",
+        "  Ingreso municipal total por habitante (contexto; incluye el Fondo Común Municipal): "
+        f"{format_value(_number(indicators.get('ingreso_municipal_per_capita_clp')), 'CLP/hab')}.",
         f"  Territorio rural muestreado: "
         f"{format_number(_number(indicators['rural_area_km2']), 1)} km², "
         f"{int(_number(indicators['rural_sample_points']))} puntos"
