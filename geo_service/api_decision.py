@@ -6,7 +6,10 @@ JSON for the map and the commune profile, Excel-ready CSV and a printable page f
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+import math
+import threading
+from collections import OrderedDict
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -21,7 +24,12 @@ from analysis.decision.eligibility import (
     EligibilityResult,
 )
 from analysis.decision.portfolio import PortfolioReview
-from geo_service.decision import eligibility, portfolio_review
+from geo_service.decision import (
+    SitingReport,
+    eligibility,
+    portfolio_review,
+    siting_for_settings,
+)
 from geo_service.decision_export import (
     eligibility_csv,
     portfolio_challenges_csv,
@@ -70,6 +78,14 @@ def _commune_review(store: Store, cut: str, tiers: int) -> tuple[PortfolioReview
         return review.commune(cut), source
     except KeyError:
         raise HTTPException(404, f"comuna desconocida {cut!r}") from None
+
+
+def _finite(values: dict[str, Any]) -> dict[str, Any]:
+    """Non-finite floats as ``null`` (JSON has no NaN)."""
+    return {
+        key: None if isinstance(value, float) and not math.isfinite(value) else value
+        for key, value in values.items()
+    }
 
 
 def _attachment(name: str) -> dict[str, str]:
@@ -199,4 +215,59 @@ def commune_lagging_zone(store: StoreDep, cut: CutPath) -> dict[str, Any]:
         "commune": records(row)[0],
         "criteria": records(result.criteria[result.criteria["cut"] == cut]),
         "territory": records(members)[0] if len(members) else None,
+    }
+
+
+#: Finished siting runs by parameters and store state (a run takes seconds; maps re-ask).
+_SITING_CACHE: OrderedDict[tuple[Any, ...], SitingReport] = OrderedDict()
+_SITING_CACHE_SIZE = 16
+_SITING_LOCK = threading.Lock()
+
+
+def _state(store: Store) -> str:
+    state_key = getattr(store, "state_key", None)
+    return str(state_key()) if callable(state_key) else ""
+
+
+@router.get("/siting")
+def siting_route(
+    request: Request,
+    store: StoreDep,
+    region: Annotated[str, Query(pattern=r"^(0[1-9]|1[0-6])$", description="Region, e.g. 04.")],
+    facility: Annotated[
+        Literal["primary", "cesfam", "hospital", "school", "apr", "centre"],
+        Query(description="Facility kind to place."),
+    ] = "primary",
+    new: Annotated[int, Query(ge=1, le=50, description="New sites (p).")] = 5,
+    minutes: Annotated[float, Query(ge=5, le=600, description="Coverage standard T.")] = 60.0,
+    model: Annotated[Literal["mclp", "pmedian"], Query(description="Model.")] = "mclp",
+    max_candidates: Annotated[int, Query(ge=1, le=200, description="Candidate set size.")] = 60,
+) -> dict[str, Any]:
+    """New sites that reach the most rural people: sites (GeoJSON), coverage, communes gaining."""
+    key = (_state(store), region, facility, new, minutes, model, max_candidates)
+    with _SITING_LOCK:
+        report = _SITING_CACHE.get(key)
+        if report is None:
+            try:
+                report = siting_for_settings(
+                    store,
+                    request.app.state.settings,
+                    facility,
+                    new,
+                    minutes,
+                    region,
+                    1000.0,
+                    max_candidates,
+                    model,
+                )
+            except (LookupError, ValueError) as error:
+                raise HTTPException(422, str(error.args[0] if error.args else error)) from None
+            _SITING_CACHE[key] = report
+            while len(_SITING_CACHE) > _SITING_CACHE_SIZE:
+                _SITING_CACHE.popitem(last=False)
+    return {
+        "parameters": report.parameters,
+        "summary": _finite(report.result.summary),
+        "sites": json.loads(report.sites.to_json(drop_id=True)),
+        "communes": records(report.communes),
     }

@@ -418,6 +418,7 @@ def db_upgrade() -> None:
 
 
 app.command("portafolio")(cli_decision.portafolio)
+app.command("siting")(cli_decision.siting)
 app.command("rezago")(cli_decision.rezago)
 app.command("serve")(cli_ops.serve)
 app.command("runs")(cli_ops.runs)

@@ -14,8 +14,9 @@ from rich.table import Table
 
 from analysis import load_catalogue
 from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
+from analysis.formatting import format_integer, format_number, format_share
 from geo_service.cli_support import UserError, console, opened_store, settings_from_env
-from geo_service.decision import eligibility, portfolio_review
+from geo_service.decision import eligibility, portfolio_review, siting_for_settings
 from geo_service.decision_export import (
     eligibility_csv,
     portfolio_challenges_csv,
@@ -141,3 +142,84 @@ def rezago(
     else:
         raise UserError(f"unsupported output {out.name!r}: use .csv or .json")
     console.print(f"written {out}")
+
+
+def siting(
+    facility: Annotated[
+        str, typer.Option(help="primary, cesfam, hospital, school, apr or centre.")
+    ] = "primary",
+    new: Annotated[int, typer.Option(min=1, max=50, help="New sites to place (p).")] = 5,
+    minutes: Annotated[
+        float, typer.Option(min=5, max=600, help="Coverage standard T in minutes.")
+    ] = 60.0,
+    region: Annotated[str, typer.Option(help="Two-digit region code, e.g. 04.")] = "04",
+    model: Annotated[
+        str, typer.Option(help="mclp (maximal covering) or pmedian (mean travel time).")
+    ] = "mclp",
+    resolution: Annotated[
+        int, typer.Option(min=250, max=5000, help="Cell size of the surfaces, metres.")
+    ] = 1000,
+    max_candidates: Annotated[
+        int, typer.Option(min=1, max=500, help="Largest candidate set (rural schools, APR).")
+    ] = 60,
+    out: Annotated[
+        Path | None, typer.Option(help="Write FILE.gpkg (sites + communes), .geojson or .csv.")
+    ] = None,
+) -> None:
+    """Where new facilities reach the most rural people (spopt MCLP or p-median)."""
+    from layers.decision_files import write_siting
+    from layers.errors import LayerError
+
+    _check_region(region)
+    if model not in ("mclp", "pmedian"):
+        raise UserError(f"unknown model {model!r}: use mclp or pmedian")
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        try:
+            report = siting_for_settings(
+                store, settings, facility, new, minutes, region, resolution, max_candidates, model
+            )
+        except (LookupError, ValueError) as error:
+            raise UserError(str(error.args[0] if error.args else error)) from None
+        outlines = store.read_table("communes", ["cut", "geom"])
+    summary = report.result.summary
+    run = report.parameters
+    console.print(
+        f"{summary['model']}: {summary['new_sites']} sitios nuevos, {run['candidates_kept']} "
+        f"candidatos de {run['candidates_considered']}, "
+        f"{format_integer(run['demand_cells'])} celdas con población rural"
+    )
+    before = (
+        f"{format_integer(summary['covered_before'])} ({format_share(summary['share_before'], 1)})"
+    )
+    after = (
+        f"{format_integer(summary['covered_after'])} ({format_share(summary['share_after'], 1)})"
+    )
+    console.print(
+        f"población rural a {format_number(minutes, 0)} min o menos: {before} → {after}; "
+        f"tiempo medio {format_number(summary['mean_minutes_before'], 1)} → "
+        f"{format_number(summary['mean_minutes_after'], 1)} min"
+    )
+    table = Table(title="Sitios elegidos")
+    for header in ("#", "Sitio", "Tipo", "Comuna", "Nueva población cubierta"):
+        table.add_column(header)
+    for row in report.sites.to_dict("records"):
+        table.add_row(
+            str(row["order"]),
+            str(row["name"]),
+            str(row["kind"]),
+            str(row["commune"]),
+            format_integer(row["newly_covered"]),
+        )
+    console.print(table)
+    gains = report.communes[report.communes["gain"] > 0]
+    for row in gains.to_dict("records"):
+        console.print(
+            f"  gana {row['name']} ({row['cut']}): {format_integer(row['gain'])} personas"
+        )
+    if out is not None:
+        try:
+            write_siting(out, report.sites, report.communes, outlines)
+        except LayerError as error:
+            raise UserError(str(error)) from None
+        console.print(f"written {out}")

@@ -7,16 +7,23 @@ line and the API always give the same tables.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from analysis import ScoringParameters, compute_indicators, load_catalogue, score_communes
 from analysis.decision.eligibility import EligibilityResult, assess_eligibility
 from analysis.decision.portfolio import PortfolioReview, review_portfolio
-from analysis.geometry import contiguity, geometries
+from analysis.decision.siting import Model, SitingResult, raster_instance, site_facilities
+from analysis.geometry import contiguity, geometries, points_within
+from analysis.indicators import fold, fold_series
+from analysis.inputs import AnalysisInputs
 from geo_service.inputs import read_analysis_inputs
+from geo_service.settings import Settings
 from layers.store import Store
 
 
@@ -204,4 +211,201 @@ def eligibility(store: Store, region: str | None) -> tuple[EligibilityResult, pd
             isolation_inputs=result.isolation_inputs,
         ),
         sources,
+    )
+
+
+#: Candidate kinds offered for new sites: rural schools (public buildings) and APR systems
+#: (settlement markers with a known point).
+CANDIDATE_KINDS = ("escuela rural", "sistema APR")
+
+
+@dataclass(frozen=True)
+class SitingReport:
+    """A siting run on the real surfaces: the result, the sites as points and how it ran."""
+
+    result: SitingResult
+    sites: gpd.GeoDataFrame
+    communes: pd.DataFrame
+    parameters: dict[str, Any]
+
+
+def candidate_points(inputs: AnalysisInputs, region: str, school_category: str) -> gpd.GeoDataFrame:
+    """Rural schools (outside 2017 urban zones) and APR systems of one region, EPSG:4326."""
+    facilities = inputs.facilities
+    schools = facilities[
+        (fold_series(facilities["category"]) == fold(school_category)).to_numpy()
+        & (facilities["cut"].astype(str).str[:2] == region).to_numpy()
+    ]
+    schools = schools[~(schools.geometry.isna() | schools.geometry.is_empty).to_numpy()]
+    lon, lat = schools.geometry.x.to_numpy(), schools.geometry.y.to_numpy()
+    schools = schools[~points_within(lon, lat, inputs.urban_zones)]
+    apr = inputs.apr_systems
+    apr = apr[(apr["cut"].astype(str).str[:2] == region).to_numpy()]
+    apr = apr[~(apr.geometry.isna() | apr.geometry.is_empty).to_numpy()]
+    parts = [
+        gpd.GeoDataFrame(
+            {
+                "candidate_id": [f"escuela-{i}" for i in range(len(schools))],
+                "name": schools["name"].astype(str).to_numpy(),
+                "kind": CANDIDATE_KINDS[0],
+                "cut": schools["cut"].astype(str).to_numpy(),
+            },
+            geometry=gpd.GeoSeries(schools.geometry.to_numpy(), crs=4326),
+        ),
+        gpd.GeoDataFrame(
+            {
+                "candidate_id": [f"apr-{i}" for i in range(len(apr))],
+                "name": apr["name"].astype(str).to_numpy(),
+                "kind": CANDIDATE_KINDS[1],
+                "cut": apr["cut"].astype(str).to_numpy(),
+            },
+            geometry=gpd.GeoSeries(shapely.centroid(np.asarray(apr.geometry.array)), crs=4326),
+        ),
+    ]
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4326)
+
+
+def siting(
+    store: Store,
+    land_cover_path: Path | None,
+    facility: str,
+    new_sites: int,
+    minutes: float,
+    region: str,
+    resolution: float = 1000.0,
+    max_candidates: int = 60,
+    model: Model = "mclp",
+) -> SitingReport:
+    """Choose new sites for one facility kind in one region on the accessibility surfaces.
+
+    Demand is the rural population surface of the region's communes (continental grid);
+    existing coverage is the travel time to the nearest operating facility of the kind;
+    candidates are rural schools and APR systems of the region, at most ``max_candidates``
+    (the farthest from existing facilities, at least ``T / 4`` from one); travel times from
+    each candidate use the same friction surface (scikit-image ``MCP_Geometric``), bounded to
+    ``T`` minutes for MCLP.
+
+    Raises
+    ------
+    LookupError
+        Unknown region or no candidate left.
+    ValueError
+        Unknown facility kind or model, or ``new_sites`` larger than the candidate set.
+    """
+    from analysis.accessibility import FACILITY_KINDS, LandCover, run_accessibility
+    from analysis.accessibility.friction import minutes_per_cell
+    from analysis.accessibility.population import coverage, owner_grid
+    from layers.rasters import read_land_cover
+
+    if facility not in FACILITY_KINDS:
+        raise ValueError(f"tipo de servicio desconocido {facility!r}: {', '.join(FACILITY_KINDS)}")
+    communes = scope_communes(store, region)
+    inputs = read_analysis_inputs(store)
+    catalogue = load_catalogue()
+    land_cover = None
+    if land_cover_path is not None and land_cover_path.is_file():
+        raster = read_land_cover(land_cover_path)
+        land_cover = LandCover(raster.classes, raster.transform, raster.crs, raster.nodata)
+    access = run_accessibility(
+        inputs,
+        resolution=float(resolution),
+        kinds=(facility,),
+        land_cover=land_cover,
+        roads=store.read_table("road_segments"),
+        villages=store.read_table("villages"),
+        region=region,
+        settings=catalogue.settings,
+    )
+    grid_result = access.grids["continental"]
+    grid = grid_result.grid
+    shapes = inputs.communes[inputs.communes["cut"].astype(str).isin(set(communes["cut"]))]
+    shapes = shapes.to_crs(grid.crs).reset_index(drop=True)
+    owner = owner_grid(grid, coverage(grid, shapes.geometry), len(shapes))
+    cuts = shapes["cut"].astype(str).to_numpy(dtype=object)
+    commune_of_cell = np.full(np.shape(owner), None, dtype=object)
+    owned = np.asarray(owner) >= 0
+    commune_of_cell[owned] = cuts[np.asarray(owner)[owned]]
+
+    points = candidate_points(inputs, region, catalogue.settings.school_category)
+    projected = points.to_crs(grid.crs)
+    rows, cols, inside = grid.cell_of(projected.geometry.x, projected.geometry.y)
+    candidates = pd.DataFrame(points[inside]).reset_index(drop=True)
+    instance = raster_instance(
+        grid_result.rural,
+        minutes_per_cell(grid_result.speed, grid.resolution),
+        grid_result.minutes[facility],
+        commune_of_cell,
+        candidates,
+        rows[inside],
+        cols[inside],
+        minutes,
+        max_candidates=max_candidates,
+        bounded=model == "mclp",
+    )
+    if instance.candidates.empty:
+        raise LookupError("ningún candidato queda a más de T/4 minutos de un servicio existente")
+    result = site_facilities(
+        instance.demand,
+        instance.candidates,
+        instance.cost,
+        instance.existing,
+        min(new_sites, len(instance.candidates)),
+        minutes,
+        model,
+    )
+    names = communes.set_index("cut")["name"]
+    sites = gpd.GeoDataFrame(
+        result.sites.drop(columns=["row", "col"]).assign(
+            commune=lambda frame: frame["cut"].map(names)
+        ),
+        geometry="geometry",
+        crs=4326,
+    )
+    commune_table = result.communes.assign(name=result.communes["cut"].map(names))
+    parameters: dict[str, Any] = {
+        "facility": facility,
+        "new_sites": int(result.summary["new_sites"]),
+        "minutes": float(minutes),
+        "region": region,
+        "model": model,
+        "resolution_m": float(resolution),
+        "max_candidates": max_candidates,
+        "candidates_considered": len(candidates),
+        "candidates_kept": len(instance.candidates),
+        "demand_cells": len(instance.demand),
+        "population_year": access.population_year,
+        "land_cover": None
+        if land_cover is None or land_cover_path is None
+        else land_cover_path.name,
+    }
+    return SitingReport(result, sites, commune_table, parameters)
+
+
+def siting_for_settings(
+    store: Store,
+    settings: Settings,
+    facility: str,
+    new_sites: int,
+    minutes: float,
+    region: str,
+    resolution: float = 1000.0,
+    max_candidates: int = 60,
+    model: str = "mclp",
+) -> SitingReport:
+    """:func:`siting` with the land cover of the configured data folder."""
+    from layers.rasters import LAND_COVER_FILE
+
+    if model not in ("mclp", "pmedian"):
+        raise ValueError(f"modelo desconocido {model!r}: use mclp o pmedian")
+    chosen: Model = "mclp" if model == "mclp" else "pmedian"
+    return siting(
+        store,
+        settings.data_dir / LAND_COVER_FILE,
+        facility,
+        new_sites,
+        minutes,
+        region,
+        resolution,
+        max_candidates,
+        chosen,
     )

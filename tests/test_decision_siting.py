@@ -79,3 +79,68 @@ def test_bad_requests_are_refused() -> None:
         site_facilities(VILLAGES, CANDIDATES, _cost(), np.zeros(4), 6, 5.0)
     with pytest.raises(ValueError, match="calza"):
         site_facilities(VILLAGES, CANDIDATES, _cost()[:, :3], np.zeros(4), 1, 5.0)
+
+
+# ------------------------------------------------------------------------------ real data
+
+
+@pytest.fixture(scope="module")
+def region_04(national_postgis, data_dir):
+    from geo_service.decision import siting
+    from layers.rasters import LAND_COVER_FILE
+
+    return siting(national_postgis, data_dir / LAND_COVER_FILE, "primary", 3, 60.0, "04")
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_real_siting_region_04(region_04, national_postgis) -> None:
+    summary = region_04.result.summary
+    sites = region_04.sites
+    assert len(sites) == 3
+    assert (sites["cut"].str[:2] == "04").all()
+    assert set(sites["kind"]) <= {"escuela rural", "sistema APR"}
+    assert sites["newly_covered"].sum() == pytest.approx(summary["gain"])
+    assert summary["covered_before"] <= summary["covered_after"] <= summary["population"]
+    assert summary["mean_minutes_after"] <= summary["mean_minutes_before"]
+    # The rural demand is the region's rural population (the dasymetric surface keeps totals).
+    population = national_postgis.read_table("population")
+    rural = population[
+        (population["dataset"] == "ine_proyecciones_urbana_rural_comuna")
+        & (population["year"] == region_04.parameters["population_year"])
+        & (population["area"] == "rural")
+        & (population["cut"].str[:2] == "04")
+    ]["population"].sum()
+    assert summary["population"] == pytest.approx(rural, rel=0.02)
+    gains = region_04.communes
+    assert (gains["cut"].str[:2] == "04").all()
+    assert gains["gain"].sum() == pytest.approx(summary["gain"])
+    assert (sites.geometry.geom_type == "Point").all()
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_siting_api_and_gpkg(national_postgis, data_dir, tmp_path, region_04) -> None:
+    import geopandas as gpd
+    from fastapi.testclient import TestClient
+
+    from geo_service.app import create_app
+    from geo_service.settings import Settings
+    from layers.decision_files import write_siting
+
+    url = national_postgis.engine.url.render_as_string(hide_password=False)
+    settings = Settings(database_url=url, data_dir=data_dir)
+    with TestClient(create_app(settings)) as client:
+        params = {"region": "04", "facility": "primary", "new": 3, "minutes": 60}
+        body = client.get("/siting", params=params).json()
+        assert body["summary"]["gain"] == pytest.approx(region_04.result.summary["gain"])
+        assert len(body["sites"]["features"]) == 3
+        assert client.get("/siting", params={**params, "facility": "spa"}).status_code == 422
+    out = write_siting(
+        tmp_path / "sitios.gpkg",
+        region_04.sites,
+        region_04.communes,
+        national_postgis.read_table("communes", ["cut", "geom"]),
+    )
+    assert len(gpd.read_file(out, layer="sitios")) == 3
+    assert len(gpd.read_file(out, layer="comunas")) == len(region_04.communes)

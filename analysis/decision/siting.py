@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -57,7 +57,7 @@ class SitingResult:
 
     sites: pd.DataFrame
     communes: pd.DataFrame
-    summary: dict[str, float | int | str]
+    summary: dict[str, Any]
 
 
 def site_facilities(
@@ -159,7 +159,7 @@ def site_facilities(
     before = float(population[covered_before].sum())
     after = float(population[covered_after].sum())
     best_after = np.minimum(existing, nearest_new)
-    summary: dict[str, float | int | str] = {
+    summary: dict[str, Any] = {
         "model": model,
         "minutes": float(minutes),
         "new_sites": int(chosen.size),
@@ -240,3 +240,156 @@ def _weighted_finite_mean(values: FloatArray, weights: FloatArray) -> float:
     if not keep.any():
         return float("nan")
     return float(np.average(values[keep], weights=weights[keep]))
+
+
+# ------------------------------------------------------------------ from the raster surfaces
+
+
+@dataclass(frozen=True)
+class SitingInstance:
+    """A siting problem built from the population and travel-time surfaces.
+
+    Attributes
+    ----------
+    demand : pandas.DataFrame
+        Populated rural cells of the communes in scope: ``row, col, cut, population``.
+    candidates : pandas.DataFrame
+        Candidate sites kept: their input columns plus ``row, col`` and
+        ``existing_minutes`` (travel time from the site to the nearest existing facility).
+    cost : ndarray of shape (n_demand, n_candidates)
+        Minutes from each demand cell to each candidate (``inf`` beyond the bound).
+    existing : ndarray of shape (n_demand,)
+        Minutes from each demand cell to the nearest existing facility.
+    """
+
+    demand: pd.DataFrame
+    candidates: pd.DataFrame
+    cost: FloatArray
+    existing: FloatArray
+
+
+def candidate_cells(
+    candidates: pd.DataFrame,
+    rows: npt.NDArray[np.int64],
+    cols: npt.NDArray[np.int64],
+    existing_minutes: FloatArray,
+    cost_per_cell: FloatArray,
+    minimum_minutes: float,
+    limit: int,
+) -> pd.DataFrame:
+    """Keep a bounded set of candidate sites worth testing.
+
+    One candidate per cell (the first in input order), on a passable cell, at least
+    ``minimum_minutes`` from an existing facility (a site next to an existing one adds almost
+    nothing); if more remain than ``limit``, the ``limit`` farthest from existing facilities.
+    """
+    frame = candidates.copy()
+    frame["row"] = rows
+    frame["col"] = cols
+    frame["existing_minutes"] = existing_minutes[rows, cols]
+    passable = np.isfinite(cost_per_cell[rows, cols])
+    keep = passable & (frame["existing_minutes"].to_numpy() >= minimum_minutes)
+    frame = frame[keep].drop_duplicates(["row", "col"])
+    frame = frame.sort_values("existing_minutes", ascending=False, kind="stable").head(limit)
+    return frame.reset_index(drop=True)
+
+
+def bounded_minutes(
+    cost_per_cell: FloatArray, row: int, col: int, limit: float | None
+) -> FloatArray:
+    """Minutes from one cell to every cell, computed only where ``limit`` can reach.
+
+    The same ``MCP_Geometric`` cost distance as the accessibility surfaces (8-connected,
+    mean of the two cells' costs times the step length). With a ``limit`` it runs on a window
+    around the cell: no path of at most ``limit`` minutes can leave a square of
+    ``limit / (cheapest cell cost)`` cells around its start, so the result is exact within the
+    limit and one candidate costs a neighbourhood, not the whole grid. Cells beyond the limit
+    (or outside the window) are ``inf``.
+    """
+    from skimage.graph import MCP_Geometric
+
+    out = np.full(cost_per_cell.shape, np.inf)
+    if limit is None:
+        top, left = 0, 0
+        window = cost_per_cell
+    else:
+        finite = cost_per_cell[np.isfinite(cost_per_cell)]
+        cheapest = float(finite.min()) if finite.size else np.inf
+        reach = int(np.ceil(limit / cheapest)) + 1 if np.isfinite(cheapest) else 1
+        top, left = max(row - reach, 0), max(col - reach, 0)
+        bottom = min(row + reach + 1, cost_per_cell.shape[0])
+        right = min(col + reach + 1, cost_per_cell.shape[1])
+        window = cost_per_cell[top:bottom, left:right]
+    graph = MCP_Geometric(window, fully_connected=True)
+    minutes, _ = graph.find_costs([[row - top, col - left]])
+    minutes = np.asarray(minutes, dtype=np.float64)
+    if limit is not None:
+        minutes = np.where(minutes <= limit, minutes, np.inf)
+    out[top : top + window.shape[0], left : left + window.shape[1]] = minutes
+    return out
+
+
+def raster_instance(
+    rural_population: FloatArray,
+    cost_per_cell: FloatArray,
+    existing_minutes: FloatArray,
+    commune_of_cell: npt.NDArray[np.object_],
+    candidates: pd.DataFrame,
+    candidate_rows: npt.NDArray[np.int64],
+    candidate_cols: npt.NDArray[np.int64],
+    minutes: float,
+    max_candidates: int = 60,
+    bounded: bool = True,
+) -> SitingInstance:
+    """Build demand, candidates and the cost matrix from the accessibility rasters.
+
+    Parameters
+    ----------
+    rural_population : ndarray (rows, cols)
+        Rural inhabitants per cell (the dasymetric surface).
+    cost_per_cell : ndarray (rows, cols)
+        Minutes to cross each cell (``inf`` impassable).
+    existing_minutes : ndarray (rows, cols)
+        Minutes from each cell to the nearest existing facility of the kind.
+    commune_of_cell : ndarray (rows, cols) of str or None
+        CUT owning each cell; cells outside the scope are ``None`` and carry no demand.
+    candidates : pandas.DataFrame
+        Candidate sites (e.g. rural schools and APR systems) with their cells given by
+        ``candidate_rows`` / ``candidate_cols``.
+    minutes : float
+        Coverage standard ``T``.
+    max_candidates : int
+        Largest candidate set (see :func:`candidate_cells`; the minimum distance from an
+        existing facility is ``T / 4``).
+    bounded : bool
+        Explore each candidate's cost distance only up to ``T`` (exact for MCLP); p-median
+        needs unbounded times.
+    """
+    in_scope = np.array([c is not None for c in commune_of_cell.ravel()]).reshape(
+        commune_of_cell.shape
+    )
+    populated = in_scope & (rural_population > 0)
+    rows, cols = np.nonzero(populated)
+    demand = pd.DataFrame(
+        {
+            "row": rows,
+            "col": cols,
+            "cut": commune_of_cell[rows, cols].astype(str),
+            "population": rural_population[rows, cols].astype(float),
+        }
+    )
+    kept = candidate_cells(
+        candidates,
+        candidate_rows,
+        candidate_cols,
+        existing_minutes,
+        cost_per_cell,
+        minutes / 4.0,
+        max_candidates,
+    )
+    cost = np.full((len(demand), len(kept)), np.inf)
+    limit = float(minutes) if bounded else None
+    for k, (row, col) in enumerate(zip(kept["row"], kept["col"], strict=True)):
+        cost[:, k] = bounded_minutes(cost_per_cell, int(row), int(col), limit)[rows, cols]
+    existing = existing_minutes[rows, cols].astype(float)
+    return SitingInstance(demand=demand, candidates=kept, cost=cost, existing=existing)
