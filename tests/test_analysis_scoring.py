@@ -453,3 +453,38 @@ def test_invariants_of_the_index(inputs, indicators) -> None:
     key = (before["cut"] == "13110") & (before["challenge"] == "rural_urbano")
     assert after.loc[key, "score"].iloc[0] >= before.loc[key, "score"].iloc[0]
     assert after.loc[key, "rank"].iloc[0] <= before.loc[key, "rank"].iloc[0]
+
+
+def test_legacy_uncertainty_is_reachable_by_parameters(inputs, indicators, result) -> None:
+    legacy = ScoringParameters.legacy_uncertainty(**FAST)
+    assert legacy.weight_spread == 0.5 and legacy.geometric_scale == "offset"
+    assert "target" in legacy.drawn_normalizations
+    assert not legacy.sample_estimates and not legacy.vary_winsorization
+    former = score_communes(inputs, legacy, raw_indicators=indicators).scores
+    pd.testing.assert_series_equal(former["score"], result.scores["score"])
+    assert not former["rank_p05"].equals(result.scores["rank_p05"])
+
+
+def test_only_the_published_estimates_vary_when_everything_else_is_fixed(
+    inputs, indicators
+) -> None:
+    params = ScoringParameters(
+        draws=200,
+        moran_permutations=99,
+        weight_spread=0.0,
+        vary_methods=False,
+        vary_winsorization=False,
+    )
+    scores = score_communes(inputs, params, raw_indicators=indicators).scores
+    scored = scores[scores["score"].notna()]
+    water = scored[scored["challenge"] == "agua"]
+    # Water has no sampled estimate: every draw is the point estimate.
+    assert (water["rank_p05"] == water["rank"]).all() and (water["rank_p95"] == water["rank"]).all()
+    social = scored[scored["challenge"] == "rural_urbano"]
+    # Poverty estimates drawn within their intervals move some rural-urban ranks.
+    assert (social["rank_p95"] > social["rank_p05"]).any()
+    fixed = score_communes(
+        inputs, params.model_copy(update={"sample_estimates": False}), raw_indicators=indicators
+    ).scores
+    fixed = fixed[fixed["score"].notna()]
+    assert (fixed["rank_p05"] == fixed["rank"]).all()
