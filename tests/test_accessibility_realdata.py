@@ -7,7 +7,9 @@ import pytest
 
 from analysis.accessibility import AccessibilityResult, LandCover, run_accessibility
 from geo_service.inputs import read_analysis_inputs
+from layers.accessibility import save_accessibility
 from layers.embedded import EmbeddedStore
+from layers.loading import load_file
 from layers.rasters import LAND_COVER_FILE, read_land_cover
 
 PETORCA = "05404"
@@ -76,3 +78,25 @@ def test_islands_are_handled_explicitly(national_1km: AccessibilityResult) -> No
         assert table.loc[cut, "population"] > 0
     # Hanga Roa's hospital is on the island: its people are minutes, not hours, away.
     assert table.loc[ISLA_DE_PASCUA, "minutes_mean"] < 30
+
+
+def test_results_round_trip_through_the_embedded_store(
+    national_1km: AccessibilityResult, embedded_store: EmbeddedStore, data_dir
+) -> None:
+    for relative, kind in (
+        ("boundaries/codigos_territoriales.csv", "territorial_codes"),
+        ("boundaries/comunas_chile_345.gpkg", "communes"),
+    ):
+        load_file(embedded_store, kind, data_dir / relative)
+    written = save_accessibility(embedded_store, national_1km.table, {"region": None})
+    assert written == ["accesibilidad_primary_1000m"]
+    stored = embedded_store.read_table("accessibility").set_index("cut")
+    expected = national_1km.table.set_index("cut")
+    assert len(stored) == len(expected)
+    assert np.allclose(
+        stored["rural_minutes_mean"].reindex(expected.index),
+        expected["rural_minutes_mean"],
+        equal_nan=True,
+    )
+    provenance = embedded_store.provenance_of("accesibilidad_primary_1000m")
+    assert provenance is not None and provenance["table_name"] == "accessibility"
