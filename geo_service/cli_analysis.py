@@ -40,7 +40,11 @@ def sensitivity(
     seed: Annotated[int | None, typer.Option(help="Semilla (GEOGAPS_RANDOM_SEED).")] = None,
     out: Annotated[Path | None, typer.Option(help="Escribe la tabla en FILE.csv.")] = None,
     chart: Annotated[
-        Path | None, typer.Option(help="Gráfico de barras PNG (por defecto junto a --out).")
+        Path | None,
+        typer.Option(
+            help="Gráfico de barras PNG (por defecto junto a --out, o en "
+            "output/sensibilidad_<desafío>_<ámbito>.png)."
+        ),
     ] = None,
 ) -> None:
     """Índices de Sobol' (S1, ST) de los lugares: qué entrada incierta los mueve."""
@@ -80,11 +84,15 @@ def sensitivity(
         out.parent.mkdir(parents=True, exist_ok=True)
         result.table.to_csv(out, index=False)
         console.print(f"tabla escrita en {out}")
-    chart_path = chart or (out.with_suffix(".png") if out is not None else None)
-    if chart_path is not None:
-        chart_path.parent.mkdir(parents=True, exist_ok=True)
-        chart_path.write_bytes(sensitivity_chart_png(result, title))
-        console.print(f"gráfico escrito en {chart_path}")
+    scope = parameters.region or "nacional"
+    chart_path = chart or (
+        out.with_suffix(".png")
+        if out is not None
+        else Path("output") / f"sensibilidad_{challenge}_{scope}.png"
+    )
+    chart_path.parent.mkdir(parents=True, exist_ok=True)
+    chart_path.write_bytes(sensitivity_chart_png(result, title))
+    console.print(f"gráfico escrito en {chart_path}")
 
 
 def audit(
