@@ -71,13 +71,17 @@ def status_of(error: Exception) -> int:
     for error_type, status in STATUS_TABLE:
         if isinstance(error, error_type):
             return status
-    if isinstance(error, DBAPIError) and error.connection_invalidated:
+    if isinstance(error, DBAPIError) and (
+        error.connection_invalidated or isinstance(error.orig, psycopg.errors.UndefinedTable)
+    ):
         return 503
     return 500
 
 
 def message_of(error: Exception, status: int) -> str:
     """The ``detail`` shown for an exception."""
+    if isinstance(error, DBAPIError) and isinstance(error.orig, psycopg.errors.UndefinedTable):
+        return "esquema de la base de datos sin migrar: ejecute `geogaps db upgrade`"
     if status == 503:
         reason = getattr(error, "orig", None) or error
         first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
@@ -92,7 +96,15 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
         logger.exception("error inesperado en %s", request.url.path, exc_info=error)
         return JSONResponse({"detail": "error interno del servidor"}, status_code=500)
     headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse({"detail": message_of(error, status)}, status_code=status, headers=headers)
+    message = message_of(error, status)
+    if status == 422:
+        # The shape FastAPI documents for every 422, so clients parse one format.
+        body: dict[str, object] = {
+            "detail": [{"loc": ["query"], "msg": message, "type": "value_error"}]
+        }
+    else:
+        body = {"detail": message}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

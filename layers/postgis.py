@@ -348,6 +348,15 @@ class PostgisStore(Store):
             rows = connection.execute(query).all()
         return {str(name): table_from_bytes(bytes(content)) for name, content in rows}
 
+    def state_key(self) -> str:
+        """A key that changes whenever a dataset is (re)loaded, computed by one scalar query."""
+        query = text(
+            "SELECT coalesce(md5(string_agg(dataset || ':' || sha256 || ':' || loaded_at::text, "
+            "',' ORDER BY dataset)), '') FROM dataset_provenance"
+        )
+        with self.engine.connect() as connection:
+            return str(connection.execute(query).scalar_one())
+
     def ping(self) -> None:
         """Run ``SELECT 1`` (raises the driver's error when the database is unreachable)."""
         with self.engine.connect() as connection:

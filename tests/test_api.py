@@ -156,8 +156,11 @@ def test_communes_list_and_profile(client, national_run):
     assert all(indicator["source"] and "year" in indicator for indicator in profile["indicators"])
     challenges = {row["challenge"] for row in profile["scores"]}
     assert challenges == set(national_run.ranked_counts)
-    for row in profile["scores"]:
+    ranked = [row for row in profile["scores"] if row["rank"] is not None]
+    assert ranked
+    for row in ranked:
         assert row["region_total"] == 15 and row["label"]
+        assert row["rank_label"] == f"{row['rank']} de {row['national_total']}"
         assert "rank_p05" in row and "top_tier_share" in row
     assert "Monte Patria" in profile["explanation"]
     assert profile["apr"]["systems"] >= 0 and isinstance(profile["facilities"], dict)
@@ -190,7 +193,7 @@ def test_gaps_computed_on_request_and_cached(client, national_run):
     assert row["rank"] == 1 and row["rank_label"] == "1 de 15" and row["name"]
     assert "rank_p05" not in row
     bad = client.get("/gaps", params={"weights": "agua:2,lluvia:1"})
-    assert bad.status_code == 422 and "lluvia" in bad.json()["detail"]
+    assert bad.status_code == 422 and "lluvia" in bad.json()["detail"][0]["msg"]
     assert client.get("/gaps", params={"normalization": "fancy"}).status_code == 422
 
 

@@ -1,0 +1,240 @@
+"""Load test of the serving API on loopback: p50/p99 latency and throughput per route.
+
+Usage::
+
+    GEOGAPS_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:55432/geogaps_a1 \\
+        .venv/bin/python benchmarks/bench_api.py [--requests 300] [--concurrency 4] [--workers 2]
+
+It uses its own database (``<test database>_bench``), loads the real data folder once, stores a
+national run, starts ``geogaps serve --workers N`` on a free loopback port and fires a bounded
+number of requests per route from a small thread pool. ``/scores`` is measured with 1 run stored
+and again after 499 more runs (same size: 345 communes × 4 scores) are stored, side by side.
+
+Targets (2 cores): profile p99 < 25 ms; ``/gaps`` cached < 20 ms, new regional computation
+< 300 ms; ``/scores`` with 500 runs within 1.5× of 1 run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis import ScoringParameters  # noqa: E402
+from geo_service.scoring import run_scoring  # noqa: E402
+from layers.loading import load_directory  # noqa: E402
+from layers.postgis import PostgisStore  # noqa: E402
+from layers.runs import RunRecord  # noqa: E402
+
+DATA_DIR = (ROOT / ".." / "shared" / "data" / "chile").resolve()
+
+
+def bench_database(base_url: str) -> str:
+    """URL of the benchmark's own database (created with PostGIS if missing)."""
+    url = make_url(base_url)
+    name = f"{url.database}_bench"
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).first()
+        if not exists:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    target = url.set(database=name)
+    engine = create_engine(target)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    engine.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+def prepare(url: str, draws: int) -> tuple[PostgisStore, RunRecord]:
+    """Load the data once, drop old runs, store one national run."""
+    store = PostgisStore(url)
+    store.migrate()
+    if store.count("communes") != 345:
+        result = load_directory(store, DATA_DIR)
+        if result.failures:
+            print("load failures:", result.failures)
+    with store.engine.begin() as connection:
+        connection.execute(text("TRUNCATE score_runs CASCADE"))
+    record = run_scoring(store, ScoringParameters(draws=draws, seed=1))
+    return store, record.run
+
+
+def add_runs(store: PostgisStore, run: RunRecord, count: int) -> None:
+    """Store ``count`` older runs of the same size as ``run`` (copies under new ids)."""
+    results = store.run_results(run.run_id)
+    for number in range(count):
+        run_id = f"{number + 1:064x}"
+        copy = run.model_copy(
+            update={
+                "run_id": run_id,
+                "created_at": run.created_at - timedelta(minutes=number + 1),
+                "result_sha256": f"{number + 1:064x}",
+            }
+        )
+        store.save_run(copy, results.assign(run_id=run_id))
+    with store.engine.begin() as connection:
+        connection.execute(text("ANALYZE score_runs"))
+        connection.execute(text("ANALYZE score_results"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "GEOGAPS_DATABASE_URL": url}
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "geogaps"),
+            "serve",
+            "--port",
+            str(port),
+            "--workers",
+            str(workers),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/ready", timeout=2).status_code == 200:
+                return process, base
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError("server did not become ready")
+
+
+def measure(
+    base: str, paths: Callable[[int], str], requests: int, concurrency: int, warm: int = 0
+) -> dict[str, float]:
+    """Fire ``requests`` GETs (``paths(i)``) from ``concurrency`` threads."""
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for i in range(warm):
+            client.get(paths(i))
+
+        def one(i: int) -> float:
+            start = time.perf_counter()
+            response = client.get(paths(i))
+            elapsed = time.perf_counter() - start
+            if response.status_code != 200:
+                raise RuntimeError(f"{paths(i)} → {response.status_code}: {response.text[:200]}")
+            return elapsed
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            latencies = sorted(pool.map(one, range(requests)))
+        wall = time.perf_counter() - started
+    return {
+        "p50": 1000 * statistics.median(latencies),
+        "p99": 1000 * latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))],
+        "rps": len(latencies) / wall,
+        "n": len(latencies),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--draws", type=int, default=100)
+    arguments = parser.parse_args()
+    base_url = os.environ.get("GEOGAPS_TEST_DATABASE_URL")
+    if not base_url:
+        sys.exit("set GEOGAPS_TEST_DATABASE_URL (the benchmark creates <db>_bench next to it)")
+    url = bench_database(base_url)
+    store, run = prepare(url, arguments.draws)
+    cuts = list(store.read("communes", columns=["cut"])["cut"])
+    regions = [f"{r:02d}" for r in range(1, 17)]
+    n, c = arguments.requests, arguments.concurrency
+    rows: list[tuple[str, dict[str, float]]] = []
+    process, base = start_server(url, arguments.workers)
+    try:
+        rows.append(
+            ("/communes/{cut}", measure(base, lambda i: f"/communes/{cuts[i % len(cuts)]}", n, c,
+                                        warm=len(cuts)))
+        )  # fmt: skip
+        rows.append(
+            (
+                "/priorities?region=…&challenge=agua&top=10",
+                measure(
+                    base,
+                    lambda i: f"/priorities?region={regions[i % 16]}&challenge=agua&top=10",
+                    n,
+                    c,
+                    warm=16,
+                ),
+            )
+        )
+        cached = "/gaps?region=04&challenge=agua&weights=agua:2,conectividad:1"
+        rows.append(("/gaps (cached)", measure(base, lambda i: cached, n, c, warm=4)))
+        uncached_n = max(20, n // 10)
+        rows.append(
+            (
+                "/gaps (new regional computation)",
+                measure(
+                    base,
+                    lambda i: (
+                        f"/gaps?region={regions[i % 16]}&challenge=agua"
+                        f"&weights=agua:{1 + (i + 1) / 997:.6f}"
+                    ),
+                    uncached_n,
+                    1,
+                    warm=0,
+                ),
+            )
+        )
+        scores = "/scores?challenge=agua&region=04"
+        one_run = measure(base, lambda i: scores, n, c, warm=10)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    add_runs(store, run, 499)
+    process, base = start_server(url, arguments.workers)
+    try:
+        many_runs = measure(base, lambda i: scores, n, c, warm=10)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    rows.append(("/scores (1 run stored)", one_run))
+    rows.append((f"/scores ({store.count_runs()} runs stored)", many_runs))
+    print(f"\nworkers={arguments.workers} concurrency={c} requests={n} cores={os.cpu_count()}")
+    print(f"{'route':48} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8}")
+    for name, figures in rows:
+        print(
+            f"{name:48} {figures['n']:>5.0f} {figures['p50']:>8.1f} {figures['p99']:>8.1f} "
+            f"{figures['rps']:>8.1f}"
+        )
+    ratio = many_runs["p50"] / one_run["p50"]
+    print(f"\n/scores p50 with 500 runs / with 1 run: {ratio:.2f}× (target ≤ 1.5×)")
+    store.close()
+
+
+if __name__ == "__main__":
+    main()

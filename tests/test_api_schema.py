@@ -1,0 +1,56 @@
+"""Property-based run over the OpenAPI of the serving API (bounded examples): no 5xx, and every
+response matches the schema it declares."""
+
+from __future__ import annotations
+
+import pytest
+import schemathesis
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
+
+from geo_service.app import create_app
+from geo_service.settings import Settings
+
+pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
+
+#: The routes of the core API (OGC, map and analysis routers have their own tests).
+CORE_PATHS = (
+    r"^/(health|ready|datasets|layers/\{table\}|runs|runs/\{run_id\}|scores|communes"
+    r"|communes/\{cut\}|priorities|gaps|clusters|groups|exports/scores\.\{extension\})$"
+)
+
+
+@pytest.fixture(scope="module")
+def api_schema(national_postgis):
+    from analysis import ScoringParameters
+    from geo_service.scoring import run_scoring
+
+    run_scoring(national_postgis, ScoringParameters(draws=10, seed=21))
+    url = national_postgis.engine.url.render_as_string(hide_password=False)
+    app = create_app(Settings(database_url=url))
+    with TestClient(app):  # runs the lifespan: the store is open while the cases run
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        yield schema.include(path_regex=CORE_PATHS, method="GET")
+
+
+def test_core_api_never_answers_5xx(api_schema):
+    checked = []
+    for result in api_schema.get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def call(case):
+            case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+
+        call()
+        checked.append(operation.label)
+    assert len(checked) >= 13, checked
