@@ -21,11 +21,18 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from analysis import load_catalogue
+from analysis.formatting import format_day
+from geo_service.api import gaps as gaps_api
+from geo_service.api import runs as runs_api
+from geo_service.api.common import MAX_PAGE, resolve_run, run_result
+from geo_service.api.communes import commune_profile
 from layers.store import Store
 from maps import overlays as overlay_features
 from maps.assets import STATIC_DIR, STATIC_URL
+from maps.exports import map_png, priority_csv
 from maps.geometry import feature_collection, region_outlines, simplified_outlines
 from maps.page import map_page, page_config
+from maps.profile import indicator_medians, inset_svg, profile_page
 
 router = APIRouter(include_in_schema=False)
 exports = APIRouter(tags=["exportaciones"])
@@ -241,3 +248,145 @@ def _overlay(request: Request, name: str, region: str | None) -> dict[str, Any]:
     presence = read("huella_presence", ["cut", "intervention"])
     names = dict(zip(outlines(request)["cut"], outlines(request)["name"], strict=True))
     return overlay_features.huella_features(presence, label_points(request), names)
+
+
+# ----------------------------------------------------------------- profile and medians
+
+
+def _serving(request: Request) -> Any:
+    return request.app.state.serving
+
+
+def _medians(request: Request, region: str) -> dict[str, dict[str, float | None]]:
+    """Indicator medians of the newest national run: in ``region`` and nationally."""
+    store = _store(request)
+    run = resolve_run(store, None)
+    result = run_result(store, _serving(request), run)
+    medians: dict[str, dict[str, float | None]] = _cached(
+        request,
+        ("medians", run.run_id, region),
+        lambda: indicator_medians(result.indicators, result.catalogue, region),
+    )
+    return medians
+
+
+@router.get("/mapa/medianas/{region}.json")
+def medians_route(
+    request: Request, region: Annotated[str, Path(pattern=r"^(0[1-9]|1[0-6])$")]
+) -> Response:
+    """Regional and national medians of each indicator (the commune panel compares to them)."""
+    return Response(_dumps(_medians(request, region)), media_type="application/json")
+
+
+@router.get("/comunas/{cut}", response_class=HTMLResponse)
+def profile_route(
+    request: Request, cut: Annotated[str, Path(pattern=r"^\d{4,5}$")]
+) -> HTMLResponse:
+    """Printable profile of one commune (A4), from the API's profile of the stored run."""
+    store = _store(request)
+    profile = commune_profile(store=store, serving=_serving(request), cut=cut, run_id=None)
+    code = str(profile["cut"])
+    medians = _medians(request, str(profile["region_code"])) if profile.get("run") else {}
+    frame = outlines(request)
+    inset = _cached(request, ("inset", code), lambda: inset_svg(frame, code))
+    return HTMLResponse(profile_page(profile, medians, load_catalogue(), inset))
+
+
+# ------------------------------------------------------------------------------ exports
+
+ChallengeQuery = Annotated[
+    str, Query(pattern=r"^[a-z][a-z0-9_]*$", description="Desafío del catálogo o `compuesto`.")
+]
+WeightsQuery = Annotated[
+    str | None,
+    Query(max_length=2000, description="Pesos `clave:peso` como en `/gaps` (opcional)."),
+]
+
+
+def view_rows(
+    request: Request, challenge: str, region: str | None, weights: str | None
+) -> list[dict[str, Any]]:
+    """Score rows of the page's current view, from the same API functions the page calls."""
+    store, serving = _store(request), _serving(request)
+    if weights:
+        body = gaps_api.gaps(
+            request,
+            store,
+            serving,
+            request.app.state.settings,
+            region=region,
+            challenge=challenge,
+            normalization="minmax",
+            aggregation="arithmetic",
+            weights=weights,
+            limit=MAX_PAGE,
+            offset=0,
+        )
+    else:
+        body = runs_api.scores(
+            request, store, serving, challenge=challenge, region=region, run_id=None,
+            limit=MAX_PAGE, offset=0,
+        )  # fmt: skip
+    rows: list[dict[str, Any]] = body["scores"]
+    return rows
+
+
+@exports.get(
+    "/exports/prioridades.csv",
+    summary="Tabla de prioridades para Excel",
+    description="Las comunas del desafío (y región) ordenadas por lugar, como CSV para Excel en "
+    "castellano: UTF-8 con BOM, separador `;`, coma decimal y encabezados en castellano. Con "
+    "`weights`, los puntajes se calculan a pedido como en `/gaps`.",
+    response_class=Response,
+)
+def priorities_csv(
+    request: Request,
+    challenge: ChallengeQuery = "compuesto",
+    region: RegionQuery = None,
+    weights: WeightsQuery = None,
+) -> Response:
+    """The priority table of the map's view as a CSV download."""
+    rows = view_rows(request, challenge, region, weights)
+    names = {r["code"]: r["name"] for r in regions_of(request)}
+    filename = f"prioridades_{challenge}_{region or 'nacional'}.csv"
+    return Response(
+        priority_csv(rows, region, names),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@exports.get(
+    "/exports/mapa.png",
+    summary="Mapa estático (PNG)",
+    description="Mapa de un desafío de la corrida nacional guardada: comunas por tramo, tramos "
+    "inestables achurados, límites regionales y leyenda; de todo Chile continental o de una "
+    "región.",
+    response_class=Response,
+)
+def map_png_route(
+    request: Request, challenge: ChallengeQuery = "compuesto", region: RegionQuery = None
+) -> Response:
+    """A static PNG of the map for reports."""
+    catalogue = load_catalogue()
+    if challenge not in catalogue.score_ids:
+        raise HTTPException(
+            422, f"desafío desconocido {challenge!r}; use {', '.join(catalogue.score_ids)}"
+        )
+    rows = view_rows(request, challenge, region, None)
+    names = {r["code"]: r["name"] for r in regions_of(request)}
+    scope = f"Región {names.get(region, region)}" if region else "Chile continental"
+    run = _store(request).newest_run()
+
+    def build() -> bytes:
+        return map_png(
+            outlines(request),
+            rows,
+            title=f"{catalogue.label_of(challenge)} · {scope}",
+            subtitle=f"Tramos nacionales · corrida {run.run_id[:12]} del "
+            f"{format_day(run.created_at)}",
+            region=region,
+        )
+
+    image = _cached(request, ("png", run.run_id, challenge, region or ""), build)
+    return Response(image, media_type="image/png", headers={"Cache-Control": "no-cache"})

@@ -23,7 +23,9 @@ from maps.assets import STATIC_URL, TEMPLATE_DIR, localise
 #: ColorBrewer YlOrRd; tiers beyond five (rare: ``--tiers`` up to 10) reuse the lightest.
 TIER_COLOURS: Final = ("#bd0026", "#f03b20", "#fd8d3c", "#fecc5c", "#ffffb2")
 NO_SCORE_COLOUR: Final = "#bdbdbd"
-#: Communes whose top-tier share is below this are drawn lighter with a dashed border.
+#: A tier-1 commune in the top tier in fewer draws than this share, or a commune of another
+#: tier in the top tier in more than ``1 - UNSTABLE_SHARE`` of the draws, has an unstable
+#: priority: drawn lighter, dashed and hatched in the PNG.
 UNSTABLE_SHARE: Final = 0.8
 #: Zoom from which commune names are written on the map.
 LABEL_ZOOM: Final = 7
@@ -51,6 +53,7 @@ class PageUrls:
     overlays: str = "/mapa/capas/"
     csv: str = "/exports/prioridades.csv"
     png: str = "/exports/mapa.png"
+    medians: str = "/mapa/medianas/"
     extra: dict[str, str] = field(default_factory=dict)
 
 
@@ -61,8 +64,11 @@ OVERLAYS: Final = {
     "salud": "Establecimientos de salud en funcionamiento",
     "escuelas": "Establecimientos educacionales",
     "huella": "Presencia de Huella Local",
-    "moran": "Agrupamientos espaciales (Moran local)",
-    "grupos": "Grupos intercomunales propuestos",
+}
+#: Overlays drawn on the commune outlines from the API's run tables: id → (label, endpoint).
+COMMUNE_OVERLAYS: Final = {
+    "clusters": ("Agrupamientos espaciales (Moran local) del desafío", "/clusters"),
+    "groups": ("Grupos intercomunales propuestos del desafío", "/groups"),
 }
 
 
@@ -71,6 +77,15 @@ def tier_colour(tier: float | None) -> str:
     if tier is None or tier != tier:  # NaN
         return NO_SCORE_COLOUR
     return TIER_COLOURS[min(int(tier), len(TIER_COLOURS)) - 1]
+
+
+def is_unstable(tier: float | None, top_tier_share: float | None) -> bool:
+    """Whether a commune's membership of the top tier is uncertain across the simulations."""
+    if tier is None or top_tier_share is None or tier != tier or top_tier_share != top_tier_share:
+        return False
+    if int(tier) == 1:
+        return top_tier_share < UNSTABLE_SHARE
+    return top_tier_share > 1 - UNSTABLE_SHARE
 
 
 def page_config(
@@ -135,8 +150,13 @@ def page_config(
         ),
         "initial": {"challenge": challenge, "region": region or ""},
         "overlays": [
-            {"id": key, "label": label, "url": f"{urls.overlays}{key}.geojson"}
+            {"id": key, "label": label, "kind": "points", "url": f"{urls.overlays}{key}.geojson"}
             for key, label in (overlays or OVERLAYS).items()
+            if key not in COMMUNE_OVERLAYS
+        ]
+        + [
+            {"id": key, "label": label, "kind": key, "url": url}
+            for key, (label, url) in COMMUNE_OVERLAYS.items()
         ],
         "urls": {
             "scores": urls.scores,
@@ -147,6 +167,7 @@ def page_config(
             "regions": urls.regions,
             "csv": urls.csv,
             "png": urls.png,
+            "medians": urls.medians,
             **urls.extra,
         },
     }
@@ -180,7 +201,10 @@ def map_page(config: dict[str, Any], static_url: str = STATIC_URL) -> str:
         static_url,
     )
     root: Any = folium_map.get_root()  # a branca Figure: header, html and script sections
-    root.header.add_child(folium.Element(f"<title>{PAGE_TITLE}</title>"))
+    # An empty icon: the browser would otherwise ask for /favicon.ico.
+    root.header.add_child(
+        folium.Element(f'<title>{PAGE_TITLE}</title>\n<link rel="icon" href="data:,">')
+    )
     root.header.add_child(folium.Element(f'<link rel="stylesheet" href="{static_url}/mapa.css"/>'))
     body = _templates.get_template("mapa.html").render(
         config_json=Markup(safe_json(config)),
@@ -220,8 +244,9 @@ def _classification_sentence(parameters: dict[str, Any]) -> str:
     return (
         f"Clasificación: {tiers} tramos por {method_text} del puntaje (tramo 1 = mayor brecha); "
         f"normalización {normalization}, media {aggregation}. "
-        f"Un tramo es inestable si queda igual en menos del {format_share(UNSTABLE_SHARE)} "
-        "de las simulaciones Monte Carlo."
+        f"Prioridad inestable: una comuna del tramo 1 que queda en él en menos del "
+        f"{format_share(UNSTABLE_SHARE)} de las simulaciones Monte Carlo, o una de otro tramo "
+        f"que llega al tramo 1 en más del {format_share(1 - UNSTABLE_SHARE)}."
     )
 
 

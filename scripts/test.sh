@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/bootstrap.sh
+scripts/browser.sh >/dev/null
 eval "$(scripts/postgis.sh start)"
 export GEOGAPS_TEST_DATABASE_URL
 trap 'scripts/postgis.sh stop' EXIT

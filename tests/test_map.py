@@ -18,8 +18,8 @@ from geo_service.mapping import stored_run_map
 from geo_service.scoring import run_scoring
 from geo_service.settings import Settings
 from maps.assets import STATIC_DIR
-from maps.geometry import simplified_outlines
 from maps.gaps import tier_colour
+from maps.geometry import simplified_outlines
 from maps.page import NO_SCORE_COLOUR, TIER_COLOURS
 
 #: Anything a page would fetch from another host: scripts, images, style sheets, CSS urls.
@@ -128,9 +128,7 @@ def test_mapa_page_is_spanish_and_loads_nothing_from_another_host(client):
 @pytest.mark.postgis
 @pytest.mark.realdata
 def test_outlines_are_gzipped_light_and_every_commune_is_there(client, national_postgis):
-    response = client.get(
-        "/mapa/capas/comunas.geojson", headers={"Accept-Encoding": "gzip"}
-    )
+    response = client.get("/mapa/capas/comunas.geojson", headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
     raw = response.content  # httpx already decoded it

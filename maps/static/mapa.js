@@ -93,6 +93,7 @@
 
   /* ----------------------------------------------------------------------------- map */
   var map = window.geogapsMap;
+  // One canvas for every vector layer: a second canvas on top would swallow the clicks.
   var communeRenderer = L.canvas({ padding: 0.3 });
   var communeLayer = null;
   var regionLayer = null;
@@ -119,9 +120,13 @@
   function viewRank(row) {
     return state.region && row.rank_region !== undefined ? row.rank_region : row.rank;
   }
+  // Priority is unstable when membership of tier 1 is uncertain across the simulations:
+  // a tier-1 commune there in fewer than 80 % of draws, or another one there in more than 20 %.
   function isUnstable(row) {
-    return row && row.top_tier_share !== null && row.top_tier_share !== undefined &&
-      row.top_tier_share < config.unstable_threshold;
+    if (!row || row.tier === null || row.tier === undefined) return false;
+    var share = row.top_tier_share;
+    if (share === null || share === undefined) return false;
+    return row.tier === 1 ? share < config.unstable_threshold : share > 1 - config.unstable_threshold;
   }
   function communeStyle(feature) {
     var row = state.byCut[feature.properties.cut];
@@ -159,9 +164,11 @@
     ]).then(function (collections) {
       regionLayer = L.geoJSON(collections[1], {
         interactive: false,
+        renderer: communeRenderer,
         style: { color: "#222222", weight: 1.6, fill: false, opacity: 0.9 },
       });
       communeLayer = L.geoJSON(collections[0], {
+        renderer: communeRenderer,
         style: communeStyle,
         onEachFeature: function (feature, layer) {
           var cut = feature.properties.cut;
@@ -175,6 +182,7 @@
         },
       }).addTo(map);
       regionLayer.addTo(map);
+      document.body.setAttribute("data-communes", String(Object.keys(layersByCut).length));
       fillSearch();
       overlays["Límites regionales"] = regionLayer;
       layerControl.addOverlay(regionLayer, "Límites regionales");
@@ -287,8 +295,9 @@
     var unstable = el("li");
     unstable.appendChild(el("span", { "class": "geogaps-swatch geogaps-unstable" }));
     unstable.appendChild(document.createTextNode(
-      "Tramo inestable: en menos del " + formatShare(config.unstable_threshold) +
-      " de las simulaciones queda en su tramo (relleno claro, borde punteado)"));
+      "Prioridad inestable (relleno claro, borde punteado): tramo 1 en menos del " +
+      formatShare(config.unstable_threshold) + " de las simulaciones, u otro tramo que llega al 1 en más del " +
+      formatShare(1 - config.unstable_threshold)));
     list.appendChild(unstable);
     box.appendChild(list);
     box.appendChild(el("p", { "class": "geogaps-small" }, config.classification));
@@ -364,7 +373,10 @@
     panel.appendChild(link);
     renderPanelScores(cut);
     fetch(config.urls.commune + encodeURIComponent(cut)).then(checked).then(function (profile) {
-      if (state.selected === cut) renderPanelProfile(profile);
+      // Medians of the same run, for the commune's own region (the API profile has values only).
+      return fetch(config.urls.medians + encodeURIComponent(profile.region_code) + ".json")
+        .then(checked).catch(function () { return {}; })
+        .then(function (medians) { if (state.selected === cut) renderPanelProfile(profile, medians); });
     }).catch(function (error) {
       if (state.selected === cut) byId("geogaps-panel-profile").textContent = "Perfil no disponible (" + error.message + ")";
     });
@@ -386,11 +398,14 @@
       fact("Lugar en la región", rankOf(row.rank_region, row.region_total));
     }
     fact("Lugar nacional", rankOf(row.rank, row.national_total || config.national_total));
+    if (state.region && row.rank_p05_region !== undefined && row.rank_p05_region !== null) {
+      fact("Intervalo 5–95 % en la región", formatRank(row.rank_p05_region) + "–" + formatRank(row.rank_p95_region));
+    }
     if (row.rank_p05 !== undefined && row.rank_p05 !== null) {
       fact("Intervalo 5–95 %", formatRank(row.rank_p05) + "–" + formatRank(row.rank_p95) +
         " (lugar nacional en el 90 % de las simulaciones)");
-      fact("En su tramo", formatShare(row.top_tier_share) + " de las simulaciones" +
-        (isUnstable(row) ? " (tramo inestable)" : ""));
+      fact("En el tramo 1", formatShare(row.top_tier_share) + " de las simulaciones" +
+        (isUnstable(row) ? " (prioridad inestable)" : ""));
     } else {
       fact("Incertidumbre", "no calculada con pesos modificados");
     }
@@ -399,7 +414,7 @@
     if (row.explanation) box.appendChild(el("p", { "class": "geogaps-drivers" }, row.explanation));
   }
 
-  function renderPanelProfile(profile) {
+  function renderPanelProfile(profile, medians) {
     var box = clear(byId("geogaps-panel-profile"));
     var indicators = (profile.indicators || []).filter(function (item) {
       return state.challenge === config.composite_id || item.challenge === state.challenge;
@@ -414,14 +429,15 @@
         var tr = el("tr");
         tr.appendChild(el("td", {}, item.label || item.id));
         tr.appendChild(el("td", { "class": "num" }, formatValue(item.value, item.unit)));
-        tr.appendChild(el("td", { "class": "num" }, formatValue(first(item, ["regional_median", "region_median", "median_region"]), item.unit)));
-        tr.appendChild(el("td", { "class": "num" }, formatValue(first(item, ["national_median", "median_national"]), item.unit)));
+        var median = medians[item.id] || {};
+        tr.appendChild(el("td", { "class": "num" }, formatValue(median.regional_median, item.unit)));
+        tr.appendChild(el("td", { "class": "num" }, formatValue(median.national_median, item.unit)));
         body.appendChild(tr);
       });
       box.appendChild(el("h3", {}, "Indicadores"));
       box.appendChild(table);
     }
-    var projects = profile.projects || [];
+    var projects = (profile.projects && profile.projects.items) || [];
     box.appendChild(el("h3", {}, "Proyectos (" + formatInteger(projects.length) + ")"));
     if (projects.length) {
       var list = el("ul");
@@ -437,38 +453,88 @@
       box.appendChild(el("p", { "class": "geogaps-small" }, "Sin proyectos registrados."));
     }
   }
-  function first(item, keys) {
-    for (var i = 0; i < keys.length; i++) if (item[keys[i]] !== undefined) return item[keys[i]];
-    return null;
-  }
 
   /* -------------------------------------------------------------------- overlays */
   var overlays = {};
   var overlayLoaders = {};
-  var layerControl = L.control.layers(null, {}, { collapsed: window.innerWidth < 700 }).addTo(map);
+  var layerControl = L.control.layers(null, {}, { collapsed: true }).addTo(map);
+  // Leaflet's built-in titles are English.
+  [[".leaflet-control-layers-toggle", "Capas"], [".leaflet-control-zoom-in", "Acercar"],
+    [".leaflet-control-zoom-out", "Alejar"]].forEach(function (pair) {
+    var control = map.getContainer().querySelector(pair[0]);
+    if (control) { control.title = pair[1]; control.setAttribute("aria-label", pair[1]); }
+  });
   config.overlays.forEach(function (overlay) {
     var group = L.layerGroup();
     overlays[overlay.label] = group;
     overlayLoaders[L.stamp(group)] = overlay;
     layerControl.addOverlay(group, overlay.label);
   });
-  map.on("overlayadd", function (event) {
-    var overlay = overlayLoaders[L.stamp(event.layer)];
-    if (!overlay || event.layer.loaded) return;
-    event.layer.loaded = true;
-    var url = overlay.url + (overlay.url.indexOf("?") >= 0 ? "&" : "?") +
-      (state.region ? "region=" + state.region : "");
-    fetch(url).then(checked).then(function (data) {
-      drawOverlay(event.layer, overlay, data);
-      setStatus(overlay.label + ": " + formatInteger((data.features || []).length) + " elementos");
+  map.on("overlayadd", function (event) { loadOverlay(event.layer); });
+
+  function loadOverlay(group) {
+    var overlay = overlayLoaders[L.stamp(group)];
+    if (!overlay || group.loaded) return;
+    group.loaded = true;
+    var query = new URLSearchParams();
+    if (state.region) query.set("region", state.region);
+    if (overlay.kind !== "points") {
+      query.set("challenge", state.challenge);
+      query.set("limit", "1000");
+    }
+    fetch(overlay.url + "?" + query.toString()).then(checked).then(function (data) {
+      group.clearLayers();
+      var count = overlay.kind === "points" ? drawOverlay(group, data) : drawCommuneOverlay(group, overlay, data);
+      setStatus(overlay.label + ": " + formatInteger(count) + " elementos");
     }).catch(function (error) {
-      event.layer.loaded = false;
+      group.loaded = false;
       setStatus(overlay.label + " no disponible (" + error.message + ")");
     });
-  });
+  }
+  // Challenge- and region-specific overlays are read again when the view changes.
+  function refreshOverlays() {
+    Object.keys(overlays).forEach(function (label) {
+      var group = overlays[label];
+      var overlay = overlayLoaders[L.stamp(group)];
+      if (!overlay) return;
+      group.loaded = false;
+      if (map.hasLayer(group)) loadOverlay(group);
+    });
+  }
 
-  function drawOverlay(group, overlay, data) {
-    var renderer = L.canvas({ padding: 0.3 });
+  var QUADRANT_COLOURS = ["#b2182b", "#2166ac", "#ef8a62", "#67a9cf", "#999999"];
+  var GROUP_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
+  function drawCommuneOverlay(group, overlay, data) {
+    var rows = data.clusters || data.groups || [];
+    var colours = {};
+    var palette = overlay.kind === "clusters" ? QUADRANT_COLOURS : GROUP_COLOURS;
+    var drawn = 0;
+    rows.forEach(function (row) {
+      var key = overlay.kind === "clusters" ? row.quadrant : row.group_id;
+      if (!key || (overlay.kind === "clusters" && /^no significativ/i.test(key))) return;
+      if (!(key in colours)) colours[key] = palette[Object.keys(colours).length % palette.length];
+      var base = layersByCut[row.cut];
+      if (!base) return;
+      var shape = L.geoJSON(base.feature, {
+        renderer: communeRenderer, interactive: true,
+        style: { color: colours[key], weight: 2.5, fill: true, fillColor: colours[key], fillOpacity: 0.15, dashArray: "5 3" },
+      });
+      var box = el("div");
+      box.appendChild(el("strong", {}, namesByCut[row.cut]));
+      box.appendChild(el("br"));
+      box.appendChild(document.createTextNode(overlay.kind === "clusters"
+        ? "Moran local: " + key + " (p = " + formatNumber(row.p_value, 3) + ")"
+        : "Grupo " + key + " · " + formatInteger(row.group_size) + " comunas"));
+      shape.bindTooltip(box);
+      shape.on("click", function () { selectCommune(row.cut, false); });
+      shape.addTo(group);
+      drawn += 1;
+    });
+    return drawn;
+  }
+
+  function drawOverlay(group, data) {
+    var renderer = communeRenderer;
     L.geoJSON(data, {
       pointToLayer: function (feature, latlng) {
         var p = feature.properties;
@@ -495,6 +561,7 @@
         layer.bindTooltip(box);
       },
     }).addTo(group);
+    return (data.features || []).length;
   }
 
   /* ---------------------------------------------------------------------- controls */
@@ -508,6 +575,7 @@
       state.challenge = challengeSelect.value;
       renderWeights();
       loadScores();
+      refreshOverlays();
     });
     var regionSelect = byId("geogaps-region");
     config.regions.forEach(function (region) {
@@ -518,6 +586,7 @@
       state.region = regionSelect.value;
       zoomToRegion();
       loadScores();
+      refreshOverlays();
     });
     byId("geogaps-top").addEventListener("change", renderTable);
     byId("geogaps-share").addEventListener("click", function () {
@@ -575,6 +644,8 @@
   }
 
   function zoomToRegion() {
+    var wanted = state.region || "nacional";
+    map.once("moveend", function () { document.body.setAttribute("data-view", wanted); });
     if (!state.region || !communeLayer) { map.fitBounds(config.national_bounds); return; }
     var bounds = null;
     communeLayer.eachLayer(function (layer) {
@@ -600,12 +671,20 @@
       var match = /\((\d{5})\)\s*$/.exec(text);
       var cut = match ? match[1] : null;
       if (!cut) {
+        // Exact name, then a name starting with the text, then one containing it; communes of
+        // the selected region first.
         var lower = text.toLocaleLowerCase("es");
-        cut = Object.keys(namesByCut).filter(function (c) {
-          return namesByCut[c].toLocaleLowerCase("es") === lower;
-        })[0] || Object.keys(namesByCut).filter(function (c) {
-          return namesByCut[c].toLocaleLowerCase("es").indexOf(lower) === 0;
-        })[0];
+        var cuts = Object.keys(namesByCut).sort(function (a, b) {
+          return (b.slice(0, 2) === state.region) - (a.slice(0, 2) === state.region) || a.localeCompare(b);
+        });
+        var tests = [
+          function (name) { return name === lower; },
+          function (name) { return name.indexOf(lower) === 0; },
+          function (name) { return name.indexOf(lower) >= 0; },
+        ];
+        for (var i = 0; i < tests.length && !cut; i++) {
+          cut = cuts.filter(function (c) { return tests[i](namesByCut[c].toLocaleLowerCase("es")); })[0];
+        }
       }
       if (cut && layersByCut[cut]) selectCommune(cut, true);
       else if (text) setStatus("No se encontró la comuna «" + text + "»");

@@ -1,0 +1,228 @@
+"""The printable commune profile (``/comunas/{cut}``): one A4 page a council can take away.
+
+Built from the API's commune profile JSON (``/communes/{cut}``) plus the indicator medians of
+the same run; names from loaded data are escaped by Jinja's autoescape.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Final
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from analysis.challenges import Catalogue
+from analysis.formatting import (
+    MISSING,
+    format_day,
+    format_integer,
+    format_number,
+    format_share,
+    format_value,
+    rank_of,
+)
+from maps.assets import STATIC_URL, TEMPLATE_DIR
+from maps.page import is_unstable, tier_colour
+
+_templates = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"])
+)
+INSET_SIZE: Final = 260
+
+
+def indicator_medians(
+    indicators: pd.DataFrame, catalogue: Catalogue, region: str
+) -> dict[str, dict[str, float | None]]:
+    """Regional and national medians of every indicator of a run.
+
+    Parameters
+    ----------
+    indicators
+        The run's raw indicator table (``cut`` plus one column per indicator).
+    catalogue
+        The run's catalogue (gives each indicator's column).
+    region
+        Two-digit region code.
+
+    Returns
+    -------
+    dict
+        Indicator id → ``{"regional_median": ..., "national_median": ...}`` (None when no
+        commune has a value).
+    """
+    in_region = indicators[indicators["cut"].astype(str).str[:2] == region]
+    medians: dict[str, dict[str, float | None]] = {}
+    for indicator in catalogue.indicators:
+        column = indicator.column
+        if column not in indicators.columns:
+            medians[indicator.id] = {"regional_median": None, "national_median": None}
+            continue
+        medians[indicator.id] = {
+            "regional_median": _median(in_region[column]),
+            "national_median": _median(indicators[column]),
+        }
+    return medians
+
+
+def _median(values: pd.Series) -> float | None:
+    numbers = pd.to_numeric(values, errors="coerce").dropna()
+    return float(numbers.median()) if len(numbers) else None
+
+
+def inset_svg(outlines: gpd.GeoDataFrame, cut: str) -> str:
+    """A small SVG map: the commune (dark) among the communes of its region.
+
+    Coordinates are scaled by the cosine of the latitude so shapes keep their proportions.
+    Only numbers and fixed colours go into the SVG (no names), so it needs no escaping.
+    """
+    own = outlines[outlines["cut"] == cut]
+    if own.empty:
+        return ""
+    region = outlines[outlines["region_code"] == own["region_code"].iloc[0]]
+    region = region[[p[0] > -76.0 for p in region["label_point"]]]  # no oceanic islands
+    west, south, east, north = region.total_bounds
+    scale_x = math.cos(math.radians((south + north) / 2))
+    width, height = (east - west) * scale_x, north - south
+    factor = INSET_SIZE / max(width, height)
+
+    def path(shape: Any) -> str:
+        parts = []
+        for polygon in shapely.get_parts(shape):
+            for ring in [polygon.exterior, *polygon.interiors]:
+                points = " ".join(
+                    f"{(x - west) * scale_x * factor:.1f},{(north - y) * factor:.1f}"
+                    for x, y in ring.coords
+                )
+                parts.append(f"M{points}Z")
+        return "".join(parts)
+
+    shapes = [
+        f'<path d="{path(shape)}" fill="{"#1f3b57" if code == cut else "#d9d9d9"}" '
+        'stroke="#ffffff" stroke-width="0.6"/>'
+        for code, shape in zip(region["cut"], region.geometry, strict=True)
+        if shape is not None
+    ]
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" '
+        f'viewBox="0 0 {width * factor:.0f} {height * factor:.0f}" '
+        f'width="{width * factor:.0f}" height="{height * factor:.0f}">'
+        f"{''.join(shapes)}</svg>"
+    )
+
+
+def profile_page(
+    profile: Mapping[str, Any],
+    medians: Mapping[str, Mapping[str, float | None]],
+    catalogue: Catalogue,
+    inset: str,
+    static_url: str = STATIC_URL,
+) -> str:
+    """Render the profile page from the API's profile JSON (see ``/communes/{cut}``)."""
+    indicators = []
+    for item in profile.get("indicators", []):
+        median = medians.get(item["id"], {})
+        values = [item.get("value"), median.get("regional_median"), median.get("national_median")]
+        finite = [abs(float(v)) for v in values if v is not None and not _is_nan(v)]
+        top = max(finite) if finite and max(finite) > 0 else 1.0
+        indicators.append(
+            {
+                "label": item["label"],
+                "challenge": catalogue.label_of(item["challenge"]),
+                "source": item.get("source") or "",
+                "year": item.get("year"),
+                "bars": [
+                    {
+                        "name": name,
+                        "text": format_value(value, item["unit"]),
+                        "width": 0 if value is None or _is_nan(value) else abs(value) / top * 100,
+                    }
+                    for name, value in zip(("Comuna", "Región", "País"), values, strict=True)
+                ],
+            }
+        )
+    scores = []
+    for row in profile.get("scores", []):
+        national_total = row.get("national_total")
+        interval_low, interval_high = row.get("rank_p05"), row.get("rank_p95")
+        share = row.get("top_tier_share")
+        scores.append(
+            {
+                "label": row.get("label") or catalogue.label_of(row["challenge"]),
+                "score": format_number(row.get("score"), 3),
+                "tier_label": row.get("tier_label") or "Sin tramo",
+                "colour": tier_colour(row.get("tier")),
+                "national": rank_of(row.get("rank"), national_total),
+                "regional": rank_of(row.get("rank_region"), row.get("region_total")),
+                "interval": row.get("interval_label") or MISSING,
+                "share": format_share(share) if share is not None else MISSING,
+                "unstable": is_unstable(row.get("tier"), share),
+                "drivers": row.get("explanation") or "",
+                "bar": _interval_bar(row.get("rank"), interval_low, interval_high, national_total),
+            }
+        )
+    apr = profile.get("apr") or {}
+    projects = profile.get("projects") or {}
+    run = profile.get("run") or {}
+    created = run.get("created_at")
+    sources = sorted(
+        {(item.get("source") or "", item.get("year")) for item in profile.get("indicators", [])},
+        key=lambda pair: (str(pair[0]), pair[1] or 0),
+    )
+    return _templates.get_template("perfil.html").render(
+        name=profile.get("name") or profile.get("cut"),
+        cut=profile.get("cut"),
+        province=profile.get("province_name") or "",
+        region=profile.get("region_name") or "",
+        region_code=profile.get("region_code") or "",
+        area=format_number(profile.get("area_km2"), 1),
+        inset=inset,
+        scores=scores,
+        indicators=indicators,
+        explanation=profile.get("explanation"),
+        apr_systems=format_integer(apr.get("systems", 0)),
+        apr_beneficiaries=format_integer(apr.get("beneficiaries")),
+        apr_connections=format_integer(apr.get("connections")),
+        apr_status=[(k, format_integer(v)) for k, v in (apr.get("by_status") or {}).items()],
+        facilities=[(k, format_integer(v)) for k, v in (profile.get("facilities") or {}).items()],
+        huella=profile.get("huella_local") or {},
+        projects=[
+            {
+                "name": p.get("name") or "",
+                "typology": str(p.get("typology") or "").replace("_", " "),
+                "stage": p.get("stage") or "",
+                "investment": format_integer(p.get("total_investment_clp")),
+            }
+            for p in projects.get("items", [])
+        ],
+        projects_total=format_integer(projects.get("total", 0)),
+        projects_investment=format_integer(projects.get("investment_clp")),
+        sources=[(source, year) for source, year in sources if source],
+        run_id=str(run.get("run_id") or "")[:12],
+        run_date=format_day(pd.Timestamp(created)) if created else MISSING,
+        data_changed=profile.get("data_changed"),
+        static_url=static_url,
+    )
+
+
+def _is_nan(value: Any) -> bool:
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _interval_bar(
+    rank: float | None, low: float | None, high: float | None, total: int | None
+) -> dict[str, float] | None:
+    """Positions (0–100 %) of a rank and its 5–95 % interval on a 1…N scale."""
+    if rank is None or low is None or high is None or not total or total < 2:
+        return None
+
+    def at(value: float) -> float:
+        return (float(value) - 1) / (total - 1) * 100
+
+    return {"rank": at(rank), "low": at(low), "width": max(at(high) - at(low), 0.8)}
