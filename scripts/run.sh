@@ -13,6 +13,7 @@ if [ -n "${GEOGAPS_DATABASE_URL:-}" ]; then
   .venv/bin/geogaps db upgrade
 fi
 .venv/bin/geogaps load --data-dir "$GEOGAPS_DATA_DIR"
+.venv/bin/geogaps accessibility --resolution 1000 --out output/accesibilidad.csv
 .venv/bin/geogaps score --out output/scores.csv
 .venv/bin/geogaps map --out output/mapa.html
 if [ "${GEOGAPS_SERVE:-1}" != "0" ]; then
