@@ -44,8 +44,10 @@ def test_vendored_leaflet_ships_with_its_licence():
     assert "1.9.4" in (leaflet / "leaflet.js").read_text("utf-8")[:200]
 
 
-def test_simplified_outlines_keep_shared_borders(national_embedded):
-    communes = national_embedded.read_table(
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_simplified_outlines_keep_shared_borders(national_postgis):
+    communes = national_postgis.read_table(
         "communes", ["cut", "name", "region_code", "region_name", "geom"]
     )
     coquimbo = gpd.GeoDataFrame(communes[communes["region_code"] == "04"], geometry="geom")
@@ -155,3 +157,56 @@ def test_overlays_carry_spanish_lines_and_approximate_projects(client):
     health = client.get("/mapa/capas/salud.geojson", params={"region": "04"}).json()
     assert health["features"]
     assert client.get("/mapa/capas/desconocida.geojson").status_code == 404
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_priority_csv_opens_in_spanish_excel_and_follows_the_view(client, national_run):
+    response = client.get("/exports/prioridades.csv", params={"challenge": "agua", "region": "04"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    assert "prioridades_agua_04.csv" in response.headers["content-disposition"]
+    body = response.content
+    assert body.startswith(b"\xef\xbb\xbf")  # BOM: Excel reads UTF-8
+    lines = body.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    assert header[:6] == ["Lugar", "Lugar nacional", "CUT", "Comuna", "Región", "Puntaje"]
+    rows = [line.split(";") for line in lines[1:]]
+    assert len(rows) == 15 and all(row[2].startswith("04") for row in rows)
+    assert [row[0] for row in rows[:3]] == ["1", "2", "3"]  # regional ranks first
+    assert all(re.fullmatch(r"\d,\d{3}", row[5]) for row in rows if row[5] != "sin dato")
+    scored = national_run.result.scores
+    agua = scored[(scored["challenge"] == "agua") & scored["cut"].str.startswith("04")]
+    best = agua.sort_values("score", ascending=False).iloc[0]
+    assert rows[0][2] == best["cut"]
+    reweighted = client.get(
+        "/exports/prioridades.csv",
+        params={"challenge": "agua", "region": "04", "weights": "agua_sin_red_publica:0"},
+    )
+    assert reweighted.status_code == 200
+    reweighted_cuts = [
+        line.split(";")[2] for line in reweighted.content.decode("utf-8-sig").splitlines()[1:]
+    ]
+    assert sorted(reweighted_cuts) == sorted(row[2] for row in rows)
+    assert reweighted_cuts != [row[2] for row in rows]
+    bad = client.get("/exports/prioridades.csv", params={"challenge": "agua", "weights": "x:1"})
+    assert bad.status_code == 422
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_static_png_and_printable_profile(client):
+    image = client.get("/exports/mapa.png", params={"challenge": "agua", "region": "04"})
+    assert image.status_code == 200 and image.headers["content-type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG")
+    assert client.get("/exports/mapa.png", params={"challenge": "salud"}).status_code == 422
+    profile = client.get("/comunas/4303")
+    assert profile.status_code == 200
+    page = profile.text
+    assert '<html lang="es">' in page and "<title>Monte Patria" in page
+    assert "@page" in client.get("/static/mapa/perfil.css").text  # A4 print rules
+    assert "<svg" in page and "de 345" in page and "Fuentes y años" in page
+    assert OUTSIDE.search(page) is None
+    medians = client.get("/mapa/medianas/04.json").json()
+    assert set(medians) == {i["id"] for i in client.get("/communes/04303").json()["indicators"]}
+    assert client.get("/comunas/99999").status_code == 404

@@ -720,5 +720,8 @@
     var wanted = params.get("comuna");
     if (wanted && layersByCut[wanted]) selectCommune(wanted, true);
     document.body.setAttribute("data-map-ready", "1");
+    // Warm the server's live re-scoring (inputs are read once per data state), so the first
+    // slider move answers within a second.
+    fetch(config.urls.gaps + "?challenge=" + encodeURIComponent(state.challenge) + "&limit=1").catch(function () {});
   }).catch(function (error) { setStatus("No se pudo cargar el mapa: " + error.message); });
 })();
