@@ -9,7 +9,6 @@ the CSV/PNG exports.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import threading
 from collections.abc import Callable
@@ -49,18 +48,11 @@ def _store(request: Request) -> Store:
     return store
 
 
-def store_state(store: Store) -> str:
-    """A key that changes whenever a dataset is (re)loaded, so cached layers follow the data."""
-    provenance = store.provenance()
-    columns = [c for c in ("dataset", "sha256", "loaded_at") if c in provenance.columns]
-    text = provenance[columns].sort_values("dataset").to_csv(index=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
 def _cached(request: Request, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
     """``build()`` once per key and store state, kept on the application (a small LRU)."""
     cache: dict[tuple[str, ...], Any] = request.app.state.__dict__.setdefault("web_cache", {})
-    full_key = (*key, store_state(_store(request)))
+    # The store's state key changes whenever a dataset is (re)loaded: cached layers follow.
+    full_key = (*key, _store(request).state_key())
     with _lock:
         if full_key in cache:
             cache[full_key] = cache.pop(full_key)  # most recently used last
@@ -73,17 +65,19 @@ def _cached(request: Request, key: tuple[str, ...], build: Callable[[], Any]) ->
     return value
 
 
-def _json_response(request: Request, payload: bytes, media_type: str) -> Response:
-    """JSON bytes, gzip-compressed when the client accepts it (outlines shrink ~5x)."""
+def _json_response(request: Request, payload: tuple[bytes, bytes], media_type: str) -> Response:
+    """Cached JSON (plain, gzip) bytes; the gzip copy when the client accepts it (~5x smaller)."""
     headers = {"Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
     if "gzip" in request.headers.get("accept-encoding", ""):
         headers["Content-Encoding"] = "gzip"
-        payload = gzip.compress(payload, compresslevel=6, mtime=0)
-    return Response(payload, media_type=media_type, headers=headers)
+        return Response(payload[1], media_type=media_type, headers=headers)
+    return Response(payload[0], media_type=media_type, headers=headers)
 
 
-def _dumps(value: Any) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def _dumps(value: Any) -> tuple[bytes, bytes]:
+    """Compact JSON bytes and their gzip, made once and cached together."""
+    plain = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return plain, gzip.compress(plain, compresslevel=6, mtime=0)
 
 
 def outlines(request: Request) -> gpd.GeoDataFrame:
@@ -137,28 +131,25 @@ def map_page_route(
     store = _store(request)
     catalogue = load_catalogue()
     try:
-        run, results = store.read_score_run()
+        run = store.newest_run()
     except LookupError:
         raise HTTPException(404, "no hay corridas guardadas; ejecute `geogaps score`") from None
     challenge = desafio if desafio in catalogue.score_ids else catalogue.composite_id
-    scored = results[results["challenge"] == challenge]
-    config = page_config(
-        catalogue,
-        regions_of(request),
-        _run_dict(run),
-        challenge=challenge,
-        region=region,
-        basemap_url=getattr(request.app.state.settings, "basemap_url", None),
-        national_total=int(scored["rank"].notna().sum()),
-    )
-    return HTMLResponse(map_page(config))
 
+    def build() -> str:
+        config = page_config(
+            catalogue,
+            regions_of(request),
+            run.model_dump(),
+            challenge=challenge,
+            region=region,
+            basemap_url=getattr(request.app.state.settings, "basemap_url", None),
+            national_total=run.ranked_counts.get(challenge),
+        )
+        return map_page(config)
 
-def _run_dict(run: Any) -> dict[str, Any]:
-    if isinstance(run, dict):
-        return run
-    dumped: dict[str, Any] = run.model_dump()
-    return dumped
+    page: str = _cached(request, ("page", run.run_id, challenge, region or ""), build)
+    return HTMLResponse(page)
 
 
 @router.get("/static/mapa/{asset:path}")
@@ -275,7 +266,7 @@ def medians_route(
     request: Request, region: Annotated[str, Path(pattern=r"^(0[1-9]|1[0-6])$")]
 ) -> Response:
     """Regional and national medians of each indicator (the commune panel compares to them)."""
-    return Response(_dumps(_medians(request, region)), media_type="application/json")
+    return Response(_dumps(_medians(request, region))[0], media_type="application/json")
 
 
 @router.get("/comunas/{cut}", response_class=HTMLResponse)

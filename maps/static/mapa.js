@@ -157,17 +157,18 @@
     return box;
   }
 
+  // Communes are drawn as soon as they arrive; region outlines follow without blocking them.
   function loadOutlines() {
-    return Promise.all([
-      fetch(config.urls.communes).then(checked),
-      fetch(config.urls.regions).then(checked),
-    ]).then(function (collections) {
-      regionLayer = L.geoJSON(collections[1], {
+    var regions = fetch(config.urls.regions).then(checked).then(function (collection) {
+      regionLayer = L.geoJSON(collection, {
         interactive: false,
         renderer: communeRenderer,
         style: { color: "#222222", weight: 1.6, fill: false, opacity: 0.9 },
-      });
-      communeLayer = L.geoJSON(collections[0], {
+      }).addTo(map);
+      layerControl.addOverlay(regionLayer, "Límites regionales");
+    });
+    var communes = fetch(config.urls.communes).then(checked).then(function (collection) {
+      communeLayer = L.geoJSON(collection, {
         renderer: communeRenderer,
         style: communeStyle,
         onEachFeature: function (feature, layer) {
@@ -181,12 +182,12 @@
           layer.on("click", function () { selectCommune(cut, false); });
         },
       }).addTo(map);
-      regionLayer.addTo(map);
+      if (regionLayer) regionLayer.bringToFront();
       document.body.setAttribute("data-communes", String(Object.keys(layersByCut).length));
       fillSearch();
-      overlays["Límites regionales"] = regionLayer;
-      layerControl.addOverlay(regionLayer, "Límites regionales");
+      renderTable();
     });
+    return Promise.all([communes, regions]);
   }
   function checked(response) {
     if (!response.ok) throw new Error(response.status + " " + response.url);
@@ -713,9 +714,8 @@
 
   fillControls();
   map.fitBounds(config.national_bounds);
-  loadOutlines().then(function () {
+  Promise.all([loadOutlines(), loadScores()]).then(function () {
     if (state.region) zoomToRegion();
-    return loadScores();
   }).then(function () {
     var wanted = params.get("comuna");
     if (wanted && layersByCut[wanted]) selectCommune(wanted, true);
