@@ -185,9 +185,14 @@ class Collection:
         """
         if self.key_is_integer:
             try:
-                return int(raw)
+                number = int(raw)
             except ValueError:
                 raise UnknownFeatureError(self._missing(raw)) from None
+            if not -(2**63) <= number < 2**63:  # beyond bigint: no such row
+                raise UnknownFeatureError(self._missing(raw))
+            return number
+        if "\x00" in raw:  # PostgreSQL text cannot hold NUL: no such row
+            raise UnknownFeatureError(self._missing(raw))
         return raw
 
     def _missing(self, raw: object) -> str:
@@ -776,7 +781,7 @@ class EmbeddedFeatures(FeatureSource):
         return gpd.GeoDataFrame(frame, geometry="geom", crs=f"EPSG:{SRID}")
 
     def _with_scores(self, collection: Collection, page: pd.DataFrame) -> pd.DataFrame:
-        if not collection.with_scores:
+        if not collection.with_scores or page.empty:
             return page
         scores = self._scores(collection, [str(c) for c in page["cut"]])
         return page.merge(scores, on="cut", how="left")

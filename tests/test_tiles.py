@@ -1,0 +1,158 @@
+"""Vector tiles and TileJSON from PostGIS (ST_AsMVT) and the embedded store (mapbox-vector-tile).
+
+What a tile should hold is computed independently: the store's boundaries projected to Web
+Mercator with pyproj and intersected with the tile's bounds from morecantile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import mapbox_vector_tile
+import morecantile
+import numpy as np
+import pyproj
+import pytest
+import shapely
+from fastapi.testclient import TestClient
+
+from analysis import ScoringParameters
+from geo_service.app import create_app
+from geo_service.scoring import run_scoring
+from geo_service.settings import Settings
+from layers.features import TILE_BUFFER, TILE_EXTENT
+
+pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
+
+TMS = morecantile.tms.get("WebMercatorQuad")
+TO_MERCATOR = pyproj.Transformer.from_crs(4326, 3857, always_xy=True)
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+@pytest.fixture(scope="module", params=["postgis", "embedded"])
+def service(
+    request, national_postgis, national_embedded, tmp_path_factory
+) -> Iterator[tuple[TestClient, Any, str]]:
+    """An API client over one national store with a national run, the store and the run id."""
+    store = national_postgis if request.param == "postgis" else national_embedded
+    run_id = run_scoring(store, ScoringParameters(draws=0, seed=1)).run["run_id"]
+    if request.param == "postgis":
+        url = store.engine.url.render_as_string(hide_password=False)
+        settings = Settings(database_url=url, store_dir=tmp_path_factory.mktemp("unused"))
+    else:
+        settings = Settings(database_url=None, store_dir=store.root)
+    with TestClient(create_app(settings)) as client:
+        yield client, store, run_id
+
+
+def _mercator(geometries: Any) -> Any:
+    return shapely.transform(
+        np.asarray(geometries),
+        lambda xy: np.column_stack(TO_MERCATOR.transform(xy[:, 0], xy[:, 1])),
+    )
+
+
+def _boxes(tile: morecantile.Tile) -> tuple[Any, Any, float]:
+    """The tile's Web Mercator box, the box with the tile buffer, and one tile unit in metres."""
+    left, bottom, right, top = TMS.xy_bounds(tile)
+    unit = (right - left) / TILE_EXTENT
+    pad = unit * TILE_BUFFER
+    return (
+        shapely.box(left, bottom, right, top),
+        shapely.box(left - pad, bottom - pad, right + pad, top + pad),
+        unit,
+    )
+
+
+def _decode(client: TestClient, url: str) -> dict:
+    response = client.get(url)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == MVT
+    return mapbox_vector_tile.decode(response.content)
+
+
+def test_a_coquimbo_tile_holds_the_communes_it_covers(service):
+    client, store, run_id = service
+    communes = store.read_table("communes", ["cut", "geom"]).set_index("cut")
+    centre = communes.geometry.loc["04101"].representative_point()  # La Serena
+    tile = TMS.tile(centre.x, centre.y, 7)
+    layers = _decode(client, f"/tiles/comunas/{tile.z}/{tile.x}/{tile.y}.pbf")
+    assert set(layers) == {"comunas"}
+    layer = layers["comunas"]
+    assert layer["extent"] == TILE_EXTENT
+    found = {f["properties"]["cut"] for f in layer["features"]}
+
+    inner, buffered, unit = _boxes(tile)
+    projected = _mercator(communes.geometry.array)
+    covered = shapely.area(shapely.intersection(projected, inner)) / unit**2
+    # more than a 4 x 4 block of tile units inside the tile: it must be drawn
+    must = set(communes.index[covered > 16])
+    may = set(communes.index[shapely.intersects(projected, buffered)])
+    assert "04101" in must and len(must) >= 10
+    assert must <= found <= may
+    for feature in layer["features"]:
+        coordinates = shapely.get_coordinates(shapely.geometry.shape(feature["geometry"]))
+        assert coordinates.min() >= -TILE_BUFFER and coordinates.max() <= TILE_EXTENT + TILE_BUFFER
+
+    la_serena = next(f for f in layer["features"] if f["properties"]["cut"] == "04101")
+    _, results = store.read_score_run(run_id)
+    agua = results[(results["challenge"] == "agua") & (results["cut"] == "04101")].iloc[0]
+    assert la_serena["properties"]["run_id"] == run_id
+    assert la_serena["properties"]["agua_rank"] == int(agua["rank"])
+    assert la_serena["properties"]["agua_tier_label"] == agua["tier_label"]
+
+
+def test_a_point_tile_holds_the_health_facilities_inside_it(service):
+    client, store, _ = service
+    facilities = store.read_table("facilities", ["category", "source_id", "geom"])
+    health = facilities[facilities["category"] == "salud"]
+    communes = store.read_table("communes", ["cut", "geom"]).set_index("cut")
+    centre = communes.geometry.loc["04101"].representative_point()
+    tile = TMS.tile(centre.x, centre.y, 10)
+    layer = _decode(client, f"/tiles/establecimientos_salud/{tile.z}/{tile.x}/{tile.y}.pbf")
+    found = sorted(
+        f["properties"]["source_id"] for f in layer["establecimientos_salud"]["features"]
+    )
+
+    inner, buffered, _ = _boxes(tile)
+    projected = _mercator(health.geometry.array)
+    inside = set(health["source_id"][shapely.intersects(projected, inner)])
+    near = set(health["source_id"][shapely.intersects(projected, buffered)])
+    assert inside and inside <= set(found) <= near
+    assert len(found) == len(set(found))  # each facility once
+
+
+def test_empty_tiles_are_204_and_tiles_outside_the_matrix_404(service):
+    client, _, _ = service
+    pacific = TMS.tile(-130.0, -40.0, 6)
+    response = client.get(f"/tiles/comunas/{pacific.z}/{pacific.x}/{pacific.y}.pbf")
+    assert response.status_code == 204 and response.content == b""
+    outside = client.get("/tiles/comunas/3/8/0.pbf")
+    assert outside.status_code == 404 and "3/8/0" in outside.json()["detail"]
+    unknown = client.get("/tiles/calles/3/2/4.pbf")
+    assert unknown.status_code == 404 and "calles" in unknown.json()["detail"]
+
+
+def test_tilejson_points_at_the_tiles_with_the_data_bounds(service):
+    client, store, _ = service
+    response = client.get("/tiles/comunas.json")
+    assert response.status_code == 200, response.text
+    tilejson = response.json()
+    assert tilejson["tilejson"] == "3.0.0"
+    assert tilejson["tiles"][0].endswith("/tiles/comunas/{z}/{x}/{y}.pbf")
+    bounds = store.read_table("communes", ["geom"]).geometry.total_bounds
+    np.testing.assert_allclose(tilejson["bounds"], bounds)
+    west, south, east, north = TMS.bbox
+    assert west <= tilejson["bounds"][0] and tilejson["bounds"][2] <= east
+    assert south <= tilejson["bounds"][1] and tilejson["bounds"][3] <= north
+    layer = tilejson["vector_layers"][0]
+    assert layer["id"] == "comunas"
+    assert layer["fields"]["agua_score"] == "Number"
+    assert layer["fields"]["name"] == "String"
+    z, x, y = tilejson["center"][2], tilejson["center"][0], tilejson["center"][1]
+    tile = TMS.tile(x, y, int(z))
+    assert client.get(tilejson["tiles"][0].format(z=tile.z, x=tile.x, y=tile.y)).status_code in (
+        200,
+        204,
+    )
