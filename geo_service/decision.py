@@ -6,6 +6,7 @@ line and the API always give the same tables.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,11 @@ def accessibility_columns(store: Store, cuts: pd.Series) -> pd.DataFrame:
             rows = table[table["facility"] == facility]
             if "resolution_m" in rows.columns and not rows.empty:
                 rows = rows[rows["resolution_m"] == rows["resolution_m"].min()]
+            if "dataset" in rows.columns:
+                # National runs first; a regional run (``…_regionNN``) fills what they lack.
+                regional = rows["dataset"].astype(str).str.contains("_region")
+                rows = rows.assign(_regional=regional.to_numpy()).sort_values("_regional")
+            rows = rows.drop_duplicates("cut")
             values = rows.set_index(rows["cut"].astype(str))[column].reindex(out.index)
         out[name] = pd.to_numeric(values, errors="coerce").to_numpy()
     return out
@@ -217,6 +223,8 @@ def eligibility(store: Store, region: str | None) -> tuple[EligibilityResult, pd
 #: Candidate kinds offered for new sites: rural schools (public buildings) and APR systems
 #: (settlement markers with a known point).
 CANDIDATE_KINDS = ("escuela rural", "sistema APR")
+#: p-median demand is aggregated into blocks until at most this many points remain.
+PMEDIAN_DEMAND_POINTS = 1500
 
 
 @dataclass(frozen=True)
@@ -306,6 +314,7 @@ def siting(
     if land_cover_path is not None and land_cover_path.is_file():
         raster = read_land_cover(land_cover_path)
         land_cover = LandCover(raster.classes, raster.transform, raster.crs, raster.nodata)
+    started = time.perf_counter()
     access = run_accessibility(
         inputs,
         resolution=float(resolution),
@@ -316,6 +325,7 @@ def siting(
         region=region,
         settings=catalogue.settings,
     )
+    surfaces_done = time.perf_counter()
     grid_result = access.grids["continental"]
     grid = grid_result.grid
     shapes = inputs.communes[inputs.communes["cut"].astype(str).isin(set(communes["cut"]))]
@@ -341,9 +351,11 @@ def siting(
         minutes,
         max_candidates=max_candidates,
         bounded=model == "mclp",
+        max_demand_points=None if model == "mclp" else PMEDIAN_DEMAND_POINTS,
     )
     if instance.candidates.empty:
         raise LookupError("ningún candidato queda a más de T/4 minutos de un servicio existente")
+    instance_done = time.perf_counter()
     result = site_facilities(
         instance.demand,
         instance.candidates,
@@ -353,6 +365,7 @@ def siting(
         minutes,
         model,
     )
+    solved = time.perf_counter()
     names = communes.set_index("cut")["name"]
     sites = gpd.GeoDataFrame(
         result.sites.drop(columns=["row", "col"]).assign(
@@ -374,6 +387,11 @@ def siting(
         "candidates_kept": len(instance.candidates),
         "demand_cells": len(instance.demand),
         "population_year": access.population_year,
+        "seconds": {
+            "surfaces": round(surfaces_done - started, 3),
+            "demand_candidates_costs": round(instance_done - surfaces_done, 3),
+            "solve": round(solved - instance_done, 3),
+        },
         "land_cover": None
         if land_cover is None or land_cover_path is None
         else land_cover_path.name,

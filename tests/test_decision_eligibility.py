@@ -179,3 +179,35 @@ def test_real_region_04_via_api(national_postgis, national) -> None:
         csv = client.get("/rezago.csv", params={"region": "04"})
         assert csv.content.startswith("\ufeffCUT;Comuna;".encode())
         assert client.get("/rezago/99999").status_code == 404
+
+
+def _accessibility_rows(cuts: list[str], facility: str, minutes: list[float]) -> pd.DataFrame:
+    from layers.store import stored_columns
+
+    rows = pd.DataFrame({c: [np.nan] * len(cuts) for c in stored_columns("accessibility")})
+    return rows.drop(columns="dataset").assign(
+        cut=cuts,
+        facility=facility,
+        resolution_m=1000,
+        grid="continental",
+        method="land_cover",
+        destinations=1,
+        population_year=2024,
+        minutes_mean=minutes,
+        rural_minutes_mean=minutes,
+    )
+
+
+@pytest.mark.postgis
+def test_isolation_reads_stored_travel_times_national_first(postgis_store) -> None:
+    from geo_service.decision import accessibility_columns
+    from layers.accessibility import save_accessibility
+
+    national = _accessibility_rows(["01001", "01002"], "centre", [30.0, 90.0])
+    save_accessibility(postgis_store, national, {"region": None})
+    regional = _accessibility_rows(["01002", "01003"], "centre", [999.0, 45.0])
+    save_accessibility(postgis_store, regional, {"region": "01"})
+    columns = accessibility_columns(postgis_store, pd.Series(["01001", "01002", "01003", "01004"]))
+    assert columns["minutos_centro"].iloc[:3].tolist() == [30.0, 90.0, 45.0]
+    assert np.isnan(columns["minutos_centro"].iloc[3])
+    assert columns["minutos_rural_hospital"].isna().all()  # hospital times not computed

@@ -81,6 +81,28 @@ def test_bad_requests_are_refused() -> None:
         site_facilities(VILLAGES, CANDIDATES, _cost()[:, :3], np.zeros(4), 1, 5.0)
 
 
+def test_demand_blocks_keep_the_population() -> None:
+    from analysis.decision.siting import aggregate_demand
+
+    rows, cols = np.meshgrid(np.arange(10), np.arange(10), indexing="ij")
+    demand = pd.DataFrame(
+        {
+            "row": rows.ravel(),
+            "col": cols.ravel(),
+            "cut": np.where(cols.ravel() < 5, "01001", "01002"),
+            "population": np.arange(100, dtype=float),
+        }
+    )
+    blocks = aggregate_demand(demand, 30)
+    assert len(blocks) <= 30
+    assert blocks["population"].sum() == demand["population"].sum()
+    assert set(blocks["cut"]) == {"01001", "01002"}
+    # Each block stands at its most populated cell (the largest index, here).
+    first = blocks.sort_values(["row", "col"]).iloc[0]
+    size = int(first["block"])
+    assert (first["row"], first["col"]) == (size - 1, size - 1)
+
+
 # ------------------------------------------------------------------------------ real data
 
 

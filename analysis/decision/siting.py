@@ -329,6 +329,28 @@ def bounded_minutes(
     return out
 
 
+def aggregate_demand(demand: pd.DataFrame, max_points: int) -> pd.DataFrame:
+    """Merge demand cells into ``k × k`` blocks per commune until at most ``max_points`` remain.
+
+    A block keeps the row and column of its most populated cell and the sum of the
+    population, so totals are preserved; ``block`` records ``k``.
+    """
+    block = 1
+    merged = demand.assign(block=1)
+    while len(merged) > max_points:
+        block += 1
+        keys = [demand["row"] // block, demand["col"] // block, demand["cut"]]
+        ordered = demand.assign(_r=keys[0], _c=keys[1]).sort_values(
+            "population", ascending=False, kind="stable"
+        )
+        grouped = ordered.groupby(["_r", "_c", "cut"], sort=True)
+        merged = grouped.agg(
+            row=("row", "first"), col=("col", "first"), population=("population", "sum")
+        ).reset_index()
+        merged = merged.drop(columns=["_r", "_c"]).assign(block=block)
+    return merged[["row", "col", "cut", "population", "block"]].reset_index(drop=True)
+
+
 def raster_instance(
     rural_population: FloatArray,
     cost_per_cell: FloatArray,
@@ -340,6 +362,7 @@ def raster_instance(
     minutes: float,
     max_candidates: int = 60,
     bounded: bool = True,
+    max_demand_points: int | None = None,
 ) -> SitingInstance:
     """Build demand, candidates and the cost matrix from the accessibility rasters.
 
@@ -364,6 +387,10 @@ def raster_instance(
     bounded : bool
         Explore each candidate's cost distance only up to ``T`` (exact for MCLP); p-median
         needs unbounded times.
+    max_demand_points : int, optional
+        Aggregate demand cells into square blocks (per commune) until at most this many
+        points remain; each block stands at its most populated cell. p-median has one
+        assignment variable per point and candidate, so it needs this bound; MCLP does not.
     """
     in_scope = np.array([c is not None for c in commune_of_cell.ravel()]).reshape(
         commune_of_cell.shape
@@ -378,6 +405,10 @@ def raster_instance(
             "population": rural_population[rows, cols].astype(float),
         }
     )
+    if max_demand_points is not None:
+        demand = aggregate_demand(demand, max_demand_points)
+        rows = demand["row"].to_numpy()
+        cols = demand["col"].to_numpy()
     kept = candidate_cells(
         candidates,
         candidate_rows,
