@@ -24,6 +24,7 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
+from analysis.decision.siting import Model  # noqa: E402
 from geo_service.decision import siting  # noqa: E402
 from layers.embedded import EmbeddedStore  # noqa: E402
 from layers.loading import load_directory  # noqa: E402
@@ -52,7 +53,10 @@ def main() -> None:
             load_directory(store, args.data_dir.resolve())
             print(f"carga (no medida en lo que sigue): {time.perf_counter() - started:.1f} s")
         land_cover = args.data_dir.resolve() / LAND_COVER_FILE
-        runs = (("mclp", args.candidates), ("pmedian", args.pmedian_candidates))
+        runs: tuple[tuple[Model, int], ...] = (
+            ("mclp", args.candidates),
+            ("pmedian", args.pmedian_candidates),
+        )
         for model, candidates in runs:
             started = time.perf_counter()
             report = siting(
