@@ -61,7 +61,8 @@ def write_rasters(result: AccessibilityResult, folder: Path, suffix: str) -> lis
         )
         for kind, minutes in grid_result.minutes.items():
             values = np.where(np.isfinite(minutes), minutes, -1.0).astype(np.float32)
-            values = np.where(grid_result.speed > 0, values, -1.0).astype(np.float32)
+            # Only Chilean land is shown: sea crossings are routes, not places people live.
+            values = np.where(grid_result.land, values, -1.0).astype(np.float32)
             written.append(
                 write_cog(
                     folder / f"minutos_{kind}_{stem}.tif",

@@ -120,6 +120,7 @@ def write_cog(
                     in_memory=True,
                     quiet=True,
                 )
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; rasters are for sharing
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

@@ -66,12 +66,13 @@ class LandCover:
 
 @dataclass
 class GridResult:
-    """Rasters of one grid (continental or an island commune)."""
+    """Rasters of one grid (continental or an island commune); ``land``: cells of a commune."""
 
     grid: GridSpec
     population: FloatGrid
     rural: FloatGrid
     speed: FloatGrid
+    land: npt.NDArray[np.bool_]
     minutes: dict[str, FloatGrid] = field(default_factory=dict)
 
 
@@ -311,7 +312,7 @@ def run_accessibility(
         method = road_method(
             surface.owner, surface.rural, road_speed, len(grid_communes), grid.resolution
         )
-        result = GridResult(grid, surface.total, surface.rural, speed)
+        result = GridResult(grid, surface.total, surface.rural, speed, land)
         counts: dict[str, int] = {}
         for kind in kinds:
             say(f"tiempo de viaje a {kind} ({label})")

@@ -9,7 +9,9 @@ commune's population, to floating-point precision. Within a commune:
   zone, to the share of each cell the zone covers. This is the 2017 pattern scaled to the
   projection year.
 * **Rural population** (area ``rural``) goes over the rest of the commune in proportion to a
-  weight ``w = h(land cover) × (1 − urban share of the cell) × c × (1 + b·marker)``: ``h`` is
+  weight ``w = h(land cover) × (1 − urban share of the cell) × c × g(d) × (1 + b·marker)``:
+  ``g`` falls with the distance ``d`` to the nearest urban zone or marker
+  (:func:`settlement_decay`); ``h`` is
   the habitability of the cell's MODIS IGBP class (:data:`HABITABILITY`: no one on water,
   snow/ice or barren land), ``c`` the share of the cell inside the commune, and ``marker`` is
   1 within :data:`MARKER_RADIUS_M` of a settlement marker (a rural school, an APR system, a
@@ -65,9 +67,31 @@ HABITABILITY: dict[int, float] = {
 UNKNOWN_HABITABILITY = 0.5
 #: Cells within this distance of a settlement marker get the boost, metres.
 MARKER_RADIUS_M = 2000.0
+#: Distance (m) over which rural density falls by e away from towns and settlement markers.
+DECAY_SCALE_M = 10_000.0
+#: Lowest distance weight, so that remote habitable land keeps a thin population.
+DECAY_FLOOR = 0.05
 #: Multiplier minus one applied near markers: rural people live around the schools, water
 #: committees and villages that serve them, about four times more than in open country.
 MARKER_BOOST = 4.0
+
+
+def settlement_decay(
+    settled: npt.NDArray[np.bool_], resolution: float, scale_m: float = DECAY_SCALE_M
+) -> FloatGrid:
+    """Weight falling with the distance to the nearest known settlement.
+
+    ``max(exp(−d / scale_m), DECAY_FLOOR)``, with ``d`` the distance from the cell to the
+    nearest urban-zone or marker cell: rural people live along the valleys and roads that lead
+    out of towns and villages, thinning out with distance, as WorldPop's distance-to-settlement
+    covariates capture. The floor keeps remote land inhabited, thinly. Without any settlement
+    on the grid every weight is 1.
+    """
+    if not settled.any():
+        return np.ones(settled.shape)
+    distance = ndimage.distance_transform_edt(~settled) * resolution
+    decay: FloatGrid = np.maximum(np.exp(-distance / scale_m), DECAY_FLOOR)
+    return decay
 
 
 def habitability(classes: npt.NDArray[np.integer], known: npt.NDArray[np.bool_]) -> FloatGrid:
@@ -229,6 +253,10 @@ def allocate_population(
     urban_fraction = np.minimum(np.bincount(zone_cover.cell, zone_cover.fraction, size), 1.0)
 
     rural_weight = habitability_weights.ravel() * (1.0 - urban_fraction) * inside_share
+    settled = urban_fraction.reshape(grid.shape) > 0
+    if markers is not None:
+        settled |= markers
+    rural_weight = rural_weight * settlement_decay(settled, grid.resolution).ravel()
     if markers is not None:
         rural_weight = rural_weight * (1.0 + marker_boost * markers.ravel())
     rural_weight = np.where(owned, rural_weight, 0.0)
