@@ -197,6 +197,7 @@ def map_page(config: dict[str, Any], static_url: str = STATIC_URL) -> str:
             control_scale=True,
             prefer_canvas=True,
             min_zoom=3,
+            zoom_snap=0.25,
         ),
         static_url,
     )
