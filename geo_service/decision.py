@@ -78,7 +78,8 @@ def _stored_national_run(store: Store) -> GapScores | None:
     except LookupError:
         return None
     parameters = _field(run, "parameters") or {}
-    if parameters.get("region") is not None or results.empty:
+    scope = _field(run, "scope")
+    if parameters.get("region") is not None or scope not in (None, "nacional") or results.empty:
         return None
     run_id = str(_field(run, "run_id") or "")
     return GapScores(
