@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from analysis.accessibility import AccessibilityResult, LandCover, run_accessibility
+from analysis.accessibility.friction import road_speeds
 from geo_service.inputs import read_analysis_inputs
 from layers.accessibility import save_accessibility
 from layers.embedded import EmbeddedStore
@@ -100,3 +103,37 @@ def test_results_round_trip_through_the_embedded_store(
     )
     provenance = embedded_store.provenance_of("accesibilidad_primary_1000m")
     assert provenance is not None and provenance["table_name"] == "accessibility"
+
+
+def test_osm_style_roads_load_through_the_roads_kind(
+    embedded_store: EmbeddedStore, data_dir, tmp_path
+) -> None:
+    for relative, kind in (
+        ("boundaries/codigos_territoriales.csv", "territorial_codes"),
+        ("boundaries/comunas_chile_345.gpkg", "communes"),
+    ):
+        load_file(embedded_store, kind, data_dir / relative)
+    lines = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"highway": highway, "surface": surface, "name": name},
+                "geometry": {"type": "LineString", "coordinates": coordinates},
+            }
+            for highway, surface, name, coordinates in (
+                ("primary", "asphalt", "Ruta E-35", [[-70.95, -32.25], [-70.90, -32.20]]),
+                ("track", "gravel", "Camino a Chalaco", [[-70.80, -32.30], [-70.75, -32.32]]),
+            )
+        ],
+    }
+    path = tmp_path / "osm_petorca.geojson"
+    path.write_text(json.dumps(lines), encoding="utf-8")
+    report = load_file(embedded_store, "roads", path)
+    assert report.rows_loaded == 2
+    roads = embedded_store.read_table("road_segments")
+    assert list(roads["road_type"]) == ["primary", "track"]
+    assert list(roads["surface"]) == ["asphalt", "gravel"]
+    assert roads["cut"].str.startswith("054").all()  # assigned by location (Petorca province)
+    speeds = road_speeds(roads["road_type"], roads["surface"])
+    assert speeds[0] > speeds[1]
