@@ -190,7 +190,7 @@ def regions_layer(request: Request) -> Response:
     return _json_response(request, payload, "application/geo+json")
 
 
-OVERLAY_NAMES = ("apr", "proyectos", "salud", "escuelas", "huella")
+OVERLAY_NAMES = ("apr", "proyectos", "salud", "escuelas", "huella", "accesibilidad")
 
 
 @router.get("/mapa/capas/{name}.geojson")
@@ -236,8 +236,13 @@ def _overlay(request: Request, name: str, region: str | None) -> dict[str, Any]:
         else:
             chosen = facilities[category.str.startswith("educacion")]
         return overlay_features.facility_features(chosen, health=name == "salud")
-    presence = read("huella_presence", ["cut", "intervention"])
     names = dict(zip(outlines(request)["cut"], outlines(request)["name"], strict=True))
+    if name == "accesibilidad":
+        columns = ["cut", "facility", "rural_minutes_mean", "rural_share_beyond_60_minutes"]
+        return overlay_features.accessibility_features(
+            read("accessibility", columns), label_points(request), names
+        )
+    presence = read("huella_presence", ["cut", "intervention"])
     return overlay_features.huella_features(presence, label_points(request), names)
 
 

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import pandas as pd
 
-from analysis.formatting import format_integer, is_missing
+from analysis.formatting import format_integer, format_share, is_missing
 
 TYPOLOGY_COLOURS: Final = {
     "Equipamiento": "#6a3d9a",
@@ -209,6 +209,57 @@ def huella_features(
                     "lines": interventions,
                     "colour": HUELLA_COLOUR,
                     "radius": 6,
+                },
+            )
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+ACCESS_COLOUR: Final = "#6a51a3"
+#: Destination kinds of ``geogaps accessibility``, in Spanish.
+DESTINATION_LABELS: Final = {
+    "primary": "atención primaria",
+    "cesfam": "CESFAM",
+    "hospital": "hospital",
+    "school": "establecimiento educacional",
+    "apr": "sistema APR",
+    "centre": "centro comunal",
+}
+
+
+def accessibility_features(
+    access: pd.DataFrame,
+    label_points: Mapping[str, tuple[float, float]],
+    names: Mapping[str, str],
+) -> dict[str, Any]:
+    """Travel time of each commune's rural population to its nearest facility, at the commune.
+
+    One marker per commune and destination kind (from ``geogaps accessibility``), sized by the
+    rural population's mean minutes.
+    """
+    features = []
+    for row in access.sort_values(["cut", "facility"]).to_dict("records"):
+        cut = str(row["cut"])
+        if cut not in label_points:
+            continue
+        minutes = row.get("rural_minutes_mean")
+        lines = [
+            f"Destino: {DESTINATION_LABELS.get(str(row.get('facility')), str(row.get('facility')))}",
+            f"Minutos (media rural): {format_integer(minutes)}",
+            "Población rural a más de 60 min: "
+            + format_share(row.get("rural_share_beyond_60_minutes")),
+        ]
+        radius = 3.0 if is_missing(minutes) else min(3.0 + float(minutes or 0) / 15.0, 16.0)
+        lon, lat = label_points[cut]
+        features.append(
+            _point(
+                lon,
+                lat,
+                {
+                    "title": f"Accesibilidad · {names.get(cut, cut)}",
+                    "lines": lines,
+                    "colour": ACCESS_COLOUR,
+                    "radius": round(radius, 1),
                 },
             )
         )

@@ -64,6 +64,7 @@ OVERLAYS: Final = {
     "salud": "Establecimientos de salud en funcionamiento",
     "escuelas": "Establecimientos educacionales",
     "huella": "Presencia de Huella Local",
+    "accesibilidad": "Tiempo de viaje de la población rural (geogaps accessibility)",
 }
 #: Overlays drawn on the commune outlines from the API's run tables: id → (label, endpoint).
 COMMUNE_OVERLAYS: Final = {

@@ -113,6 +113,8 @@
     if (tier === null || tier === undefined) return config.no_score_colour;
     return config.tier_colours[Math.min(tier, config.tier_colours.length) - 1];
   }
+  // Scores re-computed with weights inside a region compare the region's communes only.
+  function liveRegional() { return Boolean(state.region && weightsParameter()); }
   function viewTier(row) {
     return state.region && row.tier_region !== undefined && row.tier_region !== null
       ? row.tier_region : row.tier;
@@ -268,8 +270,10 @@
     var box = clear(byId("geogaps-legend"));
     box.appendChild(el("h2", {}, challengeLabel(state.challenge)));
     var scope = state.region ? "Región " + regionName(state.region) : "Nacional";
-    var tiersScope = state.region && state.rows.some(function (r) { return r.tier_region !== undefined; })
-      ? "tramos dentro de la región" : "tramos nacionales";
+    // /gaps with a region scores within the region: its ranks and tiers are regional.
+    var tiersScope = liveRegional() || (state.region && state.rows.some(function (r) { return r.tier_region !== undefined; }))
+      ? "tramos y lugares dentro de la región"
+      : state.region ? "tramos nacionales, lugares en la región" : "tramos y lugares nacionales";
     box.appendChild(el("p", {}, "Ámbito: " + scope + " (" + tiersScope + ")"));
     var tiers = {};
     state.rows.forEach(function (row) {
@@ -327,7 +331,7 @@
       tierCell.appendChild(document.createTextNode(
         (state.region && row.tier_label_region) || row.tier_label || "Sin tramo"));
       tr.appendChild(tierCell);
-      tr.appendChild(el("td", { "class": "num" }, state.region ? formatRank(row.rank) : ""));
+      tr.appendChild(el("td", { "class": "num" }, state.region && !liveRegional() ? formatRank(row.rank) : ""));
       tr.addEventListener("mouseenter", function () { highlight(row.cut, true); });
       tr.addEventListener("mouseleave", function () { highlight(row.cut, false); });
       tr.addEventListener("click", function () { selectCommune(row.cut, true); });
@@ -336,7 +340,7 @@
       });
       body.appendChild(tr);
     });
-    byId("geogaps-national-rank-head").textContent = state.region ? "Lugar nacional" : "";
+    byId("geogaps-national-rank-head").textContent = state.region && !liveRegional() ? "Lugar nacional" : "";
     byId("geogaps-table-caption").textContent = "Prioridades: " + challengeLabel(state.challenge) +
       (state.region ? " · " + regionName(state.region) : " · Chile");
     updateLinks();
@@ -398,7 +402,7 @@
     if (state.region && row.rank_region !== undefined) {
       fact("Lugar en la región", rankOf(row.rank_region, row.region_total));
     }
-    fact("Lugar nacional", rankOf(row.rank, row.national_total || config.national_total));
+    if (!liveRegional()) fact("Lugar nacional", rankOf(row.rank, row.national_total || config.national_total));
     if (state.region && row.rank_p05_region !== undefined && row.rank_p05_region !== null) {
       fact("Intervalo 5–95 % en la región", formatRank(row.rank_p05_region) + "–" + formatRank(row.rank_p95_region));
     }
