@@ -243,8 +243,9 @@ def accessibility_features(
         if cut not in label_points:
             continue
         minutes = row.get("rural_minutes_mean")
+        kind = str(row.get("facility"))
         lines = [
-            f"Destino: {DESTINATION_LABELS.get(str(row.get('facility')), str(row.get('facility')))}",
+            f"Destino: {DESTINATION_LABELS.get(kind, kind)}",
             f"Minutos (media rural): {format_integer(minutes)}",
             "Población rural a más de 60 min: "
             + format_share(row.get("rural_share_beyond_60_minutes")),
