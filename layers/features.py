@@ -532,44 +532,71 @@ _NEWEST_NATIONAL_RUN = (
 
 
 class PostgisFeatures(FeatureSource):
-    """Collections served from PostGIS, one parameterised statement per request."""
+    """Collections served from PostGIS, one parameterised statement per request.
+
+    The rows are filtered, ordered and paged first; only then are the newest national run's
+    scores joined in, through a ``LATERAL`` probe of the ``score_results`` primary key per row,
+    so a page of 100 communes reads 100 × 4 result rows, not the whole run.
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def _scores_cte(self, collection: Collection, params: dict[str, Any]) -> str:
-        """``WITH`` clause pivoting the newest national run's results into one row per CUT."""
+    @staticmethod
+    def _head(collection: Collection, params: dict[str, Any]) -> str:
+        """``WITH`` clause start: the newest national run when scores are joined."""
         if not collection.with_scores:
-            return ""
-        challenges = list(
-            dict.fromkeys(
-                p.name.removesuffix(f"_{suffix}")
-                for p in collection.properties
-                for suffix, _, _ in _SCORE_FIELDS
-                if p.name.endswith(f"_{suffix}") and p.sql.startswith("s.")
-            )
-        )
+            return "WITH "
         params["national_scope"] = NATIONAL_SCOPE
-        pivots = []
-        for number, challenge in enumerate(challenges):
-            params[f"challenge_{number}"] = challenge
+        return f"WITH newest_run AS ({_NEWEST_NATIONAL_RUN}), "
+
+    @staticmethod
+    def _scores_join(
+        collection: Collection, properties: tuple[Property, ...], params: dict[str, Any], rows: str
+    ) -> str:
+        """``LEFT JOIN LATERAL`` pivoting the run's results of ``rows.score_cut`` into columns."""
+        wanted = [p for p in properties if p.sql.startswith("s.")]
+        if not collection.with_scores or not wanted:
+            return ""
+        pivots = ["min(r.run_id) AS run_id"]
+        challenges: dict[str, int] = {}
+        for prop in wanted:
             for suffix, _, _ in _SCORE_FIELDS:
-                if f"{challenge}_{suffix}" in collection._by_name:
+                challenge = prop.name.removesuffix(f"_{suffix}")
+                if challenge != prop.name and prop.name not in ("run_id",):
+                    number = challenges.setdefault(challenge, len(challenges))
+                    params[f"challenge_{number}"] = challenge
                     pivots.append(
                         f"max(r.{suffix}) FILTER (WHERE r.challenge = :challenge_{number}) "
-                        f'AS "{challenge}_{suffix}"'
+                        f'AS "{prop.name}"'
                     )
+                    break
         return (
-            f"WITH newest_run AS ({_NEWEST_NATIONAL_RUN}), "
-            f"s AS (SELECT r.cut, min(r.run_id) AS run_id, {', '.join(pivots)} "
-            "FROM score_results r WHERE r.run_id = (SELECT run_id FROM newest_run) "
-            "GROUP BY r.cut) "
+            f" LEFT JOIN LATERAL (SELECT {', '.join(pivots)} FROM score_results r "
+            "WHERE r.run_id = (SELECT run_id FROM newest_run) "
+            f"AND r.cut = {rows}.score_cut) s ON TRUE"
         )
 
     @staticmethod
-    def _from(collection: Collection) -> str:
-        joined = " LEFT JOIN s ON s.cut = t.cut" if collection.with_scores else ""
-        return f'FROM "{collection.table}" t{joined}'
+    def _rows(
+        collection: Collection,
+        properties: tuple[Property, ...],
+        geometry: str,
+        where: str,
+        tail: str,
+    ) -> str:
+        """``SELECT`` of the key, the table's properties, a geometry and the CUT to score."""
+        columns = "".join(f', {p.sql} AS "{p.name}"' for p in properties if p.sql.startswith("t."))
+        score_cut = ", t.cut AS score_cut" if collection.with_scores else ""
+        return (
+            f'SELECT t."{collection.key}" AS feature_id{columns}{score_cut}, {geometry} '
+            f'FROM "{collection.table}" t {where} {tail}'
+        )
+
+    @staticmethod
+    def _value(prop: Property, rows: str) -> str:
+        """A property's value in the outer query: from the paged rows or the scores."""
+        return f'{rows}."{prop.name}"' if prop.sql.startswith("t.") else f"{prop.sql}"
 
     @staticmethod
     def _where(
@@ -586,15 +613,14 @@ class PostgisFeatures(FeatureSource):
             conditions.append(f"t.geom && {envelope} AND ST_Intersects(t.geom, {envelope})")
         return "WHERE " + " AND ".join(conditions)
 
-    @staticmethod
     def _feature_text(
-        collection: Collection, properties: tuple[Property, ...], simplify: float | None
+        self, collection: Collection, properties: tuple[Property, ...], simplify: float | None
     ) -> str:
         """SQL text expression of one GeoJSON Feature of a row of ``page``."""
         geometry = "page.geom"
         if simplify and collection.polygonal:
             geometry = f"ST_SimplifyPreserveTopology({geometry}, :simplify)"
-        pairs = ", ".join(f"'{p.name}', page.\"{p.name}\"" for p in properties)
+        pairs = ", ".join(f"'{p.name}', {self._value(p, 'page')}" for p in properties)
         props = f"json_build_object({pairs})::text" if properties else "'{}'"
         return (
             '\'{"type":"Feature","id":\' || to_json(page.feature_id)::text || '
@@ -613,19 +639,18 @@ class PostgisFeatures(FeatureSource):
         matched: bool = False,
     ) -> str:
         """The statement of a page of features; ``matched`` adds the count of every match."""
-        columns = "".join(f', {p.sql} AS "{p.name}"' for p in properties)
         count = f'(SELECT count(*) FROM "{collection.table}" t {where}) AS matched, '
+        run = "(SELECT run_id FROM newest_run) AS run_id, " if collection.with_scores else ""
         return (
-            self._scores_cte(collection, params)
-            + ("," if collection.with_scores else "WITH")
-            + f' page AS (SELECT t."{collection.key}" AS feature_id{columns}, t.geom '
-            + f"{self._from(collection)} {where} {tail}) "
+            self._head(collection, params)
+            + f"page AS ({self._rows(collection, properties, 't.geom', where, tail)}) "
             + "SELECT count(*) AS returned, "
             + (count if matched else "")
-            + ("(SELECT run_id FROM newest_run) AS run_id, " if collection.with_scores else "")
+            + run
             + "convert_to(coalesce(string_agg("
             + self._feature_text(collection, properties, simplify)
             + ", ',' ORDER BY page.feature_id), ''), 'UTF8') AS features FROM page"
+            + self._scores_join(collection, properties, params, "page")
         )
 
     def items(self, collection: Collection, query: ItemsQuery) -> FeaturePage:
@@ -667,7 +692,11 @@ class PostgisFeatures(FeatureSource):
         return bytes(row["features"])
 
     def tile(self, collection: Collection, z: int, x: int, y: int) -> bytes:
-        """``ST_AsMVT`` over the rows whose geometry meets the buffered tile."""
+        """``ST_AsMVT`` over the rows whose geometry meets the buffered tile.
+
+        Rows whose geometry vanishes at this zoom get a NULL ``ST_AsMVTGeom``, which
+        ``ST_AsMVT`` skips (filtering them in SQL would compute every geometry twice).
+        """
         tile = check_tile(z, x, y)
         (left, bottom, right, top), buffered = tile_bounds(tile)
         params: dict[str, Any] = {
@@ -685,16 +714,20 @@ class PostgisFeatures(FeatureSource):
         if collection.polygonal:
             clip = "ST_MakeEnvelope(:tile_w, :tile_s, :tile_e, :tile_n, 4326)"
             geometry = f"ST_Simplify(ST_ClipByBox2D({geometry}, {clip}), :tolerance, true)"
-        columns = "".join(f', {p.sql} AS "{p.name}"' for p in collection.properties)
+        mvt_geometry = (
+            f"ST_AsMVTGeom(ST_Transform({geometry}, 3857), "
+            f"ST_MakeEnvelope(:left, :bottom, :right, :top, 3857), "
+            f"{TILE_EXTENT}, {TILE_BUFFER}, true) AS mvt_geom"
+        )
+        properties = collection.properties
+        values = ", ".join(f'{self._value(p, "tile_rows")} AS "{p.name}"' for p in properties)
         sql = (
-            self._scores_cte(collection, params)
-            + ("," if collection.with_scores else "WITH")
-            + " rows AS (SELECT ST_AsMVTGeom(ST_Transform("
-            + f"{geometry}, 3857), ST_MakeEnvelope(:left, :bottom, :right, :top, 3857), "
-            + f"{TILE_EXTENT}, {TILE_BUFFER}, true) AS mvt_geom{columns} "
-            + f'{self._from(collection)} {where} ORDER BY t."{collection.key}") '
-            + f"SELECT ST_AsMVT(rows.*, :layer, {TILE_EXTENT}, 'mvt_geom') AS tile "
-            + "FROM rows WHERE mvt_geom IS NOT NULL"
+            self._head(collection, params)
+            + f"tile_rows AS ({self._rows(collection, properties, mvt_geometry, where, '')}), "
+            + f"features AS (SELECT {values}, tile_rows.mvt_geom FROM tile_rows"
+            + self._scores_join(collection, properties, params, "tile_rows")
+            + " ORDER BY tile_rows.feature_id) "
+            + f"SELECT ST_AsMVT(features.*, :layer, {TILE_EXTENT}, 'mvt_geom') FROM features"
         )
         with self.engine.connect() as connection:
             data = connection.execute(text(sql), params).scalar_one()
@@ -848,25 +881,26 @@ class EmbeddedFeatures(FeatureSource):
         geometries = np.asarray(rows["geom"].array)
         if collection.polygonal:
             geometries = shapely.clip_by_rect(geometries, *buffered)
-        projected = shapely.transform(
-            geometries,
-            lambda xy: np.column_stack(_TO_MERCATOR.transform(xy[:, 0], xy[:, 1])),
-        )
+        left, bottom, right, _ = bounds
+        scale = TILE_EXTENT / (right - left)  # tiles are square
+
+        def to_tile_units(lonlat: np.ndarray) -> np.ndarray:
+            x, y = _TO_MERCATOR.transform(lonlat[:, 0], lonlat[:, 1])
+            return np.column_stack(((x - left) * scale, (y - bottom) * scale))
+
+        # Snapped to whole tile units by GEOS, which keeps polygons valid (or empties them).
+        in_tile = shapely.set_precision(shapely.transform(geometries, to_tile_units), 1.0)
         records = _json_records(rows, [p.name for p in collection.properties])
         features = [
             {"geometry": geometry, "properties": {k: v for k, v in record.items() if v is not None}}
-            for geometry, record in zip(projected, records, strict=True)
+            for geometry, record in zip(in_tile, records, strict=True)
             if not shapely.is_empty(geometry)
         ]
         if not features:
             return b""
         encoded: bytes = mapbox_vector_tile.encode(
             [{"name": collection.id, "features": features}],
-            default_options={
-                "quantize_bounds": bounds,
-                "extents": TILE_EXTENT,
-                "y_coord_down": False,
-            },
+            default_options={"extents": TILE_EXTENT, "y_coord_down": False},
         )
         return encoded
 
