@@ -6,7 +6,10 @@ line and the API always give the same tables.
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,30 @@ def scope_communes(store: Store, region: str | None) -> pd.DataFrame:
     return communes.sort_values("cut").reset_index(drop=True)
 
 
+#: Results computed from a store's inputs, by kind and store state (seconds each; reused).
+_CACHE: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
+_CACHE_SIZE = 8
+_CACHE_LOCK = threading.Lock()
+
+
+def _cached(kind: str, store: Store, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per store state; a store without ``state_key`` is never cached."""
+    state_key = getattr(store, "state_key", None)
+    if not callable(state_key):
+        return compute()
+    key = (kind, str(state_key()), id(store))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+    value = compute()
+    with _CACHE_LOCK:
+        _CACHE[key] = value
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return value
+
+
 def gap_scores(store: Store) -> GapScores:
     """National gap scores: the newest stored national run, or defaults computed now.
 
@@ -64,6 +91,11 @@ def gap_scores(store: Store) -> GapScores:
     stored = _stored_national_run(store)
     if stored is not None:
         return stored
+    scores: GapScores = _cached("default_scores", store, lambda: _default_scores(store))
+    return scores
+
+
+def _default_scores(store: Store) -> GapScores:
     inputs = read_analysis_inputs(store)
     result = score_communes(inputs, ScoringParameters(draws=0, moran_permutations=99))
     return GapScores(
@@ -196,13 +228,17 @@ def eligibility_table(store: Store) -> tuple[pd.DataFrame, dict[int, list[int]],
     return indicators, neighbours, sources
 
 
+def _national_eligibility(store: Store) -> tuple[EligibilityResult, pd.DataFrame]:
+    table, neighbours, sources = eligibility_table(store)
+    return assess_eligibility(table, neighbours), sources
+
+
 def eligibility(store: Store, region: str | None) -> tuple[EligibilityResult, pd.DataFrame]:
     """Zonas Rezagadas emulation nationally, then restricted to ``region``.
 
     Averages and isolation percentiles are always national; ``region`` only filters the rows.
     """
-    table, neighbours, sources = eligibility_table(store)
-    result = assess_eligibility(table, neighbours)
+    result, sources = _cached("eligibility", store, lambda: _national_eligibility(store))
     if region is None:
         return result, sources
     if region not in set(result.communes["region_code"].astype(str)):
