@@ -86,7 +86,9 @@ def is_unstable(tier: float | None, top_tier_share: float | None) -> bool:
         return False
     if int(tier) == 1:
         return top_tier_share < UNSTABLE_SHARE
-    return top_tier_share > 1 - UNSTABLE_SHARE
+    # Outside tier 1: unstable when it stays out of tier 1 in fewer than 80 % of the draws
+    # (written this way, 1 - 0.8 does not become 0.19999…).
+    return 1 - top_tier_share < UNSTABLE_SHARE
 
 
 def page_config(

@@ -8,6 +8,7 @@ import math
 import re
 
 import geopandas as gpd
+import pandas as pd
 import pytest
 import shapely
 from fastapi.testclient import TestClient
@@ -20,7 +21,8 @@ from geo_service.settings import Settings
 from maps.assets import STATIC_DIR
 from maps.gaps import tier_colour
 from maps.geometry import simplified_outlines
-from maps.page import NO_SCORE_COLOUR, TIER_COLOURS
+from maps.overlays import accessibility_features
+from maps.page import NO_SCORE_COLOUR, TIER_COLOURS, is_unstable
 
 #: Anything a page would fetch from another host: scripts, images, style sheets, CSS urls.
 #: (Plain links, such as Leaflet's attribution, fetch nothing and are allowed.)
@@ -210,3 +212,33 @@ def test_static_png_and_printable_profile(client):
     medians = client.get("/mapa/medianas/04.json").json()
     assert set(medians) == {i["id"] for i in client.get("/communes/04303").json()["indicators"]}
     assert client.get("/comunas/99999").status_code == 404
+
+
+def test_unstable_means_uncertain_membership_of_the_top_tier():
+    assert is_unstable(1, 0.79) and not is_unstable(1, 0.8)
+    assert is_unstable(3, 0.21) and not is_unstable(3, 0.2)
+    assert not is_unstable(None, 0.5) and not is_unstable(2, None)
+
+
+def test_accessibility_overlay_speaks_spanish_at_the_commune():
+    access = pd.DataFrame(
+        {
+            "cut": ["04303", "04303", "99999"],
+            "facility": ["primary", "hospital", "primary"],
+            "rural_minutes_mean": [42.4, None, 10.0],
+            "rural_share_beyond_60_minutes": [0.125, None, 0.0],
+        }
+    )
+    collection = accessibility_features(
+        access, {"04303": (-70.9, -30.7)}, {"04303": "Monte Patria"}
+    )
+    features = collection["features"]
+    assert len(features) == 2  # the unknown commune has no place on the map
+    first = features[1]["properties"]  # sorted by commune then destination: primary last
+    assert first["title"] == "Accesibilidad · Monte Patria"
+    assert first["lines"] == [
+        "Destino: atención primaria",
+        "Minutos (media rural): 42",
+        "Población rural a más de 60 min: 12 %",
+    ]
+    assert features[0]["properties"]["lines"][1] == "Minutos (media rural): sin dato"

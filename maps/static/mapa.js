@@ -128,7 +128,7 @@
     if (!row || row.tier === null || row.tier === undefined) return false;
     var share = row.top_tier_share;
     if (share === null || share === undefined) return false;
-    return row.tier === 1 ? share < config.unstable_threshold : share > 1 - config.unstable_threshold;
+    return row.tier === 1 ? share < config.unstable_threshold : 1 - share < config.unstable_threshold;
   }
   function communeStyle(feature) {
     var row = state.byCut[feature.properties.cut];
