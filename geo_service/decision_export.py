@@ -99,7 +99,7 @@ PORTFOLIO_CHALLENGE_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("cut", "CUT", text),
     ("challenge_label", "Desafío", text),
     ("rank_text", "Lugar nacional", text),
-    ("tier", "Nivel de prioridad", tier),
+    ("tier", "Tramo de prioridad", tier),
     ("high_gap", "Brecha alta", yes_no),
     ("projects_aimed", "Proyectos dirigidos", format_integer),
     ("investment_aimed_clp", "Inversión dirigida (CLP)", money),
@@ -161,7 +161,7 @@ td.num { text-align: right; white-space: nowrap; }
 
 <h2>Brechas y proyectos dirigidos a ellas</h2>
 <table>
-<thead><tr><th>Desafío</th><th>Lugar nacional</th><th>Nivel</th><th>Proyectos dirigidos</th>
+<thead><tr><th>Desafío</th><th>Lugar nacional</th><th>Tramo</th><th>Proyectos dirigidos</th>
 <th>Inversión dirigida (CLP)</th><th>Aporte privado (CLP)</th><th>Alerta</th></tr></thead>
 <tbody>
 {% for row in challenges %}<tr>
@@ -205,7 +205,7 @@ td.num { text-align: right; white-space: nowrap; }
 </table>
 {% else %}<p>No hay proyectos registrados para esta comuna.</p>{% endif %}
 
-<p class="note">Brecha alta: nivel de prioridad {{ priority_tiers }} o menor (1 = mayor brecha)
+<p class="note">Brecha alta: tramo de prioridad {{ priority_tiers }} o menor (1 = mayor brecha)
 en la comparación nacional. Fuente de los puntajes: {{ source }}. Tipologías y desafíos según
 el catálogo de geogaps ({{ catalogue_version }}). Un proyecto de una tipología que atiende dos
 desafíos cuenta completo en cada uno. Montos en pesos nominales; «sin dato» cuando el proyecto
