@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -26,12 +27,19 @@ from analysis.formatting import (
     rank_of,
 )
 from maps.assets import STATIC_URL, TEMPLATE_DIR
-from maps.page import is_unstable, tier_colour
+from maps.page import CONTINENT_WEST, is_unstable, tier_colour
 
 _templates = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"])
 )
 INSET_SIZE: Final = 260
+#: Facility categories of the stores, as planners read them.
+FACILITY_CATEGORIES: Final = {
+    "salud": "Salud",
+    "educacion": "Educación",
+    "educacion_parvularia": "Educación parvularia",
+    "telecomunicaciones": "Telecomunicaciones",
+}
 
 
 def indicator_medians(
@@ -82,8 +90,12 @@ def inset_svg(outlines: gpd.GeoDataFrame, cut: str) -> str:
     own = outlines[outlines["cut"] == cut]
     if own.empty:
         return ""
-    region = outlines[outlines["region_code"] == own["region_code"].iloc[0]]
-    region = region[[p[0] > -76.0 for p in region["label_point"]]]  # no oceanic islands
+    region = outlines[outlines["region_code"] == own["region_code"].iloc[0]].copy()
+    # Oceanic islands (some inside continental communes' polygons) would shrink the inset.
+    region["geometry"] = shapely.clip_by_rect(
+        np.asarray(region.geometry.array), CONTINENT_WEST, -60.0, -60.0, -15.0
+    )
+    region = region[~region.geometry.is_empty]
     west, south, east, north = region.total_bounds
     scale_x = math.cos(math.radians((south + north) / 2))
     width, height = (east - west) * scale_x, north - south
@@ -187,7 +199,10 @@ def profile_page(
         apr_beneficiaries=format_integer(apr.get("beneficiaries")),
         apr_connections=format_integer(apr.get("connections")),
         apr_status=[(k, format_integer(v)) for k, v in (apr.get("by_status") or {}).items()],
-        facilities=[(k, format_integer(v)) for k, v in (profile.get("facilities") or {}).items()],
+        facilities=[
+            (FACILITY_CATEGORIES.get(k, k.replace("_", " ")), format_integer(v))
+            for k, v in (profile.get("facilities") or {}).items()
+        ],
         huella=profile.get("huella_local") or {},
         projects=[
             {
