@@ -208,6 +208,17 @@ def test_planner_walks_through_the_map_offline(browser, national_server, tmp_pat
     assert "Indicadores frente a la región y el país" in page.content()
     page.screenshot(path=str(tmp_path / "perfil.png"), full_page=True)
     page.close()
+
+    # On a phone the map comes first, full width, then the legend and the table.
+    phone = offline_page(browser, outside, viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone.goto(f"{national_server.url}/mapa?desafio=agua&region=04")
+    phone.wait_for_selector("body[data-map-ready]")
+    map_box = phone.locator(".folium-map").bounding_box()
+    legend_box = phone.locator("#geogaps-legend").bounding_box()
+    assert map_box["width"] >= 380 and map_box["height"] > 300
+    assert legend_box["y"] >= map_box["y"] + map_box["height"]
+    phone.screenshot(path=str(tmp_path / "telefono.png"))
+    phone.close()
     assert outside == []
     assert (tmp_path / "perfil.png").stat().st_size > 10_000
 
