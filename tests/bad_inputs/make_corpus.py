@@ -1,0 +1,161 @@
+"""Write the bad-input corpus of tests/test_bad_inputs.py (run once; the files are committed).
+
+.venv/bin/python tests/bad_inputs/make_corpus.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import geopandas as gpd
+from shapely.geometry import Point, Polygon
+
+HERE = Path(__file__).resolve().parent
+COYHAIQUE = (-72.0662, -45.5712)  # inside commune 11101
+PASCUA = (-109.4267, -27.1500)  # Hanga Roa, commune 05201
+JUAN_FERNANDEZ = (-78.8300, -33.6400)  # San Juan Bautista, commune 05104
+
+
+def feature(x: float, y: float, **properties: object) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [x, y]},
+        "properties": properties,
+    }
+
+
+def geojson(name: str, features: list[dict], crs: str | None = None) -> None:
+    document: dict = {"type": "FeatureCollection", "features": features}
+    if crs:
+        document["crs"] = {"type": "name", "properties": {"name": crs}}
+    (HERE / name).write_text(json.dumps(document), encoding="utf-8")
+
+
+def main() -> None:
+    x, y = COYHAIQUE
+    (HERE / "empty.csv").write_bytes(b"")
+    (HERE / "blank_lines.csv").write_text("\n\n  \n", encoding="utf-8")
+    (HERE / "header_only").mkdir(exist_ok=True)
+    (HERE / "header_only" / "ssr_coyhaique_11101.csv").write_text(
+        "nombre,cut,latitud,longitud\n", encoding="utf-8"
+    )
+    good = json.dumps(
+        {"type": "FeatureCollection", "features": [feature(x, y, nombre="APR A", cut="11101")]}
+    )
+    (HERE / "truncated.geojson").write_text(good[: len(good) // 2], encoding="utf-8")
+    (HERE / "latin1.csv").write_bytes(
+        "cut;intervention;nota\n11101;mesa_convergencia;Coyhaique año 2023\n".encode("latin-1")
+    )
+    (HERE / "utf16.csv").write_bytes("cut,intervention\n11101,mesa_convergencia\n".encode("utf-16"))
+    (HERE / "binary.csv").write_bytes(bytes(range(256)) * 4)
+    geojson("utm_without_crs.geojson", [feature(732000, 4950000, nombre="APR UTM", cut="11101")])
+    geojson(
+        "utm_declared.geojson",
+        [feature(732000, 4950000, nombre="APR UTM", cut="11101")],
+        crs="urn:ogc:def:crs:EPSG::32719",
+    )
+    geojson("points_as_communes.geojson", [feature(x, y, codigo_comuna="11101", nombre="X")])
+    square = Polygon([(x, y), (x + 0.01, y), (x + 0.01, y + 0.01), (x, y + 0.01)])
+    gpd.GeoDataFrame({"nombre": ["Posta"], "cut": ["11101"]}, geometry=[square], crs=4326).to_file(
+        HERE / "polygons_as_facilities.geojson"
+    )
+    (HERE / "ragged.csv").write_text(
+        "cut,intervention\n11101,mesa_convergencia\n11102,a,b,c\n", encoding="utf-8"
+    )
+    geojson(
+        "huge_number.geojson",
+        [
+            feature(x, y, nombre="APR bien", cut="11101", cant_arr=120),
+            feature(x, y + 0.001, nombre="APR enorme", cut="11101", cant_arr=1e308),
+        ],
+    )
+    geojson(
+        "negative_count.geojson",
+        [
+            feature(x, y, nombre="APR bien", cut="11101", benef_est=300),
+            feature(x, y + 0.001, nombre="APR negativo", cut="11101", benef_est=-40),
+        ],
+    )
+    (HERE / "infinite_coordinate.csv").write_text(
+        f"nombre,cut,latitud,longitud\nAPR bien,11101,{y},{x}\nAPR infinito,11101,inf,{x}\n",
+        encoding="utf-8",
+    )
+    (HERE / "infinite_only.csv").write_text(
+        f"nombre,cut,latitud,longitud\nAPR infinito,11101,inf,{x}\n", encoding="utf-8"
+    )
+    (HERE / "exact_duplicates.csv").write_text(
+        "cut,intervention\n11101,mesa_convergencia\n11101,mesa_convergencia\n11102,otra\n",
+        encoding="utf-8",
+    )
+    (HERE / "duplicate_keys.csv").write_text(
+        "codigo,pobreza_p,año\n11101,0.10,2022\n11101,0.20,2022\n11102,0.15,2022\n",
+        encoding="utf-8",
+    )
+    frame = gpd.GeoDataFrame(
+        {"nombre": ["APR A"], "cut": ["11101"]}, geometry=[Point(x, y)], crs=4326
+    )
+    (HERE / "lonely_shp").mkdir(exist_ok=True)
+    frame.to_file(HERE / "lonely_shp" / "apr.shp")
+    for suffix in (".shx", ".dbf", ".prj", ".cpg"):
+        (HERE / "lonely_shp" / f"apr{suffix}").unlink(missing_ok=True)
+    (HERE / "no_prj_shp").mkdir(exist_ok=True)
+    frame.to_file(HERE / "no_prj_shp" / "apr.shp")
+    (HERE / "no_prj_shp" / "apr.prj").unlink()
+    multi = HERE / "multilayer.gpkg"
+    multi.unlink(missing_ok=True)
+    frame.to_file(multi, layer="sistemas")
+    frame.assign(nombre="APR B").to_file(multi, layer="copia")
+    bowtie = Polygon([(x, y), (x + 0.01, y + 0.01), (x + 0.01, y), (x, y + 0.01), (x, y)])
+    gpd.GeoDataFrame(
+        {"CUT": [11101], "NOMBRE": ["campamento"], "N_HOG": [12]}, geometry=[bowtie], crs=4326
+    ).to_file(HERE / "self_intersecting.geojson")
+    (HERE / "unknown_cut.csv").write_text(
+        "cut,intervention\n11101,mesa_convergencia\n99999,mesa_convergencia\n", encoding="utf-8"
+    )
+    (HERE / "only_unknown_cuts.csv").write_text(
+        "cut,intervention\n99998,mesa_convergencia\n99999,mesa_convergencia\n", encoding="utf-8"
+    )
+    (HERE / "wrong_columns.csv").write_text("codigo;otra\n11101;1\n", encoding="utf-8")
+    (HERE / "spreadsheet.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
+    geojson("madrid.geojson", [feature(-3.70, 40.41, nombre="APR Madrid", cut="11101")])
+    geojson(
+        "partly_outside.geojson",
+        [
+            feature(x, y, nombre="APR bien", cut="11101"),
+            feature(x, y + 0.001, nombre="APR bien 2", cut="11101"),
+            feature(-3.70, 40.41, nombre="APR Madrid", cut="11101"),
+        ],
+    )
+    geojson(
+        "islands.geojson",
+        [
+            feature(*PASCUA, nombre="APR Rapa Nui", cut="05201"),
+            feature(*JUAN_FERNANDEZ, nombre="APR Robinson Crusoe", cut="05104"),
+        ],
+    )
+    (HERE / "no_coordinates.csv").write_text("nombre,cut\nAPR A,11101\n", encoding="utf-8")
+    (HERE / "nan_count.csv").write_text(
+        f"nombre,cut,latitud,longitud,cant_arr\nAPR bien,11101,{y},{x},nan\n", encoding="utf-8"
+    )
+    (HERE / "duplicate_communes.geojson").write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "geometry": json.loads(gpd.GeoSeries([square]).to_json())["features"][0][
+                            "geometry"
+                        ],
+                        "properties": {"codigo_comuna": "11101", "nombre_comuna": "Coyhaique"},
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""The bad-input corpus (tests/bad_inputs/) through the real ``geogaps`` command, on both stores.
+
+Every case runs as a user would run it, in a subprocess, against a store that already holds the
+official codes, the commune boundaries and one APR dataset. Each case asserts the exit code, the
+Spanish message, that nothing already loaded changed (row counts and sha256), and what the load
+attempts recorded. The cases of one store run concurrently (the store serialises the writers),
+which also exercises the writer lock. ``python -m tests.test_bad_inputs`` is not needed: the
+figures (cases tried / handled cleanly per store) are printed by the test session summary.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from layers.embedded import EmbeddedStore
+from layers.loading import load_file
+from layers.postgis import PostgisStore
+from layers.store import Store
+from tests.cli_runner import run_geogaps
+from tests.conftest import _fresh_database
+
+pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
+
+CORPUS = Path(__file__).resolve().parent / "bad_inputs"
+BASE = {
+    "codigos_territoriales": ("territorial_codes", "boundaries/codigos_territoriales.csv"),
+    "comunas_chile_345": ("communes", "boundaries/comunas_chile_345.gpkg"),
+    "ssr_coyhaique_11101": ("apr", "water/ssr_coyhaique_11101.geojson"),
+}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One bad (or awkward) input and what geogaps must do with it."""
+
+    name: str
+    file: str
+    kind: str
+    exit_code: int
+    message: str
+    args: tuple[str, ...] = ()
+    dataset: str | None = None  # default: case_<name>, a dataset of its own
+
+    @property
+    def dataset_name(self) -> str:
+        return self.dataset or f"case_{self.name}"
+
+
+CASES = (
+    Case("empty_csv", "empty.csv", "huella_presence", 1, "está vacío"),
+    Case("blank_csv", "blank_lines.csv", "huella_presence", 1, "está vacío"),
+    Case(
+        "header_only_replaces_loaded",
+        "header_only/ssr_coyhaique_11101.csv",
+        "apr",
+        1,
+        "con 0 filas en lugar de 14",
+        dataset="ssr_coyhaique_11101",
+    ),
+    Case("truncated_geojson", "truncated.geojson", "apr", 1, "no se puede leer"),
+    Case("latin1_csv", "latin1.csv", "huella_presence", 0, "cargadas 1"),
+    Case("utf16_csv", "utf16.csv", "huella_presence", 0, "cargadas 1"),
+    Case("binary_csv", "binary.csv", "huella_presence", 1, "no es un archivo de texto"),
+    Case("utm_without_crs", "utm_without_crs.geojson", "apr", 1, "--crs EPSG:32719"),
+    Case(
+        "utm_with_crs_option",
+        "utm_without_crs.geojson",
+        "apr",
+        0,
+        "reproyectado de EPSG:32719",
+        args=("--crs", "EPSG:32719"),
+    ),
+    Case("utm_declared", "utm_declared.geojson", "apr", 0, "cargadas 1"),
+    Case("points_as_communes", "points_as_communes.geojson", "communes", 1, "tiene puntos"),
+    Case(
+        "polygons_as_facilities",
+        "polygons_as_facilities.geojson",
+        "facilities",
+        1,
+        "tiene polígonos",
+    ),
+    Case("ragged_csv", "ragged.csv", "huella_presence", 1, "la línea 3 tiene 4 campos"),
+    Case("huge_number", "huge_number.geojson", "apr", 0, "connections fuera del rango"),
+    Case("negative_count", "negative_count.geojson", "apr", 0, "beneficiaries fuera del rango"),
+    Case("infinite_coordinate", "infinite_coordinate.csv", "apr", 0, "coordenada infinita"),
+    Case("infinite_only", "infinite_only.csv", "apr", 1, "no hay ninguna fila"),
+    Case("nan_count", "nan_count.csv", "apr", 0, "cargadas 1"),
+    Case(
+        "exact_duplicates",
+        "exact_duplicates.csv",
+        "huella_presence",
+        0,
+        "duplicados exactos eliminados: 1",
+    ),
+    Case("duplicate_keys", "duplicate_keys.csv", "poverty", 0, "repeats the key (cut)"),
+    Case("shapefile_without_sidecars", "lonely_shp/apr.shp", "apr", 1, "faltan apr.shx y apr.dbf"),
+    Case("shapefile_without_prj", "no_prj_shp/apr.shp", "apr", 1, "no declara su sistema"),
+    Case(
+        "shapefile_without_prj_with_crs",
+        "no_prj_shp/apr.shp",
+        "apr",
+        0,
+        "cargadas 1",
+        args=("--crs", "EPSG:4326"),
+    ),
+    Case("multilayer_gpkg", "multilayer.gpkg", "apr", 1, "elija una con --layer"),
+    Case(
+        "multilayer_gpkg_with_layer",
+        "multilayer.gpkg",
+        "apr",
+        0,
+        "cargadas 1",
+        args=("--layer", "copia"),
+    ),
+    Case(
+        "self_intersecting_polygon",
+        "self_intersecting.geojson",
+        "informal_settlements",
+        0,
+        "geometrías inválidas reparadas: 1",
+    ),
+    Case(
+        "invalid_crs",
+        "utm_without_crs.geojson",
+        "apr",
+        1,
+        "no es un sistema de referencia",
+        args=("--crs", "EPSG:99999"),
+    ),
+    Case("unknown_cut", "unknown_cut.csv", "huella_presence", 0, "unknown CUT commune code 99999"),
+    Case("only_unknown_cuts", "only_unknown_cuts.csv", "huella_presence", 1, "no hay ninguna fila"),
+    Case("wrong_kind_columns", "wrong_columns.csv", "poverty", 1, "faltan las columnas"),
+    Case("unsupported_type", "spreadsheet.xlsx", "apr", 1, "no se puede cargar"),
+    Case("outside_chile", "madrid.geojson", "apr", 1, "fuera de Chile"),
+    Case("partly_outside_chile", "partly_outside.geojson", "apr", 0, "coordenadas fuera de Chile"),
+    Case("pascua_and_juan_fernandez", "islands.geojson", "apr", 0, "cargadas 2"),
+    Case("csv_without_coordinates", "no_coordinates.csv", "apr", 1, "no tiene columnas de coord"),
+    Case(
+        "communes_twice_under_two_names",
+        "duplicate_communes.geojson",
+        "communes",
+        1,
+        "ya tiene el conjunto 'comunas_chile_345'",
+    ),
+    Case("unknown_kind", "latin1.csv", "rivers", 1, "el tipo 'rivers' no existe"),
+    Case("missing_file", "does_not_exist.geojson", "apr", 1, "no se encontró el archivo"),
+)
+
+
+def _snapshot(store: Store) -> dict[str, tuple[int, str]]:
+    """Rows and sha256 of every base dataset."""
+    provenance = store.provenance().set_index("dataset")
+    snapshot = {}
+    for dataset in BASE:
+        table = provenance.loc[dataset, "table_name"]
+        rows = store.read_table(table, ["dataset"])
+        snapshot[dataset] = (
+            int((rows["dataset"] == dataset).sum()),
+            str(provenance.loc[dataset, "sha256"]),
+        )
+    return snapshot
+
+
+def _run_case(case: Case, env: dict[str, str]) -> CompletedProcess[str]:
+    args = ["load-file", str(CORPUS / case.file), "--kind", case.kind, *case.args]
+    args += ["--dataset", case.dataset_name]
+    return run_geogaps(*args, env=env)
+
+
+def _run_corpus(store: Store, env: dict[str, str], data_dir: Path) -> dict:
+    for dataset, (kind, relative) in BASE.items():
+        load_file(store, kind, data_dir / relative, dataset=dataset)
+    before = _snapshot(store)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = dict(zip(CASES, pool.map(lambda c: _run_case(c, env), CASES), strict=True))
+    return {"before": before, "after": _snapshot(store), "results": results, "store": store}
+
+
+@pytest.fixture(scope="module")
+def corpus_runs(database_url, data_dir, tmp_path_factory) -> dict[str, dict]:
+    url = _fresh_database(database_url, make_url(database_url).database + "_badinputs")
+    postgis = PostgisStore(url)
+    postgis.migrate()
+    folder = tmp_path_factory.mktemp("bad_inputs_store")
+    embedded = EmbeddedStore(folder)
+    runs = {
+        "postgis": _run_corpus(postgis, {"GEOGAPS_DATABASE_URL": url}, data_dir),
+        "embedded": _run_corpus(
+            embedded, {"GEOGAPS_DATABASE_URL": "", "GEOGAPS_STORE_DIR": str(folder)}, data_dir
+        ),
+    }
+    yield runs
+    postgis.close()
+
+
+@pytest.mark.parametrize("store_name", ["postgis", "embedded"])
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_input(corpus_runs, store_name, case):
+    run = corpus_runs[store_name]
+    result = run["results"][case]
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    assert result.returncode == case.exit_code, output
+    assert case.message in " ".join(output.split()), output
+    # nothing already loaded changed (a refused reload of a base dataset included)
+    assert run["after"] == run["before"]
+    store = run["store"]
+    attempts = store.load_attempts()
+    mine = attempts[attempts["dataset"] == case.dataset_name]
+    if case.kind == "rivers":
+        assert mine.empty  # not a kind: refused before any dataset is involved
+        return
+    statuses = set(mine["status"])
+    if case.exit_code == 0:
+        assert "loaded" in statuses
+        provenance = store.provenance().set_index("dataset")
+        assert case.dataset_name in provenance.index
+    else:
+        refused = mine[mine["status"] == "refused"]
+        assert not refused.empty, mine
+        reasons = " ".join(" ".join(refused["reason"].astype(str)).split())
+        assert case.message.split("'")[0][:20] in reasons
+
+
+def test_status_lists_refused_files(corpus_runs):
+    env = {
+        "GEOGAPS_DATABASE_URL": "",
+        "GEOGAPS_STORE_DIR": str(corpus_runs["embedded"]["store"].root),
+    }
+    result = run_geogaps("status", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Archivos rechazados" in result.stdout
+    assert "case_utm_without_crs" in result.stdout
+
+
+def test_remove_deletes_rows_and_provenance_on_both_stores(corpus_runs):
+    for run in corpus_runs.values():
+        store = run["store"]
+        from layers.loading import attempt_row
+
+        removed = store.remove_dataset(
+            "case_latin1_csv", attempt_row("case_latin1_csv", status="removed")
+        )
+        assert removed == 1
+        assert "case_latin1_csv" not in set(store.provenance()["dataset"])
+        assert "case_latin1_csv" not in set(store.read_table("huella_presence")["dataset"])
