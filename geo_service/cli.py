@@ -21,7 +21,7 @@ from geo_service import cli_access, cli_analysis, cli_decision, cli_ops
 try:  # typer >= 0.20 ships its own copy of click
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer uses click itself
-    from click import ClickException
+    from click import ClickException  # type: ignore[assignment]
 
 from geo_service.cli_support import (
     UserError,
@@ -237,7 +237,7 @@ def status() -> None:
     if not refused.empty:
         table = Table(title="Archivos rechazados (el último intento de cada conjunto)")
         for column in ("conjunto", "archivo", "intento", "motivo"):
-            table.add_column(column, overflow="fold")
+            table.add_column(column, no_wrap=column != "motivo", overflow="fold")
         for row in refused.to_dict("records"):
             table.add_row(
                 str(row["dataset"]),
