@@ -13,6 +13,7 @@ import json
 import threading
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import geopandas as gpd
 import pandas as pd
@@ -117,7 +118,7 @@ def regions_of(request: Request) -> list[dict[str, str]]:
 def old_map(challenge: str | None = None, region: RegionQuery = None) -> RedirectResponse:
     """The map moved to ``/mapa``."""
     query = {k: v for k, v in (("desafio", challenge), ("region", region)) if v}
-    suffix = ("?" + "&".join(f"{k}={v}" for k, v in query.items())) if query else ""
+    suffix = f"?{urlencode(query)}" if query else ""
     return RedirectResponse("/mapa" + suffix, status_code=307)
 
 
@@ -334,6 +335,7 @@ def view_rows(
     "castellano: UTF-8 con BOM, separador `;`, coma decimal y encabezados en castellano. Con "
     "`weights`, los puntajes se calculan a pedido como en `/gaps`.",
     response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV para Excel."}},
 )
 def priorities_csv(
     request: Request,
@@ -359,6 +361,7 @@ def priorities_csv(
     "inestables achurados, límites regionales y leyenda; de todo Chile continental o de una "
     "región.",
     response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "Imagen PNG."}},
 )
 def map_png_route(
     request: Request, challenge: ChallengeQuery = "compuesto", region: RegionQuery = None
@@ -369,10 +372,10 @@ def map_png_route(
         raise HTTPException(
             422, f"desafío desconocido {challenge!r}; use {', '.join(catalogue.score_ids)}"
         )
+    run = resolve_run(_store(request), None)  # 404 naming what to do when none is stored
     rows = view_rows(request, challenge, region, None)
     names = {r["code"]: r["name"] for r in regions_of(request)}
     scope = f"Región {names.get(region, region)}" if region else "Chile continental"
-    run = _store(request).newest_run()
 
     def build() -> bytes:
         return map_png(
