@@ -21,8 +21,12 @@ import numpy as np
 import pandas as pd
 import pyogrio
 import pytest
+import schemathesis
 import shapely
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from analysis import ScoringParameters, load_catalogue
 from geo_service.app import create_app
@@ -315,3 +319,37 @@ def test_gdal_oapif_bbox_returns_only_intersecting_communes(live_url, scored_pos
     expected = set(communes.index[shapely.intersects(communes.geometry.array, shapely.box(*BBOX))])
     assert set(frame["cut"]) == expected
     assert 0 < len(expected) < 345
+
+
+# -- the OpenAPI of the OGC routes, property-based ---------------------------------------------
+
+OGC_PATHS = (
+    r"^/(|conformance|collections|collections/\{collection_id\}"
+    r"|collections/\{collection_id\}/items|collections/\{collection_id\}/items/\{feature_id\}"
+    r"|tiles/\{collection_id\}\.json|tiles/\{collection_id\}/\{z\}/\{x\}/\{y\}\.pbf)$"
+)
+
+
+def test_ogc_routes_never_answer_5xx_and_match_their_schema(scored_postgis, tmp_path):
+    store, _ = scored_postgis
+    app = create_app(_settings_for(store, tmp_path))
+    checked = []
+    with TestClient(app):  # the lifespan opens the store while the cases run
+        schema = schemathesis.openapi.from_asgi("/openapi.json", app)
+        for result in schema.include(path_regex=OGC_PATHS, method="GET").get_all_operations():
+            operation = result.ok()
+
+            @given(case=operation.as_strategy())
+            @settings(
+                max_examples=6,
+                deadline=None,
+                suppress_health_check=list(HealthCheck),
+                derandomize=True,
+                database=None,
+            )
+            def call(case):
+                case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
+
+            call()
+            checked.append(operation.label)
+    assert len(checked) == 8, checked
