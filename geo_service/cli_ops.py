@@ -26,6 +26,8 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        # Workers import geopandas, pyarrow and shapely: give a busy machine time to start them.
+        timeout_worker_healthcheck=60,
     )
 
 

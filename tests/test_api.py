@@ -279,3 +279,30 @@ def test_the_same_api_on_the_embedded_store(national_embedded):
         assert layer["numberMatched"] == len(layer["features"]) > 0
         assert embedded.get("/communes", params={"region": "04"}).json()["total"] == 15
         assert embedded.get("/runs").json()["total"] >= 2
+
+
+def test_upload_reports_like_load_file(national_embedded, data_dir):
+    settings = Settings(database_url=None, store_dir=national_embedded.root, api_key="clave")
+    content = (data_dir / "huella_local" / "presence_2023.csv").read_bytes()
+    with TestClient(create_app(settings)) as writer:
+        response = writer.post(
+            "/datasets/huella_presence",
+            files={"file": ("presence_2023.csv", content, "text/csv")},
+            data={"dataset": "presence_2023"},
+            headers={"X-API-Key": "clave"},
+        )
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["dataset"] == "presence_2023" and report["table_name"] == "huella_presence"
+    assert report["rows_loaded"] == 55 and len(report["sha256"]) == 64
+
+
+def test_profile_says_when_the_data_changed_since_the_run(national_postgis, national_run):
+    from geo_service.scoring import data_changes
+
+    assert data_changes(national_postgis, national_run) is None
+    changed = dict(national_run.inputs)
+    dataset = sorted(changed)[0]
+    changed[dataset] = "0" * 64
+    message = data_changes(national_postgis, national_run.model_copy(update={"inputs": changed}))
+    assert message is not None and dataset in message and "cambiaron" in message
