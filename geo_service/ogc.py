@@ -38,7 +38,8 @@ from layers.features import (
 
 GEOJSON = "application/geo+json"
 MVT = "application/vnd.mapbox-vector-tile"
-OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
+#: FastAPI writes OpenAPI 3.1; the link says so.
+OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
