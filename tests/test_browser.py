@@ -197,9 +197,7 @@ def test_planner_walks_through_the_map_offline(browser, national_server, tmp_pat
     # Overlays load on demand from loopback.
     page.hover(".leaflet-control-layers")
     page.get_by_label("Sistemas APR / SSR (tamaño según beneficiarios)").check()
-    page.wait_for_function(
-        "() => document.getElementById('geogaps-status').textContent.startsWith('Sistemas APR')"
-    )
+    page.wait_for_selector('body[data-overlay-apr^="04:"]')
 
     page.click("#geogaps-profile-link")
     page.wait_for_selector("#perfil-nombre")
@@ -268,9 +266,10 @@ def test_names_with_html_are_shown_as_text(browser, hostile_folder, tmp_path):
         page.hover(".leaflet-control-layers")
         page.get_by_label("Sistemas APR / SSR (tamaño según beneficiarios)").check()
         page.select_option("#geogaps-region", "05")
-        page.wait_for_function(
-            "() => document.getElementById('geogaps-status').textContent.startsWith('Sistemas APR')"
-        )
+        page.wait_for_selector('body[data-overlay-apr^="05:"]')
+        assert page.get_attribute("body", "data-overlay-apr") != "05:0"
+        apr = httpx.get(f"{server.url}/mapa/capas/apr.geojson", params={"region": "05"}).json()
+        assert HOSTILE in {f["properties"]["title"] for f in apr["features"]}
         assert page.locator("img[src='x']").count() == 0
         page.screenshot(path=str(tmp_path / "escapado.png"))
         page.goto(f"{server.url}/comunas/04305")

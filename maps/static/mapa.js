@@ -491,6 +491,8 @@
       group.clearLayers();
       var count = overlay.kind === "points" ? drawOverlay(group, data) : drawCommuneOverlay(group, overlay, data);
       setStatus(overlay.label + ": " + formatInteger(count) + " elementos");
+      // "<region or nacional>:<count>" of the last drawn answer, for tests and scripts.
+      document.body.setAttribute("data-overlay-" + overlay.id, (state.region || "nacional") + ":" + count);
     }).catch(function (error) {
       group.loaded = false;
       setStatus(overlay.label + " no disponible (" + error.message + ")");
