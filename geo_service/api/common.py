@@ -7,6 +7,7 @@ import hmac
 import json
 import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from datetime import date, datetime
@@ -28,6 +29,8 @@ from layers.store import Store
 T = TypeVar("T")
 
 MAX_PAGE = 10_000
+#: How long a worker reuses the newest run and the data state it looked up.
+RECENT_SECONDS = 1.0
 
 
 def clean(value: Any) -> Any:
@@ -131,6 +134,29 @@ class ServingState:
         self.gaps = LruCache(256)
         self.profiles = LruCache(1024)
         self.compute_lock = threading.Lock()
+        self._recent: dict[Hashable, tuple[float, Any]] = {}
+        self._recent_lock = threading.Lock()
+
+    def recent(self, key: Hashable, make: Callable[[], T], seconds: float = RECENT_SECONDS) -> T:
+        """``make()``, reused for ``seconds``.
+
+        The newest run and the data state are looked up at most once a second per worker
+        instead of on every request.
+        """
+        now = time.monotonic()
+        with self._recent_lock:
+            found = self._recent.get(key)
+        if found is not None and now - found[0] < seconds:
+            return cast(T, found[1])
+        value = make()
+        with self._recent_lock:
+            self._recent[key] = (now, value)
+        return value
+
+    def forget_recent(self) -> None:
+        """Look the newest run and the data state up again (after a write)."""
+        with self._recent_lock:
+            self._recent.clear()
 
 
 def get_store(request: Request) -> Store:
@@ -195,10 +221,19 @@ LimitQuery = Annotated[
 OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="Filas a saltar.")]
 
 
-def resolve_run(store: Store, run_id: str | None, scope: str = NATIONAL_SCOPE) -> RunRecord:
+def resolve_run(
+    store: Store,
+    run_id: str | None,
+    scope: str = NATIONAL_SCOPE,
+    serving: ServingState | None = None,
+) -> RunRecord:
     """The run asked for, or the newest of ``scope``; NotFoundError saying what to do."""
     try:
-        return store.run(run_id) if run_id is not None else store.newest_run(scope)
+        if run_id is not None:
+            return store.run(run_id)
+        if serving is None:
+            return store.newest_run(scope)
+        return serving.recent(("newest", scope), lambda: store.newest_run(scope))
     except LookupError as error:
         raise NotFoundError(f"{error}; ejecute `geogaps score` o POST /runs primero") from None
 

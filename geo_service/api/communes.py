@@ -91,12 +91,12 @@ def commune_profile(
     """One commune's profile."""
     code = cut.zfill(5)
     try:
-        run: RunRecord | None = resolve_run(store, run_id)
+        run: RunRecord | None = resolve_run(store, run_id, serving=serving)
     except NotFoundError:
         if run_id is not None:
             raise
         run = None
-    key = (run.run_id if run else None, store.state_key(), code)
+    key = (run.run_id if run else None, serving.recent("state", store.state_key), code)
     cached = serving.profiles.get(key)
     if cached is not None:
         return dict(cached)
@@ -220,7 +220,7 @@ def priorities(
 ) -> dict[str, Any]:
     """The top priorities of a challenge."""
     check_challenge(challenge)
-    run = resolve_run(store, run_id)
+    run = resolve_run(store, run_id, serving=serving)
     order = ["rank_region", "rank", "cut"] if region else ["rank", "cut"]
     frame = store.run_results(
         run.run_id, challenge=challenge, region=region, limit=top, order=order
@@ -243,7 +243,7 @@ def _run_table_page(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    run = resolve_run(store, run_id)
+    run = resolve_run(store, run_id, serving=serving)
     result = run_result(store, serving, run)
     check_challenge(challenge, result.catalogue.score_ids)
     frame: pd.DataFrame = getattr(result, table)

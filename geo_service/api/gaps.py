@@ -152,7 +152,7 @@ def gaps(
         indicator_weights=indicator_weights,
         moran_permutations=LIVE_MORAN_PERMUTATIONS,
     )
-    state = store.state_key()
+    state = serving.recent("state", store.state_key)
     key = (state, parameters.model_dump_json())
     cached = serving.gaps.get(key)
     was_cached = cached is not None

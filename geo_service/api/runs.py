@@ -144,6 +144,7 @@ def start_run(
         raise BadParameterError(str(error)) from None
     with serving.compute_lock:
         record = run_scoring(store, parameters)
+    serving.forget_recent()
     return {"run": record.run.summary(), "stored": record.stored}
 
 
@@ -199,7 +200,7 @@ def scores(
 ) -> dict[str, Any]:
     """Scores of a stored run, page by page, read through the ``(run_id, ...)`` indexes."""
     check_challenge(challenge)
-    run = resolve_run(store, run_id)
+    run = resolve_run(store, run_id, serving=serving)
     check_challenge(challenge, tuple(run.ranked_counts) or None)
     total = store.count_results(run.run_id, challenge=challenge, region=region)
     frame = store.run_results(

@@ -218,6 +218,7 @@ def upload_dataset(
         report = load_file(store, kind, target, crs=crs, dataset=dataset, force=force)
     request.app.state.serving.inputs.clear()
     request.app.state.serving.gaps.clear()
+    request.app.state.serving.forget_recent()
     return {
         "dataset": report.dataset,
         "kind": report.kind,
