@@ -481,6 +481,10 @@
     var overlay = overlayLoaders[L.stamp(group)];
     if (!overlay || group.loaded) return;
     group.loaded = true;
+    // An answer for an older view (the region changed meanwhile) is dropped.
+    var token = (group.token || 0) + 1;
+    group.token = token;
+    var scope = state.region || "nacional";
     var query = new URLSearchParams();
     if (state.region) query.set("region", state.region);
     if (overlay.kind !== "points") {
@@ -488,12 +492,14 @@
       query.set("limit", "1000");
     }
     fetch(overlay.url + "?" + query.toString()).then(checked).then(function (data) {
+      if (group.token !== token) return;
       group.clearLayers();
       var count = overlay.kind === "points" ? drawOverlay(group, data) : drawCommuneOverlay(group, overlay, data);
       setStatus(overlay.label + ": " + formatInteger(count) + " elementos");
       // "<region or nacional>:<count>" of the last drawn answer, for tests and scripts.
-      document.body.setAttribute("data-overlay-" + overlay.id, (state.region || "nacional") + ":" + count);
+      document.body.setAttribute("data-overlay-" + overlay.id, scope + ":" + count);
     }).catch(function (error) {
+      if (group.token !== token) return;
       group.loaded = false;
       setStatus(overlay.label + " no disponible (" + error.message + ")");
     });
