@@ -67,7 +67,6 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("social/pobreza_multidimensional_comunal_2022.csv", "poverty"),
     ("social/pobreza_ingresos_comunal_2022.csv", "income_poverty"),
     ("social/catastro_campamentos_2024.geojson", "informal_settlements"),
-    ("social/pobreza_ingresos_comunal_2022.csv", "income_poverty"),
     ("finance/sinim_2022_comunas.csv", "finance"),
     ("finance/sinim_2023_comunas.csv", "finance"),
     ("huella_local/presence_2023.csv", "huella_presence"),
@@ -110,9 +109,9 @@ class LoadReport:
     skipped_unchanged: bool = False
     seconds: float = 0.0
     names_from: dict[str, str] | None = None
-
     fingerprint: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
+
     @property
     def rows_rejected(self) -> int:
         """Source rows not loaded (each counted once, whatever the number of reasons)."""
@@ -148,11 +147,10 @@ class LoadReport:
                 "reprojected_from": outcome.reprojected_from,
                 "names_from": self.names_from,
                 "notes": outcome.notes,
-            },
                 "fingerprint": self.fingerprint,
                 "inputs": self.inputs,
+            },
         }
-
 
     def as_attempt(self) -> dict[str, Any]:
         """The load-attempts row of this load (loaded, or skipped as unchanged)."""
@@ -226,6 +224,7 @@ def fingerprint_of(inputs: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a load's inputs."""
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
+
 ProgressCallback = Callable[[int, int, str], None]
 
 
@@ -238,9 +237,9 @@ def load_file(
     dataset: str | None = None,
     force: bool = False,
     context: ReadContext | None = None,
-) -> LoadReport:
     layer: str | None = None,
     allow_shrink: bool = False,
+) -> LoadReport:
     """Load one file as a dataset of ``kind_name`` into ``store``.
 
     Parameters
@@ -261,11 +260,11 @@ def load_file(
         kind, ``crs``, ``layer``, reader version, names source).
     context
         Commune names with accents and other lookups; built from the store when omitted.
-
     layer
         Layer of a multi-layer GeoPackage.
     allow_shrink
         Accept a reload that leaves the dataset empty or with less than half its rows.
+
     Returns
     -------
     LoadReport
@@ -372,7 +371,6 @@ def _load_locked(
     return report
 
 
-def _validate(
 def _refuse_shrinking(
     report: LoadReport, previous: dict[str, Any] | None, allow_shrink: bool
 ) -> None:
@@ -424,6 +422,7 @@ def _refuse_keys_of_other_datasets(
     )
 
 
+def _validate(
     frame: pd.DataFrame,
     kind: Kind,
     store: Store,
@@ -452,8 +451,8 @@ def _refuse_keys_of_other_datasets(
         frame = reject_unknown_cuts(frame, known, outcome)
     frame = reject_conflicting_keys(frame, list(kind.key), outcome)
     frame = reject_out_of_integer_range(frame, _int32_columns(kind.table, frame), outcome)
-    if kind.check_point_in_commune and communes is not None:
     frame = reject_out_of_range(frame, kind.table, outcome)
+    if kind.check_point_in_commune and communes is not None:
         frame = frame.assign(
             outside_declared_commune=flag_outside_declared_commune(frame, communes, outcome)
         )
@@ -528,9 +527,9 @@ class DirectoryLoad:
 
     reports: list[LoadReport] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
     #: Unexpected errors (bugs, not bad files) by file, for ``--debug`` tracebacks.
     errors: dict[str, BaseException] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
     not_loaded: dict[str, str] = field(default_factory=dict)
 
 
@@ -540,8 +539,8 @@ def load_directory(
     *,
     force: bool = False,
     on_progress: ProgressCallback | None = None,
-) -> DirectoryLoad:
     allow_shrink: bool = False,
+) -> DirectoryLoad:
     """Load every known file of a folder laid out like ``../shared/data/chile``.
 
     Each dataset loads in its own transaction; a dataset that fails (a refused file, or an
@@ -570,11 +569,11 @@ def load_directory(
         except LayerError as error:
             result.failures[relative] = str(error)
             continue
-        result.reports.append(report)
         except Exception as error:  # one broken file must not hide the others
             result.failures[relative] = f"error inesperado ({type(error).__name__}: {error})"
             result.errors[relative] = error
             continue
+        result.reports.append(report)
     known = {rel for rel, _ in MANIFEST}
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(data_dir).as_posix()
