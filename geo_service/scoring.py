@@ -15,7 +15,8 @@ from analysis import Catalogue, ScoringParameters, ScoringResult, load_catalogue
 from geo_service import __version__
 from geo_service.inputs import input_provenance, read_analysis_inputs
 from layers.runs import RunRecord, scope_of
-from layers.store import Store, stored_columns
+from layers.store import Store
+from layers.tables import stored_columns
 
 #: Libraries whose versions shape the results, recorded with (and hashed into) every run.
 RESULT_LIBRARIES = ("numpy", "pandas", "esda", "mapclassify", "spopt", "scipy")

@@ -8,7 +8,8 @@ from typing import Any
 
 import pandas as pd
 
-from layers.store import Store, stored_columns
+from layers.store import Store
+from layers.tables import stored_columns
 
 TABLE = "accessibility"
 SOURCE = "geogaps accessibility (MCP_Geometric + exactextract)"

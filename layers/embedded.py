@@ -6,7 +6,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlalchemy import JSON
 
 from layers.constraints import violations
 from layers.errors import LayerError, StoreWriteError
-from layers.queries import ReadRequest, read_request
+from layers.queries import ReadRequest
 from layers.runs import (
     NATIONAL_SCOPE,
     RunConflictError,
@@ -31,14 +31,8 @@ from layers.runs import (
     table_from_bytes,
 )
 from layers.schema import DATA_TABLES, Base, ScoreResult, ScoreRun
-from layers.store import (
-    ATTEMPTS_TABLE,
-    PROVENANCE_TABLE,
-    Store,
-    conform,
-    stored_columns,
-    table_named,
-)
+from layers.store import ATTEMPTS_TABLE, PROVENANCE_TABLE, Store, conform
+from layers.tables import stored_columns, table_named
 
 MANIFEST = "manifest.json"
 LOCK_FILE = ".write.lock"
@@ -316,35 +310,12 @@ class EmbeddedStore(Store):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def read(
-        self,
-        table: str,
-        *,
-        region: str | None = None,
-        cuts: Iterable[str] | None = None,
-        bbox: Sequence[float] | None = None,
-        columns: Sequence[str] | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        order: Sequence[str] | None = None,
-        equals: dict[str, object] | None = None,
-    ) -> pd.DataFrame:
+    def _read(self, request: ReadRequest) -> pd.DataFrame:
         """Rows matching the filters, then sorted and paged.
 
         Filters are pushed into the Parquet reader (row-group statistics and the GeoParquet
         bbox covering column).
         """
-        request = read_request(
-            table,
-            region=region,
-            cuts=cuts,
-            bbox=bbox,
-            columns=columns,
-            limit=limit,
-            offset=offset,
-            order=order,
-            equals=equals,
-        )
         frame = self._filtered(request)
         sort = [(c, d) for c, d in request.order_pairs if c in frame.columns]
         if sort:
@@ -357,20 +328,13 @@ class EmbeddedStore(Store):
         start = request.offset or 0
         end = None if request.limit is None else start + request.limit
         frame = frame.iloc[start:end]
-        return conform(frame, table, columns=request.columns)
+        return conform(frame, request.table, columns=request.columns)
 
-    def count(
-        self,
-        table: str,
-        *,
-        region: str | None = None,
-        cuts: Iterable[str] | None = None,
-        bbox: Sequence[float] | None = None,
-        equals: dict[str, object] | None = None,
-    ) -> int:
+    def _count(self, request: ReadRequest) -> int:
         """Number of rows matching the filters."""
-        request = read_request(table, region=region, cuts=cuts, bbox=bbox, equals=equals)
-        narrow = ["cut"] if "cut" in stored_columns(table) else stored_columns(table)[:1]
+        narrow = (
+            ["cut"] if "cut" in stored_columns(request.table) else stored_columns(request.table)[:1]
+        )
         request = replace(request, columns=narrow, order=[])
         return len(self._filtered(request))
 

@@ -39,7 +39,8 @@ from layers.embedded import EmbeddedStore
 from layers.postgis import PostgisStore
 from layers.runs import NATIONAL_SCOPE
 from layers.schema import SRID
-from layers.store import Store, table_named
+from layers.store import Store
+from layers.tables import table_named
 
 #: The tile matrix set of every tile: Web Mercator, 256-pixel tiles, zoom 0 to 24.
 WEB_MERCATOR = morecantile.tms.get("WebMercatorQuad")

@@ -20,7 +20,8 @@ from layers.constraints import unique_keys
 from layers.errors import DependencyError, LayerError
 from layers.readers import KINDS, Kind, ReadContext, kind_named
 from layers.readers.files import fold, read_csv, sha256_of
-from layers.store import Store, table_named
+from layers.store import Store
+from layers.tables import table_named
 from layers.validation import (
     SOURCE_ROW,
     ValidationOutcome,

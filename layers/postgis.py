@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.sql import ColumnElement, Select
 
 from layers.errors import LayerError, StoreWriteError
-from layers.queries import ReadRequest, read_request
+from layers.queries import ReadRequest
 from layers.runs import (
     NATIONAL_SCOPE,
     RunConflictError,
@@ -51,7 +51,8 @@ from layers.schema import (
     ScoreRun,
     ScoreRunTable,
 )
-from layers.store import ATTEMPTS_TABLE, Store, conform, table_named
+from layers.store import ATTEMPTS_TABLE, Store, conform
+from layers.tables import table_named
 from layers.validation import INT32_RANGE
 
 #: Keys of the advisory locks: one writer at a time, one migration at a time (any two
@@ -103,7 +104,7 @@ class PostgisStore(Store):
         with self.engine.begin() as connection:
             # Two processes starting on a fresh database must not both create the tables.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATE_LOCK})
-            command.upgrade(alembic_config(connection), "heads")
+            command.upgrade(alembic_config(connection), "head")
 
     def close(self) -> None:
         """Release the connection pool."""
@@ -244,51 +245,19 @@ class PostgisStore(Store):
 
     # -- reads -----------------------------------------------------------------------------
 
-    def read(
-        self,
-        table: str,
-        *,
-        region: str | None = None,
-        cuts: Iterable[str] | None = None,
-        bbox: Sequence[float] | None = None,
-        columns: Sequence[str] | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-        order: Sequence[str] | None = None,
-        equals: dict[str, object] | None = None,
-    ) -> pd.DataFrame:
+    def _read(self, request: ReadRequest) -> pd.DataFrame:
         """Rows of ``table`` matching the filters, as ONE parameterised query on the indexes."""
-        request = read_request(
-            table,
-            region=region,
-            cuts=cuts,
-            bbox=bbox,
-            columns=columns,
-            limit=limit,
-            offset=offset,
-            order=order,
-            equals=equals,
-        )
         query = select_query(request)
         with self.engine.connect() as connection:
             if "geom" in request.columns:
                 frame = gpd.read_postgis(query, connection, geom_col="geom", crs=f"EPSG:{SRID}")
             else:
                 frame = pd.read_sql(query, connection)
-        return conform(frame, table, columns=request.columns)
+        return conform(frame, request.table, columns=request.columns)
 
-    def count(
-        self,
-        table: str,
-        *,
-        region: str | None = None,
-        cuts: Iterable[str] | None = None,
-        bbox: Sequence[float] | None = None,
-        equals: dict[str, object] | None = None,
-    ) -> int:
+    def _count(self, request: ReadRequest) -> int:
         """Number of rows matching the filters (one ``count(*)`` query)."""
-        request = read_request(table, region=region, cuts=cuts, bbox=bbox, equals=equals)
-        model = table_named(table)
+        model = table_named(request.table)
         query = select(func.count()).select_from(model).where(*where_clauses(request))
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from layers.store import row_order, stored_columns, table_named
+from layers.tables import row_order, stored_columns, table_named
 
 _REGION = re.compile(r"^(0[1-9]|1[0-6])$")
 _CUT = re.compile(r"^\d{5}$")

@@ -16,40 +16,15 @@ from typing import Any
 
 import geopandas as gpd
 import pandas as pd
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, Table
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer
 
+from layers.queries import ReadRequest, read_request
 from layers.runs import NATIONAL_SCOPE, RunRecord
-from layers.schema import SRID, Base
+from layers.schema import SRID
+from layers.tables import stored_columns, table_named
 
 PROVENANCE_TABLE = "dataset_provenance"
 ATTEMPTS_TABLE = "load_attempts"
-
-
-def table_named(name: str) -> Table:
-    """The SQLAlchemy table called ``name``; a ValueError lists the tables otherwise."""
-    try:
-        return Base.metadata.tables[name]
-    except KeyError:
-        known = ", ".join(sorted(Base.metadata.tables))
-        raise ValueError(f"unknown table {name!r}; tables are {known}") from None
-
-
-def stored_columns(table_name: str) -> list[str]:
-    """Columns a store writes and returns: all but auto-incremented surrogate keys."""
-    table = table_named(table_name)
-    return [c.name for c in table.columns if not (c.primary_key and c.name == "id")]
-
-
-def row_order(table_name: str) -> list[str]:
-    """Columns that order a table's rows the same way in every store.
-
-    Tables keyed by a surrogate ``id`` keep the source order within each dataset.
-    """
-    table = table_named(table_name)
-    keys = [c.name for c in table.primary_key.columns]
-    if keys == ["id"]:
-        return ["dataset", "id"]
-    return (["dataset"] if "dataset" in table.c and "dataset" not in keys else []) + keys
 
 
 def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -138,11 +113,23 @@ class Store(ABC):
         """Every recorded load attempt, oldest first within each dataset."""
         return self.read_table(ATTEMPTS_TABLE)
 
+    def unresolved_refusals(self) -> pd.DataFrame:
+        """Each dataset's newest load attempt, when that attempt was refused or failed.
+
+        A file refused outright leaves no rows and no provenance; this is where it shows, until
+        a later attempt of the same dataset loads (or the dataset is removed).
+        """
+        attempts = self.load_attempts()
+        if attempts.empty:
+            return attempts
+        newest = attempts.sort_values("attempted_at", kind="stable").groupby("dataset").tail(1)
+        refused = newest[newest["status"].isin(["refused", "failed"])]
+        return refused.sort_values("dataset").reset_index(drop=True)
+
     def read_table(self, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
         """Return all rows of a table (a GeoDataFrame when it has a geometry)."""
         return self.read(table_name, columns=columns)
 
-    @abstractmethod
     def read(
         self,
         table: str,
@@ -187,8 +174,19 @@ class Store(ABC):
         ValueError
             An unknown table or column, a malformed region, CUT or bbox.
         """
+        request = read_request(
+            table,
+            region=region,
+            cuts=cuts,
+            bbox=bbox,
+            columns=columns,
+            limit=limit,
+            offset=offset,
+            order=order,
+            equals=equals,
+        )
+        return self._read(request)
 
-    @abstractmethod
     def count(
         self,
         table: str,
@@ -199,6 +197,15 @@ class Store(ABC):
         equals: dict[str, object] | None = None,
     ) -> int:
         """Number of rows :meth:`read` would return with the same filters and no page."""
+        return self._count(read_request(table, region=region, cuts=cuts, bbox=bbox, equals=equals))
+
+    @abstractmethod
+    def _read(self, request: ReadRequest) -> pd.DataFrame:
+        """Answer a validated read request: filter, sort, page and conform the rows."""
+
+    @abstractmethod
+    def _count(self, request: ReadRequest) -> int:
+        """Number of rows matching a validated request's filters (its page ignored)."""
 
     # -- score runs ------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import pytest
 from layers.postgis import select_query
 from layers.queries import read_request
 from layers.runs import RunConflictError, RunRecord
-from layers.store import stored_columns
+from layers.tables import stored_columns
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -146,7 +146,7 @@ def test_two_hundred_runs_are_read_through_the_indexes(postgis_store):
     assert newest.run_id == f"{198:064x}"
     from sqlalchemy import select
 
-    from layers.store import table_named
+    from layers.tables import table_named
 
     runs = table_named("score_runs")
     newest_query = (

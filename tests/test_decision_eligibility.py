@@ -182,7 +182,7 @@ def test_real_region_04_via_api(national_postgis, national) -> None:
 
 
 def _accessibility_rows(cuts: list[str], facility: str, minutes: list[float]) -> pd.DataFrame:
-    from layers.store import stored_columns
+    from layers.tables import stored_columns
 
     rows = pd.DataFrame({c: [np.nan] * len(cuts) for c in stored_columns("accessibility")})
     return rows.drop(columns="dataset").assign(

@@ -102,9 +102,7 @@ def read_csv(path: Path) -> pd.DataFrame:
     except csv.Error:
         delimiter = ","
     try:
-        frame = pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False
-        )
+        frame = pd.read_csv(io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise LayerError(
             f"{path.name}: el archivo no tiene encabezado ni filas; exporte de nuevo los datos"

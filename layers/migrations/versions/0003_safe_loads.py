@@ -1,7 +1,7 @@
 """safe loads: load attempts, finite and in-range numbers on the data tables
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-22 02:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from layers.constraints import check_constraint_sql, numeric_columns
 
 revision = "0003"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
