@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 from typing import Literal
 
-import mapclassify
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
@@ -156,6 +155,9 @@ def tiers(scores: FloatArray, tier_count: int, method: TierMethod) -> FloatArray
     if classes == 1:
         result[present] = 1.0
         return result
+    # Imported here: mapclassify pulls in matplotlib, seconds that most commands never need.
+    import mapclassify
+
     with warnings.catch_warnings():
         # mapclassify warns when ties make a quantile bin empty; bins are re-counted below.
         warnings.simplefilter("ignore")

@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from libpysal.weights import fuzzy_contiguity
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
@@ -256,6 +255,8 @@ def contiguity(shapes: GeometryArray) -> dict[int, list[int]]:
         return neighbours
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # libpysal warns about islands, which we expect
+        from libpysal.weights import fuzzy_contiguity  # slow to import; only here
+
         weights = fuzzy_contiguity(gpd.GeoDataFrame(geometry=list(shapes[present])))
     for local, links in weights.neighbors.items():
         neighbours[int(present[local])] = sorted(int(present[j]) for j in links)

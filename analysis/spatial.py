@@ -11,14 +11,11 @@ from __future__ import annotations
 import math
 import warnings
 
-import esda
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from libpysal.weights import W
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
-from spopt.region import Skater
 
 FloatArray = npt.NDArray[np.float64]
 Neighbours = dict[int, list[int]]
@@ -77,6 +74,10 @@ def local_moran(
     if connected.size < MIN_CONNECTED or np.ptp(values[scored[connected]]) == 0:
         return result
     members = scored[connected]
+    # Imported here: slow to import, and most commands never need it.
+    import esda
+    from libpysal.weights import W
+
     weights = W(subgraph(links, connected), silence_warnings=True)
     weights.transform = "r"
     with warnings.catch_warnings():
@@ -202,6 +203,10 @@ def _skater_split(
     standardised = (attributes - attributes.mean(axis=0)) / np.where(spread > 0, spread, 1.0)
     columns = [f"a{i}" for i in range(standardised.shape[1])]
     frame = pd.DataFrame(standardised, columns=columns)
+    # Imported here: slow to import, and most commands never need it.
+    from libpysal.weights import W
+    from spopt.region import Skater
+
     weights = W(links, silence_warnings=True)
     model = Skater(
         frame,

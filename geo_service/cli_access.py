@@ -9,27 +9,18 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from analysis import load_catalogue
-from analysis.accessibility import (
-    FACILITY_KINDS,
-    FACILITY_LABELS,
-    AccessibilityResult,
-    LandCover,
-    run_accessibility,
-)
 from analysis.formatting import format_integer, format_number, format_share
 from geo_service.cli_support import UserError, console, errors, opened_store, settings_from_env
-from geo_service.inputs import read_analysis_inputs
-from layers.accessibility import save_accessibility
 from layers.errors import LayerError
-from layers.files_out import write_table
-from layers.rasters import LAND_COVER_FILE, read_land_cover, write_cog, write_overlay_png
+
+if TYPE_CHECKING:
+    from analysis.accessibility import AccessibilityResult
 
 
 class Facility(StrEnum):
@@ -45,6 +36,8 @@ class Facility(StrEnum):
 
 def write_rasters(result: AccessibilityResult, folder: Path, suffix: str) -> list[Path]:
     """Write every grid's population and travel-time rasters (COG) and PNG overlays."""
+    from layers.rasters import write_cog, write_overlay_png
+
     written: list[Path] = []
     for name, grid_result in result.grids.items():
         grid = grid_result.grid
@@ -107,6 +100,15 @@ def accessibility(
     ] = True,
 ) -> None:
     """Population-weighted travel time to the nearest service, per commune."""
+    # The raster stack (rasterio, exactextract, scikit-image) is imported only when this command
+    # runs, so every other geogaps command starts quickly.
+    from analysis import load_catalogue
+    from analysis.accessibility import FACILITY_KINDS, LandCover, run_accessibility
+    from geo_service.inputs import read_analysis_inputs
+    from layers.accessibility import save_accessibility
+    from layers.files_out import write_table
+    from layers.rasters import LAND_COVER_FILE, read_land_cover
+
     if region is not None and not (len(region) == 2 and region.isdigit()):
         raise UserError(f"región no válida {region!r}: use un código de dos dígitos, como 05")
     kinds = tuple(k.value for k in facility) if facility else FACILITY_KINDS
@@ -185,6 +187,8 @@ def accessibility(
 
 def _summary(result: AccessibilityResult, kinds: tuple[str, ...]) -> None:
     """Print national figures and the explicit treatments (islands, fallbacks, roads)."""
+    from analysis.accessibility import FACILITY_LABELS
+
     table = result.table
     for kind in kinds:
         rows = table[table["facility"] == kind]

@@ -12,17 +12,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from analysis import load_catalogue
-from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
 from analysis.formatting import format_integer, format_number, format_share
 from geo_service.cli_support import UserError, console, opened_store, settings_from_env
-from geo_service.decision import eligibility, portfolio_review, siting_for_settings
-from geo_service.decision_export import (
-    eligibility_csv,
-    portfolio_challenges_csv,
-    portfolio_communes_csv,
-    portfolio_page,
-)
 
 RegionOption = Annotated[
     str | None, typer.Option(help="Two-digit region code, e.g. 04; default national.")
@@ -49,6 +40,15 @@ def portafolio(
     ] = 1,
 ) -> None:
     """The Mesa's portfolio against its gaps: money by typology and stage, unaddressed gaps."""
+    # Imported when the command runs: the decision stack (spopt, scipy) is slow to import.
+    from analysis import load_catalogue
+    from geo_service.decision import portfolio_review
+    from geo_service.decision_export import (
+        portfolio_challenges_csv,
+        portfolio_communes_csv,
+        portfolio_page,
+    )
+
     _check_region(region)
     with opened_store(settings_from_env()) as store:
         try:
@@ -98,6 +98,10 @@ def rezago(
     region: RegionOption = None,
 ) -> None:
     """Zonas Rezagadas eligibility emulated on open data: criteria, margins, probabilities."""
+    from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
+    from geo_service.decision import eligibility
+    from geo_service.decision_export import eligibility_csv
+
     _check_region(region)
     with opened_store(settings_from_env()) as store:
         try:
@@ -167,6 +171,7 @@ def siting(
     ] = None,
 ) -> None:
     """Where new facilities reach the most rural people (spopt MCLP or p-median)."""
+    from geo_service.decision import siting_for_settings
     from layers.decision_files import write_siting
     from layers.errors import LayerError
 
