@@ -28,6 +28,8 @@ SCORE_COLUMNS = (
     "rank_p95",
     "top_tier_share",
     "rank_region",
+    "tier_region",
+    "tier_label_region",
     "median_rank_region",
     "rank_p05_region",
     "rank_p95_region",

@@ -24,6 +24,7 @@ import pandas as pd
 
 from analysis.aggregation import aggregate, rank_descending, tiers
 from analysis.challenges import Catalogue, apply_weights, load_catalogue
+from analysis.estimates import PointEstimate, Uncertainty
 from analysis.geometry import contiguity, geometries
 from analysis.indicators import compute_indicators
 from analysis.inputs import AnalysisInputs
@@ -48,6 +49,7 @@ from analysis.uncertainty import (
     evaluate_scores,
     point_configuration,
     regional_ranks,
+    regional_tiers,
     regional_top_sizes,
     summarise_ranks,
 )
@@ -72,47 +74,6 @@ __all__ = [
     "scored_model",
     "with_parameter_weights",
 ]
-
-
-@dataclass(frozen=True)
-class PointEstimate:
-    """Scores of the point estimate, shape ``(n, c + 1)`` (challenges then composite).
-
-    Attributes
-    ----------
-    normalised : ndarray of shape (n, k)
-        Normalised indicators of the point estimate.
-    prepared, prepared_targets : ndarray
-        Treated and oriented indicators and targets.
-    scores, coverage, ranks, tiers : ndarray of shape (n, c + 1)
-    available : ndarray of int, shape (n, c + 1)
-        Indicators with data (challenges); indicators summed over challenges (composite).
-    total : ndarray of int, shape (c + 1,)
-    challenges_available : ndarray of int, shape (n,)
-        Challenges the commune has a score for: what its composite rests on.
-    eligible : ndarray of bool, shape (n, c + 1)
-    """
-
-    normalised: FloatArray
-    prepared: FloatArray
-    prepared_targets: FloatArray
-    scores: FloatArray
-    coverage: FloatArray
-    available: npt.NDArray[np.int64]
-    total: npt.NDArray[np.int64]
-    challenges_available: npt.NDArray[np.int64]
-    ranks: FloatArray
-    tiers: FloatArray
-    eligible: npt.NDArray[np.bool_]
-
-
-@dataclass(frozen=True)
-class Uncertainty:
-    """Rank distributions over the Monte Carlo draws, in the scope and within each region."""
-
-    scope: RankSummary
-    region: RankSummary
-    region_point_rank: FloatArray
 
 
 def score_communes(
@@ -355,17 +316,18 @@ def rank_uncertainty(
     """
     regions = raw["region_code"].astype(str).to_numpy()
     region_point = regional_ranks(point.scores, regions)
+    region_tier = regional_tiers(point.scores, regions, params.tier_count, params.tier_method)
     shape = point.scores.shape
     empty = RankSummary(*(np.full(shape, np.nan) for _ in range(4)))
     if params.draws == 0:
-        return Uncertainty(empty, empty, region_point)
+        return Uncertainty(empty, empty, region_point, region_tier)
     configs = draw_configurations(model, params.uncertainty_settings(), params.draws, rng)
     drawn_scores = evaluate_scores(model, configs)
     top_size = (point.tiers == 1).sum(axis=0).astype(float)
     scope = summarise_ranks(rank_descending(drawn_scores), top_size)
-    region_top = regional_top_sizes(point.scores, regions, params.tier_count, params.tier_method)
+    region_top = regional_top_sizes(region_tier, regions)
     region = summarise_ranks(regional_ranks(drawn_scores, regions), region_top)
-    return Uncertainty(scope, region, region_point)
+    return Uncertainty(scope, region, region_point, region_tier)
 
 
 def ranked_table(result: ScoringResult, challenge: str) -> pd.DataFrame:

@@ -8,13 +8,13 @@ Each function turns the arrays of the earlier stages (:class:`analysis.uncertain
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from analysis.challenges import Catalogue
+from analysis.estimates import PointEstimate, Uncertainty
 from analysis.formatting import format_value
 from analysis.indicators import IDENTITY_COLUMNS
 from analysis.inputs import AnalysisInputs
@@ -30,9 +30,6 @@ from analysis.wording import (
     structural_gap_note,
     tier_label,
 )
-
-if TYPE_CHECKING:
-    from analysis.scoring import PointEstimate, Uncertainty
 
 FloatArray = npt.NDArray[np.float64]
 #: An indicator with data for less than this share of the scope's communes is a gap of its
@@ -133,6 +130,11 @@ def scores_table(
                     "rank_p95": uncertainty.scope.rank_p95[:, position],
                     "top_tier_share": uncertainty.scope.top_tier_share[:, position],
                     "rank_region": _nullable_int(uncertainty.region_point_rank[:, position]),
+                    "tier_region": _nullable_int(uncertainty.region_point_tier[:, position]),
+                    "tier_label_region": [
+                        tier_label(t, params.tier_count)
+                        for t in uncertainty.region_point_tier[:, position]
+                    ],
                     "median_rank_region": uncertainty.region.median_rank[:, position],
                     "rank_p05_region": uncertainty.region.rank_p05[:, position],
                     "rank_p95_region": uncertainty.region.rank_p95[:, position],

@@ -436,15 +436,28 @@ def regional_ranks(scores: FloatArray, regions: npt.ArrayLike) -> FloatArray:
     return ranks
 
 
-def regional_top_sizes(
+def regional_tiers(
     point_scores: FloatArray, regions: npt.ArrayLike, tier_count: int, method: TierMethod
 ) -> FloatArray:
-    """Per commune and score: how many communes of its region are in the region's top tier."""
-    sizes = np.full(point_scores.shape, np.nan)
+    """Per commune and score: its priority tier among the communes of its own region.
+
+    The same rule as the scope's tiers (:func:`analysis.aggregation.tiers`), applied region by
+    region, so a regional view can show "tramo 1 de la región" beside the national tier.
+    """
+    result = np.full(point_scores.shape, np.nan)
     labels = np.asarray(regions)
     for region in np.unique(labels):
         rows = np.flatnonzero(labels == region)
         for s in range(point_scores.shape[1]):
-            regional_tiers = tiers(point_scores[rows, s], tier_count, method)
-            sizes[rows, s] = float(np.sum(regional_tiers == 1))
+            result[rows, s] = tiers(point_scores[rows, s], tier_count, method)
+    return result
+
+
+def regional_top_sizes(region_tiers: FloatArray, regions: npt.ArrayLike) -> FloatArray:
+    """Per commune and score: how many communes of its region are in the region's top tier."""
+    sizes = np.full(region_tiers.shape, np.nan)
+    labels = np.asarray(regions)
+    for region in np.unique(labels):
+        rows = np.flatnonzero(labels == region)
+        sizes[rows] = (region_tiers[rows] == 1).sum(axis=0).astype(float)
     return sizes

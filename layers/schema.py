@@ -408,6 +408,8 @@ class ScoreResult(Base):
     # Migration 0005: what the composite rests on, and ranks within the commune's region.
     challenges_available: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rank_region: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tier_region: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tier_label_region: Mapped[str | None] = mapped_column(Text, nullable=True)
     median_rank_region: Mapped[float | None] = mapped_column(Float, nullable=True)
     rank_p05_region: Mapped[float | None] = mapped_column(Float, nullable=True)
     rank_p95_region: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,7 +1,7 @@
 """robust rankings: regional rank figures, composite support, income poverty, own income
 
 Revision ID: 0005
-Revises: 0001
+Revises: 0004
 Create Date: 2026-11-22 02:10:00
 """
 
@@ -9,13 +9,15 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005"
-down_revision = "0001"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
 SCORE_COLUMNS = (
     ("challenges_available", sa.Integer()),
     ("rank_region", sa.Integer()),
+    ("tier_region", sa.Integer()),
+    ("tier_label_region", sa.Text()),
     ("median_rank_region", sa.Float()),
     ("rank_p05_region", sa.Float()),
     ("rank_p95_region", sa.Float()),
