@@ -202,7 +202,7 @@ def status() -> None:
     settings = settings_from_env()
     with opened_store(settings) as store:
         provenance = store.provenance()
-        attempts = store.load_attempts()
+        refused = store.unresolved_refusals()
     where = "PostGIS" if settings.uses_postgis else str(settings.store_dir)
     if provenance.empty:
         console.print("Aún no hay conjuntos cargados: ejecute `geogaps load`.")
@@ -233,7 +233,6 @@ def status() -> None:
                 pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d %H:%M UTC"),
             )
         console.print(table)
-    refused = unresolved_refusals(attempts)
     if not refused.empty:
         table = Table(title="Archivos rechazados (el último intento de cada conjunto)")
         for column in ("conjunto", "archivo", "intento", "motivo"):
@@ -246,14 +245,6 @@ def status() -> None:
                 escape(str(row["reason"])),
             )
         console.print(table)
-
-
-def unresolved_refusals(attempts: pd.DataFrame) -> pd.DataFrame:
-    """Each dataset's newest attempt, when that attempt was refused or failed."""
-    if attempts.empty:
-        return attempts
-    newest = attempts.sort_values("attempted_at", kind="stable").groupby("dataset").tail(1)
-    return newest[newest["status"].isin(["refused", "failed"])].sort_values("dataset")
 
 
 CHALLENGE_HELP = "Challenge id of the catalogue (agua, conectividad, rural_urbano…) or compuesto."
@@ -418,8 +409,8 @@ def db_upgrade() -> None:
 
 
 app.command("portafolio")(cli_decision.portafolio)
-app.command("siting")(cli_decision.siting)
 app.command("rezago")(cli_decision.rezago)
+app.command("siting")(cli_decision.siting)
 app.command("serve")(cli_ops.serve)
 app.command("runs")(cli_ops.runs)
 app.command("explain")(cli_ops.explain)

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Create .venv with Python 3.11 and install geogaps with its development tools.
+# Create .venv with Python 3.11 and install geogaps with its development tools, pinned by
+# constraints.txt.
 # Works on a fresh Debian machine: installs python3-venv from Debian if the venv module is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,4 +21,6 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev]"
+# constraints.txt pins every package we ship and test with (regenerate it with
+# `.venv/bin/python -m pip freeze --exclude-editable > constraints.txt` after changing pyproject).
+.venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: load the real data, score every commune, write the map, serve the API and map.
+# The main job: load the real data, compute travel times, score every commune, write the map,
+# serve the API and map.
 #
 # Uses PostGIS when GEOGAPS_DATABASE_URL is set, otherwise the embedded store in var/store.
 # GEOGAPS_DATA_DIR defaults to ../shared/data/chile. Set GEOGAPS_SERVE=0 to stop after the map.
@@ -17,6 +18,6 @@ fi
 .venv/bin/geogaps score --out output/scores.csv
 .venv/bin/geogaps map --out output/mapa.html
 if [ "${GEOGAPS_SERVE:-1}" != "0" ]; then
-  echo "serving http://127.0.0.1:8000/map (Ctrl-C to stop)"
+  echo "serving http://127.0.0.1:8000/mapa (Ctrl-C to stop)"
   exec .venv/bin/geogaps serve
 fi

@@ -81,7 +81,8 @@ def test_accessibility_command_writes_rasters_and_feeds_the_indicators(
     indicators = compute_indicators(read_analysis_inputs(postgis_store)).set_index("cut")
     valparaiso = indicators[indicators.index.str.startswith("05")]
     assert valparaiso["salud_primaria_minutos"].notna().sum() >= 35
-    assert indicators.loc["13101", "salud_primaria_minutos"] != indicators.loc[
-        "13101", "salud_primaria_minutos"
-    ]  # outside the region: missing, not zero
+    assert (
+        indicators.loc["13101", "salud_primaria_minutos"]
+        != indicators.loc["13101", "salud_primaria_minutos"]
+    )  # outside the region: missing, not zero
     assert (valparaiso["hospital_minutos"].dropna() >= 0).all()

@@ -306,3 +306,20 @@ def test_profile_says_when_the_data_changed_since_the_run(national_postgis, nati
     changed[dataset] = "0" * 64
     message = data_changes(national_postgis, national_run.model_copy(update={"inputs": changed}))
     assert message is not None and dataset in message and "cambiaron" in message
+
+
+def test_a_refused_upload_is_listed_with_its_reason(embedded_store):
+    settings = Settings(database_url=None, store_dir=embedded_store.root, api_key="clave")
+    with TestClient(create_app(settings)) as writer:
+        response = writer.post(
+            "/datasets/huella_presence",
+            files={"file": ("presencia.csv", b"cut,intervention\n", "text/csv")},
+            data={"dataset": "presencia"},
+            headers={"X-API-Key": "clave"},
+        )
+        assert 400 <= response.status_code < 500, response.text
+        listing = writer.get("/datasets").json()
+    assert listing["total"] == 0 and listing["datasets"] == []
+    [refused] = listing["refused"]
+    assert refused["dataset"] == "presencia" and refused["status"] == "refused"
+    assert refused["reason"]

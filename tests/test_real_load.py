@@ -100,7 +100,9 @@ def test_population_by_year_and_area(national_postgis, data_dir):
 
 def test_poverty_keeps_its_confidence_interval(national_postgis):
     poverty = national_postgis.read_table("poverty")
-    assert len(poverty) == 345
+    # Multidimensional and income poverty (MDSF small-area estimates), each for every commune,
+    # both stored as 0-1 rates inside their own interval.
+    assert poverty.groupby("measure").size().to_dict() == {"income": 345, "multidimensional": 345}
     assert poverty["cut"].str.len().eq(5).all()
     assert (
         (poverty["ci_lower"] <= poverty["rate"]) & (poverty["rate"] <= poverty["ci_upper"])

@@ -18,7 +18,12 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.sort_values(list(frame.columns), kind="stable").reset_index(drop=True)
 
 
-@pytest.mark.parametrize("table", sorted(DATA_TABLES))
+# accessibility is computed by `geogaps accessibility`, not loaded from the data folder; its
+# round trip through both stores is tested in tests/test_accessibility_realdata.py.
+LOADED_TABLES = sorted(set(DATA_TABLES) - {"accessibility"})
+
+
+@pytest.mark.parametrize("table", LOADED_TABLES)
 def test_both_stores_return_the_same_table(national_postgis, national_embedded, table):
     from_postgis = national_postgis.read_table(table)
     from_embedded = national_embedded.read_table(table)

@@ -76,7 +76,8 @@ def ready(store: StoreDep) -> Response:
     "/datasets",
     summary="Conjuntos de datos cargados",
     description="Procedencia de cada conjunto cargado: archivo, sha256, filas leídas, cargadas "
-    "y rechazadas, fecha de carga. Paginado.",
+    "y rechazadas, fecha de carga. Paginado. `refused` lista los archivos cuyo último intento de "
+    "carga fue rechazado, con el motivo.",
 )
 def datasets(
     request: Request, store: StoreDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
@@ -98,7 +99,13 @@ def datasets(
     rows = store.read(
         "dataset_provenance", columns=columns, limit=limit, offset=offset, order=["dataset"]
     )
-    return {**page_links(request, total, limit, offset), "datasets": records(rows)}
+    refused = store.unresolved_refusals()
+    return {
+        **page_links(request, total, limit, offset),
+        "datasets": records(rows),
+        # Files whose newest load was refused: they hold no rows, so they appear only here.
+        "refused": records(refused),
+    }
 
 
 def _bbox(text: str | None) -> list[float] | None:
