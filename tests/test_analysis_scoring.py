@@ -254,6 +254,23 @@ def test_reported_intervals_are_the_simulations_and_regional_figures_are_within_
     assert (unscored["tier_label"] == "Sin datos suficientes").all()
 
 
+def test_regional_tiers_classify_the_national_scores_within_each_region(result) -> None:
+    # A commune's regional tier is the scope's tier rule applied to the national run's scores of
+    # its own region: the map's regional colours then mean "tier within the region".
+    from analysis.aggregation import tiers
+
+    params = result.parameters
+    for (_, _), table in result.scores.groupby(["challenge", "region_code"]):
+        expected = tiers(table["score"].to_numpy(float), params.tier_count, params.tier_method)
+        got = table["tier_region"].astype("float64").to_numpy()
+        np.testing.assert_array_equal(got, expected)
+        scored = table[table["score"].notna()].sort_values("score", ascending=False)
+        assert scored["tier_region"].is_monotonic_increasing and scored["tier_region"].min() == 1
+        assert (
+            table.loc[table["score"].isna(), "tier_label_region"].eq("Sin datos suficientes").all()
+        )
+
+
 def test_region_scope_compares_only_that_region(inputs, indicators) -> None:
     regional = score_communes(
         inputs, ScoringParameters(**FAST, region="13"), raw_indicators=indicators
