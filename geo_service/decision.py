@@ -150,7 +150,8 @@ def portfolio_review(
     return review, scores.source
 
 
-#: Accessibility results (the per-commune table of `geogaps accessibility`) → isolation component columns:
+#: Accessibility results (the per-commune table of `geogaps accessibility`) → isolation
+#: component columns:
 #: (facility kind, column of the accessibility table, isolation column).
 ACCESSIBILITY_INPUTS = (
     ("centre", "minutes_mean", "minutos_centro"),

@@ -42,7 +42,7 @@ _templates = Environment(
 
 @dataclass(frozen=True)
 class PageUrls:
-    """Endpoints the page's script calls (the JSON API, and the layers and exports of the web router)."""
+    """Endpoints the page's script calls: the JSON API, the web router's layers and exports."""
 
     scores: str = "/scores"
     gaps: str = "/gaps"
