@@ -32,7 +32,13 @@ from maps.assets import STATIC_DIR, STATIC_URL
 from maps.exports import map_png, priority_csv
 from maps.geometry import feature_collection, region_outlines, simplified_outlines
 from maps.page import map_page, page_config
-from maps.profile import indicator_medians, inset_svg, profile_page
+from maps.profile import (
+    indicator_medians,
+    inset_svg,
+    lagging_section,
+    portfolio_section,
+    profile_page,
+)
 
 router = APIRouter(include_in_schema=False)
 exports = APIRouter(tags=["exportaciones"])
@@ -286,7 +292,53 @@ def profile_route(
     medians = _medians(request, str(profile["region_code"])) if profile.get("run") else {}
     frame = outlines(request)
     inset = _cached(request, ("inset", code), lambda: inset_svg(frame, code))
-    return HTMLResponse(profile_page(profile, medians, load_catalogue(), inset))
+    return HTMLResponse(
+        profile_page(
+            profile,
+            medians,
+            load_catalogue(),
+            inset,
+            lagging=_lagging(store, code),
+            portfolio=_portfolio(store, code),
+        )
+    )
+
+
+def _lagging(store: Store, cut: str) -> dict[str, Any] | None:
+    """The commune's Zonas Rezagadas emulation (as ``/rezago/{cut}``), or None without data."""
+    from analysis.decision.eligibility import DISCLAIMER
+    from geo_service.api_decision import records
+    from geo_service.decision import eligibility
+
+    try:
+        result, _ = eligibility(store, cut[:2])
+    except (LookupError, KeyError, ValueError):
+        return None
+    row = result.communes[result.communes["cut"] == cut]
+    if row.empty:
+        return None
+    members = result.territories[result.territories["territory"] == row["territory"].iloc[0]]
+    return lagging_section(
+        records(row)[0],
+        records(result.criteria[result.criteria["cut"] == cut]),
+        records(members)[0] if len(members) else None,
+        DISCLAIMER,
+    )
+
+
+def _portfolio(store: Store, cut: str) -> dict[str, Any] | None:
+    """The commune's Mesa portfolio against its gaps (as ``/portafolio/{cut}``), or None."""
+    from geo_service.api_decision import records
+    from geo_service.decision import portfolio_review
+
+    try:
+        review, source = portfolio_review(store, cut[:2])
+        own = review.commune(cut)
+    except (LookupError, KeyError, ValueError):
+        return None
+    return portfolio_section(
+        records(own.communes)[0], records(own.challenges), records(own.investments), source
+    )
 
 
 # ------------------------------------------------------------------------------ exports

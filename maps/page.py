@@ -73,6 +73,16 @@ COMMUNE_OVERLAYS: Final = {
 }
 
 
+#: Decision-tool overlays (issue 8): id → (label, endpoint); drawn from ``/rezago`` on the
+#: commune outlines and from ``/siting`` as points (the selected region only).
+DECISION_OVERLAYS: Final = {
+    "rezago": ("Zonas rezagadas (emulación)", "/rezago"),
+    "sitios": ("Sitios propuestos (APS, 60 min)", "/siting"),
+}
+#: Parameters of the proposed-sites overlay: primary care, five new sites, 60-minute standard.
+SITING_QUERY: Final = {"facility": "primary", "new": "5", "minutes": "60"}
+
+
 def tier_colour(tier: float | None) -> str:
     """Colour of a tier number (the same tier wears the same colour in every view)."""
     if tier is None or tier != tier:  # NaN
@@ -160,7 +170,12 @@ def page_config(
         + [
             {"id": key, "label": label, "kind": key, "url": url}
             for key, (label, url) in COMMUNE_OVERLAYS.items()
+        ]
+        + [
+            {"id": key, "label": label, "kind": key, "url": url}
+            for key, (label, url) in DECISION_OVERLAYS.items()
         ],
+        "siting_query": dict(SITING_QUERY),
         "urls": {
             "scores": urls.scores,
             "gaps": urls.gaps,

@@ -7,7 +7,7 @@ the same run; names from loaded data are escaped by Jinja's autoescape.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 import geopandas as gpd
@@ -24,6 +24,7 @@ from analysis.formatting import (
     format_number,
     format_share,
     format_value,
+    is_missing,
     rank_of,
 )
 from maps.assets import STATIC_URL, TEMPLATE_DIR
@@ -132,8 +133,14 @@ def profile_page(
     catalogue: Catalogue,
     inset: str,
     static_url: str = STATIC_URL,
+    lagging: Mapping[str, Any] | None = None,
+    portfolio: Mapping[str, Any] | None = None,
 ) -> str:
-    """Render the profile page from the API's profile JSON (see ``/communes/{cut}``)."""
+    """Render the profile page from the API's profile JSON (see ``/communes/{cut}``).
+
+    ``lagging`` and ``portfolio`` are the sections built by :func:`lagging_section` and
+    :func:`portfolio_section` (``None`` prints that the section is not available).
+    """
     indicators = []
     for item in profile.get("indicators", []):
         median = medians.get(item["id"], {})
@@ -220,7 +227,120 @@ def profile_page(
         run_date=format_day(pd.Timestamp(created)) if created else MISSING,
         data_changed=profile.get("data_changed"),
         static_url=static_url,
+        lagging=lagging,
+        portfolio=portfolio,
     )
+
+
+def _text(value: Any) -> str:
+    """A text field of a record; ``None`` and ``NaN`` (a missing value) print as nothing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
+def _criterion_value(value: Any, unit: str) -> str:
+    """Percentages and margins with one decimal, the 0–1 isolation index with two."""
+    return format_number(None if is_missing(value) else float(value), 2 if "0–1" in unit else 1)
+
+
+def lagging_section(
+    commune: Mapping[str, Any],
+    criteria: Sequence[Mapping[str, Any]],
+    territory: Mapping[str, Any] | None,
+    disclaimer: str,
+) -> dict[str, Any]:
+    """The Zonas Rezagadas emulation of one commune, formatted for the profile.
+
+    Parameters
+    ----------
+    commune, criteria, territory, disclaimer
+        The parts of ``/rezago/{cut}``: the commune row, its criteria rows (``label, value,
+        threshold, margin, unit, met, probability``), its territory row or ``None``, and the
+        sentence saying it is an emulation.
+    """
+    rows = []
+    for row in criteria:
+        unit = str(row.get("unit") or "")
+        probability = row.get("probability")
+        met = row.get("met")
+        rows.append(
+            {
+                "label": _text(row.get("label")),
+                "value": _criterion_value(row.get("value"), unit),
+                "threshold": _criterion_value(row.get("threshold"), unit),
+                "margin": _criterion_value(row.get("margin"), unit),
+                "unit": unit,
+                "probability": MISSING if is_missing(probability) else format_share(probability),
+                "met": MISSING if is_missing(met) else ("Sí" if met else "No"),
+            }
+        )
+    return {
+        "status": _text(commune.get("status")) or MISSING,
+        "met": format_integer(commune.get("criteria_met")),
+        "total": format_integer(commune.get("criteria_total")),
+        "failed": _text(commune.get("failed_criteria")),
+        "criteria": rows,
+        "territory": None
+        if territory is None
+        else {
+            "id": _text(territory.get("territory")),
+            "communes": format_integer(territory.get("communes")),
+            "names": _text(territory.get("names")),
+            "population": format_integer(territory.get("population")),
+        },
+        "disclaimer": disclaimer,
+    }
+
+
+def portfolio_section(
+    commune: Mapping[str, Any],
+    challenges: Sequence[Mapping[str, Any]],
+    investments: Sequence[Mapping[str, Any]],
+    source: str,
+) -> dict[str, Any]:
+    """The Mesa portfolio of one commune against its gaps, formatted for the profile.
+
+    Parameters
+    ----------
+    commune, challenges, investments
+        The parts of ``/portafolio/{cut}``: the commune summary, one row per challenge and one
+        per typology and stage.
+    source : str
+        Where the gap scores come from.
+    """
+    return {
+        "projects": format_integer(commune.get("projects_total")),
+        "investment": format_integer(commune.get("total_investment_clp")),
+        "on_high_gap": format_integer(commune.get("projects_on_high_gap")),
+        "unaddressed": _text(commune.get("unaddressed_high_gaps")),
+        "suggested": _text(commune.get("suggested_typology_label")),
+        "suggestion": _text(commune.get("suggestion")),
+        "challenges": [
+            {
+                "label": _text(row.get("challenge_label")),
+                "rank": rank_of(row.get("rank"), row.get("ranked")),
+                "high": bool(row.get("high_gap")),
+                "projects": format_integer(row.get("projects_aimed")),
+                "investment": format_integer(row.get("investment_aimed_clp")),
+                "flag": bool(row.get("high_gap_without_project")),
+            }
+            for row in challenges
+        ],
+        "investments": [
+            {
+                "typology": _text(row.get("typology_label")),
+                "stage": _text(row.get("stage")),
+                "projects": format_integer(row.get("projects")),
+                "investment": format_integer(row.get("total_investment_clp")),
+                "challenges": _text(row.get("challenge_labels")),
+            }
+            for row in investments
+        ],
+        "source": source,
+    }
 
 
 def _is_nan(value: Any) -> bool:

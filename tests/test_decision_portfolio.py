@@ -94,6 +94,33 @@ def test_high_gap_without_project_flags(synthetic) -> None:
     assert gaps.loc[("01001", "rural_urbano"), "investment_aimed_clp"] == 150.0
 
 
+def test_scope_without_projects_reports_zero_projects_and_flags_its_high_gaps() -> None:
+    communes = pd.DataFrame({"cut": ["01001"], "name": ["Uno"], "region_code": "01"})
+    scores = _scores([("01001", c, 1, 1) for c in (*load_catalogue().challenge_ids, "compuesto")])
+    no_projects = pd.DataFrame(
+        columns=[
+            "cut",
+            "project_id",
+            "name",
+            "typology",
+            "stage",
+            "total_investment_clp",
+            "private_contribution_clp",
+        ]
+    )
+    review = review_portfolio(
+        communes,
+        scores,
+        no_projects,
+        pd.DataFrame(columns=["cut", "intervention"]),
+        load_catalogue(),
+    )
+    row = review.communes.iloc[0]
+    assert int(row["projects_total"]) == 0 and int(row["projects_on_high_gap"]) == 0
+    assert bool(row["high_gap_without_project"])
+    assert review.investments.empty
+
+
 def test_money_by_typology_and_stage(synthetic) -> None:
     rows = synthetic.investments.set_index(["cut", "typology", "stage"])
     design = rows.loc[("01001", "Equipamiento", "diseño")]

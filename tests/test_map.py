@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import html
 import json
 import math
 import re
@@ -14,6 +15,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from analysis import ScoringParameters
+from analysis.formatting import format_number
 from geo_service.app import create_app
 from geo_service.mapping import stored_run_map
 from geo_service.scoring import run_scoring
@@ -212,6 +214,45 @@ def test_static_png_and_printable_profile(client):
     medians = client.get("/mapa/medianas/04.json").json()
     assert set(medians) == {i["id"] for i in client.get("/communes/04303").json()["indicators"]}
     assert client.get("/comunas/99999").status_code == 404
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_profile_shows_the_lagging_zone_emulation_and_the_mesa_portfolio(client):
+    page = client.get("/comunas/04202").text  # Canela
+    lagging = client.get("/rezago/04202").json()
+    portfolio = client.get("/portafolio/04202").json()
+    assert "Zonas rezagadas (emulación con datos abiertos)" in page
+    assert "Cartera de la Mesa frente a sus brechas" in page
+    status = re.search(r'id="rezago-estado">([^<]*)<', page).group(1)
+    assert status == html.escape(lagging["commune"]["status"])
+    assert html.escape(lagging["disclaimer"]) in page
+    for criterion in lagging["criteria"]:
+        assert html.escape(criterion["label"]) in page
+        assert format_number(criterion["threshold"], 2 if "0–1" in criterion["unit"] else 1) in page
+    if lagging["territory"]:
+        assert html.escape(lagging["territory"]["names"]) in page
+    for challenge in portfolio["challenges"]:
+        assert html.escape(challenge["challenge_label"]) in page
+    for row in portfolio["investments"]:
+        assert html.escape(row["typology_label"]) in page
+    if portfolio["commune"]["suggestion"]:
+        assert html.escape(portfolio["commune"]["suggestion"]) in page
+    assert OUTSIDE.search(page) is None
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
+def test_map_offers_the_decision_overlays(client):
+    text = client.get("/mapa", params={"desafio": "agua", "region": "04"}).text
+    config = json.loads(re.search(r'id="geogaps-config">(.*?)</script>', text).group(1))
+    overlays = {o["id"]: o for o in config["overlays"]}
+    assert overlays["rezago"]["label"] == "Zonas rezagadas (emulación)"
+    assert overlays["sitios"]["label"] == "Sitios propuestos (APS, 60 min)"
+    assert config["siting_query"] == {"facility": "primary", "new": "5", "minutes": "60"}
+    assert 'id="geogaps-overlay-notes"' in text
+    rezago = client.get(overlays["rezago"]["url"], params={"region": "04"}).json()
+    assert {row["cut"][:2] for row in rezago["communes"]} == {"04"}
 
 
 def test_unstable_means_uncertain_membership_of_the_top_tier():

@@ -291,7 +291,8 @@ def _commune_table(
             if len(projects)
             else np.full(len(table), np.nan)
         )
-    on_high = projects[projects["aimed_at_high_gap"]].groupby("cut")
+    # As a boolean mask even when no project is in scope (an empty list would select columns).
+    on_high = projects[projects["aimed_at_high_gap"].astype(bool).to_numpy()].groupby("cut")
     table["projects_on_high_gap"] = on_high.size().reindex(cuts).fillna(0).astype(int).to_numpy()
     with np.errstate(invalid="ignore", divide="ignore"):
         table["projects_on_high_gap_share"] = np.where(

@@ -476,6 +476,25 @@
     layerControl.addOverlay(group, overlay.label);
   });
   map.on("overlayadd", function (event) { loadOverlay(event.layer); });
+  map.on("overlayremove", function (event) {
+    var overlay = overlayLoaders[L.stamp(event.layer)];
+    if (overlay) overlayNote(overlay, null);
+  });
+
+  // Legend notes of the decision overlays, below the main legend (which scores redraw).
+  function overlayNote(overlay, nodes) {
+    var box = byId("geogaps-overlay-notes");
+    if (!box) return;
+    var old = box.querySelector('[data-note="' + overlay.id + '"]');
+    if (old) box.removeChild(old);
+    if (nodes) {
+      var note = el("div", { "data-note": overlay.id });
+      note.appendChild(el("h3", {}, overlay.label));
+      nodes.forEach(function (node) { note.appendChild(node); });
+      box.appendChild(note);
+    }
+    box.hidden = !box.children.length;
+  }
 
   function loadOverlay(group) {
     var overlay = overlayLoaders[L.stamp(group)];
@@ -487,14 +506,33 @@
     var scope = state.region || "nacional";
     var query = new URLSearchParams();
     if (state.region) query.set("region", state.region);
-    if (overlay.kind !== "points") {
+    if (overlay.kind === "clusters" || overlay.kind === "groups") {
       query.set("challenge", state.challenge);
       query.set("limit", "1000");
+    }
+    if (overlay.kind === "sitios") {
+      // Sites are chosen within one region: the national view has nothing to draw.
+      if (!state.region) {
+        group.clearLayers();
+        group.loaded = false;
+        var note = "Los sitios propuestos se calculan por región: elija una región para verlos.";
+        overlayNote(overlay, [el("p", { "class": "geogaps-small" }, note)]);
+        setStatus(overlay.label + ": " + note);
+        document.body.setAttribute("data-overlay-" + overlay.id, "nacional:sin-region");
+        return;
+      }
+      Object.keys(config.siting_query || {}).forEach(function (key) { query.set(key, config.siting_query[key]); });
+      setStatus(overlay.label + ": calculando los sitios de la región (puede tardar unos segundos)…");
+    } else {
+      setStatus(overlay.label + ": cargando…");
     }
     fetch(overlay.url + "?" + query.toString()).then(checked).then(function (data) {
       if (group.token !== token) return;
       group.clearLayers();
-      var count = overlay.kind === "points" ? drawOverlay(group, data) : drawCommuneOverlay(group, overlay, data);
+      var count = overlay.kind === "points" ? drawOverlay(group, data)
+        : overlay.kind === "rezago" ? drawLaggingOverlay(group, overlay, data)
+        : overlay.kind === "sitios" ? drawSitesOverlay(group, overlay, data)
+        : drawCommuneOverlay(group, overlay, data);
       setStatus(overlay.label + ": " + formatInteger(count) + " elementos");
       // "<region or nacional>:<count>" of the last drawn answer, for tests and scripts.
       document.body.setAttribute("data-overlay-" + overlay.id, scope + ":" + count);
@@ -544,6 +582,79 @@
       drawn += 1;
     });
     return drawn;
+  }
+
+  var LAGGING_STYLES = {
+    "susceptible": { color: "#7b3294", weight: 3, fill: true, fillColor: "#7b3294", fillOpacity: 0.3, dashArray: null },
+    "casi susceptible": { color: "#7b3294", weight: 2, fill: true, fillColor: "#c2a5cf", fillOpacity: 0.15, dashArray: "5 4" },
+  };
+  var EMULATION_NOTE = "Emulación con datos abiertos de los criterios de Zonas Rezagadas; no es la nómina oficial de SUBDERE.";
+  // Susceptible and near-miss communes of the view (joined on CUT with the outlines on the page).
+  function drawLaggingOverlay(group, overlay, data) {
+    var drawn = 0;
+    (data.communes || []).forEach(function (row) {
+      var style = LAGGING_STYLES[row.status];
+      var base = layersByCut[row.cut];
+      if (!style || !base) return;
+      var shape = L.geoJSON(base.feature, { renderer: communeRenderer, interactive: true, style: style });
+      var box = el("div");
+      box.appendChild(el("strong", {}, namesByCut[row.cut]));
+      box.appendChild(el("br"));
+      box.appendChild(document.createTextNode("Zonas rezagadas: " + row.status +
+        " (" + formatInteger(row.criteria_met) + " de " + formatInteger(row.criteria_total) + " criterios)"));
+      if (row.territory) {
+        box.appendChild(el("br"));
+        box.appendChild(document.createTextNode("Territorio " + row.territory));
+      }
+      box.appendChild(el("br"));
+      box.appendChild(el("em", {}, "Emulación con datos abiertos, no oficial."));
+      shape.bindTooltip(box, { sticky: true });
+      shape.on("click", function () { selectCommune(row.cut, false); });
+      shape.addTo(group);
+      drawn += 1;
+    });
+    var counts = data.counts || {};
+    var list = el("ul", { "class": "geogaps-swatches" });
+    Object.keys(LAGGING_STYLES).forEach(function (status) {
+      var item = el("li");
+      var swatch = el("span", { "class": "geogaps-swatch" });
+      swatch.style.background = LAGGING_STYLES[status].fillColor;
+      swatch.style.border = "2px " + (LAGGING_STYLES[status].dashArray ? "dashed " : "solid ") + LAGGING_STYLES[status].color;
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(status + ": " + formatInteger(counts[status] || 0) + " comunas"));
+      list.appendChild(item);
+    });
+    overlayNote(overlay, [list, el("p", { "class": "geogaps-small" }, data.disclaimer || EMULATION_NOTE)]);
+    return drawn;
+  }
+
+  // New primary-care sites proposed for the region (numbered by the population they add).
+  function drawSitesOverlay(group, overlay, data) {
+    var features = (data.sites && data.sites.features) || [];
+    L.geoJSON(data.sites || { type: "FeatureCollection", features: [] }, {
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, {
+          renderer: communeRenderer, radius: 8, color: "#ffffff", weight: 2,
+          fillColor: "#d95f02", fillOpacity: 0.95,
+        });
+      },
+      onEachFeature: function (feature, layer) {
+        var p = feature.properties || {};
+        var box = el("div");
+        box.appendChild(el("strong", {}, "Sitio " + formatInteger(p.order) + ": " + (p.name || "")));
+        box.appendChild(el("br"));
+        box.appendChild(document.createTextNode((p.kind || "") + " · " + (p.commune || p.cut || "")));
+        box.appendChild(el("br"));
+        box.appendChild(document.createTextNode("Población rural que pasa a quedar a menos de 60 min: " + formatInteger(p.newly_covered)));
+        layer.bindTooltip(box);
+      },
+    }).addTo(group);
+    var summary = data.summary || {};
+    overlayNote(overlay, [el("p", { "class": "geogaps-small" },
+      formatInteger(features.length) + " nuevos sitios de atención primaria (escuelas rurales o sistemas APR como candidatos). " +
+      "Población rural a menos de 60 min: " + formatShare(summary.share_before) + " hoy, " +
+      formatShare(summary.share_after) + " con los sitios propuestos. Propuesta de un modelo de localización, no una decisión.")]);
+    return features.length;
   }
 
   function drawOverlay(group, data) {
