@@ -313,7 +313,9 @@ def portfolio_section(
     """
     return {
         "projects": format_integer(commune.get("projects_total")),
-        "investment": format_integer(commune.get("total_investment_clp")),
+        "investment": format_integer(
+            0 if not commune.get("projects_total") else commune.get("total_investment_clp")
+        ),
         "on_high_gap": format_integer(commune.get("projects_on_high_gap")),
         "unaddressed": _text(commune.get("unaddressed_high_gaps")),
         "suggested": _text(commune.get("suggested_typology_label")),
@@ -324,7 +326,9 @@ def portfolio_section(
                 "rank": rank_of(row.get("rank"), row.get("ranked")),
                 "high": bool(row.get("high_gap")),
                 "projects": format_integer(row.get("projects_aimed")),
-                "investment": format_integer(row.get("investment_aimed_clp")),
+                "investment": format_integer(
+                    0 if not row.get("projects_aimed") else row.get("investment_aimed_clp")
+                ),
                 "flag": bool(row.get("high_gap_without_project")),
             }
             for row in challenges

@@ -198,6 +198,22 @@ def test_planner_walks_through_the_map_offline(browser, national_server, tmp_pat
     page.hover(".leaflet-control-layers")
     page.get_by_label("Sistemas APR / SSR (tamaño según beneficiarios)").check()
     page.wait_for_selector('body[data-overlay-apr^="04:"]')
+    # The Zonas Rezagadas emulation outlines the region's susceptible and near-miss communes.
+    lagging = httpx.get(f"{national_server.url}/rezago", params={"region": "04"}).json()
+    marked = sum(lagging["counts"][s] for s in ("susceptible", "casi susceptible"))
+    page.get_by_label("Zonas rezagadas (emulación)").check()
+    page.wait_for_selector('body[data-overlay-rezago^="04:"]', timeout=60_000)
+    assert page.get_attribute("body", "data-overlay-rezago") == f"04:{marked}"
+    assert "no es la nómina oficial" in page.text_content("#geogaps-overlay-notes")
+    # Proposed primary-care sites of the region (computed on request, then cached).
+    page.get_by_label("Sitios propuestos (APS, 60 min)").check()
+    page.wait_for_selector('body[data-overlay-sitios^="04:"]', timeout=120_000)
+    sites = httpx.get(
+        f"{national_server.url}/siting",
+        params={"region": "04", "facility": "primary", "new": 5, "minutes": 60},
+        timeout=120,
+    ).json()["sites"]["features"]
+    assert sites and page.get_attribute("body", "data-overlay-sitios") == f"04:{len(sites)}"
 
     page.click("#geogaps-profile-link")
     page.wait_for_selector("#perfil-nombre")

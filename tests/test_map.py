@@ -15,7 +15,7 @@ import shapely
 from fastapi.testclient import TestClient
 
 from analysis import ScoringParameters
-from analysis.formatting import format_number
+from analysis.formatting import format_number, rank_of
 from geo_service.app import create_app
 from geo_service.mapping import stored_run_map
 from geo_service.scoring import run_scoring
@@ -234,6 +234,10 @@ def test_profile_shows_the_lagging_zone_emulation_and_the_mesa_portfolio(client)
         assert html.escape(lagging["territory"]["names"]) in page
     for challenge in portfolio["challenges"]:
         assert html.escape(challenge["challenge_label"]) in page
+        # National ranks out of the communes ranked nationally, not of the region's.
+        if challenge["rank"] is not None:
+            assert challenge["rank"] <= challenge["ranked"]
+            assert rank_of(challenge["rank"], challenge["ranked"]) in page
     for row in portfolio["investments"]:
         assert html.escape(row["typology_label"]) in page
     if portfolio["commune"]["suggestion"]:

@@ -222,10 +222,11 @@ def _challenge_gaps(
     """One row per commune and challenge with score, rank, tier and the high-gap flag."""
     rows = scores[scores["challenge"].isin(catalogue.challenge_ids)].copy()
     rows["cut"] = rows["cut"].astype(str)
-    rows = rows[rows["cut"].isin(cuts)]
     for column in ("score", "rank", "tier"):
         rows[column] = pd.to_numeric(rows[column], errors="coerce").astype(float)
+    # Counted over every row given (the run's scope), as the ranks are: "30 de 345", not "de 15".
     ranked = rows.groupby("challenge")["score"].count()
+    rows = rows[rows["cut"].isin(cuts)]
     grid = pd.MultiIndex.from_product([cuts, catalogue.challenge_ids], names=["cut", "challenge"])
     gaps = (
         rows.drop_duplicates(["cut", "challenge"])
