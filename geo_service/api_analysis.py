@@ -6,34 +6,19 @@ import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from analysis import ScoringParameters, load_catalogue
+from geo_service.api.common import RegionQuery, StoreDep
 from geo_service.robustness import (
     audit_for,
     scope_label,
     sensitivity_chart_png,
     sensitivity_for,
 )
-from layers.store import Store
 
 router = APIRouter(tags=["robustez"])
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[Store, Depends(_store)]
-RegionQuery = Annotated[
-    str | None,
-    Query(
-        pattern=r"^(0[1-9]|1[0-6])$",
-        description="Código de región (p. ej. 04): compara sólo las comunas de esa región.",
-    ),
-]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

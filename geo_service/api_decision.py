@@ -12,7 +12,7 @@ from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from analysis import load_catalogue
@@ -24,6 +24,7 @@ from analysis.decision.eligibility import (
     EligibilityResult,
 )
 from analysis.decision.portfolio import PortfolioReview
+from geo_service.api.common import RegionQuery, StoreDep
 from geo_service.decision import (
     SitingReport,
     eligibility,
@@ -41,15 +42,6 @@ from layers.store import Store
 router = APIRouter(tags=["decisión"])
 
 
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[Store, Depends(_store)]
-RegionQuery = Annotated[
-    str | None, Query(pattern=r"^(0[1-9]|1[0-6])$", description="Region code, e.g. 04.")
-]
 CutPath = Annotated[str, Path(pattern=r"^\d{5}$", description="Five-digit commune code (CUT).")]
 TiersQuery = Annotated[
     int, Query(ge=1, le=10, description="Tiers counted as a high gap (1 = top tier).")

@@ -24,7 +24,7 @@ from analysis import load_catalogue
 from analysis.formatting import format_day
 from geo_service.api import gaps as gaps_api
 from geo_service.api import runs as runs_api
-from geo_service.api.common import MAX_PAGE, resolve_run, run_result
+from geo_service.api.common import MAX_PAGE, RegionQuery, get_store, resolve_run, run_result
 from geo_service.api.communes import commune_profile
 from layers.store import Store
 from maps import overlays as overlay_features
@@ -43,23 +43,15 @@ from maps.profile import (
 router = APIRouter(include_in_schema=False)
 exports = APIRouter(tags=["exportaciones"])
 
-RegionQuery = Annotated[
-    str | None, Query(pattern=r"^(0[1-9]|1[0-6])$", description="Código de región, p. ej. 04.")
-]
 _CACHE_LIMIT = 32
 _lock = threading.Lock()
-
-
-def _store(request: Request) -> Store:
-    store: Store = request.app.state.store
-    return store
 
 
 def _cached(request: Request, key: tuple[str, ...], build: Callable[[], Any]) -> Any:
     """``build()`` once per key and store state, kept on the application (a small LRU)."""
     cache: dict[tuple[str, ...], Any] = request.app.state.__dict__.setdefault("web_cache", {})
     # The store's state key changes whenever a dataset is (re)loaded: cached layers follow.
-    full_key = (*key, _store(request).state_key())
+    full_key = (*key, get_store(request).state_key())
     with _lock:
         if full_key in cache:
             cache[full_key] = cache.pop(full_key)  # most recently used last
@@ -91,7 +83,7 @@ def outlines(request: Request) -> gpd.GeoDataFrame:
     """Simplified commune outlines with label points, cached per store state."""
 
     def build() -> gpd.GeoDataFrame:
-        communes = _store(request).read_table(
+        communes = get_store(request).read_table(
             "communes", ["cut", "name", "region_code", "region_name", "geom"]
         )
         if communes.empty:
@@ -135,7 +127,7 @@ def map_page_route(
     region: RegionQuery = None,
 ) -> HTMLResponse:
     """The planners' map: choropleth, overlays, priority table, weights and commune panel."""
-    store = _store(request)
+    store = get_store(request)
     catalogue = load_catalogue()
     try:
         run = store.newest_run()
@@ -216,7 +208,7 @@ def overlay_layer(
 
 
 def _overlay(request: Request, name: str, region: str | None) -> dict[str, Any]:
-    store = _store(request)
+    store = get_store(request)
 
     def read(table: str, columns: list[str]) -> pd.DataFrame:
         frame = store.read_table(table, columns)
@@ -262,7 +254,7 @@ def _serving(request: Request) -> Any:
 
 def _medians(request: Request, region: str) -> dict[str, dict[str, float | None]]:
     """Indicator medians of the newest national run: in ``region`` and nationally."""
-    store = _store(request)
+    store = get_store(request)
     run = resolve_run(store, None)
     result = run_result(store, _serving(request), run)
     medians: dict[str, dict[str, float | None]] = _cached(
@@ -286,7 +278,7 @@ def profile_route(
     request: Request, cut: Annotated[str, Path(pattern=r"^\d{4,5}$")]
 ) -> HTMLResponse:
     """Printable profile of one commune (A4), from the API's profile of the stored run."""
-    store = _store(request)
+    store = get_store(request)
     profile = commune_profile(store=store, serving=_serving(request), cut=cut, run_id=None)
     code = str(profile["cut"])
     medians = _medians(request, str(profile["region_code"])) if profile.get("run") else {}
@@ -356,7 +348,7 @@ def view_rows(
     request: Request, challenge: str, region: str | None, weights: str | None
 ) -> list[dict[str, Any]]:
     """Score rows of the page's current view, from the same API functions the page calls."""
-    store, serving = _store(request), _serving(request)
+    store, serving = get_store(request), _serving(request)
     if weights:
         body = gaps_api.gaps(
             request,
@@ -424,7 +416,7 @@ def map_png_route(
         raise HTTPException(
             422, f"desafío desconocido {challenge!r}; use {', '.join(catalogue.score_ids)}"
         )
-    run = resolve_run(_store(request), None)  # 404 naming what to do when none is stored
+    run = resolve_run(get_store(request), None)  # 404 naming what to do when none is stored
     rows = view_rows(request, challenge, region, None)
     names = {r["code"]: r["name"] for r in regions_of(request)}
     scope = f"Región {names.get(region, region)}" if region else "Chile continental"
