@@ -12,7 +12,6 @@ import pandas as pd
 import typer
 from pydantic import ValidationError
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import OperationalError
 
@@ -28,6 +27,7 @@ from geo_service.cli_support import (
     console,
     errors,
     opened_store,
+    progress_bar,
     settings_from_env,
 )
 from layers.errors import LayerError
@@ -114,15 +114,7 @@ def load(
     settings = settings_from_env()
     folder = data_dir or settings.data_dir
     with opened_store(settings) as store:
-        progress = Progress(
-            TextColumn("[bold]cargando"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-        )
+        progress = progress_bar("cargando")
         with progress:
             task = progress.add_task("", total=None)
 

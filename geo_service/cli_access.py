@@ -13,10 +13,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from analysis.formatting import format_integer, format_number, format_share
-from geo_service.cli_support import UserError, console, errors, opened_store, settings_from_env
+from geo_service.cli_support import (
+    UserError,
+    console,
+    errors,
+    opened_store,
+    progress_bar,
+    settings_from_env,
+)
 from layers.errors import LayerError
 
 if TYPE_CHECKING:
@@ -131,15 +137,7 @@ def accessibility(
             raise UserError(str(error)) from None
         roads = store.read_table("road_segments")
         villages = store.read_table("villages")
-        progress = Progress(
-            TextColumn("[bold]accesibilidad"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=errors,
-            transient=True,
-        )
+        progress = progress_bar("accesibilidad")
         grids = 3 if region in (None, "05") else 1
         with progress:
             task = progress.add_task("", total=grids * (len(kinds) + 2))

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from geo_service.settings import Settings
 from layers import Store, open_store
@@ -44,3 +45,16 @@ def opened_store(settings: Settings) -> Iterator[Store]:
         yield store
     finally:
         store.close()
+
+
+def progress_bar(label: str) -> Progress:
+    """The bar long commands show on stderr: label, bar, n of N, current step, elapsed time."""
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=errors,
+        transient=True,
+    )
