@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         load_catalogue,
     )
     from analysis.digest import canonical_csv, tables_digest
-    from analysis.explain import explain_commune
+    from analysis.explain import explain_commune, explain_communes
     from analysis.indicators import compute_indicators
     from analysis.inputs import AnalysisInputs
     from analysis.normalisation import normalise, prepare_matrix
@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "canonical_csv": "analysis.digest",
     "tables_digest": "analysis.digest",
     "explain_commune": "analysis.explain",
+    "explain_communes": "analysis.explain",
     "compute_indicators": "analysis.indicators",
     "AnalysisInputs": "analysis.inputs",
     "normalise": "analysis.normalisation",
@@ -88,6 +89,7 @@ __all__ = [
     "combine_challenges",
     "compute_indicators",
     "explain_commune",
+    "explain_communes",
     "load_catalogue",
     "normalise",
     "prepare_matrix",

@@ -12,10 +12,12 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Final
 
+from babel import Locale
 from babel.dates import format_date as _babel_date
-from babel.numbers import format_decimal
+from babel.numbers import NumberPattern, parse_pattern
 
 LOCALE: Final = "es_CL"
 MISSING: Final = "sin dato"
@@ -44,9 +46,19 @@ def format_number(value: float | None, decimals: int = 2) -> str:
     """
     if is_missing(value):
         return MISSING
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
     rounded = round(float(value), decimals)  # type: ignore[arg-type]
-    return format_decimal(rounded + 0.0, format=pattern, locale=LOCALE)
+    # What babel's format_decimal does, minus re-parsing the locale and pattern on every call.
+    return _decimal_pattern(decimals).apply(rounded + 0.0, _locale())
+
+
+@cache
+def _locale() -> Locale:
+    return Locale.parse(LOCALE)
+
+
+@cache
+def _decimal_pattern(decimals: int) -> NumberPattern:
+    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals > 0 else ""))
 
 
 def format_integer(value: float | None) -> str:
