@@ -8,6 +8,7 @@ challenges, edit any field of an existing indicator or challenge, or add new one
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from collections.abc import Mapping, Sequence
 from importlib import resources
@@ -308,6 +309,12 @@ def packaged_catalogue_text() -> str:
     return (resources.files("analysis") / "catalogue" / PACKAGED_CATALOGUE).read_text("utf-8")
 
 
+@functools.lru_cache(maxsize=1)
+def _packaged_catalogue() -> Catalogue:
+    """The packaged catalogue, parsed once per process (a frozen model, safe to share)."""
+    return Catalogue.model_validate(tomllib.loads(packaged_catalogue_text()))
+
+
 def load_catalogue(override: Mapping[str, Any] | None = None) -> Catalogue:
     """Load the packaged catalogue, optionally merged with a planner's override.
 
@@ -334,9 +341,9 @@ def load_catalogue(override: Mapping[str, Any] | None = None) -> Catalogue:
     KeyError
         If a weight refers to an unknown id.
     """
-    base: dict[str, Any] = tomllib.loads(packaged_catalogue_text())
     if not override:
-        return Catalogue.model_validate(base)
+        return _packaged_catalogue()
+    base: dict[str, Any] = tomllib.loads(packaged_catalogue_text())
     flat_weights = {k: v for k, v in override.items() if k not in _OVERRIDE_SECTIONS}
     merged = dict(base)
     merged["version"] = str(override.get("version", f"{base['version']}+override"))

@@ -18,6 +18,8 @@ def serve(
     """Serve the HTTP API (run `geogaps db upgrade` first; the server does not migrate)."""
     import uvicorn
 
+    from geo_service.server import NoDelayH11Protocol
+
     settings_from_env()  # refuse bad settings before starting workers
     uvicorn.run(
         "geo_service.app:create_app",
@@ -26,6 +28,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        http=NoDelayH11Protocol,
         # Workers import geopandas, pyarrow and shapely: give a busy machine time to start them.
         timeout_worker_healthcheck=60,
     )

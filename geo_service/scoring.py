@@ -14,6 +14,7 @@ import pandas as pd
 from analysis import Catalogue, ScoringParameters, ScoringResult, load_catalogue, score_communes
 from geo_service import __version__
 from geo_service.inputs import input_provenance, read_analysis_inputs
+from geo_service.profiles import PROFILES_TABLE, profiles_table, scored_profiles
 from layers.runs import RunRecord, scope_of
 from layers.store import Store
 from layers.tables import stored_columns
@@ -94,7 +95,10 @@ def run_scoring(
     )
     stored = False
     if save:
-        stored = store.save_run(run, result_rows(result, run_id), run_tables_of(result))
+        # Profiles are a pure function of the run: built once here, served as stored.
+        profiles = profiles_table(scored_profiles(result, run))
+        tables = {**run_tables_of(result), PROFILES_TABLE: profiles}
+        stored = store.save_run(run, result_rows(result, run_id), tables)
         if not stored:
             run = store.run(run_id)
     return ScoreRunRecord(result, run, stored)
@@ -126,7 +130,8 @@ def stored_result(store: Store, run: RunRecord) -> ScoringResult:
     LookupError
         If the run was stored without its tables (before they were kept).
     """
-    tables = store.run_tables(run.run_id)
+    table_fields = {f.name for f in fields(ScoringResult)} - {"_ranked"}
+    tables = store.run_tables(run.run_id, names=[*sorted(table_fields), CATALOGUE_TABLE])
     if CATALOGUE_TABLE not in tables or "scores" not in tables:
         raise LookupError(
             f"la corrida {run.run_id[:12]} no guardó sus tablas de resultados; vuelva a "
@@ -134,7 +139,6 @@ def stored_result(store: Store, run: RunRecord) -> ScoringResult:
         )
     parameters, _ = rerun_parameters(run)
     catalogue = Catalogue.model_validate_json(str(tables.pop(CATALOGUE_TABLE)["json"].iloc[0]))
-    table_fields = {f.name for f in fields(ScoringResult)} - {"_ranked"}
     return ScoringResult(
         **{name: frame for name, frame in tables.items() if name in table_fields},
         parameters=parameters,

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(
         default=15_000, ge=0, description="PostgreSQL statement_timeout of API queries (0: none)."
     )
+    warm_caches: bool = Field(
+        default=True,
+        description="Read the newest run, the communes' context and the /gaps inputs into each "
+        "worker's caches at start-up (a few seconds), so first requests are not cold.",
+    )
 
     @field_validator("database_url")
     @classmethod

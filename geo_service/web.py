@@ -25,7 +25,7 @@ from analysis.formatting import format_day
 from geo_service.api import gaps as gaps_api
 from geo_service.api import runs as runs_api
 from geo_service.api.common import MAX_PAGE, RegionQuery, get_store, resolve_run, run_result
-from geo_service.api.communes import commune_profile
+from geo_service.api.communes import commune_profile_data
 from layers.store import Store
 from maps import overlays as overlay_features
 from maps.assets import STATIC_DIR, STATIC_URL
@@ -279,7 +279,7 @@ def profile_route(
 ) -> HTMLResponse:
     """Printable profile of one commune (A4), from the API's profile of the stored run."""
     store = get_store(request)
-    profile = commune_profile(store=store, serving=_serving(request), cut=cut, run_id=None)
+    profile = commune_profile_data(store, _serving(request), cut)
     code = str(profile["cut"])
     medians = _medians(request, str(profile["region_code"])) if profile.get("run") else {}
     frame = outlines(request)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -31,7 +32,14 @@ from layers.runs import (
     table_from_bytes,
 )
 from layers.schema import DATA_TABLES, Base, ScoreResult, ScoreRun
-from layers.store import ATTEMPTS_TABLE, PROVENANCE_TABLE, Store, conform
+from layers.store import (
+    ATTEMPTS_TABLE,
+    MAX_ANSWERS,
+    PROVENANCE_TABLE,
+    Store,
+    checked_hex,
+    conform,
+)
 from layers.tables import stored_columns, table_named
 
 MANIFEST = "manifest.json"
@@ -309,6 +317,36 @@ class EmbeddedStore(Store):
         }
 
     # -- reads -----------------------------------------------------------------------------
+
+    def _answers_dir(self, state: str) -> Path:
+        return self.root / "answers" / state
+
+    def answer(self, state: str, key: str) -> bytes | None:
+        """The shared answer under ``key`` for ``state`` (a file), or None."""
+        checked_hex(state, key)
+        try:
+            return (self._answers_dir(state) / key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def keep_answer(self, state: str, key: str, content: bytes) -> None:
+        """Write the answer atomically (first writer wins) and prune stale and surplus ones."""
+        checked_hex(state, key)
+        folder = self._answers_dir(state)
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / key
+        if not target.exists():
+            _write_atomically(target, lambda path: _write_synced(path, content))
+        for other in folder.parent.iterdir():
+            if other != folder:
+                shutil.rmtree(other, ignore_errors=True)
+        kept = sorted(
+            (p for p in folder.iterdir() if not p.name.endswith(".tmp")),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for path in kept[MAX_ANSWERS:]:
+            path.unlink(missing_ok=True)
 
     def _read(self, request: ReadRequest) -> pd.DataFrame:
         """Rows matching the filters, then sorted and paged.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any
 
@@ -51,7 +52,7 @@ from layers.schema import (
     ScoreRun,
     ScoreRunTable,
 )
-from layers.store import ATTEMPTS_TABLE, Store, conform
+from layers.store import ANSWERS_TABLE, ATTEMPTS_TABLE, MAX_ANSWERS, Store, conform
 from layers.tables import table_named
 from layers.validation import INT32_RANGE
 
@@ -325,6 +326,28 @@ class PostgisStore(Store):
         )
         with self.engine.connect() as connection:
             return str(connection.execute(query).scalar_one())
+
+    def answer(self, state: str, key: str) -> bytes | None:
+        """The shared answer under ``key`` for ``state``: one primary-key lookup."""
+        answers = table_named(ANSWERS_TABLE)
+        query = select(answers.c.content).where(answers.c.key == key, answers.c.state == state)
+        with self.engine.connect() as connection:
+            content = connection.execute(query).scalar_one_or_none()
+        return None if content is None else bytes(content)
+
+    def keep_answer(self, state: str, key: str, content: bytes) -> None:
+        """Insert the answer (first writer wins) and prune stale and surplus ones."""
+        answers = table_named(ANSWERS_TABLE)
+        surplus = select(answers.c.key).order_by(answers.c.created_at.desc()).offset(MAX_ANSWERS)
+        with self.engine.begin() as connection:
+            connection.execute(
+                insert(answers)
+                .values(key=key, state=state, created_at=datetime.now(UTC), content=content)
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            connection.execute(
+                delete(answers).where((answers.c.state != state) | answers.c.key.in_(surplus))
+            )
 
     def ping(self) -> None:
         """Run ``SELECT 1`` (raises the driver's error when the database is unreachable)."""

@@ -436,6 +436,26 @@ class ScoreRunTable(Base):
     content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class ApiAnswer(Base):
+    """A computed API answer (``/gaps`` with given weights) shared by every server worker.
+
+    A cache, not a record: keyed by a hash of the data state and the parameters, dropped when
+    the data change, and UNLOGGED (PostgreSQL may empty it after a crash; it is rebuilt on
+    demand).
+    """
+
+    __tablename__ = "api_answers"
+    __table_args__ = ({"prefixes": ["UNLOGGED"]},)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Store state (provenance hash) the answer was computed from.
+    state: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+Index("ix_api_answers_created", ApiAnswer.created_at)
+
+
 #: Data tables filled by loaders, by name.
 DATA_TABLES = {
     model.__tablename__: model

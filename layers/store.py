@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -25,6 +26,10 @@ from layers.tables import stored_columns, table_named
 
 PROVENANCE_TABLE = "dataset_provenance"
 ATTEMPTS_TABLE = "load_attempts"
+ANSWERS_TABLE = "api_answers"
+#: Shared API answers kept at most; the oldest go first.
+MAX_ANSWERS = 500
+_HEX = re.compile(r"^[0-9a-f]{1,64}$")
 
 
 def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = None) -> pd.DataFrame:
@@ -38,24 +43,32 @@ def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = No
     missing = [c for c in names if c not in frame.columns]
     if missing:
         raise ValueError(f"{table_name}: frame lacks column(s) {', '.join(missing)}")
-    out = pd.DataFrame(index=range(len(frame)))
+    # Columns are built apart and assembled once: inserting them one by one into a frame
+    # costs more than the query for small reads.
+    columns_out: dict[str, pd.Series] = {}
     for name in names:
         column_type = table.c[name].type
         values = frame[name].reset_index(drop=True)
         if name == "geom":
             continue
         if isinstance(column_type, Boolean):
-            out[name] = values.fillna(False).astype(bool)
+            columns_out[name] = values.fillna(False).astype(bool)
         elif isinstance(column_type, Integer):
-            out[name] = pd.to_numeric(values).round().astype("Int64")
+            columns_out[name] = (
+                values if values.dtype == "Int64" else pd.to_numeric(values).round().astype("Int64")
+            )
         elif isinstance(column_type, Float):
-            out[name] = pd.to_numeric(values).astype("float64")
+            columns_out[name] = (
+                values if values.dtype == "float64" else pd.to_numeric(values).astype("float64")
+            )
         elif isinstance(column_type, DateTime):
-            out[name] = pd.to_datetime(values, utc=True)
+            columns_out[name] = pd.to_datetime(values, utc=True)
         elif isinstance(column_type, JSON):
-            out[name] = values.map(lambda v: json.loads(v) if isinstance(v, str) else v)
+            columns_out[name] = values.map(lambda v: json.loads(v) if isinstance(v, str) else v)
         else:
-            out[name] = values.astype(object).where(values.notna(), None)
+            text_values = values.to_numpy(dtype=object, na_value=None)
+            columns_out[name] = pd.Series(text_values, dtype=object, name=name)
+    out = pd.DataFrame(columns_out, index=pd.RangeIndex(len(frame)))
     if "geom" in names:
         geometry = gpd.GeoSeries(frame["geom"].reset_index(drop=True).array, crs=f"EPSG:{SRID}")
         out["geom"] = geometry
@@ -295,6 +308,24 @@ class Store(ABC):
         record = self.newest_run() if run_id is None else self.run(run_id)
         return record, self.run_results(record.run_id, order=["challenge", "cut"])
 
+    # -- shared answers (a cache every server worker reads) --------------------------------
+
+    @abstractmethod
+    def answer(self, state: str, key: str) -> bytes | None:
+        """The answer kept under ``key`` for data state ``state``, or None.
+
+        ``state`` is :meth:`state_key` when the answer was computed and ``key`` a hex digest
+        of its parameters; answers of other states are never returned.
+        """
+
+    @abstractmethod
+    def keep_answer(self, state: str, key: str, content: bytes) -> None:
+        """Keep an answer for every worker.
+
+        Answers of other states and the oldest beyond :data:`MAX_ANSWERS` are dropped; keeping
+        a key twice keeps the first.
+        """
+
     def ping(self) -> None:  # noqa: B027 - the embedded store is always reachable
         """Raise if the store cannot answer (the database is down, the folder is gone)."""
 
@@ -340,3 +371,10 @@ class Store(ABC):
         """Drop cached copies of ``table_name`` (called after its rows change)."""
         for key in [k for k in self._reference_cache if k[0] == table_name]:
             del self._reference_cache[key]
+
+
+def checked_hex(*values: str) -> None:
+    """Refuse a state or answer key that is not a hex digest (they become file names)."""
+    for value in values:
+        if not _HEX.match(value):
+            raise ValueError(f"not a hex digest: {value!r}")

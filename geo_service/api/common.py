@@ -5,22 +5,18 @@ from __future__ import annotations
 import functools
 import hmac
 import json
-import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from datetime import date, datetime
 from typing import Annotated, Any, TypeVar, cast
 
-import numpy as np
-import pandas as pd
 from fastapi import Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from analysis import ScoringResult, load_catalogue
-from analysis.formatting import rank_of
 from geo_service.errors import BadApiKeyError, BadParameterError, NotFoundError, WritesDisabledError
+from geo_service.rows import clean, region_counts
 from geo_service.scoring import stored_result
 from geo_service.settings import Settings
 from layers.runs import NATIONAL_SCOPE, RunRecord
@@ -33,26 +29,6 @@ MAX_PAGE = 10_000
 RECENT_SECONDS = 1.0
 
 
-def clean(value: Any) -> Any:
-    """``value`` with NaN/Infinity/NA as None and numpy/pandas scalars as Python ones."""
-    if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if isinstance(value, float | np.floating):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | np.integer):
-        return int(value)
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, pd.Timestamp | datetime | date):
-        return value.isoformat()
-    return value
-
-
 class SafeJSONResponse(JSONResponse):
     """JSON that never holds NaN or Infinity (they become null)."""
 
@@ -61,13 +37,6 @@ class SafeJSONResponse(JSONResponse):
         return json.dumps(
             clean(content), ensure_ascii=False, allow_nan=False, separators=(",", ":")
         ).encode("utf-8")
-
-
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows of a frame as JSON-ready dicts (no geometry)."""
-    plain = pd.DataFrame(frame).drop(columns=["geom"], errors="ignore")
-    result: list[dict[str, Any]] = clean(plain.to_dict("records"))
-    return result
 
 
 def page_links(request: Request, total: int, limit: int, offset: int) -> dict[str, Any]:
@@ -106,10 +75,11 @@ class LruCache:
                 self._items.popitem(last=False)
 
     def get_or_make(self, key: Hashable, make: Callable[[], T]) -> T:
-        """The value under ``key``, made (and kept) by ``make()`` when absent."""
-        found = self.get(key)
-        if found is not None:
-            return cast(T, found)
+        """The value under ``key``, made (and kept, None included) by ``make()`` when absent."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return cast(T, self._items[key])
         value = make()
         self.put(key, value)
         return value
@@ -132,7 +102,13 @@ class ServingState:
         self.run_stats = LruCache(64)
         self.inputs = LruCache(2)
         self.gaps = LruCache(256)
+        #: Rendered profile bodies by (run, data state, commune).
         self.profiles = LruCache(1024)
+        #: Run halves of profiles built for runs saved before profiles were kept.
+        self.built_profiles = LruCache(256)
+        self.run_profiles = LruCache(4)
+        self.context = LruCache(2)
+        self.changes = LruCache(64)
         self.compute_lock = threading.Lock()
         self._recent: dict[Hashable, tuple[float, Any]] = {}
         self._recent_lock = threading.Lock()
@@ -250,13 +226,8 @@ def run_stats(store: Store, serving: ServingState, run: RunRecord) -> dict[tuple
     """Communes ranked per (challenge, region) in a run, for "n de N" regional ranks."""
 
     def count() -> dict[tuple[str, str], int]:
-        rows = store.run_results(run.run_id, order=["challenge", "cut"])[
-            ["challenge", "cut", "rank", "region_code"]
-        ]
-        ranked = rows[rows["rank"].notna()]
-        regions = ranked["region_code"].fillna(ranked["cut"].str[:2])
-        counts = ranked.groupby([ranked["challenge"], regions]).size()
-        return {(str(key[0]), str(key[1])): int(n) for key, n in counts.items()}  # type: ignore[index]
+        rows = store.run_results(run.run_id, order=["challenge", "cut"])
+        return region_counts(rows[["challenge", "cut", "rank", "region_code"]])
 
     return serving.run_stats.get_or_make(run.run_id, count)
 
@@ -274,40 +245,3 @@ def check_challenge(challenge: str | None, catalogue_ids: tuple[str, ...] | None
         raise BadParameterError(
             f"desafío desconocido {challenge!r}; los desafíos son {', '.join(catalogue_ids)}"
         )
-
-
-def score_rows(
-    frame: pd.DataFrame,
-    run: RunRecord | None,
-    stats: dict[tuple[str, str], int],
-    national_totals: dict[str, int],
-) -> list[dict[str, Any]]:
-    """Score rows of the contract: name, national and regional rank as "3 de 15"."""
-    rows: list[dict[str, Any]] = []
-    regional_scope = run is not None and run.scope != NATIONAL_SCOPE
-    for row in records(frame.drop(columns=["run_id"], errors="ignore")):
-        region = row.get("region_code") or str(row["cut"])[:2]
-        row["region_code"] = region
-        national_total = None if regional_scope else national_totals.get(row["challenge"])
-        region_total = stats.get((row["challenge"], region))
-        if regional_scope:
-            # A regional run ranks within its region only.
-            row["rank_region"] = row.get("rank")
-            for name in ("median_rank", "rank_p05", "rank_p95", "top_tier_share"):
-                row.setdefault(f"{name}_region", row.get(name))
-                if row.get(f"{name}_region") is None:
-                    row[f"{name}_region"] = row.get(name)
-        row["national_total"] = national_total
-        row["region_total"] = region_total
-        row["rank_label"] = (
-            rank_of(row["rank"], national_total)
-            if row.get("rank") is not None and national_total
-            else None
-        )
-        row["rank_region_label"] = (
-            rank_of(row["rank_region"], region_total)
-            if row.get("rank_region") is not None and region_total
-            else None
-        )
-        rows.append(row)
-    return rows

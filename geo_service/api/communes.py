@@ -2,44 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from analysis import ScoringResult, explain_commune
 from analysis.formatting import format_interval
 from geo_service.api.common import (
     LimitQuery,
     OffsetQuery,
     RegionQuery,
     RunIdQuery,
+    SafeJSONResponse,
     ServingDep,
+    ServingState,
     StoreDep,
     check_challenge,
     page_links,
-    records,
     resolve_run,
     run_result,
     run_stats,
-    score_rows,
 )
 from geo_service.errors import NotFoundError
+from geo_service.profiles import IDENTITY, commune_context, scored_profiles, stored_profiles
+from geo_service.rows import records, score_rows
 from geo_service.scoring import data_changes
 from layers.runs import RunRecord
 from layers.store import Store
 
 router = APIRouter(tags=["comunas"])
 
-IDENTITY = [
-    "cut",
-    "name",
-    "province_code",
-    "province_name",
-    "region_code",
-    "region_name",
-    "area_km2",
-]
 CutPath = Annotated[
     str,
     Path(
@@ -84,122 +77,79 @@ def communes(
     "establecimientos por categoría, presencia de Huella Local y proyectos. Todo lo que viene "
     "de puntajes sale de la corrida nacional guardada (indicada en `run`); si los datos "
     "cambiaron desde esa corrida, `data_changed` lo dice. CUT desconocido: 404.",
+    response_model=dict[str, Any],
 )
 def commune_profile(
     store: StoreDep, serving: ServingDep, cut: CutPath, run_id: RunIdQuery = None
-) -> dict[str, Any]:
-    """One commune's profile."""
+) -> Response:
+    """One commune's profile, rendered once per run, data state and commune in each worker."""
     code = cut.zfill(5)
+    run = _profile_run(store, serving, run_id)
+    state = serving.recent("state", store.state_key)
+    body = serving.profiles.get_or_make(
+        (run.run_id if run else None, state, code),
+        lambda: SafeJSONResponse(_profile(store, serving, code, run, state)).body,
+    )
+    return Response(body, media_type="application/json")
+
+
+def commune_profile_data(
+    store: Store, serving: ServingState, cut: str, run_id: str | None = None
+) -> dict[str, Any]:
+    """The profile of :func:`commune_profile` as a dict (the printable page uses it)."""
+    run = _profile_run(store, serving, run_id)
+    state = serving.recent("state", store.state_key)
+    return _profile(store, serving, cut.zfill(5), run, state)
+
+
+def _profile_run(store: Store, serving: ServingState, run_id: str | None) -> RunRecord | None:
+    """The run a profile shows: the one asked for, else the newest national one, else none."""
     try:
-        run: RunRecord | None = resolve_run(store, run_id, serving=serving)
+        return resolve_run(store, run_id, serving=serving)
     except NotFoundError:
         if run_id is not None:
             raise
-        run = None
-    key = (run.run_id if run else None, serving.recent("state", store.state_key), code)
-    cached = serving.profiles.get(key)
-    if cached is not None:
-        return dict(cached)
-    profile = build_profile(store, serving, run, code)
-    serving.profiles.put(key, profile)
-    return profile
+        return None
 
 
-def build_profile(store: Store, serving: Any, run: RunRecord | None, code: str) -> dict[str, Any]:
-    """The profile JSON of one commune (see :func:`commune_profile`)."""
-    identity = store.read("communes", cuts=[code], columns=IDENTITY)
-    if identity.empty:
-        raise NotFoundError(f"comuna desconocida: CUT {code!r} no está entre las comunas cargadas")
-    profile: dict[str, Any] = records(identity)[0]
-    profile["run"] = run.summary() if run else None
-    profile["data_changed"] = data_changes(store, run) if run else None
-    profile["indicators"] = []
-    profile["scores"] = []
-    profile["explanation"] = None
-    if run is not None:
-        result = run_result(store, serving, run)
-        profile.update(_scored_part(store, serving, run, result, code))
-    profile.update(_context_part(store, code))
-    return profile
-
-
-def _scored_part(
-    store: Store, serving: Any, run: RunRecord, result: ScoringResult, code: str
+def _profile(
+    store: Store, serving: ServingState, code: str, run: RunRecord | None, state: str
 ) -> dict[str, Any]:
-    catalogue = result.catalogue
-    own_indicators = result.indicators[result.indicators["cut"] == code]
-    indicators: list[dict[str, Any]] = []
-    if not own_indicators.empty:
-        values = own_indicators.iloc[0]
-        for indicator in catalogue.indicators:
-            indicators.append(
-                {
-                    "id": indicator.id,
-                    "challenge": indicator.challenge,
-                    "label": indicator.label,
-                    "unit": indicator.unit,
-                    "year": indicator.year,
-                    "source": indicator.source,
-                    "dataset": indicator.dataset,
-                    "value": values.get(indicator.column),
-                    "normalised": values.get(f"{indicator.column}_norm"),
-                    "weight": indicator.weight,
-                }
-            )
-    own_scores = result.scores[result.scores["cut"] == code]
-    rows = score_rows(own_scores, run, run_stats(store, serving, run), run.ranked_counts)
-    clusters = result.clusters[result.clusters["cut"] == code].set_index("challenge")
-    groups = result.groups[result.groups["cut"] == code].set_index("challenge")
-    for row in rows:
-        challenge = row["challenge"]
-        row["label"] = catalogue.label_of(challenge)
-        row["interval_label"] = format_interval(row.get("rank_p05"), row.get("rank_p95"))
-        row["cluster"] = (
-            records(clusters.loc[[challenge]].reset_index())[0]
-            if challenge in clusters.index
-            else None
-        )
-        row["group"] = (
-            records(groups.loc[[challenge]].reset_index())[0] if challenge in groups.index else None
-        )
-    try:
-        explanation: str | None = explain_commune(result, code)
-    except (KeyError, ValueError):
-        explanation = None
-    return {"indicators": indicators, "scores": rows, "explanation": explanation}
+    """Identity, the run's half and today's context of one commune, all from caches."""
+    context = serving.context.get_or_make(state, lambda: commune_context(store))
+    if code not in context:
+        raise NotFoundError(f"comuna desconocida: CUT {code!r} no está entre las comunas cargadas")
+    own = context[code]
+    profile: dict[str, Any] = {name: own[name] for name in IDENTITY}
+    profile["run"] = run.summary() if run else None
+    profile["data_changed"] = (
+        serving.changes.get_or_make((run.run_id, state), lambda: data_changes(store, run))
+        if run
+        else None
+    )
+    scored = scored_profile(store, serving, run, code) if run else {}
+    profile["indicators"] = scored.get("indicators", [])
+    profile["scores"] = scored.get("scores", [])
+    profile["explanation"] = scored.get("explanation")
+    for part in ("apr", "facilities", "huella_local", "projects"):
+        profile[part] = own[part]
+    return profile
 
 
-def _context_part(store: Store, code: str) -> dict[str, Any]:
-    apr = store.read(
-        "apr_systems", cuts=[code], columns=["name", "beneficiaries", "connections", "status"]
+def scored_profile(store: Store, serving: ServingState, run: RunRecord, code: str) -> Any:
+    """The run's half of one profile (indicators, scores, explanation).
+
+    Read from the profiles stored with the run; a run saved before profiles were kept gets
+    its profile built here, then cached per commune.
+    """
+    stored = serving.run_profiles.get_or_make(run.run_id, lambda: stored_profiles(store, run))
+    if stored is not None:
+        text = stored.get(code)
+        return json.loads(text) if text is not None else {}
+    return serving.built_profiles.get_or_make(
+        (run.run_id, code),
+        lambda: scored_profiles(run_result(store, serving, run), run, [code])[code],
     )
-    facilities = store.read("facilities", cuts=[code], columns=["category"])
-    huella = store.read("huella_presence", cuts=[code], columns=["intervention"])
-    projects = store.read(
-        "project_sites",
-        cuts=[code],
-        columns=["project_id", "name", "typology", "stage", "total_investment_clp"],
-    )
-    return {
-        "apr": {
-            "systems": len(apr),
-            "beneficiaries": float(apr["beneficiaries"].sum()) if len(apr) else 0.0,
-            "connections": float(apr["connections"].sum()) if len(apr) else 0.0,
-            "by_status": {str(k): int(v) for k, v in apr["status"].value_counts().items()},
-        },
-        "facilities": {
-            str(k): int(v) for k, v in facilities["category"].value_counts().sort_index().items()
-        },
-        "huella_local": {
-            "present": not huella.empty,
-            "interventions": sorted(set(huella["intervention"])),
-        },
-        "projects": {
-            "total": len(projects),
-            "investment_clp": float(pd.to_numeric(projects["total_investment_clp"]).sum()),
-            "items": records(projects),
-        },
-    }
 
 
 @router.get(

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
+import logging
 import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from analysis import ScoringParameters, compute_indicators, load_catalogue, score_communes
+from analysis import (
+    Catalogue,
+    ScoringParameters,
+    compute_indicators,
+    load_catalogue,
+    score_communes,
+)
+from geo_service import __version__
 from geo_service.api.common import (
     LimitQuery,
     OffsetQuery,
@@ -18,13 +29,14 @@ from geo_service.api.common import (
     StoreDep,
     check_challenge,
     page_links,
-    score_rows,
 )
 from geo_service.errors import BadParameterError
 from geo_service.inputs import read_analysis_inputs
+from geo_service.rows import region_counts, score_rows
 from layers.store import Store
 
 router = APIRouter(tags=["brechas a pedido"])
+logger = logging.getLogger("geogaps.serve")
 
 #: Fewer Moran permutations than a stored run: clusters are not part of this answer.
 LIVE_MORAN_PERMUTATIONS = 99
@@ -153,33 +165,19 @@ def gaps(
         moran_permutations=LIVE_MORAN_PERMUTATIONS,
     )
     state = serving.recent("state", store.state_key)
-    key = (state, parameters.model_dump_json())
-    cached = serving.gaps.get(key)
-    was_cached = cached is not None
-    if cached is None:
-        inputs, raw = analysis_inputs(store, serving, state)
-        result = score_communes(inputs, parameters, catalogue, raw_indicators=raw)
-        ranked = {s: result.ranked_count(s) for s in result.catalogue.score_ids}
-        regions = result.scores.assign(region=result.scores["cut"].str[:2])
-        ranked_rows = regions[regions["rank"].notna()]
-        counts = ranked_rows.groupby(["challenge", "region"]).size()
-        stats = {(str(k[0]), str(k[1])): int(n) for k, n in counts.items()}  # type: ignore[index]
-        scores = result.scores.sort_values(["challenge", "rank", "cut"], na_position="last")
-        cached = (scores, stats, ranked)
-        serving.gaps.put(key, cached)
-    scores, stats, ranked = cached
+    key = answer_key(parameters, catalogue)
+    rows = serving.gaps.get((state, key))
+    was_cached = rows is not None
+    if rows is None:
+        rows = shared_answer(store, state, key)
+        was_cached = rows is not None
+        if rows is None:
+            rows = computed_rows(store, serving, state, parameters, catalogue)
+            keep_shared_answer(store, state, key, rows)
+        serving.gaps.put((state, key), rows)
     if challenge is not None:
-        scores = scores[scores["challenge"] == challenge]
-    total = len(scores)
-    page = scores.iloc[offset : offset + limit]
-    monte_carlo = [c for c in page.columns if c.startswith(("median_rank", "rank_p", "top_tier"))]
-    rows = score_rows(page.drop(columns=monte_carlo), None, stats, {} if region else ranked)
-    if region is not None:
-        # Compared within the region: the rank is the regional rank.
-        for row in rows:
-            row["rank_region"] = row.get("rank")
-            row["region_total"] = stats.get((row["challenge"], region))
-            row["rank_region_label"] = row["rank_label"] = _label(row)
+        rows = [row for row in rows if row["challenge"] == challenge]
+    total = len(rows)
     return {
         "parameters": {
             "region": region,
@@ -192,8 +190,63 @@ def gaps(
         },
         "cached": was_cached,
         **page_links(request, total, limit, offset),
-        "scores": rows,
+        "scores": rows[offset : offset + limit],
     }
+
+
+def answer_key(parameters: ScoringParameters, catalogue: Catalogue) -> str:
+    """Hex digest naming a ``/gaps`` answer: parameters, catalogue and software version."""
+    text = f"{__version__}|{catalogue.model_dump_json()}|{parameters.model_dump_json()}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def computed_rows(
+    store: Store,
+    serving: ServingState,
+    state: str,
+    parameters: ScoringParameters,
+    catalogue: Catalogue,
+) -> list[dict[str, Any]]:
+    """Score without Monte Carlo and write every row of every challenge as the API shows it."""
+    inputs, raw = analysis_inputs(store, serving, state)
+    result = score_communes(inputs, parameters, catalogue, raw_indicators=raw)
+    ranked = {s: result.ranked_count(s) for s in result.catalogue.score_ids}
+    stats = region_counts(result.scores)
+    scores = result.scores.sort_values(["challenge", "rank", "cut"], na_position="last")
+    monte_carlo = [c for c in scores.columns if c.startswith(("median_rank", "rank_p", "top_tier"))]
+    region = parameters.region
+    rows = score_rows(scores.drop(columns=monte_carlo), None, stats, {} if region else ranked)
+    if region is not None:
+        # Compared within the region: the rank is the regional rank.
+        for row in rows:
+            row["rank_region"] = row.get("rank")
+            row["region_total"] = stats.get((row["challenge"], region))
+            row["rank_region_label"] = row["rank_label"] = _label(row)
+    return rows
+
+
+def shared_answer(store: Store, state: str, key: str) -> list[dict[str, Any]] | None:
+    """Rows another worker computed and kept in the store, or None (also when unreadable)."""
+    try:
+        content = store.answer(state, key)
+    except Exception as error:
+        logger.warning("respuesta compartida ilegible (%s): se calcula de nuevo", error)
+        return None
+    if content is None:
+        return None
+    rows: list[dict[str, Any]] = json.loads(gzip.decompress(content))
+    return rows
+
+
+def keep_shared_answer(store: Store, state: str, key: str, rows: list[dict[str, Any]]) -> None:
+    """Keep computed rows for every worker (a failure only costs the other workers a miss)."""
+    content = gzip.compress(
+        json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 5
+    )
+    try:
+        store.keep_answer(state, key, content)
+    except Exception as error:
+        logger.warning("no se pudo compartir la respuesta de /gaps: %s", error)
 
 
 def _label(row: dict[str, Any]) -> str | None:

@@ -26,9 +26,9 @@ from geo_service.api.common import (
     page_links,
     resolve_run,
     run_stats,
-    score_rows,
 )
 from geo_service.errors import BadParameterError
+from geo_service.rows import score_rows
 from geo_service.scoring import run_scoring
 from layers.runs import NATIONAL_SCOPE
 

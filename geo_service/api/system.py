@@ -20,9 +20,9 @@ from geo_service.api.common import (
     StoreDep,
     WriteAccess,
     page_links,
-    records,
 )
 from geo_service.errors import BadParameterError, NotFoundError, PayloadTooLargeError, message_of
+from geo_service.rows import records
 from layers.readers import KINDS
 from layers.schema import DATA_TABLES
 

@@ -1,0 +1,64 @@
+"""Fill a worker's caches before it takes requests, so no planner pays for a cold start.
+
+Every worker of ``geogaps serve --workers N`` has its own caches. Without this, the first
+request for the newest run, a commune's context or ``/gaps`` in each worker costs a read of
+whole tables (0.1–1.5 s); with it, the worker reads them once while starting. A store that
+cannot answer (database down, nothing loaded, no run yet) only skips what it cannot fill:
+the server still starts and ``/ready`` says why it is not ready.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from geo_service.api.common import ServingState, resolve_run, run_result, run_stats
+from geo_service.api.gaps import analysis_inputs
+from geo_service.errors import NotFoundError
+from geo_service.profiles import commune_context, stored_profiles
+from layers.store import Store
+
+logger = logging.getLogger("geogaps.serve")
+
+
+def warm_caches(store: Store, serving: ServingState) -> list[str]:
+    """Read what the busiest routes need once; return the names of the caches filled.
+
+    Fills the newest national run (its tables, regional counts and stored profiles), every
+    commune's context for the data loaded now and the inputs of ``/gaps``.
+    """
+    started = time.perf_counter()
+    filled: list[str] = []
+    try:
+        state = serving.recent("state", store.state_key)
+    except Exception as error:
+        logger.warning("cachés sin calentar: el almacén no responde (%s)", error)
+        return filled
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("contexto de comunas", lambda: serving.context.get_or_make(
+            state, lambda: commune_context(store))),
+        ("entradas de /gaps", lambda: analysis_inputs(store, serving, state)),
+    ]  # fmt: skip
+    try:
+        run = resolve_run(store, None, serving=serving)
+    except NotFoundError:
+        run = None
+    if run is not None:
+        steps[:0] = [
+            ("tablas de la corrida", lambda: run_result(store, serving, run)),
+            ("conteos regionales", lambda: run_stats(store, serving, run)),
+            ("perfiles guardados", lambda: serving.run_profiles.get_or_make(
+                run.run_id, lambda: stored_profiles(store, run))),
+        ]  # fmt: skip
+    for name, fill in steps:
+        try:
+            fill()
+        except Exception as error:
+            logger.warning("caché %s sin calentar: %s", name, error)
+        else:
+            filled.append(name)
+    logger.info(
+        "cachés listas en %.1f s: %s", time.perf_counter() - started, ", ".join(filled) or "ninguna"
+    )
+    return filled

@@ -1,0 +1,219 @@
+"""Commune profiles: the part that comes from a stored run, built once when the run is saved.
+
+A profile (``GET /communes/{cut}``, the printable ``/comunas/{cut}``) has two halves:
+
+* the **scored** half — indicators with their catalogue metadata, each challenge's scores and
+  ranks with their interval, cluster and proposed group, and the plain-Spanish explanation. It
+  is a pure function of the stored run, so :func:`scored_profiles` builds it for every commune
+  when the run is saved and the run keeps it among its tables (:data:`PROFILES_TABLE`): serving
+  a profile then never scores or explains anything;
+* the **context** half — identity, APR systems, facilities, Huella Local and projects — which
+  follows the data loaded today, read for all communes at once by :func:`commune_context` and
+  kept per store state.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+from analysis import ScoringResult, explain_communes
+from analysis.formatting import format_interval
+from geo_service.rows import records, region_counts, score_rows
+from layers.runs import RunRecord
+from layers.store import Store
+
+#: Name of the run table holding one JSON document per commune (columns ``cut``, ``json``).
+PROFILES_TABLE = "profiles"
+
+#: Identity columns of a profile, in the order they are shown.
+IDENTITY = [
+    "cut",
+    "name",
+    "province_code",
+    "province_name",
+    "region_code",
+    "region_name",
+    "area_km2",
+]
+
+
+def scored_profiles(
+    result: ScoringResult, run: RunRecord, cuts: Iterable[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The run-derived half of the profile of each commune in ``result`` (or of ``cuts``).
+
+    Parameters
+    ----------
+    result : ScoringResult
+        The run's result (freshly scored, or rebuilt from the stored tables).
+    run : RunRecord
+        The run's record (scope and ranked counts for the "n de N" labels).
+    cuts : iterable of str, optional
+        Five-digit commune codes; all communes of the result when omitted.
+
+    Returns
+    -------
+    dict
+        ``{cut: {"indicators": [...], "scores": [...], "explanation": str | None}}``.
+    """
+    catalogue = result.catalogue
+    wanted = set(result.scores["cut"]) if cuts is None else {str(c).zfill(5) for c in cuts}
+    stats = region_counts(result.scores)
+    indicators = result.indicators.set_index("cut")
+    score_frames = dict(tuple(result.scores[result.scores["cut"].isin(wanted)].groupby("cut")))
+    clusters = _by_cut_and_challenge(result.clusters, wanted)
+    groups = _by_cut_and_challenge(result.groups, wanted)
+    explanations = _explanations(result, wanted)
+    profiles: dict[str, dict[str, Any]] = {}
+    for cut in sorted(wanted):
+        rows = score_rows(score_frames.get(cut, result.scores.iloc[:0]), run, stats,
+                          run.ranked_counts)  # fmt: skip
+        for row in rows:
+            challenge = row["challenge"]
+            row["label"] = catalogue.label_of(challenge)
+            row["interval_label"] = format_interval(row.get("rank_p05"), row.get("rank_p95"))
+            row["cluster"] = clusters.get((cut, challenge))
+            row["group"] = groups.get((cut, challenge))
+        profiles[cut] = {
+            "indicators": _indicator_items(result, indicators, cut),
+            "scores": rows,
+            "explanation": explanations.get(cut),
+        }
+    return profiles
+
+
+def _indicator_items(
+    result: ScoringResult, indicators: pd.DataFrame, cut: str
+) -> list[dict[str, Any]]:
+    """Each catalogue indicator of one commune with unit, year, source, value and weight."""
+    if cut not in indicators.index:
+        return []
+    values = indicators.loc[cut]
+    items = [
+        {
+            "id": indicator.id,
+            "challenge": indicator.challenge,
+            "label": indicator.label,
+            "unit": indicator.unit,
+            "year": indicator.year,
+            "source": indicator.source,
+            "dataset": indicator.dataset,
+            "value": values.get(indicator.column),
+            "normalised": values.get(f"{indicator.column}_norm"),
+            "weight": indicator.weight,
+        }
+        for indicator in result.catalogue.indicators
+    ]
+    cleaned: list[dict[str, Any]] = records(pd.DataFrame(items))
+    return cleaned
+
+
+def _by_cut_and_challenge(
+    frame: pd.DataFrame, wanted: set[str]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """One JSON-ready row per (cut, challenge) of a run table (clusters, groups)."""
+    if frame.empty or "cut" not in frame.columns:
+        return {}
+    rows = records(frame[frame["cut"].isin(wanted)])
+    return {(str(row["cut"]), str(row["challenge"])): row for row in rows}
+
+
+def _explanations(result: ScoringResult, wanted: set[str]) -> dict[str, str | None]:
+    """The plain-Spanish explanation of each wanted commune (None where it is not scored)."""
+    scored = sorted(wanted & set(result.scores["cut"]))
+    texts: dict[str, str | None] = dict.fromkeys(sorted(wanted))
+    texts.update(explain_communes(result, scored))
+    return texts
+
+
+def profiles_table(profiles: dict[str, dict[str, Any]]) -> pd.DataFrame:
+    """The :data:`PROFILES_TABLE` run table: one compact JSON document per commune."""
+    return pd.DataFrame(
+        {
+            "cut": list(profiles),
+            "json": [
+                json.dumps(profile, ensure_ascii=False, separators=(",", ":"))
+                for profile in profiles.values()
+            ],
+        }
+    )
+
+
+def profiles_from_table(table: pd.DataFrame) -> dict[str, str]:
+    """``{cut: JSON text}`` of a stored :data:`PROFILES_TABLE` (parsed on use, not here)."""
+    return dict(zip(table["cut"].astype(str), table["json"].astype(str), strict=True))
+
+
+def stored_profiles(store: Store, run: RunRecord) -> dict[str, str] | None:
+    """``{cut: JSON text}`` kept with ``run``; None for a run saved before profiles were kept."""
+    tables = store.run_tables(run.run_id, names=[PROFILES_TABLE])
+    if PROFILES_TABLE not in tables:
+        return None
+    return profiles_from_table(tables[PROFILES_TABLE])
+
+
+def commune_context(store: Store) -> dict[str, dict[str, Any]]:
+    """Identity and the data-derived half of every commune's profile, from four reads.
+
+    Returns
+    -------
+    dict
+        ``{cut: {identity..., "apr": ..., "facilities": ..., "huella_local": ...,
+        "projects": ...}}`` for every loaded commune.
+    """
+    identity = records(store.read("communes", columns=IDENTITY, order=["cut"]))
+    apr = store.read("apr_systems", columns=["cut", "beneficiaries", "connections", "status"])
+    facilities = store.read("facilities", columns=["cut", "category"])
+    huella = store.read("huella_presence", columns=["cut", "intervention"])
+    projects = store.read(
+        "project_sites",
+        columns=["cut", "project_id", "name", "typology", "stage", "total_investment_clp"],
+        order=["cut", "project_id"],
+    )
+    apr_by_cut = dict(tuple(apr.groupby("cut")))
+    facilities_by_cut = dict(tuple(facilities.groupby("cut")))
+    huella_by_cut = dict(tuple(huella.groupby("cut")))
+    projects_by_cut = dict(tuple(projects.groupby("cut")))
+    context: dict[str, dict[str, Any]] = {}
+    for row in identity:
+        cut = str(row["cut"])
+        context[cut] = {
+            **row,
+            **_context_of(
+                apr_by_cut.get(cut, apr.iloc[:0]),
+                facilities_by_cut.get(cut, facilities.iloc[:0]),
+                huella_by_cut.get(cut, huella.iloc[:0]),
+                projects_by_cut.get(cut, projects.iloc[:0]),
+            ),
+        }
+    return context
+
+
+def _context_of(
+    apr: pd.DataFrame, facilities: pd.DataFrame, huella: pd.DataFrame, projects: pd.DataFrame
+) -> dict[str, Any]:
+    """APR summary, facility counts, Huella Local presence and projects of one commune."""
+    return {
+        "apr": {
+            "systems": len(apr),
+            "beneficiaries": float(apr["beneficiaries"].sum()) if len(apr) else 0.0,
+            "connections": float(apr["connections"].sum()) if len(apr) else 0.0,
+            "by_status": {str(k): int(v) for k, v in apr["status"].value_counts().items()},
+        },
+        "facilities": {
+            str(k): int(v) for k, v in facilities["category"].value_counts().sort_index().items()
+        },
+        "huella_local": {
+            "present": not huella.empty,
+            "interventions": sorted(set(huella["intervention"])),
+        },
+        "projects": {
+            "total": len(projects),
+            "investment_clp": float(pd.to_numeric(projects["total_investment_clp"]).sum()),
+            "items": records(projects.drop(columns=["cut"])),
+        },
+    }
