@@ -23,6 +23,8 @@ from layers.tables import stored_columns
 RESULT_LIBRARIES = ("numpy", "pandas", "esda", "mapclassify", "spopt", "scipy")
 #: Name under which the run's catalogue (after overrides) is stored among its tables.
 CATALOGUE_TABLE = "catalogue"
+#: Name of the run table with the result's source notes (explanations cite them).
+NOTES_TABLE = "notes"
 
 
 @dataclass(frozen=True)
@@ -105,9 +107,13 @@ def run_scoring(
 
 
 def run_tables_of(result: ScoringResult) -> dict[str, pd.DataFrame]:
-    """Every table of a result plus its catalogue, as stored with the run."""
+    """Every table of a result, its source notes and its catalogue, as stored with the run.
+
+    The notes are kept beside the digested tables (not in them), so explanations rebuilt from
+    the stored run say what the fresh result said.
+    """
     catalogue = pd.DataFrame({"json": [result.catalogue.model_dump_json()]})
-    return {**result.tables(), CATALOGUE_TABLE: catalogue}
+    return {**result.tables(), NOTES_TABLE: result.notes, CATALOGUE_TABLE: catalogue}
 
 
 def rerun_parameters(

@@ -1,0 +1,208 @@
+"""What makes the API fast with several workers: connections without Nagle's delay, profiles
+stored with the run, /gaps answers shared through the store, caches warmed at start-up."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pandas as pd
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from geo_service.app import create_app
+from geo_service.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
+from geo_service.server import NoDelayH11Protocol
+from geo_service.settings import Settings
+from layers.embedded import EmbeddedStore
+from layers.postgis import PostgisStore
+
+
+def _served_nodelay(protocol: type[H11Protocol]) -> int:
+    """TCP_NODELAY of the server side of a keep-alive connection, with the listening socket
+    bound the way ``uvicorn --workers N`` binds it (``Config.bind_socket``, proto 0)."""
+    app = FastAPI()
+
+    @app.get("/")
+    def root() -> dict[str, str]:
+        return {"ok": "sí"}
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, http=protocol, log_level="warning")
+    listener = config.bind_socket()
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as client:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    assert client.get("/").json() == {"ok": "sí"}
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
+            connections = list(server.server_state.connections)
+            assert connections
+            sockets = [c.transport.get_extra_info("socket") for c in connections]  # type: ignore[attr-defined]
+            return min(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def test_worker_connections_send_at_once():
+    # uvicorn's own protocol on a pre-bound socket leaves Nagle on (the 40 ms delay) ...
+    assert _served_nodelay(H11Protocol) == 0
+    # ... ours switches it off on every connection.
+    assert _served_nodelay(NoDelayH11Protocol) == 1
+
+
+@pytest.fixture(params=["postgis", "embedded"])
+def answer_store(request, postgis_store, tmp_path) -> Iterator[PostgisStore | EmbeddedStore]:
+    if request.param == "postgis":
+        with postgis_store.engine.begin() as connection:
+            connection.execute(text("TRUNCATE api_answers"))
+        yield postgis_store
+    else:
+        yield EmbeddedStore(tmp_path / "store")
+
+
+def test_shared_answers_keep_the_first_and_drop_other_states(answer_store):
+    old_state, state, key = "a" * 32, "b" * 32, "c" * 64
+    assert answer_store.answer(state, key) is None
+    answer_store.keep_answer(old_state, key, b"old")
+    assert answer_store.answer(old_state, key) == b"old"
+    answer_store.keep_answer(state, "d" * 64, b"first")
+    answer_store.keep_answer(state, "d" * 64, b"second")
+    assert answer_store.answer(state, "d" * 64) == b"first"
+    # An answer of another data state is never served and was dropped.
+    assert answer_store.answer(state, key) is None
+    assert answer_store.answer(old_state, key) is None
+
+
+def test_embedded_answers_refuse_names_that_are_not_digests(tmp_path):
+    store = EmbeddedStore(tmp_path / "store")
+    with pytest.raises(ValueError, match="hex"):
+        store.answer("../../etc", "c" * 64)
+    with pytest.raises(ValueError, match="hex"):
+        store.keep_answer("a" * 32, "../x", b"")
+
+
+@pytest.fixture(scope="module")
+def scored_national(national_postgis):
+    from analysis import ScoringParameters
+    from geo_service.scoring import run_scoring
+
+    return run_scoring(national_postgis, ScoringParameters(draws=20, seed=5))
+
+
+def _url(store: PostgisStore) -> str:
+    return store.engine.url.render_as_string(hide_password=False)
+
+
+def test_gaps_answer_computed_by_one_worker_is_served_by_another(national_postgis, scored_national):
+    # Two apps over one database stand for two server workers (separate caches).
+    weight = 1 + int(uuid.uuid4().hex[:6], 16) / 2**24  # a parameter set nobody asked before
+    params = {"region": "04", "weights": f"agua:{weight:.6f},conectividad:1"}
+    settings = Settings(database_url=_url(national_postgis), warm_caches=False)
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        computed = first.get("/gaps", params=params).json()
+        shared = second.get("/gaps", params=params).json()
+        again = second.get("/gaps", params={**params, "challenge": "agua", "limit": 5}).json()
+    assert computed["cached"] is False and shared["cached"] is True
+    assert shared["scores"] == computed["scores"] and shared["total"] == computed["total"] == 60
+    assert again["total"] == 15 and len(again["scores"]) == 5 and again["next"]
+    assert again["scores"] == [row for row in computed["scores"] if row["challenge"] == "agua"][:5]
+
+
+def test_profiles_are_stored_with_the_run_and_equal_a_rebuild(national_postgis, scored_national):
+    from geo_service.scoring import stored_result
+
+    run = scored_national.run
+    stored = stored_profiles(national_postgis, run)
+    assert stored is not None and len(stored) == 345
+    rebuilt = scored_profiles(stored_result(national_postgis, run), run, ["04303", "05201"])
+    for cut, profile in rebuilt.items():
+        assert json.loads(stored[cut]) == json.loads(json.dumps(profile))
+    monte_patria = json.loads(stored["04303"])
+    assert monte_patria["explanation"].startswith("Monte Patria (04303)")
+    assert {row["challenge"] for row in monte_patria["scores"]} == set(run.ranked_counts)
+
+
+def test_a_run_saved_before_profiles_serves_the_same_profile(national_postgis, scored_national):
+    run = scored_national.run
+    settings = Settings(database_url=_url(national_postgis), warm_caches=False)
+    with TestClient(create_app(settings)) as client:
+        from_store = client.get("/communes/4303").json()
+    where = "WHERE run_id = :run AND name = :name"
+    keys = {"run": run.run_id, "name": PROFILES_TABLE}
+    with national_postgis.engine.begin() as connection:
+        kept = connection.execute(
+            text(f"SELECT sha256, content FROM score_run_tables {where}"), keys
+        ).one()
+        connection.execute(text(f"DELETE FROM score_run_tables {where}"), keys)
+    try:
+        assert stored_profiles(national_postgis, run) is None
+        with TestClient(create_app(settings)) as client:
+            built = client.get("/communes/4303").json()
+    finally:
+        # Put the table back for the other tests of the session.
+        with national_postgis.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO score_run_tables (run_id, name, sha256, content) "
+                    "VALUES (:run, :name, :sha256, :content)"
+                ),
+                {**keys, "sha256": kept.sha256, "content": kept.content},
+            )
+    assert built == from_store
+    assert built["run"]["run_id"] == run.run_id and "Monte Patria" in built["explanation"]
+
+
+def test_workers_start_with_warm_caches(national_postgis, scored_national):
+    settings = Settings(database_url=_url(national_postgis))
+    app = create_app(settings)
+    with TestClient(app) as client:
+        serving = app.state.serving
+        state = national_postgis.state_key()
+        assert serving.context.get(state) is not None
+        assert serving.inputs.get(state) is not None
+        assert serving.results.get(scored_national.run.run_id) is not None
+        assert serving.run_profiles.get(scored_national.run.run_id) is not None
+        assert client.get("/communes/04303").json()["name"] == "Monte Patria"
+
+
+def test_warm_up_skips_what_an_empty_store_cannot_fill(tmp_path):
+    settings = Settings(database_url=None, store_dir=tmp_path / "vacio")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/communes/04303").status_code == 404
+
+
+def test_profile_context_counts_match_the_layers(national_postgis, scored_national):
+    settings = Settings(database_url=_url(national_postgis), warm_caches=False)
+    with TestClient(create_app(settings)) as client:
+        profile = client.get("/communes/11101").json()
+    apr = national_postgis.read("apr_systems", cuts=["11101"])
+    facilities = national_postgis.read("facilities", cuts=["11101"])
+    assert profile["apr"]["systems"] == len(apr) == 14
+    assert profile["apr"]["beneficiaries"] == pytest.approx(float(apr["beneficiaries"].sum()))
+    assert sum(profile["facilities"].values()) == len(facilities)
+    projects = national_postgis.read("project_sites", cuts=["11101"])
+    assert profile["projects"]["total"] == len(projects)
+    assert profile["projects"]["investment_clp"] == pytest.approx(
+        float(pd.to_numeric(projects["total_investment_clp"]).sum())
+    )
