@@ -56,7 +56,12 @@ class Settings(BaseSettings):
     max_upload_mb: int = Field(
         default=50, ge=1, description="Largest file POST /datasets/{kind} accepts (413 above)."
     )
-    pool_size: int = Field(default=5, ge=1, description="PostGIS connections kept per worker.")
+    pool_size: int = Field(
+        default=10,
+        ge=1,
+        description="PostGIS connections kept per worker (more concurrent requests open "
+        "short-lived extra connections, which cost a new database backend each).",
+    )
     statement_timeout_ms: int = Field(
         default=15_000, ge=0, description="PostgreSQL statement_timeout of API queries (0: none)."
     )

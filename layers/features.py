@@ -517,7 +517,7 @@ class FeatureSource(ABC):
 def feature_source(store: Store) -> FeatureSource:
     """The feature source of ``store`` (SQL for PostGIS, shapely for the embedded store)."""
     if isinstance(store, PostgisStore):
-        return PostgisFeatures(store.engine)
+        return PostgisFeatures(store.reads)
     if isinstance(store, EmbeddedStore):
         return EmbeddedFeatures(store)
     raise TypeError(f"no feature source for {type(store).__name__}")

@@ -66,7 +66,7 @@ def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = No
         elif isinstance(column_type, JSON):
             columns_out[name] = values.map(lambda v: json.loads(v) if isinstance(v, str) else v)
         else:
-            text_values = values.to_numpy(dtype=object, na_value=None)
+            text_values = values.to_numpy(dtype=object, na_value=None)  # type: ignore[call-overload]
             columns_out[name] = pd.Series(text_values, dtype=object, name=name)
     out = pd.DataFrame(columns_out, index=pd.RangeIndex(len(frame)))
     if "geom" in names:

@@ -206,3 +206,24 @@ def test_profile_context_counts_match_the_layers(national_postgis, scored_nation
     assert profile["projects"]["investment_clp"] == pytest.approx(
         float(pd.to_numeric(projects["total_investment_clp"]).sum())
     )
+
+
+def test_a_pooled_connection_the_database_dropped_is_replaced(database_url, monkeypatch):
+    import layers.postgis
+
+    # Every returned connection counts as idle, so the next checkout pings it.
+    monkeypatch.setattr(layers.postgis, "PING_AFTER_IDLE_S", 0.0)
+    store, admin = PostgisStore(database_url, pool_size=1), PostgisStore(database_url)
+    try:
+        with store.reads.connect() as connection:
+            first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        with admin.reads.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        # The dead connection is found by the ping and swapped before the query sees it.
+        with store.reads.connect() as connection:
+            second = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert second != first
+        store.ping()
+    finally:
+        store.close()
+        admin.close()
