@@ -11,8 +11,13 @@ number of requests per route from a small thread pool. ``/scores`` is measured s
 two servers: one over the database with 1 run, one over a copy of it holding 499 more runs of
 the same size (345 communes × 4 scores), in alternating rounds so machine load hits both alike.
 
+Then, on the same database in the same run, :func:`bench_ogc.compare_with_tipg` serves it with
+geogaps and with developmentseed's tipg side by side and times an OGC items page of 100
+features and a vector tile on both (``--skip-ogc`` leaves that part out).
+
 Targets (2 cores): profile p99 < 25 ms; ``/gaps`` cached < 20 ms, new regional computation
-< 300 ms; ``/scores`` with 500 runs within 1.5× of 1 run.
+< 300 ms; ``/scores`` with 500 runs within 1.5× of 1 run; OGC items and tiles at least as fast
+as tipg.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_ogc import compare_with_tipg  # noqa: E402
 
 from analysis import ScoringParameters  # noqa: E402
 from geo_service.scoring import run_scoring  # noqa: E402
@@ -209,6 +217,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--draws", type=int, default=100)
+    parser.add_argument(
+        "--skip-ogc", action="store_true", help="leave out the OGC items/tiles vs tipg part"
+    )
     arguments = parser.parse_args()
     base_url = os.environ.get("GEOGAPS_TEST_DATABASE_URL")
     if not base_url:
@@ -287,6 +298,10 @@ def main() -> None:
         )
     ratio = many_runs["p50"] / one_run["p50"]
     print(f"\n/scores p50 with 500 runs / with 1 run: {ratio:.2f}× (target ≤ 1.5×)")
+    if not arguments.skip_ogc:
+        # The OGC items page and tile, here and in tipg, on the same database in this run.
+        print()
+        compare_with_tipg(url, 2 * n, max(4, min(8, c + 2)))
 
 
 if __name__ == "__main__":

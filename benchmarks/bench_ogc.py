@@ -157,24 +157,15 @@ def _features(client: httpx.Client, url: str) -> int:
     return len(response.json()["features"])
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database-url", default=os.environ.get("GEOGAPS_DATABASE_URL"))
-    parser.add_argument("--requests", type=int, default=400)
-    parser.add_argument("--concurrency", type=int, default=6)
-    parser.add_argument("--prepare", action="store_true", help="load and score if needed")
-    parser.add_argument("--gzip", action="store_true", help="accept gzip-compressed answers")
-    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
-    args = parser.parse_args()
-    if not args.database_url:
-        parser.error("give --database-url or set GEOGAPS_DATABASE_URL")
-    if not 4 <= args.concurrency <= 8:
-        parser.error("--concurrency must be between 4 and 8")
-    url = make_url(args.database_url)
-    if args.prepare:
-        _prepare(args.database_url)
-    libpq_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
+def compare_with_tipg(
+    database_url: str, requests: int = 400, concurrency: int = 6, gzip: bool = False
+) -> dict[str, dict[str, dict]]:
+    """Serve the database with geogaps and tipg side by side and time the four cases.
 
+    Returns ``{case: {"geogaps": figures, "tipg": figures}}`` (see :func:`_figures`).
+    """
+    url = make_url(database_url)
+    libpq_url = url.set(drivername="postgresql").render_as_string(hide_password=False)
     tms = morecantile.tms.get("WebMercatorQuad")
     z7 = tms.tile(*LA_SERENA, 7)
     z10 = tms.tile(*LA_SERENA, 10)
@@ -199,7 +190,7 @@ def main() -> None:
     }
     geogaps_port, tipg_port = _free_port(), _free_port()
     python = sys.executable
-    headers = {"Accept-Encoding": "gzip" if args.gzip else "identity"}
+    headers = {"Accept-Encoding": "gzip" if gzip else "identity"}
     results: dict[str, dict[str, dict]] = {}
     with (
         _server(
@@ -217,7 +208,7 @@ def main() -> None:
                 "--log-level",
                 "warning",
             ],
-            {"GEOGAPS_DATABASE_URL": args.database_url},
+            {"GEOGAPS_DATABASE_URL": database_url},
             geogaps_port,
         ) as geogaps,
         _server(
@@ -253,20 +244,18 @@ def main() -> None:
                     raise RuntimeError(f"{case}: geogaps has {mine} features, tipg {other}")
         # Blocks alternate between the servers so that load from elsewhere on the machine
         # falls on both alike; the first block of each is a warm-up and is not counted.
-        block = max(args.requests // BLOCKS, args.concurrency)
+        block = max(requests // BLOCKS, concurrency)
         for case, (ours, theirs) in cases.items():
             timed: dict[str, list[dict]] = {"geogaps": [], "tipg": []}
             for number in range(BLOCKS + 1):
                 for name, target in (("geogaps", geogaps + ours), ("tipg", tipg + theirs)):
-                    run = _load(target, block, args.concurrency, headers)
+                    run = _load(target, block, concurrency, headers)
                     if number > 0:
                         timed[name].append(run)
             results[case] = {name: _figures(blocks) for name, blocks in timed.items()}
-
     print(
         f"OGC API – Features / teselas: {block * BLOCKS} peticiones medidas por caso y "
-        f"servidor, {args.concurrency} hilos, "
-        f"1 worker por servidor, misma base {url.database}, "
+        f"servidor, {concurrency} hilos, 1 worker por servidor, misma base {url.database}, "
         f"Accept-Encoding: {headers['Accept-Encoding']}"
     )
     print(f"{'caso':42} {'servidor':8} {'p50 ms':>8} {'p99 ms':>8} {'req/s':>8} {'bytes':>9}")
@@ -278,6 +267,25 @@ def main() -> None:
             )
         ratio = by_server["tipg"]["p50_ms"] / by_server["geogaps"]["p50_ms"]
         print(f"{'':42} tipg p50 / geogaps p50 = {ratio:.2f}")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database-url", default=os.environ.get("GEOGAPS_DATABASE_URL"))
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--concurrency", type=int, default=6)
+    parser.add_argument("--prepare", action="store_true", help="load and score if needed")
+    parser.add_argument("--gzip", action="store_true", help="accept gzip-compressed answers")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    args = parser.parse_args()
+    if not args.database_url:
+        parser.error("give --database-url or set GEOGAPS_DATABASE_URL")
+    if not 4 <= args.concurrency <= 8:
+        parser.error("--concurrency must be between 4 and 8")
+    if args.prepare:
+        _prepare(args.database_url)
+    results = compare_with_tipg(args.database_url, args.requests, args.concurrency, args.gzip)
     if args.json:
         print(json.dumps(results, indent=2))
 
