@@ -66,6 +66,10 @@ class LruCache:
             self._items.move_to_end(key)
             return self._items[key]
 
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._items
+
     def put(self, key: Hashable, value: Any) -> None:
         """Keep ``value`` under ``key``, dropping the least recently used beyond the size."""
         with self._lock:
