@@ -22,7 +22,7 @@ import pandas as pd
 
 from analysis import ScoringResult, explain_communes
 from analysis.formatting import format_interval
-from geo_service.rows import records, region_counts, score_rows
+from geo_service.rows import clean, records, region_counts, score_rows
 from layers.runs import RunRecord
 from layers.store import Store
 
@@ -62,16 +62,18 @@ def scored_profiles(
     """
     catalogue = result.catalogue
     wanted = set(result.scores["cut"]) if cuts is None else {str(c).zfill(5) for c in cuts}
-    stats = region_counts(result.scores)
-    indicators = result.indicators.set_index("cut")
-    score_frames = dict(tuple(result.scores[result.scores["cut"].isin(wanted)].groupby("cut")))
+    own = result.scores[result.scores["cut"].isin(wanted)]
+    # One pass over all rows: per-commune frames cost more in pandas than the rows themselves.
+    rows_by_cut: dict[str, list[dict[str, Any]]] = {}
+    for row in score_rows(own, run, region_counts(result.scores), run.ranked_counts):
+        rows_by_cut.setdefault(str(row["cut"]), []).append(row)
     clusters = _by_cut_and_challenge(result.clusters, wanted)
     groups = _by_cut_and_challenge(result.groups, wanted)
     explanations = _explanations(result, wanted)
+    indicator_values = _indicator_values(result, wanted)
     profiles: dict[str, dict[str, Any]] = {}
     for cut in sorted(wanted):
-        rows = score_rows(score_frames.get(cut, result.scores.iloc[:0]), run, stats,
-                          run.ranked_counts)  # fmt: skip
+        rows = rows_by_cut.get(cut, [])
         for row in rows:
             challenge = row["challenge"]
             row["label"] = catalogue.label_of(challenge)
@@ -79,37 +81,45 @@ def scored_profiles(
             row["cluster"] = clusters.get((cut, challenge))
             row["group"] = groups.get((cut, challenge))
         profiles[cut] = {
-            "indicators": _indicator_items(result, indicators, cut),
+            "indicators": _indicator_items(result, indicator_values.get(cut)),
             "scores": rows,
             "explanation": explanations.get(cut),
         }
     return profiles
 
 
-def _indicator_items(
-    result: ScoringResult, indicators: pd.DataFrame, cut: str
-) -> list[dict[str, Any]]:
+def _indicator_values(result: ScoringResult, wanted: set[str]) -> dict[str, dict[str, Any]]:
+    """Raw and normalised indicator values of each wanted commune, JSON-ready."""
+    columns = ["cut"]
+    for indicator in result.catalogue.indicators:
+        columns += [indicator.column, f"{indicator.column}_norm"]
+    present = [c for c in dict.fromkeys(columns) if c in result.indicators.columns]
+    frame = result.indicators.loc[result.indicators["cut"].isin(wanted), present]
+    return {str(row["cut"]): row for row in records(frame)}
+
+
+def _indicator_items(result: ScoringResult, values: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Each catalogue indicator of one commune with unit, year, source, value and weight."""
-    if cut not in indicators.index:
+    if values is None:
         return []
-    values = indicators.loc[cut]
-    items = [
-        {
-            "id": indicator.id,
-            "challenge": indicator.challenge,
-            "label": indicator.label,
-            "unit": indicator.unit,
-            "year": indicator.year,
-            "source": indicator.source,
-            "dataset": indicator.dataset,
-            "value": values.get(indicator.column),
-            "normalised": values.get(f"{indicator.column}_norm"),
-            "weight": indicator.weight,
-        }
-        for indicator in result.catalogue.indicators
-    ]
-    cleaned: list[dict[str, Any]] = records(pd.DataFrame(items))
-    return cleaned
+    items: list[dict[str, Any]] = clean(
+        [
+            {
+                "id": indicator.id,
+                "challenge": indicator.challenge,
+                "label": indicator.label,
+                "unit": indicator.unit,
+                "year": indicator.year,
+                "source": indicator.source,
+                "dataset": indicator.dataset,
+                "value": values.get(indicator.column),
+                "normalised": values.get(f"{indicator.column}_norm"),
+                "weight": indicator.weight,
+            }
+            for indicator in result.catalogue.indicators
+        ]
+    )
+    return items
 
 
 def _by_cut_and_challenge(
