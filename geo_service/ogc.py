@@ -187,6 +187,28 @@ CollectionId = Annotated[
 ]
 
 
+#: ``f=json`` is accepted (and ignored: GeoJSON is the only encoding) for clients that send it.
+FORMAT_PARAMETERS = frozenset({"f"})
+ITEMS_PARAMETERS = FORMAT_PARAMETERS | {"bbox", "limit", "offset", "properties", "simplify", "zoom"}
+
+
+def _refuse_unknown_parameters(request: Request, allowed: frozenset[str]) -> None:
+    """400 naming a query parameter the API does not define.
+
+    OGC API – Features Part 1 requires it (/req/core/query-param-unknown); ``crs`` and
+    ``bbox-crs`` are refused this way too, as only CRS84 is served.
+    """
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise HTTPException(
+            400,
+            f"parámetro desconocido: {', '.join(unknown)}; los parámetros válidos son "
+            f"{', '.join(sorted(allowed))} (sólo se sirve CRS84)",
+        )
+    if request.query_params.get("f", "json") not in ("json", "geojson"):
+        raise HTTPException(400, "formato no disponible: sólo f=json (GeoJSON)")
+
+
 def _source(request: Request) -> FeatureSource:
     """The feature source of the store opened by the application's lifespan."""
     return feature_source(request.app.state.store)
@@ -449,6 +471,7 @@ def items(
     ] = None,
 ) -> Response:
     """A page of features as a GeoJSON FeatureCollection."""
+    _refuse_unknown_parameters(request, ITEMS_PARAMETERS)
     collection = _collection(collection_id)
     try:
         query = ItemsQuery(
@@ -487,6 +510,7 @@ def item(
     feature_id: Annotated[str, Path(description="Identificador del objeto.", examples=["04101"])],
 ) -> Response:
     """One feature, with links to itself and its collection."""
+    _refuse_unknown_parameters(request, FORMAT_PARAMETERS)
     collection = _collection(collection_id)
     try:
         feature = _source(request).item(collection, feature_id)

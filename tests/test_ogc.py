@@ -181,6 +181,19 @@ def test_properties_are_selected_and_unknown_ones_refused(service):
     assert "altitud" in refused.json()["detail"]
 
 
+def test_unknown_query_parameters_are_a_400_naming_them(service):
+    client, _, _ = service
+    # OGC API - Features Part 1, /req/core/query-param-unknown; only CRS84 is served.
+    for path, name in (
+        ("/collections/comunas/items?limite=5", "limite"),
+        ("/collections/comunas/items?crs=http://www.opengis.net/def/crs/EPSG/0/32719", "crs"),
+        ("/collections/comunas/items/04101?bbox-crs=x", "bbox-crs"),
+    ):
+        assert name in _get(client, path, status=400).json()["detail"]
+    assert _get(client, "/collections/comunas/items?f=json&limit=1").json()["numberReturned"] == 1
+    _get(client, "/collections/comunas/items?f=html", status=400)
+
+
 def test_simplify_and_zoom_reduce_polygon_vertices(service):
     client, _, _ = service
 
