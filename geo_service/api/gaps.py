@@ -36,7 +36,8 @@ from geo_service.rows import region_counts, score_rows
 from layers.store import Store
 
 router = APIRouter(tags=["brechas a pedido"])
-logger = logging.getLogger("geogaps.serve")
+# uvicorn configures this logger: its lines show up with the server's own.
+logger = logging.getLogger("uvicorn.error")
 
 #: Fewer Moran permutations than a stored run: clusters are not part of this answer.
 LIVE_MORAN_PERMUTATIONS = 99

@@ -19,7 +19,8 @@ from geo_service.errors import NotFoundError
 from geo_service.profiles import commune_context, stored_profiles
 from layers.store import Store
 
-logger = logging.getLogger("geogaps.serve")
+# uvicorn configures this logger: its lines show up with the server's own.
+logger = logging.getLogger("uvicorn.error")
 
 
 def warm_caches(store: Store, serving: ServingState) -> list[str]:
