@@ -116,7 +116,7 @@ def _profile(
     store: Store, serving: ServingState, code: str, run: RunRecord | None, state: str
 ) -> dict[str, Any]:
     """Identity, the run's half and today's context of one commune, all from caches."""
-    context = serving.context.get_or_make(state, lambda: commune_context(store))
+    context = communes_context(store, serving, state)
     if code not in context:
         raise NotFoundError(f"comuna desconocida: CUT {code!r} no está entre las comunas cargadas")
     own = context[code]
@@ -136,13 +136,23 @@ def _profile(
     return profile
 
 
+def communes_context(store: Store, serving: ServingState, state: str) -> dict[str, dict[str, Any]]:
+    """Every commune's identity and context for data state ``state``, read once per state."""
+    return serving.context.get_or_make(state, lambda: commune_context(store))
+
+
+def run_profiles(store: Store, serving: ServingState, run: RunRecord) -> dict[str, str] | None:
+    """The profiles stored with ``run`` (None for an older run), read once per run."""
+    return serving.run_profiles.get_or_make(run.run_id, lambda: stored_profiles(store, run))
+
+
 def scored_profile(store: Store, serving: ServingState, run: RunRecord, code: str) -> Any:
     """The run's half of one profile (indicators, scores, explanation).
 
     Read from the profiles stored with the run; a run saved before profiles were kept gets
     its profile built here, then cached per commune.
     """
-    stored = serving.run_profiles.get_or_make(run.run_id, lambda: stored_profiles(store, run))
+    stored = run_profiles(store, serving, run)
     if stored is not None:
         text = stored.get(code)
         return json.loads(text) if text is not None else {}

@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 
 from geo_service.api.common import ServingState, resolve_run, run_result, run_stats
+from geo_service.api.communes import communes_context, run_profiles
 from geo_service.api.gaps import analysis_inputs
 from geo_service.errors import NotFoundError
-from geo_service.profiles import commune_context, stored_profiles
 from layers.store import Store
 
 # uvicorn configures this logger: its lines show up with the server's own.
@@ -37,10 +37,9 @@ def warm_caches(store: Store, serving: ServingState) -> list[str]:
         logger.warning("cachés sin calentar: el almacén no responde (%s)", error)
         return filled
     steps: list[tuple[str, Callable[[], object]]] = [
-        ("contexto de comunas", lambda: serving.context.get_or_make(
-            state, lambda: commune_context(store))),
+        ("contexto de comunas", lambda: communes_context(store, serving, state)),
         ("entradas de /gaps", lambda: analysis_inputs(store, serving, state)),
-    ]  # fmt: skip
+    ]
     try:
         run = resolve_run(store, None, serving=serving)
     except NotFoundError:
@@ -49,9 +48,8 @@ def warm_caches(store: Store, serving: ServingState) -> list[str]:
         steps[:0] = [
             ("tablas de la corrida", lambda: run_result(store, serving, run)),
             ("conteos regionales", lambda: run_stats(store, serving, run)),
-            ("perfiles guardados", lambda: serving.run_profiles.get_or_make(
-                run.run_id, lambda: stored_profiles(store, run))),
-        ]  # fmt: skip
+            ("perfiles guardados", lambda: run_profiles(store, serving, run)),
+        ]
     for name, fill in steps:
         try:
             fill()
