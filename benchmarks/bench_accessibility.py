@@ -29,7 +29,7 @@ from rasterstats import zonal_stats
 
 from analysis.accessibility import LandCover, run_accessibility
 from analysis.accessibility.grid import CONTINENTAL
-from geo_service.inputs import read_analysis_inputs
+from geo_service.services.inputs import read_analysis_inputs
 from layers.embedded import EmbeddedStore
 from layers.loading import load_directory
 from layers.rasters import LAND_COVER_FILE, read_land_cover

@@ -45,7 +45,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_ogc import compare_with_tipg  # noqa: E402
 
 from analysis import ScoringParameters  # noqa: E402
-from geo_service.scoring import run_scoring  # noqa: E402
+from geo_service.services.runs import run_scoring  # noqa: E402
 from layers.loading import load_directory  # noqa: E402
 from layers.postgis import PostgisStore  # noqa: E402
 from layers.runs import RunRecord  # noqa: E402

@@ -90,7 +90,7 @@ def _prepare(url: str) -> None:
     """Load the national data and score a national run if the database lacks them."""
     sys.path.insert(0, str(PROJECT_ROOT))
     from analysis import ScoringParameters
-    from geo_service.scoring import run_scoring
+    from geo_service.services.runs import run_scoring
     from layers.loading import load_directory
     from layers.postgis import PostgisStore
 

@@ -15,15 +15,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
-from geo_service import __version__, api_analysis, api_decision
-from geo_service.api import communes, gaps, runs, system
-from geo_service.api.common import SafeJSONResponse, ServingState
-from geo_service.api.warm import warm_caches
+from geo_service import __version__
+from geo_service.api import ROUTERS
+from geo_service.api.deps import SafeJSONResponse, ServingState
 from geo_service.errors import install_error_handlers
-from geo_service.ogc import router as ogc_router
+from geo_service.services.warm import warm_caches
 from geo_service.settings import Settings
-from geo_service.web import exports as web_exports
-from geo_service.web import router as web_router
 from layers import open_store
 
 DESCRIPTION = """
@@ -84,11 +81,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    for module in (system, runs, communes, gaps):
-        app.include_router(module.router)
-    app.include_router(ogc_router)
-    app.include_router(web_router)
-    app.include_router(web_exports)
-    app.include_router(api_decision.router)
-    app.include_router(api_analysis.router)
+    for router in ROUTERS:
+        app.include_router(router)
     return app

@@ -100,6 +100,6 @@ def embedded_store(tmp_path: Path) -> EmbeddedStore:
 @pytest.fixture(scope="session")
 def national_inputs(national_postgis: PostgisStore):
     """Analysis inputs read from the national PostGIS store."""
-    from geo_service.inputs import read_analysis_inputs
+    from geo_service.services.inputs import read_analysis_inputs
 
     return read_analysis_inputs(national_postgis)

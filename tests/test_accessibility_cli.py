@@ -10,7 +10,7 @@ import rasterio
 from rio_cogeo.cogeo import cog_validate
 
 from analysis import compute_indicators
-from geo_service.inputs import read_analysis_inputs
+from geo_service.services.inputs import read_analysis_inputs
 from layers.loading import load_file, names_with_accents
 from layers.postgis import PostgisStore
 from tests.cli_runner import run_geogaps

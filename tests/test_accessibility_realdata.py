@@ -9,7 +9,7 @@ import pytest
 
 from analysis.accessibility import AccessibilityResult, LandCover, run_accessibility
 from analysis.accessibility.friction import road_speeds
-from geo_service.inputs import read_analysis_inputs
+from geo_service.services.inputs import read_analysis_inputs
 from layers.accessibility import save_accessibility
 from layers.embedded import EmbeddedStore
 from layers.loading import load_file

@@ -51,7 +51,7 @@ def test_unknown_layer_and_bad_region(client):
 
 def test_scores_of_the_newest_run(client, national_postgis):
     from analysis import ScoringParameters
-    from geo_service.scoring import run_scoring
+    from geo_service.services.runs import run_scoring
 
     record = run_scoring(national_postgis, ScoringParameters(region="04", draws=50, seed=3))
     body = client.get("/scores", params={"challenge": "agua", "run_id": record.run.run_id})
@@ -68,7 +68,7 @@ def test_scores_of_the_newest_run(client, national_postgis):
 
 def test_scores_from_the_embedded_store_have_json_types(national_embedded):
     from analysis import ScoringParameters
-    from geo_service.scoring import run_scoring
+    from geo_service.services.runs import run_scoring
 
     record = run_scoring(national_embedded, ScoringParameters(region="11", draws=20, seed=4))
     settings = Settings(database_url=None, store_dir=national_embedded.root)
@@ -86,7 +86,7 @@ def test_scores_from_the_embedded_store_have_json_types(national_embedded):
 def national_run(national_postgis):
     """A national run (few draws) stored, then a regional run stored after it."""
     from analysis import ScoringParameters
-    from geo_service.scoring import run_scoring
+    from geo_service.services.runs import run_scoring
 
     national = run_scoring(national_postgis, ScoringParameters(draws=20, seed=5))
     run_scoring(national_postgis, ScoringParameters(region="04", draws=20, seed=6))
@@ -260,7 +260,7 @@ def test_responses_are_gzipped(client):
 
 def test_the_same_api_on_the_embedded_store(national_embedded):
     from analysis import ScoringParameters
-    from geo_service.scoring import run_scoring
+    from geo_service.services.runs import run_scoring
 
     national = run_scoring(national_embedded, ScoringParameters(draws=10, seed=7)).run
     run_scoring(national_embedded, ScoringParameters(region="05", draws=10, seed=8))
@@ -298,7 +298,7 @@ def test_upload_reports_like_load_file(national_embedded, data_dir):
 
 
 def test_profile_says_when_the_data_changed_since_the_run(national_postgis, national_run):
-    from geo_service.scoring import data_changes
+    from geo_service.services.runs import data_changes
 
     assert data_changes(national_postgis, national_run) is None
     changed = dict(national_run.inputs)

@@ -25,7 +25,7 @@ CORE_PATHS = (
 @pytest.fixture(scope="module")
 def api_schema(national_postgis):
     from analysis import ScoringParameters
-    from geo_service.scoring import run_scoring
+    from geo_service.services.runs import run_scoring
 
     run_scoring(national_postgis, ScoringParameters(draws=10, seed=21))
     url = national_postgis.engine.url.render_as_string(hide_password=False)

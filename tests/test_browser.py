@@ -21,7 +21,7 @@ import uvicorn
 
 from analysis import ScoringParameters
 from geo_service.app import create_app
-from geo_service.scoring import run_scoring
+from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.embedded import EmbeddedStore
 from layers.loading import NAMES_SOURCE, load_directory

@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from analysis import ScoringParameters
 from analysis.formatting import format_number, rank_of
 from geo_service.app import create_app
-from geo_service.mapping import stored_run_map
-from geo_service.scoring import run_scoring
+from geo_service.services.maps import stored_run_map
+from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from maps.assets import STATIC_DIR
 from maps.gaps import tier_colour

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from analysis import ScoringParameters, load_catalogue
 from geo_service.app import create_app
-from geo_service.scoring import run_scoring
+from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.features import collections
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from analysis import ScoringParameters
-from geo_service.scoring import rerun_parameters, run_scoring
+from geo_service.services.runs import rerun_parameters, run_scoring
 from tests.cli_runner import run_geogaps
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]

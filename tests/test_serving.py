@@ -20,8 +20,8 @@ from sqlalchemy import text
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from geo_service.app import create_app
-from geo_service.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
-from geo_service.server import NoDelayH11Protocol
+from geo_service.services.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
+from geo_service.cli.serve import NoDelayH11Protocol
 from geo_service.settings import Settings
 from layers.embedded import EmbeddedStore
 from layers.postgis import PostgisStore
@@ -103,7 +103,7 @@ def test_embedded_answers_refuse_names_that_are_not_digests(tmp_path):
 @pytest.fixture(scope="module")
 def scored_national(national_postgis):
     from analysis import ScoringParameters
-    from geo_service.scoring import run_scoring
+    from geo_service.services.runs import run_scoring
 
     return run_scoring(national_postgis, ScoringParameters(draws=20, seed=5))
 
@@ -128,7 +128,7 @@ def test_gaps_answer_computed_by_one_worker_is_served_by_another(national_postgi
 
 
 def test_profiles_are_stored_with_the_run_and_equal_a_rebuild(national_postgis, scored_national):
-    from geo_service.scoring import stored_result
+    from geo_service.services.runs import stored_result
 
     run = scored_national.run
     stored = stored_profiles(national_postgis, run)

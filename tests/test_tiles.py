@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from analysis import ScoringParameters
 from geo_service.app import create_app
-from geo_service.scoring import run_scoring
+from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.features import TILE_BUFFER, TILE_EXTENT
 

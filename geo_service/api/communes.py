@@ -9,7 +9,7 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from analysis.formatting import format_interval
-from geo_service.api.common import (
+from geo_service.api.deps import (
     LimitQuery,
     OffsetQuery,
     RegionQuery,
@@ -25,9 +25,14 @@ from geo_service.api.common import (
     run_stats,
 )
 from geo_service.errors import NotFoundError
-from geo_service.profiles import IDENTITY, commune_context, scored_profiles, stored_profiles
-from geo_service.rows import records, score_rows
-from geo_service.scoring import data_changes
+from geo_service.services.profiles import (
+    IDENTITY,
+    commune_context,
+    scored_profiles,
+    stored_profiles,
+)
+from geo_service.services.rows import records, score_rows
+from geo_service.services.runs import data_changes
 from layers.runs import RunRecord
 from layers.store import Store
 

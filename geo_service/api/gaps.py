@@ -19,7 +19,7 @@ from analysis import (
     score_communes,
 )
 from geo_service import __version__
-from geo_service.api.common import (
+from geo_service.api.deps import (
     LimitQuery,
     OffsetQuery,
     RegionQuery,
@@ -31,8 +31,8 @@ from geo_service.api.common import (
     page_links,
 )
 from geo_service.errors import BadParameterError
-from geo_service.inputs import read_analysis_inputs
-from geo_service.rows import region_counts, score_rows
+from geo_service.services.inputs import read_analysis_inputs
+from geo_service.services.rows import region_counts, score_rows
 from layers.store import Store
 
 router = APIRouter(tags=["brechas a pedido"])

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
 from analysis import ScoringParameters
-from geo_service.api.common import (
+from geo_service.api.deps import (
     LimitQuery,
     OffsetQuery,
     RegionQuery,
@@ -28,8 +28,8 @@ from geo_service.api.common import (
     run_stats,
 )
 from geo_service.errors import BadParameterError
-from geo_service.rows import score_rows
-from geo_service.scoring import run_scoring
+from geo_service.services.rows import score_rows
+from geo_service.services.runs import run_scoring
 from layers.runs import NATIONAL_SCOPE
 
 router = APIRouter(tags=["corridas y puntajes"])

@@ -11,7 +11,7 @@ import geopandas as gpd
 from fastapi import APIRouter, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import Response
 
-from geo_service.api.common import (
+from geo_service.api.deps import (
     LimitQuery,
     OffsetQuery,
     RegionQuery,
@@ -22,7 +22,7 @@ from geo_service.api.common import (
     page_links,
 )
 from geo_service.errors import BadParameterError, NotFoundError, PayloadTooLargeError, message_of
-from geo_service.rows import records
+from geo_service.services.rows import records
 from layers.readers import KINDS
 from layers.schema import DATA_TABLES
 

@@ -1,4 +1,4 @@
-"""The HTTP server's connection protocol: uvicorn's, with Nagle's algorithm switched off.
+"""``geogaps serve``: uvicorn with the app factory and a connection protocol without Nagle.
 
 With ``--workers N`` uvicorn binds the listening socket itself and hands it to the workers
 with ``proto`` 0, so asyncio does not set ``TCP_NODELAY`` on accepted connections: on Linux
@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Annotated
 
+import typer
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from geo_service.cli.common import settings_from_env
 
 
 def disable_nagle(transport: asyncio.BaseTransport) -> None:
@@ -28,3 +32,25 @@ class NoDelayH11Protocol(H11Protocol):
         """Switch Nagle's algorithm off, then let uvicorn take the connection."""
         disable_nagle(transport)
         super().connection_made(transport)
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the HTTP API (run `geogaps db upgrade` first; the server does not migrate)."""
+    import uvicorn
+
+    settings_from_env()  # refuse bad settings before starting workers
+    uvicorn.run(
+        "geo_service.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        http=NoDelayH11Protocol,
+        # Workers import geopandas, pyarrow and shapely: give a busy machine time to start them.
+        timeout_worker_healthcheck=60,
+    )

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 
 from analysis import ScoringResult, load_catalogue
 from geo_service.errors import BadApiKeyError, BadParameterError, NotFoundError, WritesDisabledError
-from geo_service.rows import clean, region_counts
-from geo_service.scoring import stored_result
+from geo_service.services.rows import clean, region_counts
+from geo_service.services.runs import stored_result
 from geo_service.settings import Settings
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.store import Store

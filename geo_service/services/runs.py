@@ -13,8 +13,8 @@ import pandas as pd
 
 from analysis import Catalogue, ScoringParameters, ScoringResult, load_catalogue, score_communes
 from geo_service import __version__
-from geo_service.inputs import input_provenance, read_analysis_inputs
-from geo_service.profiles import PROFILES_TABLE, profiles_table, scored_profiles
+from geo_service.services.inputs import input_provenance, read_analysis_inputs
+from geo_service.services.profiles import PROFILES_TABLE, profiles_table, scored_profiles
 from layers.runs import RunRecord, scope_of
 from layers.store import Store
 from layers.tables import stored_columns

@@ -22,7 +22,7 @@ import pandas as pd
 
 from analysis import ScoringResult, explain_communes
 from analysis.formatting import format_interval
-from geo_service.rows import clean, records, region_counts, score_rows
+from geo_service.services.rows import clean, records, region_counts, score_rows
 from layers.runs import RunRecord
 from layers.store import Store
 

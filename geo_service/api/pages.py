@@ -24,8 +24,8 @@ from analysis import load_catalogue
 from analysis.formatting import format_day
 from geo_service.api import gaps as gaps_api
 from geo_service.api import runs as runs_api
-from geo_service.api.common import MAX_PAGE, RegionQuery, get_store, resolve_run, run_result
 from geo_service.api.communes import commune_profile_data
+from geo_service.api.deps import MAX_PAGE, RegionQuery, get_store, resolve_run, run_result
 from layers.store import Store
 from maps import overlays as overlay_features
 from maps.assets import STATIC_DIR, STATIC_URL
@@ -299,8 +299,8 @@ def profile_route(
 def _lagging(store: Store, cut: str) -> dict[str, Any] | None:
     """The commune's Zonas Rezagadas emulation (as ``/rezago/{cut}``), or None without data."""
     from analysis.decision.eligibility import DISCLAIMER
-    from geo_service.api_decision import records
-    from geo_service.decision import eligibility
+    from geo_service.api.decision import records
+    from geo_service.services.decision import eligibility
 
     try:
         result, _ = eligibility(store, cut[:2])
@@ -320,8 +320,8 @@ def _lagging(store: Store, cut: str) -> dict[str, Any] | None:
 
 def _portfolio(store: Store, cut: str) -> dict[str, Any] | None:
     """The commune's Mesa portfolio against its gaps (as ``/portafolio/{cut}``), or None."""
-    from geo_service.api_decision import records
-    from geo_service.decision import portfolio_review
+    from geo_service.api.decision import records
+    from geo_service.services.decision import portfolio_review
 
     try:
         review, source = portfolio_review(store, cut[:2])

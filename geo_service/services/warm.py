@@ -13,8 +13,8 @@ import logging
 import time
 from collections.abc import Callable
 
-from geo_service.api.common import ServingState, resolve_run, run_result, run_stats
 from geo_service.api.communes import communes_context, run_profiles
+from geo_service.api.deps import ServingState, resolve_run, run_result, run_stats
 from geo_service.api.gaps import analysis_inputs
 from geo_service.errors import NotFoundError
 from layers.store import Store

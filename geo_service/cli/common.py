@@ -1,8 +1,8 @@
 """What every ``geogaps`` command shares: consoles, the user-error type, settings and the store.
 
-Commands live in ``geo_service/cli.py`` and in topic modules (``geo_service/cli_*.py``) that
-``cli.py`` registers on its Typer app; they all import these helpers from here, so a topic module
-never imports ``cli.py`` itself.
+Each command family is a module of ``geo_service/cli/`` that the package's ``__init__`` registers
+on its Typer app; they all import these helpers from here, so a command module never imports the
+package itself.
 """
 
 from __future__ import annotations
@@ -58,3 +58,7 @@ def progress_bar(label: str) -> Progress:
         console=errors,
         transient=True,
     )
+
+
+#: Options every command sees: ``debug`` is set by ``--debug`` or ``GEOGAPS_DEBUG=1``.
+global_options: dict[str, bool] = {"debug": False}

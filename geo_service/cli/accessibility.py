@@ -1,6 +1,6 @@
 """``geogaps accessibility``: travel time from where people live to the nearest services.
 
-Registered on the ``geogaps`` app by ``geo_service/cli.py``. Reads the loaded layers, runs
+Registered on the ``geogaps`` app by ``geo_service/cli/__init__.py``. Reads the loaded layers, runs
 :func:`analysis.accessibility.run_accessibility`, writes the rasters (COG + PNG overlays) under
 ``GEOGAPS_RASTER_DIR`` and stores the per-commune table, which ``geogaps score`` then reads.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import typer
 
 from analysis.formatting import format_integer, format_number, format_share
-from geo_service.cli_support import (
+from geo_service.cli.common import (
     UserError,
     console,
     errors,
@@ -110,7 +110,7 @@ def accessibility(
     # runs, so every other geogaps command starts quickly.
     from analysis import load_catalogue
     from analysis.accessibility import FACILITY_KINDS, LandCover, run_accessibility
-    from geo_service.inputs import read_analysis_inputs
+    from geo_service.services.inputs import read_analysis_inputs
     from layers.accessibility import save_accessibility
     from layers.files_out import write_table
     from layers.rasters import LAND_COVER_FILE, read_land_cover

@@ -19,7 +19,7 @@ from analysis.challenges import Catalogue
 from analysis.formatting import format_number
 from analysis.scoring import ScoredModel, scored_model, with_parameter_weights
 from analysis.sensitivity import SensitivityResult, rank_sensitivity
-from geo_service.inputs import input_provenance, read_analysis_inputs
+from geo_service.services.inputs import input_provenance, read_analysis_inputs
 from layers.store import Store
 
 _cache_lock = threading.Lock()

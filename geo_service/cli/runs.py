@@ -1,4 +1,4 @@
-"""``geogaps serve``, ``geogaps runs`` and ``geogaps explain``: serving and stored runs."""
+"""``geogaps runs`` and ``geogaps explain``: the stored score runs."""
 
 from __future__ import annotations
 
@@ -7,31 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from geo_service.cli_support import UserError, console, errors, opened_store, settings_from_env
-
-
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
-) -> None:
-    """Serve the HTTP API (run `geogaps db upgrade` first; the server does not migrate)."""
-    import uvicorn
-
-    from geo_service.server import NoDelayH11Protocol
-
-    settings_from_env()  # refuse bad settings before starting workers
-    uvicorn.run(
-        "geo_service.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        http=NoDelayH11Protocol,
-        # Workers import geopandas, pyarrow and shapely: give a busy machine time to start them.
-        timeout_worker_healthcheck=60,
-    )
+from geo_service.cli.common import UserError, console, errors, opened_store, settings_from_env
 
 
 def runs(
@@ -73,7 +49,7 @@ def explain(
 ) -> None:
     """Print one commune's score breakdown from a stored run (nothing is re-scored)."""
     from analysis import explain_commune
-    from geo_service.scoring import data_changes, stored_result
+    from geo_service.services.runs import data_changes, stored_result
     from layers.parsing import pad_cut
 
     code = pad_cut(cut)

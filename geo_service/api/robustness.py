@@ -10,8 +10,8 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 
 from analysis import ScoringParameters, load_catalogue
-from geo_service.api.common import RegionQuery, StoreDep
-from geo_service.robustness import (
+from geo_service.api.deps import RegionQuery, StoreDep
+from geo_service.services.robustness import (
     audit_for,
     scope_label,
     sensitivity_chart_png,

@@ -1,6 +1,6 @@
 """Decision tools wired to a store: read the inputs, call the pure analysis, describe sources.
 
-Shared by ``geo_service/cli_decision.py`` and ``geo_service/api_decision.py`` so the command
+Shared by ``geo_service/cli/decision.py`` and ``geo_service/api/decision.py`` so the command
 line and the API always give the same tables.
 """
 
@@ -26,7 +26,7 @@ from analysis.decision.siting import Model, SitingResult, raster_instance, site_
 from analysis.geometry import contiguity, geometries, points_within
 from analysis.indicators import fold, fold_series
 from analysis.inputs import AnalysisInputs
-from geo_service.inputs import read_analysis_inputs
+from geo_service.services.inputs import read_analysis_inputs
 from geo_service.settings import Settings
 from layers.store import Store
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from analysis import ScoringParameters
 from analysis.formatting import format_number
-from geo_service.cli_support import UserError, console, opened_store, settings_from_env
+from geo_service.cli.common import UserError, console, opened_store, settings_from_env
 
 
 def _parameters(region: str | None, seed: int | None) -> ScoringParameters:
@@ -48,7 +48,7 @@ def sensitivity(
     ] = None,
 ) -> None:
     """Índices de Sobol' (S1, ST) de los lugares: qué entrada incierta los mueve."""
-    from geo_service.robustness import scope_label, sensitivity_chart_png, sensitivity_for
+    from geo_service.services.robustness import scope_label, sensitivity_chart_png, sensitivity_for
 
     if samples < 2 or samples & (samples - 1):
         raise UserError(f"--samples debe ser una potencia de 2, no {samples}")
@@ -104,7 +104,7 @@ def audit(
     ] = None,
 ) -> None:
     """Auditoría de coherencia: correlaciones, alfa de Cronbach, primer componente, alertas."""
-    from geo_service.robustness import audit_for
+    from geo_service.services.robustness import audit_for
 
     parameters = _parameters(region, None)
     settings = settings_from_env()

@@ -1,7 +1,7 @@
 """Commands of the decision tools: ``portafolio``, ``rezago`` and ``siting``.
 
-Registered on the ``geogaps`` app by ``geo_service/cli.py``; bodies call
-:mod:`geo_service.decision`, the same functions the API uses.
+Registered on the ``geogaps`` app by ``geo_service/cli/__init__.py``; bodies call
+:mod:`geo_service.services.decision`, the same functions the API uses.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import typer
 from rich.table import Table
 
 from analysis.formatting import format_integer, format_number, format_share
-from geo_service.cli_support import UserError, console, opened_store, settings_from_env
+from geo_service.cli.common import UserError, console, opened_store, settings_from_env
 
 RegionOption = Annotated[
     str | None, typer.Option(help="Two-digit region code, e.g. 04; default national.")
@@ -42,8 +42,8 @@ def portafolio(
     """The Mesa's portfolio against its gaps: money by typology and stage, unaddressed gaps."""
     # Imported when the command runs: the decision stack (spopt, scipy) is slow to import.
     from analysis import load_catalogue
-    from geo_service.decision import portfolio_review
-    from geo_service.decision_export import (
+    from geo_service.services.decision import portfolio_review
+    from geo_service.services.decision_exports import (
         portfolio_challenges_csv,
         portfolio_communes_csv,
         portfolio_page,
@@ -99,8 +99,8 @@ def rezago(
 ) -> None:
     """Zonas Rezagadas eligibility emulated on open data: criteria, margins, probabilities."""
     from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
-    from geo_service.decision import eligibility
-    from geo_service.decision_export import eligibility_csv
+    from geo_service.services.decision import eligibility
+    from geo_service.services.decision_exports import eligibility_csv
 
     _check_region(region)
     with opened_store(settings_from_env()) as store:
@@ -171,7 +171,7 @@ def siting(
     ] = None,
 ) -> None:
     """Where new facilities reach the most rural people (spopt MCLP or p-median)."""
-    from geo_service.decision import siting_for_settings
+    from geo_service.services.decision import siting_for_settings
     from layers.decision_files import write_siting
     from layers.errors import LayerError
 

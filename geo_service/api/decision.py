@@ -24,14 +24,14 @@ from analysis.decision.eligibility import (
     EligibilityResult,
 )
 from analysis.decision.portfolio import PortfolioReview
-from geo_service.api.common import RegionQuery, StoreDep
-from geo_service.decision import (
+from geo_service.api.deps import RegionQuery, StoreDep
+from geo_service.services.decision import (
     SitingReport,
     eligibility,
     portfolio_review,
     siting_for_settings,
 )
-from geo_service.decision_export import (
+from geo_service.services.decision_exports import (
     eligibility_csv,
     portfolio_challenges_csv,
     portfolio_communes_csv,

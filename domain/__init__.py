@@ -1,0 +1,49 @@
+"""The vocabulary of geogaps, in one place.
+
+Regions, CUT codes, project typologies and stages, Mesa actor types and the words every surface
+shows for ranks and missing values.
+
+This package imports nothing of the project, so ``layers/``, ``analysis/``, ``maps/`` and
+``geo_service/`` all import it and never restate a code, a label or a pattern. The map's script
+receives :data:`domain.labels.LABELS` in its page configuration, so Python and JavaScript write
+the same words.
+"""
+
+from domain.labels import LABELS, MISSING, NO_RANK, rank_of
+from domain.projects import (
+    ACTOR_TYPES,
+    LOCATION_PRECISIONS,
+    PROJECT_STAGES,
+    PROJECT_TYPOLOGIES,
+    TYPOLOGY_LABELS,
+)
+from domain.regions import (
+    CUT_PATTERN,
+    REGION_NAMES,
+    REGION_PATTERN,
+    REGION_PATTERN_WITH_NATIONAL,
+    is_region_code,
+    region_of,
+    regions_of,
+)
+from domain.text import fold
+
+__all__ = [
+    "ACTOR_TYPES",
+    "CUT_PATTERN",
+    "LABELS",
+    "LOCATION_PRECISIONS",
+    "MISSING",
+    "NO_RANK",
+    "PROJECT_STAGES",
+    "PROJECT_TYPOLOGIES",
+    "REGION_NAMES",
+    "REGION_PATTERN",
+    "REGION_PATTERN_WITH_NATIONAL",
+    "TYPOLOGY_LABELS",
+    "fold",
+    "is_region_code",
+    "rank_of",
+    "region_of",
+    "regions_of",
+]

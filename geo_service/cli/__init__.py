@@ -1,0 +1,110 @@
+"""The ``geogaps`` command line: load data, inspect it, score communes, serve the map.
+
+One Typer app; each command family lives in its own module of this package and is registered
+here, so the modules never import this one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+from sqlalchemy.exc import OperationalError
+
+from geo_service.cli import accessibility, data, decision, robustness, runs, scores, serve
+
+try:  # typer >= 0.20 ships its own copy of click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer uses click itself
+    from click import ClickException  # type: ignore[assignment]
+
+from geo_service.cli.common import UserError, errors, global_options
+from layers.errors import LayerError
+
+app = typer.Typer(
+    help="geogaps: brechas territoriales de las comunas de Chile — territorial gap analysis.\n\n"
+    "Without GEOGAPS_DATABASE_URL every command uses the embedded store (GeoParquet files in "
+    "GEOGAPS_STORE_DIR); with it, PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database schema (PostGIS only).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+app.command()(data.load)
+app.command("load-file")(data.load_one_file)
+app.command()(data.remove)
+app.command()(data.status)
+db_app.command("upgrade")(data.db_upgrade)
+app.command()(scores.score)
+app.command("map")(scores.map_file)
+app.command("portafolio")(decision.portafolio)
+app.command("rezago")(decision.rezago)
+app.command("siting")(decision.siting)
+app.command("serve")(serve.serve)
+app.command("runs")(runs.runs)
+app.command("explain")(runs.explain)
+app.command("sensitivity")(robustness.sensitivity)
+app.command("audit")(robustness.audit)
+app.command("accessibility")(accessibility.accessibility)
+
+
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the Python traceback of any error.")
+    ] = False,
+) -> None:
+    """Options for every command."""
+    global_options["debug"] = debug
+
+
+def main() -> None:
+    """Entry point: user errors print one sentence and exit 1, usage errors exit 2.
+
+    A misspelt command or option prints click's usage message. Errors that are not the user's
+    (bugs) print their type and message; ``--debug`` (or ``GEOGAPS_DEBUG=1``) shows the
+    traceback of any error.
+    """
+    global_options["debug"] = "--debug" in sys.argv[1:] or os.environ.get("GEOGAPS_DEBUG") == "1"
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except typer.Abort:
+        errors.print("interrumpido")
+        sys.exit(130)
+    except (UserError, LayerError) as error:
+        _traceback_if_debugging()
+        errors.print(f"[red]error:[/red] {escape(str(error))}")
+        sys.exit(1)
+    except OperationalError as error:
+        _traceback_if_debugging()
+        errors.print(
+            "[red]error:[/red] no se puede conectar con la base de datos "
+            f"({escape(str(error.orig).strip())}); revise GEOGAPS_DATABASE_URL y que el "
+            "servidor esté en marcha"
+        )
+        sys.exit(1)
+    except Exception as error:
+        _traceback_if_debugging()
+        errors.print(
+            f"[red]error inesperado:[/red] {type(error).__name__}: {escape(str(error))}; "
+            "repita con --debug para ver el detalle"
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _traceback_if_debugging() -> None:
+    if global_options["debug"]:
+        errors.print(traceback.format_exc(), markup=False)

@@ -1,0 +1,226 @@
+"""``geogaps load``, ``load-file``, ``remove``, ``status`` and ``db upgrade``: a store's data."""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from geo_service.cli.common import (
+    UserError,
+    console,
+    errors,
+    global_options,
+    opened_store,
+    progress_bar,
+    settings_from_env,
+)
+from layers.loading import (
+    DirectoryLoad,
+    LoadReport,
+    load_directory,
+    load_file,
+    names_with_accents,
+)
+from layers.readers import KINDS
+
+
+def _print_report(report: LoadReport) -> None:
+    if report.skipped_unchanged:
+        console.print(
+            f"[dim]= {report.dataset}: sin cambios (sha256 {report.sha256[:12]}…), "
+            f"{report.rows_loaded} filas ya cargadas[/dim]"
+        )
+        return
+    outcome = report.outcome
+    console.print(
+        f"[green]✓[/green] {report.dataset} → {report.table_name}: leídas {report.rows_read}, "
+        f"cargadas {report.rows_loaded}, rechazadas {report.rows_rejected} "
+        f"({report.seconds:.2f} s)"
+    )
+    for reason, count in report.rejection_reasons().items():
+        console.print(f"    rechazadas {count}: {escape(reason)}")
+    extras = {
+        "duplicados exactos eliminados": outcome.duplicates_removed,
+        "geometrías inválidas reparadas": outcome.repaired_geometries,
+        "puntos fuera de la comuna que declaran (marcados)": outcome.outside_declared_commune,
+    }
+    for label, count in extras.items():
+        if count:
+            console.print(f"    {label}: {count}")
+    if outcome.reprojected_from:
+        console.print(f"    reproyectado de {outcome.reprojected_from} a EPSG:4326")
+    for note in outcome.notes:
+        console.print(f"    nota: {escape(note)}")
+
+
+def _print_directory(result: DirectoryLoad) -> None:
+    for relative, reason in result.not_loaded.items():
+        console.print(f"[dim]- no se carga: {relative} ({escape(reason)})[/dim]")
+    for relative in result.missing:
+        errors.print(f"[yellow]! falta en la carpeta de datos: {relative}[/yellow]")
+    for relative, message in result.failures.items():
+        errors.print(f"[red]✗ {relative}:[/red] {escape(message)}")
+        if global_options["debug"] and relative in result.errors:
+            error = result.errors[relative]
+            errors.print("".join(traceback.format_exception(error)), markup=False)
+
+
+def load(
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder laid out like ../shared/data/chile (default GEOGAPS_DATA_DIR)."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Reload files even when nothing that shapes them changed.")
+    ] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(help="Accept reloads that empty a dataset or drop more than half its rows."),
+    ] = False,
+) -> None:
+    """Load every known dataset of a data folder, validated, with provenance.
+
+    Every file is tried and reported; the exit code is 1 if any of them was refused.
+    """
+    settings = settings_from_env()
+    folder = data_dir or settings.data_dir
+    with opened_store(settings) as store:
+        progress = progress_bar("cargando")
+        with progress:
+            task = progress.add_task("", total=None)
+
+            def advance(step: int, total: int, name: str) -> None:
+                progress.update(task, total=total, completed=step - 1, description=name)
+
+            result = load_directory(
+                store, folder, force=force, on_progress=advance, allow_shrink=allow_shrink
+            )
+        for report in result.reports:
+            _print_report(report)
+        _print_directory(result)
+        console.print(f"almacén: {store!r}")
+    if result.failures:
+        raise UserError(
+            f"{len(result.failures)} de {len(result.failures) + len(result.reports)} archivos "
+            "no se cargaron (ver arriba); los demás quedaron cargados"
+        )
+
+
+def load_one_file(
+    path: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, GeoParquet or CSV.")
+    ],
+    kind: Annotated[str, typer.Option(help=f"Kind of data: {', '.join(KINDS)}.")],
+    crs: Annotated[
+        str | None, typer.Option(help="CRS when the file declares none, e.g. EPSG:32719.")
+    ] = None,
+    dataset: Annotated[
+        str | None, typer.Option(help="Dataset name (default: file name without extension).")
+    ] = None,
+    layer: Annotated[
+        str | None, typer.Option(help="Layer of a GeoPackage that has several.")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Reload even if nothing changed.")] = False,
+    allow_shrink: Annotated[
+        bool,
+        typer.Option(help="Accept a reload that empties the dataset or drops half its rows."),
+    ] = False,
+) -> None:
+    """Load one file as a dataset of the given kind."""
+    settings = settings_from_env()
+    # Boundaries get their accents from the INE names of the data folder, as in `load`.
+    context = names_with_accents(settings.data_dir) if kind == "communes" else None
+    with opened_store(settings) as store:
+        report = load_file(
+            store,
+            kind,
+            path,
+            crs=crs,
+            dataset=dataset,
+            force=force,
+            context=context,
+            layer=layer,
+            allow_shrink=allow_shrink,
+        )
+    _print_report(report)
+
+
+def remove(
+    dataset: Annotated[str, typer.Argument(help="Dataset name, as `geogaps status` lists it.")],
+) -> None:
+    """Delete a dataset's rows and its provenance, in one transaction."""
+    from layers.loading import attempt_row
+
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        removed = store.remove_dataset(dataset, attempt_row(dataset, status="removed"))
+    console.print(f"conjunto {dataset} eliminado: {removed} filas y su procedencia")
+
+
+def status() -> None:
+    """List loaded datasets with row counts and provenance, and files that were refused."""
+    settings = settings_from_env()
+    with opened_store(settings) as store:
+        provenance = store.provenance()
+        refused = store.unresolved_refusals()
+    where = "PostGIS" if settings.uses_postgis else str(settings.store_dir)
+    if provenance.empty:
+        console.print("Aún no hay conjuntos cargados: ejecute `geogaps load`.")
+    else:
+        table = Table(title=f"Conjuntos en {where}")
+        for column in (
+            "conjunto",
+            "tabla",
+            "leídas",
+            "cargadas",
+            "rechazadas",
+            "sha256",
+            "cargado",
+        ):
+            table.add_column(
+                column,
+                no_wrap=column == "conjunto",
+                justify="right" if column in {"leídas", "cargadas", "rechazadas"} else "left",
+            )
+        for row in provenance.to_dict("records"):
+            table.add_row(
+                str(row["dataset"]),
+                str(row["table_name"]),
+                str(row["rows_read"]),
+                str(row["rows_loaded"]),
+                str(row["rows_rejected"]),
+                str(row["sha256"])[:12],
+                pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d %H:%M UTC"),
+            )
+        console.print(table)
+    if not refused.empty:
+        table = Table(title="Archivos rechazados (el último intento de cada conjunto)")
+        for column in ("conjunto", "archivo", "intento", "motivo"):
+            table.add_column(column, no_wrap=column != "motivo", overflow="fold")
+        for row in refused.to_dict("records"):
+            table.add_row(
+                str(row["dataset"]),
+                str(row["file_name"]),
+                pd.Timestamp(row["attempted_at"]).strftime("%Y-%m-%d %H:%M UTC"),
+                escape(str(row["reason"])),
+            )
+        console.print(table)
+
+
+CHALLENGE_HELP = "Challenge id of the catalogue (agua, conectividad, rural_urbano…) or compuesto."
+
+
+
+def db_upgrade() -> None:
+    """Apply the Alembic migrations to the PostGIS database."""
+    settings = settings_from_env()
+    if not settings.uses_postgis:
+        raise UserError("GEOGAPS_DATABASE_URL is not set: the embedded store needs no migrations")
+    with opened_store(settings):
+        console.print("schema is up to date")

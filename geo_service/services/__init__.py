@@ -1,0 +1,1 @@
+"""What the API routes and the commands share: runs, profiles, decision tools, exports, caches."""
