@@ -9,6 +9,13 @@ receives :data:`domain.labels.LABELS` in its page configuration, so Python and J
 the same words.
 """
 
+from domain.errors import (
+    ConflictError,
+    GeogapsError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
 from domain.labels import LABELS, MISSING, NO_RANK, rank_of
 from domain.projects import (
     ACTOR_TYPES,
@@ -41,6 +48,11 @@ __all__ = [
     "REGION_PATTERN",
     "REGION_PATTERN_WITH_NATIONAL",
     "TYPOLOGY_LABELS",
+    "ConflictError",
+    "GeogapsError",
+    "InvalidInputError",
+    "NotFoundError",
+    "UnavailableError",
     "fold",
     "is_region_code",
     "rank_of",

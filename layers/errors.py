@@ -1,7 +1,9 @@
 """Exceptions raised by layers for problems a user can act on."""
 
+from domain.errors import GeogapsError
 
-class LayerError(Exception):
+
+class LayerError(GeogapsError):
     """A user-facing problem with an input file or the store; the message says what to do."""
 
 
