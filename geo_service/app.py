@@ -17,8 +17,9 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from geo_service import __version__
 from geo_service.api import ROUTERS
-from geo_service.api.deps import SafeJSONResponse, ServingState
+from geo_service.api.responses import SafeJSONResponse
 from geo_service.errors import install_error_handlers
+from geo_service.services.cache import Caches
 from geo_service.services.warm import warm_caches
 from geo_service.settings import Settings
 from layers import open_store
@@ -49,10 +50,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             statement_timeout_ms=settings.statement_timeout_ms,
         )
         app.state.store = store
-        app.state.serving = ServingState()
+        app.state.caches = Caches()
         if settings.warm_caches:
             # Blocking on purpose: the worker takes requests once its caches are filled.
-            await asyncio.to_thread(warm_caches, store, app.state.serving)
+            await asyncio.to_thread(warm_caches, store, app.state.caches)
         # Everything imported and cached so far lives as long as the worker: keep it out of
         # the collector's full passes, which otherwise stall every request for 0.1–0.2 s.
         gc.collect()

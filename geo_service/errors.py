@@ -1,9 +1,11 @@
-"""One table from exceptions to HTTP statuses, so user input never gets a 500.
+"""One table from the project's exceptions to HTTP statuses.
 
-Routes raise plain exceptions (``LookupError`` for an unknown id, ``ValueError`` for a bad
-parameter, the database driver's errors when the store is down); the handlers registered by
-:func:`install_error_handlers` turn each into its status with a ``{"detail": ...}`` body in Spanish
-or in the store's own words.
+Routes, services, stores and the analysis raise the project's own exceptions
+(:mod:`domain.errors` and their subclasses here and in :mod:`layers.errors`); the handlers
+registered by :func:`install_error_handlers` turn each into its status with a ``{"detail": ...}``
+body in Spanish. Only those classes are in the table: a built-in ``ValueError``, ``KeyError`` or
+``LookupError`` is a bug, answered as a logged 500 ("error interno"), never as "bad parameter".
+The database driver's connection errors are the one outside family: the store is down (503).
 """
 
 from __future__ import annotations
@@ -16,33 +18,53 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from domain.errors import (
+    ConflictError,
+    GeogapsError,
+    InvalidInputError,
+    NotFoundError,
+    UnavailableError,
+)
 from layers.errors import DependencyError, LayerError
 from layers.runs import RunConflictError
 
 logger = logging.getLogger("geogaps.api")
 
+__all__ = [
+    "BadApiKeyError",
+    "BadParameterError",
+    "BadRequestError",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "StoreUnavailableError",
+    "WritesDisabledError",
+    "install_error_handlers",
+    "message_of",
+    "status_of",
+]
 
-class NotFoundError(LookupError):
-    """An id, CUT, table or run that does not exist (404)."""
 
-
-class BadParameterError(ValueError):
+class BadParameterError(InvalidInputError):
     """A query parameter the catalogue or the schema does not accept (422)."""
 
 
-class PayloadTooLargeError(Exception):
+class BadRequestError(InvalidInputError):
+    """A malformed request (OGC API parameters: bbox, properties, unknown parameters) (400)."""
+
+
+class PayloadTooLargeError(GeogapsError):
     """An upload over the configured size limit (413)."""
 
 
-class WritesDisabledError(Exception):
+class WritesDisabledError(GeogapsError):
     """Writes are disabled because no API key is configured (403)."""
 
 
-class BadApiKeyError(Exception):
+class BadApiKeyError(GeogapsError):
     """A write without the right ``X-API-Key`` header (401)."""
 
 
-class StoreUnavailableError(Exception):
+class StoreUnavailableError(UnavailableError):
     """The store cannot answer (database down, folder missing) (503)."""
 
 
@@ -51,18 +73,18 @@ STATUS_TABLE: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (RunConflictError, 409),
     (DependencyError, 409),
-    (BadParameterError, 422),
+    (ConflictError, 409),
+    (BadRequestError, 400),
     (PayloadTooLargeError, 413),
     (WritesDisabledError, 403),
     (BadApiKeyError, 401),
-    (StoreUnavailableError, 503),
+    (UnavailableError, 503),
     (OperationalError, 503),
     (PoolTimeoutError, 503),
     (psycopg.OperationalError, 503),
+    (InvalidInputError, 422),
     (LayerError, 422),
-    (LookupError, 404),
-    (KeyError, 422),
-    (ValueError, 422),
+    (GeogapsError, 422),
 )
 
 
@@ -93,7 +115,7 @@ def message_of(error: Exception, status: int) -> str:
 async def _handle(request: Request, error: Exception) -> JSONResponse:
     status = status_of(error)
     if status == 500:
-        logger.exception("error inesperado en %s", request.url.path, exc_info=error)
+        logger.error("error inesperado en %s", request.url.path, exc_info=error)
         return JSONResponse({"detail": "error interno del servidor"}, status_code=500)
     headers = {"Retry-After": "5"} if status == 503 else None
     message = message_of(error, status)
@@ -108,7 +130,8 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the status table on ``app``."""
+    """Register the status table on ``app``; anything else is a logged 500."""
     for error_type, _ in STATUS_TABLE:
         app.add_exception_handler(error_type, _handle)
     app.add_exception_handler(DBAPIError, _handle)
+    app.add_exception_handler(Exception, _handle)

@@ -1,6 +1,7 @@
 """Settings of the service, read from ``GEOGAPS_*`` environment variables.
 
-This module imports nothing from the project so that every other module can depend on it.
+This module imports nothing from the project but the ``domain`` vocabulary, so that every other
+module can depend on it.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain import is_region_code
 
 
 class Settings(BaseSettings):
@@ -90,9 +93,9 @@ class Settings(BaseSettings):
     def _two_digit_region(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        if not value.isdigit() or not 1 <= int(value) <= 16:
+        if not is_region_code(value.strip().zfill(2)):
             raise ValueError("GEOGAPS_DEFAULT_REGION must be a region code from 01 to 16")
-        return value.zfill(2)
+        return value.strip().zfill(2)
 
     @property
     def uses_postgis(self) -> bool:

@@ -75,7 +75,7 @@ def test_sensitivity_and_audit_routes(client) -> None:
     chart = client.get("/sensitivity", params={"region": "04", "samples": 16, "format": "png"})
     assert chart.headers["content-type"] == "image/png"
     unknown = client.get("/sensitivity", params={"challenge": "vivienda"})
-    assert unknown.status_code == 422 and "vivienda" in unknown.json()["detail"]
+    assert unknown.status_code == 422 and "vivienda" in unknown.json()["detail"][0]["msg"]
     assert client.get("/sensitivity", params={"samples": 100}).status_code == 422
 
     audit = client.get("/audit", params={"region": "04"})

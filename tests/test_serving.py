@@ -20,8 +20,8 @@ from sqlalchemy import text
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from geo_service.app import create_app
-from geo_service.services.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
 from geo_service.cli.serve import NoDelayH11Protocol
+from geo_service.services.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
 from geo_service.settings import Settings
 from layers.embedded import EmbeddedStore
 from layers.postgis import PostgisStore
@@ -175,12 +175,14 @@ def test_workers_start_with_warm_caches(national_postgis, scored_national):
     settings = Settings(database_url=_url(national_postgis))
     app = create_app(settings)
     with TestClient(app) as client:
-        serving = app.state.serving
+        caches = app.state.caches
         state = national_postgis.state_key()
-        assert state in serving.context and state in serving.inputs
+        assert caches.holds("commune_context", "", state=state)
+        assert caches.holds("analysis_inputs", "", state=state)
         # Other tests may have stored newer national runs: the newest one is warmed.
         newest = national_postgis.newest_run()
-        assert newest.run_id in serving.results and newest.run_id in serving.run_profiles
+        assert caches.holds("run_result", newest.run_id)
+        assert caches.holds("run_profiles", newest.run_id)
         assert client.get("/communes/04303").json()["name"] == "Monte Patria"
 
 

@@ -2,17 +2,33 @@
 
 from fastapi import APIRouter
 
-from geo_service.api import communes, decision, gaps, ogc, pages, robustness, runs, system
+from geo_service.api import (
+    communes,
+    datasets,
+    decision,
+    exports,
+    gaps,
+    map_layers,
+    ogc,
+    pages,
+    robustness,
+    runs,
+    scores,
+    system,
+)
 
 #: Every router of the service, in the order the app mounts them (the OpenAPI lists them so).
 ROUTERS: tuple[APIRouter, ...] = (
     system.router,
+    datasets.router,
     runs.router,
+    scores.router,
     communes.router,
     gaps.router,
     ogc.router,
     pages.router,
-    pages.exports,
+    map_layers.router,
+    exports.router,
     decision.router,
     robustness.router,
 )

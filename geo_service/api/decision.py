@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from analysis import load_catalogue
@@ -24,7 +22,10 @@ from analysis.decision.eligibility import (
     EligibilityResult,
 )
 from analysis.decision.portfolio import PortfolioReview
-from geo_service.api.deps import RegionQuery, StoreDep
+from domain import CUT_PATTERN, REGION_PATTERN, region_of
+from domain.errors import NotFoundError
+from geo_service.api.deps import CachesDep, RegionQuery, StoreDep
+from geo_service.services.cache import Caches
 from geo_service.services.decision import (
     SitingReport,
     eligibility,
@@ -37,39 +38,27 @@ from geo_service.services.decision_exports import (
     portfolio_communes_csv,
     portfolio_page,
 )
+from geo_service.services.rows import json_records as records
 from layers.store import Store
 
 router = APIRouter(tags=["decisión"])
 
 
-CutPath = Annotated[str, Path(pattern=r"^\d{5}$", description="Five-digit commune code (CUT).")]
+CutPath = Annotated[str, Path(pattern=CUT_PATTERN, description="Five-digit commune code (CUT).")]
 TiersQuery = Annotated[
     int, Query(ge=1, le=10, description="Tiers counted as a high gap (1 = top tier).")
 ]
 CSV_MEDIA = "text/csv; charset=utf-8"
 
 
-def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON records (``NaN`` → ``null``), the same for both stores."""
-    rows: list[dict[str, Any]] = json.loads(
-        frame.to_json(orient="records", force_ascii=False, date_format="iso")
-    )
-    return rows
-
-
-def _review(store: Store, region: str | None, tiers: int) -> tuple[PortfolioReview, str]:
-    try:
-        return portfolio_review(store, region, tiers)
-    except LookupError as error:
-        raise HTTPException(404, str(error.args[0] if error.args else error)) from None
-
-
-def _commune_review(store: Store, cut: str, tiers: int) -> tuple[PortfolioReview, str]:
-    review, source = _review(store, cut[:2], tiers)
+def _commune_review(
+    store: Store, caches: Caches, cut: str, tiers: int
+) -> tuple[PortfolioReview, str]:
+    review, source = portfolio_review(store, region_of(cut), tiers, caches=caches)
     try:
         return review.commune(cut), source
     except KeyError:
-        raise HTTPException(404, f"comuna desconocida {cut!r}") from None
+        raise NotFoundError(f"comuna desconocida {cut!r}") from None
 
 
 def _finite(values: dict[str, Any]) -> dict[str, Any]:
@@ -86,10 +75,10 @@ def _attachment(name: str) -> dict[str, str]:
 
 @router.get("/portafolio")
 def portfolio(
-    store: StoreDep, region: RegionQuery = None, priority_tiers: TiersQuery = 1
+    store: StoreDep, caches: CachesDep, region: RegionQuery = None, priority_tiers: TiersQuery = 1
 ) -> dict[str, Any]:
     """Each commune's projects against its gaps: money, high gaps without a project, suggestion."""
-    review, source = _review(store, region, priority_tiers)
+    review, source = portfolio_review(store, region, priority_tiers, caches=caches)
     return {
         "source": source,
         "catalogue_version": load_catalogue().version,
@@ -100,20 +89,20 @@ def portfolio(
 
 @router.get("/portafolio.csv")
 def portfolio_csv(
-    store: StoreDep, region: RegionQuery = None, priority_tiers: TiersQuery = 1
+    store: StoreDep, caches: CachesDep, region: RegionQuery = None, priority_tiers: TiersQuery = 1
 ) -> Response:
     """The commune summary as Excel-ready CSV (UTF-8 with BOM, ``;``, decimal comma)."""
-    review, _ = _review(store, region, priority_tiers)
+    review, _ = portfolio_review(store, region, priority_tiers, caches=caches)
     name = f"portafolio_{region or 'nacional'}.csv"
     return Response(portfolio_communes_csv(review), media_type=CSV_MEDIA, headers=_attachment(name))
 
 
 @router.get("/portafolio/{cut}.csv")
 def commune_portfolio_csv(
-    store: StoreDep, cut: CutPath, priority_tiers: TiersQuery = 1
+    store: StoreDep, caches: CachesDep, cut: CutPath, priority_tiers: TiersQuery = 1
 ) -> Response:
     """One commune's challenges with the projects and money aimed at each, as CSV."""
-    review, _ = _commune_review(store, cut, priority_tiers)
+    review, _ = _commune_review(store, caches, cut, priority_tiers)
     return Response(
         portfolio_challenges_csv(review),
         media_type=CSV_MEDIA,
@@ -123,19 +112,19 @@ def commune_portfolio_csv(
 
 @router.get("/portafolio/{cut}.html", response_class=HTMLResponse)
 def commune_portfolio_page(
-    store: StoreDep, cut: CutPath, priority_tiers: TiersQuery = 1
+    store: StoreDep, caches: CachesDep, cut: CutPath, priority_tiers: TiersQuery = 1
 ) -> HTMLResponse:
     """A printable Spanish page of one commune's portfolio against its gaps."""
-    review, source = _commune_review(store, cut, priority_tiers)
+    review, source = _commune_review(store, caches, cut, priority_tiers)
     return HTMLResponse(portfolio_page(review, source, load_catalogue().version))
 
 
 @router.get("/portafolio/{cut}")
 def commune_portfolio(
-    store: StoreDep, cut: CutPath, priority_tiers: TiersQuery = 1
+    store: StoreDep, caches: CachesDep, cut: CutPath, priority_tiers: TiersQuery = 1
 ) -> dict[str, Any]:
     """One commune: summary, challenges, investment by typology and stage, and projects."""
-    review, source = _commune_review(store, cut, priority_tiers)
+    review, source = _commune_review(store, caches, cut, priority_tiers)
     return {
         "source": source,
         "priority_tiers": priority_tiers,
@@ -144,13 +133,6 @@ def commune_portfolio(
         "investments": records(review.investments),
         "projects": records(review.projects),
     }
-
-
-def _eligibility(store: Store, region: str | None) -> tuple[EligibilityResult, pd.DataFrame]:
-    try:
-        return eligibility(store, region)
-    except LookupError as error:
-        raise HTTPException(404, str(error.args[0] if error.args else error)) from None
 
 
 def _method(result: EligibilityResult, sources: pd.DataFrame) -> dict[str, Any]:
@@ -171,9 +153,11 @@ def _method(result: EligibilityResult, sources: pd.DataFrame) -> dict[str, Any]:
 
 
 @router.get("/rezago")
-def lagging_zones(store: StoreDep, region: RegionQuery = None) -> dict[str, Any]:
+def lagging_zones(
+    store: StoreDep, caches: CachesDep, region: RegionQuery = None
+) -> dict[str, Any]:
     """Zonas Rezagadas eligibility emulated on open data, per commune, with territories."""
-    result, sources = _eligibility(store, region)
+    result, sources = eligibility(store, region, caches)
     counts = result.communes["status"].value_counts()
     return {
         **_method(result, sources),
@@ -184,9 +168,11 @@ def lagging_zones(store: StoreDep, region: RegionQuery = None) -> dict[str, Any]
 
 
 @router.get("/rezago.csv")
-def lagging_zones_csv(store: StoreDep, region: RegionQuery = None) -> Response:
+def lagging_zones_csv(
+    store: StoreDep, caches: CachesDep, region: RegionQuery = None
+) -> Response:
     """The emulation as Excel-ready CSV (UTF-8 with BOM, ``;``, decimal comma)."""
-    result, _ = _eligibility(store, region)
+    result, _ = eligibility(store, region, caches)
     name = f"rezago_{region or 'nacional'}.csv"
     return Response(
         eligibility_csv(result.communes), media_type=CSV_MEDIA, headers=_attachment(name)
@@ -194,12 +180,12 @@ def lagging_zones_csv(store: StoreDep, region: RegionQuery = None) -> Response:
 
 
 @router.get("/rezago/{cut}")
-def commune_lagging_zone(store: StoreDep, cut: CutPath) -> dict[str, Any]:
+def commune_lagging_zone(store: StoreDep, caches: CachesDep, cut: CutPath) -> dict[str, Any]:
     """One commune's criteria (value, threshold, margin, probability) for the profile page."""
-    result, sources = _eligibility(store, cut[:2])
+    result, sources = eligibility(store, region_of(cut), caches)
     row = result.communes[result.communes["cut"] == cut]
     if row.empty:
-        raise HTTPException(404, f"comuna desconocida {cut!r}")
+        raise NotFoundError(f"comuna desconocida {cut!r}")
     territory = row["territory"].iloc[0]
     members = result.territories[result.territories["territory"] == territory]
     return {
@@ -210,22 +196,12 @@ def commune_lagging_zone(store: StoreDep, cut: CutPath) -> dict[str, Any]:
     }
 
 
-#: Finished siting runs by parameters and store state (a run takes seconds; maps re-ask).
-_SITING_CACHE: OrderedDict[tuple[Any, ...], SitingReport] = OrderedDict()
-_SITING_CACHE_SIZE = 16
-_SITING_LOCK = threading.Lock()
-
-
-def _state(store: Store) -> str:
-    state_key = getattr(store, "state_key", None)
-    return str(state_key()) if callable(state_key) else ""
-
-
 @router.get("/siting")
 def siting_route(
     request: Request,
     store: StoreDep,
-    region: Annotated[str, Query(pattern=r"^(0[1-9]|1[0-6])$", description="Region, e.g. 04.")],
+    caches: CachesDep,
+    region: Annotated[str, Query(pattern=REGION_PATTERN, description="Region, e.g. 04.")],
     facility: Annotated[
         Literal["primary", "cesfam", "hospital", "school", "apr", "centre"],
         Query(description="Facility kind to place."),
@@ -236,27 +212,23 @@ def siting_route(
     max_candidates: Annotated[int, Query(ge=1, le=200, description="Candidate set size.")] = 60,
 ) -> dict[str, Any]:
     """New sites that reach the most rural people: sites (GeoJSON), coverage, communes gaining."""
-    key = (_state(store), region, facility, new, minutes, model, max_candidates)
-    with _SITING_LOCK:
-        report = _SITING_CACHE.get(key)
-        if report is None:
-            try:
-                report = siting_for_settings(
-                    store,
-                    request.app.state.settings,
-                    facility,
-                    new,
-                    minutes,
-                    region,
-                    1000.0,
-                    max_candidates,
-                    model,
-                )
-            except (LookupError, ValueError) as error:
-                raise HTTPException(422, str(error.args[0] if error.args else error)) from None
-            _SITING_CACHE[key] = report
-            while len(_SITING_CACHE) > _SITING_CACHE_SIZE:
-                _SITING_CACHE.popitem(last=False)
+    # A siting run takes seconds and the map asks again: keep the report per data state.
+    report: SitingReport = caches.get_or_make(
+        "siting",
+        (region, facility, new, minutes, model, max_candidates),
+        lambda: siting_for_settings(
+            store,
+            request.app.state.settings,
+            facility,
+            new,
+            minutes,
+            region,
+            1000.0,
+            max_candidates,
+            model,
+        ),
+        state=caches.data_state(store),
+    )
     return {
         "parameters": report.parameters,
         "summary": _finite(report.result.summary),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import logging
 import math
 from typing import Annotated, Any, Literal
 
@@ -14,30 +13,27 @@ from fastapi import APIRouter, Query, Request
 from analysis import (
     Catalogue,
     ScoringParameters,
-    compute_indicators,
     load_catalogue,
     score_communes,
 )
 from geo_service import __version__
 from geo_service.api.deps import (
+    CachesDep,
     LimitQuery,
     OffsetQuery,
     RegionQuery,
-    ServingDep,
-    ServingState,
     SettingsDep,
     StoreDep,
     check_challenge,
-    page_links,
 )
+from geo_service.api.responses import page_links
 from geo_service.errors import BadParameterError
-from geo_service.services.inputs import read_analysis_inputs
+from geo_service.services.cache import Caches
 from geo_service.services.rows import region_counts, score_rows
+from geo_service.services.serving import analysis_inputs
 from layers.store import Store
 
 router = APIRouter(tags=["brechas a pedido"])
-# uvicorn configures this logger: its lines show up with the server's own.
-logger = logging.getLogger("uvicorn.error")
 
 #: Fewer Moran permutations than a stored run: clusters are not part of this answer.
 LIVE_MORAN_PERMUTATIONS = 99
@@ -82,16 +78,6 @@ def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]
     return challenge_weights, indicator_weights
 
 
-def analysis_inputs(store: Store, serving: ServingState, state: str) -> tuple[Any, Any]:
-    """Inputs and raw indicators of the current store state, computed once per state."""
-
-    def make() -> tuple[Any, Any]:
-        inputs = read_analysis_inputs(store)
-        return inputs, compute_indicators(inputs, load_catalogue())
-
-    return serving.inputs.get_or_make(state, make)
-
-
 @router.get(
     "/gaps",
     summary="Brechas calculadas a pedido",
@@ -128,7 +114,7 @@ def analysis_inputs(store: Store, serving: ServingState, state: str) -> tuple[An
 def gaps(
     request: Request,
     store: StoreDep,
-    serving: ServingDep,
+    caches: CachesDep,
     settings: SettingsDep,
     region: RegionQuery = None,
     challenge: Annotated[
@@ -165,17 +151,16 @@ def gaps(
         indicator_weights=indicator_weights,
         moran_permutations=LIVE_MORAN_PERMUTATIONS,
     )
-    state = serving.recent("state", store.state_key)
-    key = answer_key(parameters, catalogue)
-    rows = serving.gaps.get((state, key))
-    was_cached = rows is not None
-    if rows is None:
-        rows = shared_answer(store, state, key)
-        was_cached = rows is not None
-        if rows is None:
-            rows = computed_rows(store, serving, state, parameters, catalogue)
-            keep_shared_answer(store, state, key, rows)
-        serving.gaps.put((state, key), rows)
+    state = caches.data_state(store)
+    rows, was_cached = caches.shared(
+        store,
+        "gaps",
+        answer_key(parameters, catalogue),
+        lambda: computed_rows(store, caches, state, parameters, catalogue),
+        state=state,
+        encode=_encode_rows,
+        decode=_decode_rows,
+    )
     if challenge is not None:
         rows = [row for row in rows if row["challenge"] == challenge]
     total = len(rows)
@@ -203,13 +188,13 @@ def answer_key(parameters: ScoringParameters, catalogue: Catalogue) -> str:
 
 def computed_rows(
     store: Store,
-    serving: ServingState,
+    caches: Caches,
     state: str,
     parameters: ScoringParameters,
     catalogue: Catalogue,
 ) -> list[dict[str, Any]]:
     """Score without Monte Carlo and write every row of every challenge as the API shows it."""
-    inputs, raw = analysis_inputs(store, serving, state)
+    inputs, raw = analysis_inputs(store, caches, state)
     result = score_communes(inputs, parameters, catalogue, raw_indicators=raw)
     ranked = {s: result.ranked_count(s) for s in result.catalogue.score_ids}
     stats = region_counts(result.scores)
@@ -226,28 +211,15 @@ def computed_rows(
     return rows
 
 
-def shared_answer(store: Store, state: str, key: str) -> list[dict[str, Any]] | None:
-    """Rows another worker computed and kept in the store, or None (also when unreadable)."""
-    try:
-        content = store.answer(state, key)
-    except Exception as error:
-        logger.warning("respuesta compartida ilegible (%s): se calcula de nuevo", error)
-        return None
-    if content is None:
-        return None
+def _encode_rows(rows: list[dict[str, Any]]) -> bytes:
+    """Rows as gzip-compressed compact JSON, as they are shared through the store."""
+    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+    return gzip.compress(text.encode("utf-8"), 5)
+
+
+def _decode_rows(content: bytes) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = json.loads(gzip.decompress(content))
     return rows
-
-
-def keep_shared_answer(store: Store, state: str, key: str, rows: list[dict[str, Any]]) -> None:
-    """Keep computed rows for every worker (a failure only costs the other workers a miss)."""
-    content = gzip.compress(
-        json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), 5
-    )
-    try:
-        store.keep_answer(state, key, content)
-    except Exception as error:
-        logger.warning("no se pudo compartir la respuesta de /gaps: %s", error)
 
 
 def _label(row: dict[str, Any]) -> str | None:

@@ -6,11 +6,12 @@ import json
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from analysis import ScoringParameters, load_catalogue
-from geo_service.api.deps import RegionQuery, StoreDep
+from geo_service.api.deps import CachesDep, RegionQuery, StoreDep
+from geo_service.errors import BadParameterError
 from geo_service.services.robustness import (
     audit_for,
     scope_label,
@@ -47,6 +48,7 @@ def _parameters(request: Request, region: str | None) -> ScoringParameters:
 def sensitivity(
     request: Request,
     store: StoreDep,
+    caches: CachesDep,
     region: RegionQuery = None,
     challenge: Annotated[
         str, Query(description="Id de un desafío del catálogo o del índice compuesto.")
@@ -61,17 +63,16 @@ def sensitivity(
 ) -> Any:
     """Sobol' indices of one score's ranks."""
     if samples & (samples - 1):
-        raise HTTPException(422, f"samples debe ser una potencia de 2, no {samples}")
+        raise BadParameterError(f"samples debe ser una potencia de 2, no {samples}")
     score_ids = load_catalogue().score_ids
     if challenge not in score_ids:
-        raise HTTPException(
-            422, f"desafío desconocido {challenge!r}; opciones: {', '.join(score_ids)}"
+        raise BadParameterError(
+            f"desafío desconocido {challenge!r}; opciones: {', '.join(score_ids)}"
         )
     parameters = _parameters(request, region)
-    try:
-        result = sensitivity_for(store, parameters, challenge, base_samples=samples, top_n=top)
-    except LookupError as error:
-        raise HTTPException(404, str(error)) from None
+    result = sensitivity_for(
+        store, parameters, challenge, base_samples=samples, top_n=top, caches=caches
+    )
     if format == "png":
         title = f"Sensibilidad de los lugares — {challenge}, {scope_label(parameters)}"
         return Response(sensitivity_chart_png(result, title), media_type="image/png")
@@ -100,13 +101,12 @@ def sensitivity(
         "documenta."
     ),
 )
-def audit(request: Request, store: StoreDep, region: RegionQuery = None) -> dict[str, Any]:
+def audit(
+    request: Request, store: StoreDep, caches: CachesDep, region: RegionQuery = None
+) -> dict[str, Any]:
     """Coherence audit of the index in a scope."""
     parameters = _parameters(request, region)
-    try:
-        result = audit_for(store, parameters)
-    except LookupError as error:
-        raise HTTPException(404, str(error)) from None
+    result = audit_for(store, parameters, caches=caches)
     return {
         "scope": result.scope_label,
         "passed": result.passed,

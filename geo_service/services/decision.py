@@ -6,10 +6,7 @@ line and the API always give the same tables.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +21,11 @@ from analysis.decision.eligibility import EligibilityResult, assess_eligibility
 from analysis.decision.portfolio import PortfolioReview, review_portfolio
 from analysis.decision.siting import Model, SitingResult, raster_instance, site_facilities
 from analysis.geometry import contiguity, geometries, points_within
-from analysis.indicators import fold, fold_series
+from analysis.indicators import fold_series
 from analysis.inputs import AnalysisInputs
+from domain import fold, is_region_code, regions_of
+from domain.errors import InvalidInputError, NotFoundError
+from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs
 from geo_service.settings import Settings
 from layers.store import Store
@@ -44,44 +44,20 @@ def scope_communes(store: Store, region: str | None) -> pd.DataFrame:
 
     Raises
     ------
-    LookupError
+    NotFoundError
         If no commune is loaded, or none of ``region``.
     """
-    communes = store.read_table("communes", ["cut", "name", "region_code"])
+    if region is not None and not is_region_code(region):
+        raise NotFoundError(f"región desconocida {region!r}")
+    communes = store.read("communes", region=region, columns=["cut", "name", "region_code"])
     if communes.empty:
-        raise LookupError("no hay comunas cargadas: ejecute `geogaps load`")
-    if region is not None:
-        communes = communes[communes["region_code"].astype(str) == region]
-        if communes.empty:
-            raise LookupError(f"región desconocida {region!r}")
+        if region is not None and store.count("communes") > 0:
+            raise NotFoundError(f"región desconocida {region!r}")
+        raise NotFoundError("no hay comunas cargadas: ejecute `geogaps load`")
     return communes.sort_values("cut").reset_index(drop=True)
 
 
-#: Results computed from a store's inputs, by kind and store state (seconds each; reused).
-_CACHE: OrderedDict[tuple[str, str, int], Any] = OrderedDict()
-_CACHE_SIZE = 8
-_CACHE_LOCK = threading.Lock()
-
-
-def _cached(kind: str, store: Store, compute: Callable[[], Any]) -> Any:
-    """``compute()`` once per store state; a store without ``state_key`` is never cached."""
-    state_key = getattr(store, "state_key", None)
-    if not callable(state_key):
-        return compute()
-    key = (kind, str(state_key()), id(store))
-    with _CACHE_LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    value = compute()
-    with _CACHE_LOCK:
-        _CACHE[key] = value
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return value
-
-
-def gap_scores(store: Store) -> GapScores:
+def gap_scores(store: Store, caches: Caches | None = None) -> GapScores:
     """National gap scores: the newest stored national run, or defaults computed now.
 
     A stored run is used only when it is national, so ranks and tiers compare every commune
@@ -91,7 +67,11 @@ def gap_scores(store: Store) -> GapScores:
     stored = _stored_national_run(store)
     if stored is not None:
         return stored
-    scores: GapScores = _cached("default_scores", store, lambda: _default_scores(store))
+    if caches is None:
+        return _default_scores(store)
+    scores: GapScores = caches.get_or_make(
+        "decision", "default_scores", lambda: _default_scores(store), state=caches.data_state(store)
+    )
     return scores
 
 
@@ -128,7 +108,7 @@ def _field(record: Any, name: str) -> Any:
 
 
 def portfolio_review(
-    store: Store, region: str | None, priority_tiers: int = 1
+    store: Store, region: str | None, priority_tiers: int = 1, caches: Caches | None = None
 ) -> tuple[PortfolioReview, str]:
     """The portfolio of the communes of ``region`` (or all) against their national gaps.
 
@@ -138,12 +118,12 @@ def portfolio_review(
         The review and a Spanish sentence naming the source of the gap scores.
     """
     communes = scope_communes(store, region)
-    scores = gap_scores(store)
+    scores = gap_scores(store, caches)
     review = review_portfolio(
         communes,
         scores.scores,
-        store.read_table("project_sites"),
-        store.read_table("huella_presence"),
+        store.read("project_sites", region=region),
+        store.read("huella_presence", region=region),
         load_catalogue(),
         priority_tiers,
     )
@@ -234,16 +214,26 @@ def _national_eligibility(store: Store) -> tuple[EligibilityResult, pd.DataFrame
     return assess_eligibility(table, neighbours), sources
 
 
-def eligibility(store: Store, region: str | None) -> tuple[EligibilityResult, pd.DataFrame]:
+def eligibility(
+    store: Store, region: str | None, caches: Caches | None = None
+) -> tuple[EligibilityResult, pd.DataFrame]:
     """Zonas Rezagadas emulation nationally, then restricted to ``region``.
 
     Averages and isolation percentiles are always national; ``region`` only filters the rows.
     """
-    result, sources = _cached("eligibility", store, lambda: _national_eligibility(store))
+    if caches is None:
+        result, sources = _national_eligibility(store)
+    else:
+        result, sources = caches.get_or_make(
+            "decision",
+            "eligibility",
+            lambda: _national_eligibility(store),
+            state=caches.data_state(store),
+        )
     if region is None:
         return result, sources
     if region not in set(result.communes["region_code"].astype(str)):
-        raise LookupError(f"región desconocida {region!r}")
+        raise NotFoundError(f"región desconocida {region!r}")
     cuts = set(result.communes.loc[result.communes["region_code"].astype(str) == region, "cut"])
     return (
         EligibilityResult(
@@ -280,13 +270,13 @@ def candidate_points(inputs: AnalysisInputs, region: str, school_category: str) 
     facilities = inputs.facilities
     schools = facilities[
         (fold_series(facilities["category"]) == fold(school_category)).to_numpy()
-        & (facilities["cut"].astype(str).str[:2] == region).to_numpy()
+        & (regions_of(facilities["cut"]) == region).to_numpy()
     ]
     schools = schools[~(schools.geometry.isna() | schools.geometry.is_empty).to_numpy()]
     lon, lat = schools.geometry.x.to_numpy(), schools.geometry.y.to_numpy()
     schools = schools[~points_within(lon, lat, inputs.urban_zones)]
     apr = inputs.apr_systems
-    apr = apr[(apr["cut"].astype(str).str[:2] == region).to_numpy()]
+    apr = apr[(regions_of(apr["cut"]) == region).to_numpy()]
     apr = apr[~(apr.geometry.isna() | apr.geometry.is_empty).to_numpy()]
     parts = [
         gpd.GeoDataFrame(
@@ -333,9 +323,9 @@ def siting(
 
     Raises
     ------
-    LookupError
+    NotFoundError
         Unknown region or no candidate left.
-    ValueError
+    InvalidInputError
         Unknown facility kind or model, or ``new_sites`` larger than the candidate set.
     """
     from analysis.accessibility import FACILITY_KINDS, LandCover, run_accessibility
@@ -344,7 +334,9 @@ def siting(
     from layers.rasters import read_land_cover
 
     if facility not in FACILITY_KINDS:
-        raise ValueError(f"tipo de servicio desconocido {facility!r}: {', '.join(FACILITY_KINDS)}")
+        raise InvalidInputError(
+            f"tipo de servicio desconocido {facility!r}: {', '.join(FACILITY_KINDS)}"
+        )
     communes = scope_communes(store, region)
     inputs = read_analysis_inputs(store)
     catalogue = load_catalogue()
@@ -392,7 +384,9 @@ def siting(
         max_demand_points=None if model == "mclp" else PMEDIAN_DEMAND_POINTS,
     )
     if instance.candidates.empty:
-        raise LookupError("ningún candidato queda a más de T/4 minutos de un servicio existente")
+        raise InvalidInputError(
+            "ningún candidato queda a más de T/4 minutos de un servicio existente"
+        )
     instance_done = time.perf_counter()
     result = site_facilities(
         instance.demand,
@@ -452,7 +446,7 @@ def siting_for_settings(
     from layers.rasters import LAND_COVER_FILE
 
     if model not in ("mclp", "pmedian"):
-        raise ValueError(f"modelo desconocido {model!r}: use mclp o pmedian")
+        raise InvalidInputError(f"modelo desconocido {model!r}: use mclp o pmedian")
     chosen: Model = "mclp" if model == "mclp" else "pmedian"
     return siting(
         store,

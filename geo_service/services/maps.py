@@ -23,12 +23,10 @@ def stored_run_map(
     ValueError
         If the run has no scores for ``challenge`` (or for that region).
     """
-    _, results = store.read_score_run(run_id)
-    communes = store.read_table("communes", ["cut", "name", "region_name", "geom"])
-    apr = store.read_table("apr_systems", ["cut", "name", "beneficiaries", "geom"])
-    facilities = store.read_table("facilities", ["cut", "category", "geom"])
-    if region is not None:
-        results = results[results["cut"].str[:2] == region]
-        apr = apr[apr["cut"].str[:2] == region]
-        facilities = facilities[facilities["cut"].str[:2] == region]
+    run = store.newest_run() if run_id is None else store.run(run_id)
+    # Every read is filtered by the store (a CUT range on its index), not in pandas.
+    results = store.run_results(run.run_id, region=region, order=["challenge", "cut"])
+    communes = store.read("communes", region=region, columns=["cut", "name", "region_name", "geom"])
+    apr = store.read("apr_systems", region=region, columns=["cut", "name", "beneficiaries", "geom"])
+    facilities = store.read("facilities", region=region, columns=["cut", "category", "geom"])
     return gap_map(communes, results, challenge, apr_systems=apr, facilities=facilities)

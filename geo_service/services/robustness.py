@@ -8,7 +8,6 @@ routes: read the inputs, compute the indicators, build the scored index (pure st
 from __future__ import annotations
 
 import io
-import threading
 from typing import Any
 
 import pandas as pd
@@ -19,34 +18,37 @@ from analysis.challenges import Catalogue
 from analysis.formatting import format_number
 from analysis.scoring import ScoredModel, scored_model, with_parameter_weights
 from analysis.sensitivity import SensitivityResult, rank_sensitivity
-from geo_service.services.inputs import input_provenance, read_analysis_inputs
+from geo_service.services.cache import Caches
+from geo_service.services.inputs import read_analysis_inputs
 from layers.store import Store
 
-_cache_lock = threading.Lock()
-#: Raw indicators of the newest inputs seen, keyed by the inputs' sha256 and catalogue.
-_indicator_cache: dict[str, pd.DataFrame] = {}
 
-
-def _raw_indicators(store: Store, catalogue: Catalogue) -> pd.DataFrame:
+def _raw_indicators(store: Store, catalogue: Catalogue, caches: Caches | None) -> pd.DataFrame:
     """National raw indicators of the store's data, computed once per set of inputs."""
-    key = repr(sorted(input_provenance(store).items())) + catalogue.settings.model_dump_json()
-    with _cache_lock:
-        cached = _indicator_cache.get(key)
-    if cached is not None:
-        return cached
-    raw = compute_indicators(read_analysis_inputs(store), catalogue)
-    with _cache_lock:
-        _indicator_cache.clear()
-        _indicator_cache[key] = raw
+
+    def compute() -> pd.DataFrame:
+        return compute_indicators(read_analysis_inputs(store), catalogue)
+
+    if caches is None:
+        return compute()
+    raw: pd.DataFrame = caches.get_or_make(
+        "indicators",
+        catalogue.settings.model_dump_json(),
+        compute,
+        state=caches.data_state(store),
+    )
     return raw
 
 
 def scored_index(
-    store: Store, parameters: ScoringParameters, override: dict[str, Any] | None = None
+    store: Store,
+    parameters: ScoringParameters,
+    override: dict[str, Any] | None = None,
+    caches: Caches | None = None,
 ) -> ScoredModel:
     """Stages 1-4 of the scoring pipeline on the store's data."""
     catalogue = with_parameter_weights(load_catalogue(override), parameters)
-    return scored_model(_raw_indicators(store, catalogue), parameters, catalogue)
+    return scored_model(_raw_indicators(store, catalogue, caches), parameters, catalogue)
 
 
 def scope_label(parameters: ScoringParameters) -> str:
@@ -62,10 +64,11 @@ def sensitivity_for(
     base_samples: int = 512,
     top_n: int = 10,
     override: dict[str, Any] | None = None,
+    caches: Caches | None = None,
 ) -> SensitivityResult:
     """Sobol' indices of one score's ranks on the store's data."""
     return rank_sensitivity(
-        scored_index(store, parameters, override),
+        scored_index(store, parameters, override, caches),
         parameters,
         challenge,
         base_samples=base_samples,
@@ -74,10 +77,15 @@ def sensitivity_for(
 
 
 def audit_for(
-    store: Store, parameters: ScoringParameters, override: dict[str, Any] | None = None
+    store: Store,
+    parameters: ScoringParameters,
+    override: dict[str, Any] | None = None,
+    caches: Caches | None = None,
 ) -> AuditResult:
     """Coherence audit on the store's data."""
-    return audit_index(scored_index(store, parameters, override), scope_label(parameters))
+    return audit_index(
+        scored_index(store, parameters, override, caches), scope_label(parameters)
+    )
 
 
 def sensitivity_chart_png(result: SensitivityResult, title: str) -> bytes:

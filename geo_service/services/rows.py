@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import date, datetime
 from typing import Any
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.formatting import rank_of
+from domain import region_of, regions_of
 from layers.runs import NATIONAL_SCOPE, RunRecord
 
 
@@ -40,13 +42,24 @@ def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return result
 
 
+def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as pandas writes them to JSON (``NaN`` → ``null``, ISO dates), the same for both stores.
+
+    The decision tools' answers use it; :func:`records` is the score routes' variant.
+    """
+    rows: list[dict[str, Any]] = json.loads(
+        frame.to_json(orient="records", force_ascii=False, date_format="iso")
+    )
+    return rows
+
+
 def region_counts(scores: pd.DataFrame) -> dict[tuple[str, str], int]:
     """Communes ranked per (challenge, region) in score rows, for "n de N" regional ranks."""
     ranked = scores[scores["rank"].notna()]
     if "region_code" in ranked.columns:
-        regions = ranked["region_code"].fillna(ranked["cut"].str[:2])
+        regions = ranked["region_code"].fillna(regions_of(ranked["cut"]))
     else:
-        regions = ranked["cut"].str[:2]
+        regions = regions_of(ranked["cut"])
     counts = ranked.groupby([ranked["challenge"], regions]).size()
     return {(str(key[0]), str(key[1])): int(n) for key, n in counts.items()}  # type: ignore[index]
 
@@ -61,7 +74,7 @@ def score_rows(
     rows: list[dict[str, Any]] = []
     regional_scope = run is not None and run.scope != NATIONAL_SCOPE
     for row in records(frame.drop(columns=["run_id"], errors="ignore")):
-        region = row.get("region_code") or str(row["cut"])[:2]
+        region = row.get("region_code") or region_of(row["cut"])
         row["region_code"] = region
         national_total = None if regional_scope else national_totals.get(row["challenge"])
         region_total = stats.get((row["challenge"], region))

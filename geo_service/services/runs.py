@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import Catalogue, ScoringParameters, ScoringResult, load_catalogue, score_communes
+from domain.errors import NotFoundError
 from geo_service import __version__
 from geo_service.services.inputs import input_provenance, read_analysis_inputs
 from geo_service.services.profiles import PROFILES_TABLE, profiles_table, scored_profiles
@@ -133,13 +134,13 @@ def stored_result(store: Store, run: RunRecord) -> ScoringResult:
 
     Raises
     ------
-    LookupError
+    NotFoundError
         If the run was stored without its tables (before they were kept).
     """
     table_fields = {f.name for f in fields(ScoringResult)} - {"_ranked"}
     tables = store.run_tables(run.run_id, names=[*sorted(table_fields), CATALOGUE_TABLE])
     if CATALOGUE_TABLE not in tables or "scores" not in tables:
-        raise LookupError(
+        raise NotFoundError(
             f"la corrida {run.run_id[:12]} no guardó sus tablas de resultados; vuelva a "
             "ejecutar `geogaps score`"
         )

@@ -13,17 +13,23 @@ import logging
 import time
 from collections.abc import Callable
 
-from geo_service.api.communes import communes_context, run_profiles
-from geo_service.api.deps import ServingState, resolve_run, run_result, run_stats
-from geo_service.api.gaps import analysis_inputs
-from geo_service.errors import NotFoundError
+from domain.errors import NotFoundError
+from geo_service.services.cache import Caches
+from geo_service.services.serving import (
+    analysis_inputs,
+    communes_context,
+    resolve_run,
+    run_profiles,
+    run_result,
+    run_stats,
+)
 from layers.store import Store
 
 # uvicorn configures this logger: its lines show up with the server's own.
 logger = logging.getLogger("uvicorn.error")
 
 
-def warm_caches(store: Store, serving: ServingState) -> list[str]:
+def warm_caches(store: Store, caches: Caches) -> list[str]:
     """Read what the busiest routes need once; return the names of the caches filled.
 
     Fills the newest national run (its tables, regional counts and stored profiles), every
@@ -32,23 +38,23 @@ def warm_caches(store: Store, serving: ServingState) -> list[str]:
     started = time.perf_counter()
     filled: list[str] = []
     try:
-        state = serving.recent("state", store.state_key)
+        state = caches.data_state(store)
     except Exception as error:
         logger.warning("cachés sin calentar: el almacén no responde (%s)", error)
         return filled
     steps: list[tuple[str, Callable[[], object]]] = [
-        ("contexto de comunas", lambda: communes_context(store, serving, state)),
-        ("entradas de /gaps", lambda: analysis_inputs(store, serving, state)),
+        ("contexto de comunas", lambda: communes_context(store, caches, state)),
+        ("entradas de /gaps", lambda: analysis_inputs(store, caches, state)),
     ]
     try:
-        run = resolve_run(store, None, serving=serving)
+        run = resolve_run(store, None, caches=caches)
     except NotFoundError:
         run = None
     if run is not None:
         steps[:0] = [
-            ("tablas de la corrida", lambda: run_result(store, serving, run)),
-            ("conteos regionales", lambda: run_stats(store, serving, run)),
-            ("perfiles guardados", lambda: run_profiles(store, serving, run)),
+            ("tablas de la corrida", lambda: run_result(store, caches, run)),
+            ("conteos regionales", lambda: run_stats(store, caches, run)),
+            ("perfiles guardados", lambda: run_profiles(store, caches, run)),
         ]
     for name, fill in steps:
         try:

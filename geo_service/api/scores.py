@@ -1,0 +1,260 @@
+"""Scores of stored runs: the scores, the priorities, clusters and groups, and their files."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+
+import geopandas as gpd
+import pandas as pd
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import Response
+
+from analysis.formatting import format_interval
+from domain import regions_of
+from geo_service.api.deps import (
+    CachesDep,
+    LimitQuery,
+    OffsetQuery,
+    RegionQuery,
+    RunIdQuery,
+    StoreDep,
+    check_challenge,
+)
+from geo_service.api.responses import page_links
+from geo_service.api.runs import RUN_EXAMPLE
+from geo_service.services.cache import Caches
+from geo_service.services.rows import records, score_rows
+from geo_service.services.serving import resolve_run, run_result, run_stats
+from layers.store import Store
+
+router = APIRouter(tags=["corridas y puntajes"])
+
+OptionalChallengeQuery = Annotated[
+    str | None,
+    Query(
+        description="Id de un desafío del catálogo (agua, conectividad, rural_urbano, "
+        "compuesto...).",
+        examples=["agua"],
+    ),
+]
+
+ChallengeQuery = Annotated[
+    str,
+    Query(description="Id de un desafío del catálogo o `compuesto`.", examples=["agua"]),
+]
+
+
+@router.get(
+    "/scores",
+    summary="Puntajes de una corrida guardada",
+    description="Puntajes de brecha de una corrida (por omisión, la nacional más reciente), "
+    "ordenados por desafío y rango. `region` filtra las filas de la corrida nacional; cada fila "
+    "trae el nombre de la comuna, el rango nacional y el regional («3 de 15»), el intervalo "
+    "5–95 % y la explicación. La respuesta dice de qué corrida viene.",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "run": RUN_EXAMPLE,
+                        "total": 15,
+                        "limit": 500,
+                        "offset": 0,
+                        "next": None,
+                        "scores": [
+                            {
+                                "cut": "04303",
+                                "name": "Monte Patria",
+                                "region_code": "04",
+                                "challenge": "agua",
+                                "score": 0.71,
+                                "rank": 12,
+                                "national_total": 345,
+                                "rank_label": "12 de 345",
+                                "rank_region": 2,
+                                "region_total": 15,
+                                "rank_region_label": "2 de 15",
+                                "tier": 1,
+                                "tier_label": "Prioridad muy alta",
+                            }
+                        ],
+                    }
+                }
+            }
+        }
+    },
+)
+def scores(
+    request: Request,
+    store: StoreDep,
+    caches: CachesDep,
+    challenge: OptionalChallengeQuery = None,
+    region: RegionQuery = None,
+    run_id: RunIdQuery = None,
+    limit: LimitQuery = 500,
+    offset: OffsetQuery = 0,
+) -> dict[str, Any]:
+    """Scores of a stored run, page by page, read through the ``(run_id, ...)`` indexes."""
+    check_challenge(challenge)
+    run = resolve_run(store, run_id, caches=caches)
+    check_challenge(challenge, tuple(run.ranked_counts) or None)
+    total = store.count_results(run.run_id, challenge=challenge, region=region)
+    frame = store.run_results(
+        run.run_id,
+        challenge=challenge,
+        region=region,
+        limit=limit,
+        offset=offset,
+        order=["challenge", "rank", "cut"],
+    )
+    rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
+    return {"run": run.summary(), **page_links(request, total, limit, offset), "scores": rows}
+
+
+ExportFormat = Literal["csv", "geojson", "gpkg"]
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "geojson": "application/geo+json",
+    "gpkg": "application/geopackage+sqlite3",
+}
+
+
+@router.get(
+    "/exports/scores.{extension}",
+    summary="Exportar puntajes (CSV, GeoJSON, GeoPackage)",
+    description="Todos los puntajes de una corrida (por omisión, la nacional más reciente) como "
+    "CSV plano, GeoJSON o GeoPackage con la geometría de las comunas. El nombre del archivo "
+    "lleva el id de la corrida.",
+    responses={200: {"content": {m: {} for m in MEDIA_TYPES.values()}}},
+)
+def export_scores(
+    store: StoreDep,
+    extension: Annotated[ExportFormat, Path(description="csv, geojson o gpkg.")],
+    run_id: RunIdQuery = None,
+    challenge: OptionalChallengeQuery = None,
+    region: RegionQuery = None,
+) -> Response:
+    """A file of a run's scores."""
+    check_challenge(challenge)
+    run = resolve_run(store, run_id)
+    rows = store.run_results(
+        run.run_id, challenge=challenge, region=region, order=["challenge", "rank", "cut"]
+    )
+    rows = pd.DataFrame(rows).assign(run_id=run.run_id)
+    filename = f"puntajes_{run.scope}_{run.run_id[:12]}.{extension}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if extension == "csv":
+        content = rows.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        return Response(content, media_type=MEDIA_TYPES["csv"], headers=headers)
+    cuts = sorted(set(rows["cut"]))
+    shapes = store.read("communes", cuts=cuts or None, columns=["cut", "geom"])
+    frame = gpd.GeoDataFrame(rows.merge(shapes, on="cut", how="left"), geometry="geom")
+    frame = frame.set_crs("EPSG:4326", allow_override=True)
+    if extension == "geojson":
+        text = frame.to_json(drop_id=True, na="null")
+        return Response(text.encode("utf-8"), media_type=MEDIA_TYPES["geojson"], headers=headers)
+    with tempfile.TemporaryDirectory(prefix="geogaps-export-") as folder:
+        path = FilePath(folder) / filename
+        frame.to_file(path, driver="GPKG", layer="puntajes")
+        content = path.read_bytes()
+    return Response(content, media_type=MEDIA_TYPES["gpkg"], headers=headers)
+
+
+@router.get(
+    "/priorities",
+    summary="Comunas prioritarias",
+    description="Las `top` comunas de mayor brecha en un desafío (por omisión el compuesto), de "
+    "la corrida nacional más reciente; con `region`, ordenadas por su rango dentro de la región. "
+    "Cada fila trae las razones (explicación) y la incertidumbre (intervalo 5–95 %, "
+    "probabilidad de tramo 1).",
+)
+def priorities(
+    store: StoreDep,
+    caches: CachesDep,
+    region: RegionQuery = None,
+    challenge: ChallengeQuery = "compuesto",
+    top: Annotated[int, Query(ge=1, le=345, description="Cuántas comunas.")] = 10,
+    run_id: RunIdQuery = None,
+) -> dict[str, Any]:
+    """The top priorities of a challenge."""
+    check_challenge(challenge)
+    run = resolve_run(store, run_id, caches=caches)
+    order = ["rank_region", "rank", "cut"] if region else ["rank", "cut"]
+    frame = store.run_results(
+        run.run_id, challenge=challenge, region=region, limit=top, order=order
+    )
+    frame = frame[frame["rank"].notna()]
+    rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
+    for row in rows:
+        row["interval_label"] = format_interval(row.get("rank_p05"), row.get("rank_p95"))
+    return {"run": run.summary(), "challenge": challenge, "region": region, "priorities": rows}
+
+
+def _run_table_page(
+    request: Request,
+    store: Store,
+    caches: Caches,
+    table: str,
+    challenge: str | None,
+    region: str | None,
+    run_id: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    run = resolve_run(store, run_id, caches=caches)
+    result = run_result(store, caches, run)
+    check_challenge(challenge, result.catalogue.score_ids)
+    frame: pd.DataFrame = getattr(result, table)
+    if challenge is not None:
+        frame = frame[frame["challenge"] == challenge]
+    if region is not None:
+        frame = frame[regions_of(frame["cut"]) == region]
+    total = len(frame)
+    page = frame.iloc[offset : offset + limit]
+    return {"run": run.summary(), **page_links(request, total, limit, offset), table: records(page)}
+
+
+@router.get(
+    "/clusters",
+    summary="Agrupamientos espaciales (Moran local)",
+    description="I de Moran local por comuna y desafío de la corrida guardada: cuadrante "
+    "(alto-alto, bajo-bajo...) y valor p. Paginado.",
+)
+def clusters(
+    request: Request,
+    store: StoreDep,
+    caches: CachesDep,
+    challenge: Annotated[str | None, Query(description="Desafío.", examples=["agua"])] = None,
+    region: RegionQuery = None,
+    run_id: RunIdQuery = None,
+    limit: LimitQuery = 500,
+    offset: OffsetQuery = 0,
+) -> dict[str, Any]:
+    """Local Moran clusters of a stored run."""
+    return _run_table_page(
+        request, store, caches, "clusters", challenge, region, run_id, limit, offset
+    )
+
+
+@router.get(
+    "/groups",
+    summary="Grupos intercomunales propuestos",
+    description="Grupos contiguos de comunas prioritarias propuestos por la corrida guardada "
+    "(SKATER), por desafío. Paginado.",
+)
+def groups(
+    request: Request,
+    store: StoreDep,
+    caches: CachesDep,
+    challenge: Annotated[str | None, Query(description="Desafío.", examples=["agua"])] = None,
+    region: RegionQuery = None,
+    run_id: RunIdQuery = None,
+    limit: LimitQuery = 500,
+    offset: OffsetQuery = 0,
+) -> dict[str, Any]:
+    """Proposed intercommunal groups of a stored run."""
+    return _run_table_page(
+        request, store, caches, "groups", challenge, region, run_id, limit, offset
+    )

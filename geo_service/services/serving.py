@@ -1,0 +1,145 @@
+"""What a request reads, through the worker's caches: stored runs, profiles and inputs.
+
+The run asked for (or the newest of a scope), its tables and regional counts are cached by run
+id (stored runs never change); a commune's profile joins the run's stored half with today's
+context of the commune, cached per data state; the analysis inputs of ``/gaps`` are read once
+per data state. The routes and the start-up warm-up (:mod:`geo_service.services.warm`) use
+these functions, so what the warm-up fills is exactly what the routes read.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from analysis import ScoringResult, compute_indicators, load_catalogue
+from domain.errors import NotFoundError
+from geo_service.services.cache import Caches
+from geo_service.services.inputs import read_analysis_inputs
+from geo_service.services.profiles import (
+    IDENTITY,
+    commune_context,
+    scored_profiles,
+    stored_profiles,
+)
+from geo_service.services.rows import region_counts
+from geo_service.services.runs import data_changes, stored_result
+from layers.runs import NATIONAL_SCOPE, RunRecord
+from layers.store import Store
+
+
+def resolve_run(
+    store: Store,
+    run_id: str | None,
+    scope: str = NATIONAL_SCOPE,
+    caches: Caches | None = None,
+) -> RunRecord:
+    """The run asked for, or the newest of ``scope``; NotFoundError saying what to do."""
+    try:
+        if run_id is not None:
+            return store.run(run_id)
+        if caches is None:
+            return store.newest_run(scope)
+        return caches.recent(("newest", scope), lambda: store.newest_run(scope))
+    except LookupError as error:
+        raise NotFoundError(f"{error}; ejecute `geogaps score` o POST /runs primero") from None
+
+
+def run_result(store: Store, caches: Caches, run: RunRecord) -> ScoringResult:
+    """The stored run's tables (indicators, contributions, clusters...), cached by run id."""
+    try:
+        return caches.get_or_make("run_result", run.run_id, lambda: stored_result(store, run))
+    except LookupError as error:
+        raise NotFoundError(str(error)) from None
+
+
+def run_stats(store: Store, caches: Caches, run: RunRecord) -> dict[tuple[str, str], int]:
+    """Communes ranked per (challenge, region) in a run, for "n de N" regional ranks."""
+
+    def count() -> dict[tuple[str, str], int]:
+        rows = store.run_results(run.run_id, order=["challenge", "cut"])
+        return region_counts(rows[["challenge", "cut", "rank", "region_code"]])
+
+    return caches.get_or_make("run_stats", run.run_id, count)
+
+
+def commune_profile_data(
+    store: Store, caches: Caches, cut: str, run_id: str | None = None
+) -> dict[str, Any]:
+    """The profile of ``GET /communes/{cut}`` as a dict (the printable page uses it)."""
+    run = profile_run(store, caches, run_id)
+    state = caches.data_state(store)
+    return profile_of(store, caches, cut.zfill(5), run, state)
+
+
+def profile_run(store: Store, caches: Caches, run_id: str | None) -> RunRecord | None:
+    """The run a profile shows: the one asked for, else the newest national one, else none."""
+    try:
+        return resolve_run(store, run_id, caches=caches)
+    except NotFoundError:
+        if run_id is not None:
+            raise
+        return None
+
+
+def profile_of(
+    store: Store, caches: Caches, code: str, run: RunRecord | None, state: str
+) -> dict[str, Any]:
+    """Identity, the run's half and today's context of one commune, all from caches."""
+    context = communes_context(store, caches, state)
+    if code not in context:
+        raise NotFoundError(f"comuna desconocida: CUT {code!r} no está entre las comunas cargadas")
+    own = context[code]
+    profile: dict[str, Any] = {name: own[name] for name in IDENTITY}
+    profile["run"] = run.summary() if run else None
+    profile["data_changed"] = (
+        caches.get_or_make(
+            "data_changes", run.run_id, lambda: data_changes(store, run), state=state
+        )
+        if run
+        else None
+    )
+    scored = scored_profile(store, caches, run, code) if run else {}
+    profile["indicators"] = scored.get("indicators", [])
+    profile["scores"] = scored.get("scores", [])
+    profile["explanation"] = scored.get("explanation")
+    for part in ("apr", "facilities", "huella_local", "projects"):
+        profile[part] = own[part]
+    return profile
+
+
+def communes_context(store: Store, caches: Caches, state: str) -> dict[str, dict[str, Any]]:
+    """Every commune's identity and context for data state ``state``, read once per state."""
+    return caches.get_or_make("commune_context", "", lambda: commune_context(store), state=state)
+
+
+def run_profiles(store: Store, caches: Caches, run: RunRecord) -> dict[str, str] | None:
+    """The profiles stored with ``run`` (None for an older run), read once per run."""
+    return caches.get_or_make("run_profiles", run.run_id, lambda: stored_profiles(store, run))
+
+
+def scored_profile(store: Store, caches: Caches, run: RunRecord, code: str) -> Any:
+    """The run's half of one profile (indicators, scores, explanation).
+
+    Read from the profiles stored with the run; a run saved before profiles were kept gets
+    its profile built here, then cached per commune.
+    """
+    stored = run_profiles(store, caches, run)
+    if stored is not None:
+        text = stored.get(code)
+        return json.loads(text) if text is not None else {}
+    return caches.get_or_make(
+        "built_profiles",
+        (run.run_id, code),
+        lambda: scored_profiles(run_result(store, caches, run), run, [code])[code],
+    )
+
+
+def analysis_inputs(store: Store, caches: Caches, state: str) -> tuple[Any, Any]:
+    """Inputs and raw indicators of the current store state, computed once per state."""
+
+    def make() -> tuple[Any, Any]:
+        inputs = read_analysis_inputs(store)
+        return inputs, compute_indicators(inputs, load_catalogue())
+
+    return caches.get_or_make("analysis_inputs", "", make, state=state)
