@@ -3,9 +3,9 @@
 # constraints.txt.
 # Works on a fresh Debian machine: installs python3-venv from Debian if the venv module is missing.
 set -euo pipefail
+# shellcheck source=scripts/apt.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/apt.sh"
 cd "$(dirname "$0")/.."
-
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 PYTHON=${PYTHON:-python3}
 if ! "$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11)' 2>/dev/null; then
@@ -15,8 +15,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   if ! "$PYTHON" -m venv .venv 2>/dev/null; then
     rm -rf .venv
-    as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv
+    apt_install python3-venv
     "$PYTHON" -m venv .venv
   fi
 fi

@@ -8,12 +8,11 @@ set -euo pipefail
 
 CHROMIUM=/usr/bin/chromium
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/apt.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/apt.sh"
 
 if [ ! -x "$CHROMIUM" ]; then
   echo "installing chromium" >&2
-  as_root apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
-    chromium fonts-dejavu-core >&2
+  apt_install chromium fonts-dejavu-core
 fi
 echo "$CHROMIUM"

@@ -14,7 +14,8 @@ PG_PORT=${GEOGAPS_PG_PORT:-55432}
 DB_NAME=${GEOGAPS_PG_DB:-geogaps_test}
 BIN=/usr/lib/postgresql/$PG_VERSION/bin
 
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+# shellcheck source=scripts/apt.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/apt.sh"
 
 install_packages() {
   local missing=()
@@ -23,8 +24,7 @@ install_packages() {
   command -v ogr2ogr >/dev/null || missing+=(gdal-bin)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]}" >&2
-    as_root apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >&2
+    apt_install "${missing[@]}"
   fi
 }
 

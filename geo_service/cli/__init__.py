@@ -15,13 +15,10 @@ import typer
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
 
+# typer (>= 0.20, as declared) ships its own copy of click and raises its exceptions.
+from typer._click.exceptions import ClickException
+
 from geo_service.cli import accessibility, data, decision, robustness, runs, scores, serve
-
-try:  # typer >= 0.20 ships its own copy of click
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - older typer uses click itself
-    from click import ClickException  # type: ignore[assignment]
-
 from geo_service.cli.common import UserError, errors, global_options
 from layers.errors import LayerError
 
