@@ -10,7 +10,7 @@ import math
 from typing import Annotated, Any, Literal
 
 import pandas as pd
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import HTMLResponse, Response
 
 from analysis import load_catalogue
@@ -24,13 +24,14 @@ from analysis.decision.eligibility import (
 from analysis.decision.portfolio import PortfolioReview
 from domain import CUT_PATTERN, REGION_PATTERN, region_of
 from domain.errors import NotFoundError
-from geo_service.api.deps import CachesDep, RegionQuery, StoreDep
+from geo_service.api.deps import CachesDep, RegionQuery, SettingsDep, StoreDep
 from geo_service.services.cache import Caches
 from geo_service.services.decision import (
     SitingReport,
     eligibility,
+    land_cover_path,
     portfolio_review,
-    siting_for_settings,
+    siting,
 )
 from geo_service.services.decision_exports import (
     eligibility_csv,
@@ -198,9 +199,9 @@ def commune_lagging_zone(store: StoreDep, caches: CachesDep, cut: CutPath) -> di
 
 @router.get("/siting")
 def siting_route(
-    request: Request,
     store: StoreDep,
     caches: CachesDep,
+    settings: SettingsDep,
     region: Annotated[str, Query(pattern=REGION_PATTERN, description="Region, e.g. 04.")],
     facility: Annotated[
         Literal["primary", "cesfam", "hospital", "school", "apr", "centre"],
@@ -216,16 +217,15 @@ def siting_route(
     report: SitingReport = caches.get_or_make(
         "siting",
         (region, facility, new, minutes, model, max_candidates),
-        lambda: siting_for_settings(
+        lambda: siting(
             store,
-            request.app.state.settings,
+            land_cover_path(settings),
             facility,
             new,
             minutes,
             region,
-            1000.0,
-            max_candidates,
-            model,
+            max_candidates=max_candidates,
+            model=model,
         ),
         state=caches.data_state(store),
     )

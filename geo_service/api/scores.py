@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -216,45 +217,37 @@ def _run_table_page(
     return {"run": run.summary(), **page_links(request, total, limit, offset), table: records(page)}
 
 
-@router.get(
+def _run_table_route(table: str, doc: str) -> Callable[..., dict[str, Any]]:
+    """A paginated route over one table of a stored run (``clusters`` or ``groups``)."""
+
+    def route(
+        request: Request,
+        store: StoreDep,
+        caches: CachesDep,
+        challenge: Annotated[str | None, Query(description="Desafío.", examples=["agua"])] = None,
+        region: RegionQuery = None,
+        run_id: RunIdQuery = None,
+        limit: LimitQuery = 500,
+        offset: OffsetQuery = 0,
+    ) -> dict[str, Any]:
+        return _run_table_page(
+            request, store, caches, table, challenge, region, run_id, limit, offset
+        )
+
+    route.__name__ = table
+    route.__doc__ = doc
+    return route
+
+
+router.get(
     "/clusters",
     summary="Agrupamientos espaciales (Moran local)",
     description="I de Moran local por comuna y desafío de la corrida guardada: cuadrante "
     "(alto-alto, bajo-bajo...) y valor p. Paginado.",
-)
-def clusters(
-    request: Request,
-    store: StoreDep,
-    caches: CachesDep,
-    challenge: Annotated[str | None, Query(description="Desafío.", examples=["agua"])] = None,
-    region: RegionQuery = None,
-    run_id: RunIdQuery = None,
-    limit: LimitQuery = 500,
-    offset: OffsetQuery = 0,
-) -> dict[str, Any]:
-    """Local Moran clusters of a stored run."""
-    return _run_table_page(
-        request, store, caches, "clusters", challenge, region, run_id, limit, offset
-    )
-
-
-@router.get(
+)(_run_table_route("clusters", "Local Moran clusters of a stored run."))
+router.get(
     "/groups",
     summary="Grupos intercomunales propuestos",
     description="Grupos contiguos de comunas prioritarias propuestos por la corrida guardada "
     "(SKATER), por desafío. Paginado.",
-)
-def groups(
-    request: Request,
-    store: StoreDep,
-    caches: CachesDep,
-    challenge: Annotated[str | None, Query(description="Desafío.", examples=["agua"])] = None,
-    region: RegionQuery = None,
-    run_id: RunIdQuery = None,
-    limit: LimitQuery = 500,
-    offset: OffsetQuery = 0,
-) -> dict[str, Any]:
-    """Proposed intercommunal groups of a stored run."""
-    return _run_table_page(
-        request, store, caches, "groups", challenge, region, run_id, limit, offset
-    )
+)(_run_table_route("groups", "Proposed intercommunal groups of a stored run."))

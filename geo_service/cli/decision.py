@@ -171,18 +171,28 @@ def siting(
     ] = None,
 ) -> None:
     """Where new facilities reach the most rural people (spopt MCLP or p-median)."""
-    from geo_service.services.decision import siting_for_settings
+    from analysis.decision.siting import Model
+    from geo_service.services.decision import land_cover_path, siting
     from layers.decision_files import write_siting
     from layers.errors import LayerError
 
     _check_region(region)
     if model not in ("mclp", "pmedian"):
         raise UserError(f"unknown model {model!r}: use mclp or pmedian")
+    chosen: Model = "pmedian" if model == "pmedian" else "mclp"
     settings = settings_from_env()
     with opened_store(settings) as store:
         try:
-            report = siting_for_settings(
-                store, settings, facility, new, minutes, region, resolution, max_candidates, model
+            report = siting(
+                store,
+                land_cover_path(settings),
+                facility,
+                new,
+                minutes,
+                region,
+                resolution,
+                max_candidates,
+                chosen,
             )
         except (LookupError, ValueError) as error:
             raise UserError(str(error.args[0] if error.args else error)) from None

@@ -333,6 +333,8 @@ def siting(
     from analysis.accessibility.population import coverage, owner_grid
     from layers.rasters import read_land_cover
 
+    if model not in ("mclp", "pmedian"):
+        raise InvalidInputError(f"modelo desconocido {model!r}: use mclp o pmedian")
     if facility not in FACILITY_KINDS:
         raise InvalidInputError(
             f"tipo de servicio desconocido {facility!r}: {', '.join(FACILITY_KINDS)}"
@@ -431,31 +433,8 @@ def siting(
     return SitingReport(result, sites, commune_table, parameters)
 
 
-def siting_for_settings(
-    store: Store,
-    settings: Settings,
-    facility: str,
-    new_sites: int,
-    minutes: float,
-    region: str,
-    resolution: float = 1000.0,
-    max_candidates: int = 60,
-    model: str = "mclp",
-) -> SitingReport:
-    """:func:`siting` with the land cover of the configured data folder."""
+def land_cover_path(settings: Settings) -> Path:
+    """The MODIS land-cover raster of the configured data folder (siting's friction surface)."""
     from layers.rasters import LAND_COVER_FILE
 
-    if model not in ("mclp", "pmedian"):
-        raise InvalidInputError(f"modelo desconocido {model!r}: use mclp o pmedian")
-    chosen: Model = "mclp" if model == "mclp" else "pmedian"
-    return siting(
-        store,
-        settings.data_dir / LAND_COVER_FILE,
-        facility,
-        new_sites,
-        minutes,
-        region,
-        resolution,
-        max_candidates,
-        chosen,
-    )
+    return settings.data_dir / LAND_COVER_FILE

@@ -294,6 +294,31 @@ def _index(value: Any) -> str:
     return format_number(value, 3)
 
 
+def _poverty_columns(key: str, measure: str) -> tuple[tuple[str, str, Formatter], ...]:
+    """The nine columns of one poverty criterion: rate, interval, and per average its margin."""
+    title = measure[0].upper() + measure[1:]
+    columns: list[tuple[str, str, Formatter]] = [
+        (f"{key}_pct", f"{title} (%)", _percent),
+        (f"{key}_ic_inferior_pct", f"{title}: IC inferior (%)", _percent),
+        (f"{key}_ic_superior_pct", f"{title}: IC superior (%)", _percent),
+    ]
+    for scope in ("regional", "nacional"):
+        columns += [
+            (f"{key}_{scope}_promedio_pct", f"Promedio {scope} {measure} (%)", _percent),
+            (
+                f"{key}_{scope}_margen_pp",
+                f"{title}: margen sobre el promedio {scope} (pp)",
+                _points,
+            ),
+            (
+                f"{key}_{scope}_probabilidad",
+                f"{title}: probabilidad de superar el promedio {scope} (%)",
+                _probability,
+            ),
+        ]
+    return tuple(columns)
+
+
 ELIGIBILITY_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("cut", "CUT", text),
     ("name", "Comuna", text),
@@ -302,64 +327,8 @@ ELIGIBILITY_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("criteria_met", "Criterios cumplidos (de 5)", format_integer),
     ("failed_criteria", "Criterios no cumplidos", text),
     ("territory", "Territorio candidato", text),
-    ("ingresos_pct", "Pobreza por ingresos (%)", _percent),
-    ("ingresos_ic_inferior_pct", "Pobreza por ingresos: IC inferior (%)", _percent),
-    ("ingresos_ic_superior_pct", "Pobreza por ingresos: IC superior (%)", _percent),
-    ("ingresos_regional_promedio_pct", "Promedio regional pobreza por ingresos (%)", _percent),
-    (
-        "ingresos_regional_margen_pp",
-        "Pobreza por ingresos: margen sobre el promedio regional (pp)",
-        _points,
-    ),
-    (
-        "ingresos_regional_probabilidad",
-        "Pobreza por ingresos: probabilidad de superar el promedio regional (%)",
-        _probability,
-    ),
-    ("ingresos_nacional_promedio_pct", "Promedio nacional pobreza por ingresos (%)", _percent),
-    (
-        "ingresos_nacional_margen_pp",
-        "Pobreza por ingresos: margen sobre el promedio nacional (pp)",
-        _points,
-    ),
-    (
-        "ingresos_nacional_probabilidad",
-        "Pobreza por ingresos: probabilidad de superar el promedio nacional (%)",
-        _probability,
-    ),
-    ("multidimensional_pct", "Pobreza multidimensional (%)", _percent),
-    ("multidimensional_ic_inferior_pct", "Pobreza multidimensional: IC inferior (%)", _percent),
-    ("multidimensional_ic_superior_pct", "Pobreza multidimensional: IC superior (%)", _percent),
-    (
-        "multidimensional_regional_promedio_pct",
-        "Promedio regional pobreza multidimensional (%)",
-        _percent,
-    ),
-    (
-        "multidimensional_regional_margen_pp",
-        "Pobreza multidimensional: margen sobre el promedio regional (pp)",
-        _points,
-    ),
-    (
-        "multidimensional_regional_probabilidad",
-        "Pobreza multidimensional: probabilidad de superar el promedio regional (%)",
-        _probability,
-    ),
-    (
-        "multidimensional_nacional_promedio_pct",
-        "Promedio nacional pobreza multidimensional (%)",
-        _percent,
-    ),
-    (
-        "multidimensional_nacional_margen_pp",
-        "Pobreza multidimensional: margen sobre el promedio nacional (pp)",
-        _points,
-    ),
-    (
-        "multidimensional_nacional_probabilidad",
-        "Pobreza multidimensional: probabilidad de superar el promedio nacional (%)",
-        _probability,
-    ),
+    *_poverty_columns("ingresos", "pobreza por ingresos"),
+    *_poverty_columns("multidimensional", "pobreza multidimensional"),
     ("aislamiento", "Medida de aislamiento (0–1)", _index),
     ("aislamiento_umbral", "Umbral de aislamiento", _index),
     ("aislamiento_margen", "Margen de aislamiento", _index),
