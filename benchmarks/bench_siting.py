@@ -25,7 +25,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from analysis.decision.siting import Model  # noqa: E402
-from geo_service.services.decision import siting  # noqa: E402
+from geo_service.services.siting import siting  # noqa: E402
 from layers.embedded import EmbeddedStore  # noqa: E402
 from layers.loading import load_directory  # noqa: E402
 from layers.rasters import LAND_COVER_FILE  # noqa: E402

@@ -129,7 +129,7 @@ def test_isolation_measure_orients_and_reports_inputs() -> None:
 
 @pytest.fixture(scope="module")
 def national(national_postgis):
-    from geo_service.services.decision import eligibility
+    from geo_service.services.eligibility import eligibility
 
     return eligibility(national_postgis, None)
 
@@ -200,7 +200,7 @@ def _accessibility_rows(cuts: list[str], facility: str, minutes: list[float]) ->
 
 @pytest.mark.postgis
 def test_isolation_reads_stored_travel_times_national_first(postgis_store) -> None:
-    from geo_service.services.decision import accessibility_columns
+    from geo_service.services.eligibility import accessibility_columns
     from layers.accessibility import save_accessibility
 
     national = _accessibility_rows(["01001", "01002"], "centre", [30.0, 90.0])

@@ -168,7 +168,7 @@ def test_unknown_project_typology_is_named(synthetic) -> None:
 
 
 def test_printable_page_escapes_names_and_csv_is_excel_ready(synthetic) -> None:
-    from geo_service.services.decision_exports import portfolio_communes_csv, portfolio_page
+    from geo_service.services.exports import portfolio_communes_csv, portfolio_page
 
     one = synthetic.commune("01001")
     hostile = PortfolioReviewWithName(one, "<script>alert(1)</script> & Cía")
@@ -196,7 +196,7 @@ def PortfolioReviewWithName(review, name):  # noqa: N802 - reads like a construc
 
 @pytest.fixture(scope="module")
 def national_review(national_postgis):
-    from geo_service.services.decision import portfolio_review
+    from geo_service.services.portfolio import portfolio_review
 
     return portfolio_review(national_postgis, None)
 

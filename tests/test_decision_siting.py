@@ -108,7 +108,7 @@ def test_demand_blocks_keep_the_population() -> None:
 
 @pytest.fixture(scope="module")
 def region_04(national_postgis, data_dir):
-    from geo_service.services.decision import siting
+    from geo_service.services.siting import siting
     from layers.rasters import LAND_COVER_FILE
 
     return siting(national_postgis, data_dir / LAND_COVER_FILE, "primary", 3, 60.0, "04")

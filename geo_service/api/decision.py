@@ -25,21 +25,18 @@ from analysis.decision.portfolio import PortfolioReview
 from domain import CUT_PATTERN, REGION_PATTERN, region_of
 from domain.errors import NotFoundError
 from geo_service.api.deps import CachesDep, RegionQuery, SettingsDep, StoreDep
+from geo_service.services.accessibility import land_cover_path
 from geo_service.services.cache import Caches
-from geo_service.services.decision import (
-    SitingReport,
-    eligibility,
-    land_cover_path,
-    portfolio_review,
-    siting,
-)
-from geo_service.services.decision_exports import (
+from geo_service.services.eligibility import eligibility
+from geo_service.services.exports import (
     eligibility_csv,
     portfolio_challenges_csv,
     portfolio_communes_csv,
     portfolio_page,
 )
+from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
+from geo_service.services.siting import SitingReport, siting
 from layers.store import Store
 
 router = APIRouter(tags=["decisión"])

@@ -19,8 +19,9 @@ from domain import REGION_PATTERN, region_of
 from domain.errors import GeogapsError, NotFoundError
 from geo_service.api.deps import CachesDep, RegionQuery, SettingsDep, StoreDep
 from geo_service.services.cache import Caches
-from geo_service.services.decision import eligibility, portfolio_review
+from geo_service.services.eligibility import eligibility
 from geo_service.services.map_data import json_bytes, medians, outlines, region_list
+from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
 from geo_service.services.serving import commune_profile_data
 from layers.store import Store

@@ -1,7 +1,7 @@
 """``geogaps accessibility``: travel time from where people live to the nearest services.
 
-Registered on the ``geogaps`` app by ``geo_service/cli/__init__.py``. Reads the loaded layers, runs
-:func:`analysis.accessibility.run_accessibility`, writes the rasters (COG + PNG overlays) under
+Registered on the ``geogaps`` app by ``geo_service/cli/__init__.py``. Computes the surfaces
+with :mod:`geo_service.services.accessibility`, writes the rasters (COG + PNG overlays) under
 ``GEOGAPS_RASTER_DIR`` and stores the per-commune table, which ``geogaps score`` then reads.
 """
 
@@ -15,6 +15,7 @@ import numpy as np
 import typer
 
 from analysis.formatting import format_integer, format_number, format_share
+from domain import is_region_code
 from geo_service.cli.common import (
     UserError,
     console,
@@ -26,7 +27,8 @@ from geo_service.cli.common import (
 from layers.errors import LayerError
 
 if TYPE_CHECKING:
-    from analysis.accessibility import AccessibilityResult
+    from analysis.accessibility import AccessibilityResult, LandCover
+    from layers.store import Store
 
 
 class Facility(StrEnum):
@@ -38,46 +40,6 @@ class Facility(StrEnum):
     school = "school"
     apr = "apr"
     centre = "centre"
-
-
-def write_rasters(result: AccessibilityResult, folder: Path, suffix: str) -> list[Path]:
-    """Write every grid's population and travel-time rasters (COG) and PNG overlays."""
-    from layers.rasters import write_cog, write_overlay_png
-
-    written: list[Path] = []
-    for name, grid_result in result.grids.items():
-        grid = grid_result.grid
-        stem = f"{round(grid.resolution)}m_{name}{suffix}"
-        written.append(
-            write_cog(
-                folder / f"poblacion_{stem}.tif",
-                grid_result.population.astype(np.float32),
-                grid.transform,
-                grid.crs,
-                nodata=None,
-                resampling="average",
-            )
-        )
-        for kind, minutes in grid_result.minutes.items():
-            values = np.where(np.isfinite(minutes), minutes, -1.0).astype(np.float32)
-            # Only Chilean land is shown: sea crossings are routes, not places people live.
-            values = np.where(grid_result.land, values, -1.0).astype(np.float32)
-            written.append(
-                write_cog(
-                    folder / f"minutos_{kind}_{stem}.tif",
-                    values,
-                    grid.transform,
-                    grid.crs,
-                    nodata=-1.0,
-                    resampling="nearest",
-                )
-            )
-            shown = np.where(values >= 0, values, np.nan)
-            png, _ = write_overlay_png(
-                folder / f"minutos_{kind}_{stem}.png", shown, grid.transform, grid.crs
-            )
-            written.append(png)
-    return written
 
 
 def accessibility(
@@ -109,63 +71,34 @@ def accessibility(
     # The raster stack (rasterio, exactextract, scikit-image) is imported only when this command
     # runs, so every other geogaps command starts quickly.
     from analysis import load_catalogue
-    from analysis.accessibility import FACILITY_KINDS, LandCover, run_accessibility
-    from geo_service.services.inputs import read_analysis_inputs
+    from analysis.accessibility import FACILITY_KINDS
+    from geo_service.services.accessibility import (
+        land_cover_at,
+        land_cover_path,
+        write_rasters,
+    )
     from layers.accessibility import save_accessibility
-    from layers.files_out import write_table
-    from layers.rasters import LAND_COVER_FILE, read_land_cover
 
-    if region is not None and not (len(region) == 2 and region.isdigit()):
+    if region is not None and not is_region_code(region):
         raise UserError(f"región no válida {region!r}: use un código de dos dígitos, como 05")
     kinds = tuple(k.value for k in facility) if facility else FACILITY_KINDS
     settings = settings_from_env()
-    land_cover_path = settings.data_dir / LAND_COVER_FILE
-    land_cover = None
-    if land_cover_path.is_file():
-        raster = read_land_cover(land_cover_path)
-        land_cover = LandCover(raster.classes, raster.transform, raster.crs, raster.nodata)
-    else:
+    cover_path = land_cover_path(settings)
+    land_cover = land_cover_at(cover_path)
+    if land_cover is None:
         errors.print(
-            f"[yellow]sin cobertura de suelo ({land_cover_path}): toda celda de clase "
+            f"[yellow]sin cobertura de suelo ({cover_path}): toda celda de clase "
             "desconocida (velocidad y habitabilidad por defecto)[/yellow]"
         )
-    catalogue = load_catalogue()
     with opened_store(settings) as store:
-        try:
-            inputs = read_analysis_inputs(store)
-        except LayerError as error:
-            raise UserError(str(error)) from None
-        roads = store.read_table("road_segments")
-        villages = store.read_table("villages")
-        progress = progress_bar("accesibilidad")
-        grids = 3 if region in (None, "05") else 1
-        with progress:
-            task = progress.add_task("", total=grids * (len(kinds) + 2))
-
-            def step(message: str) -> None:
-                progress.update(task, advance=1, description=message)
-
-            try:
-                result = run_accessibility(
-                    inputs,
-                    resolution=float(resolution),
-                    kinds=kinds,
-                    land_cover=land_cover,
-                    roads=roads,
-                    villages=villages,
-                    region=region,
-                    settings=catalogue.settings,
-                    progress=step,
-                )
-            except ValueError as error:
-                raise UserError(str(error)) from None
+        result = _computed(store, resolution, kinds, land_cover, region)
         parameters: dict[str, Any] = {
             "resolution_m": resolution,
             "region": region,
             "kinds": list(kinds),
             "population_year": result.population_year,
-            "land_cover": land_cover_path.name if land_cover is not None else None,
-            "catalogue_version": catalogue.version,
+            "land_cover": cover_path.name if land_cover is not None else None,
+            "catalogue_version": load_catalogue().version,
         }
         if save:
             datasets = save_accessibility(store, result.table, parameters)
@@ -176,11 +109,44 @@ def accessibility(
         console.print(f"{len(files)} rásters y capas PNG en {settings.raster_dir}")
     _summary(result, kinds)
     if out is not None:
+        from layers.files_out import write_table
+
         try:
             write_table(result.table, out)
         except LayerError as error:
             raise UserError(str(error)) from None
         console.print(f"tabla por comuna: {out}")
+
+
+def _computed(
+    store: Store,
+    resolution: int,
+    kinds: tuple[str, ...],
+    land_cover: LandCover | None,
+    region: str | None,
+) -> AccessibilityResult:
+    """The surfaces and the per-commune table, with one progress bar over every grid and kind."""
+    from geo_service.services.accessibility import compute_accessibility
+
+    progress = progress_bar("accesibilidad")
+    grids = 3 if region in (None, "05") else 1
+    with progress:
+        task = progress.add_task("", total=grids * (len(kinds) + 2))
+
+        def step(message: str) -> None:
+            progress.update(task, advance=1, description=message)
+
+        try:
+            return compute_accessibility(
+                store,
+                resolution=float(resolution),
+                kinds=kinds,
+                land_cover=land_cover,
+                region=region,
+                progress=step,
+            )
+        except (LayerError, ValueError) as error:
+            raise UserError(str(error)) from None
 
 
 def _summary(result: AccessibilityResult, kinds: tuple[str, ...]) -> None:

@@ -1,7 +1,7 @@
 """Commands of the decision tools: ``portafolio``, ``rezago`` and ``siting``.
 
 Registered on the ``geogaps`` app by ``geo_service/cli/__init__.py``; bodies call
-:mod:`geo_service.services.decision`, the same functions the API uses.
+:mod:`geo_service.services` (portfolio, eligibility, siting), the same functions the API uses.
 """
 
 from __future__ import annotations
@@ -42,12 +42,12 @@ def portafolio(
     """The Mesa's portfolio against its gaps: money by typology and stage, unaddressed gaps."""
     # Imported when the command runs: the decision stack (spopt, scipy) is slow to import.
     from analysis import load_catalogue
-    from geo_service.services.decision import portfolio_review
-    from geo_service.services.decision_exports import (
+    from geo_service.services.exports import (
         portfolio_challenges_csv,
         portfolio_communes_csv,
         portfolio_page,
     )
+    from geo_service.services.portfolio import portfolio_review
 
     _check_region(region)
     with opened_store(settings_from_env()) as store:
@@ -99,8 +99,8 @@ def rezago(
 ) -> None:
     """Zonas Rezagadas eligibility emulated on open data: criteria, margins, probabilities."""
     from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
-    from geo_service.services.decision import eligibility
-    from geo_service.services.decision_exports import eligibility_csv
+    from geo_service.services.eligibility import eligibility
+    from geo_service.services.exports import eligibility_csv
 
     _check_region(region)
     with opened_store(settings_from_env()) as store:
@@ -172,7 +172,8 @@ def siting(
 ) -> None:
     """Where new facilities reach the most rural people (spopt MCLP or p-median)."""
     from analysis.decision.siting import Model
-    from geo_service.services.decision import land_cover_path, siting
+    from geo_service.services.accessibility import land_cover_path
+    from geo_service.services.siting import siting
     from layers.decision_files import write_siting
     from layers.errors import LayerError
 

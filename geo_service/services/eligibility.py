@@ -1,0 +1,135 @@
+"""The Zonas Rezagadas eligibility emulation on the data of a store.
+
+Shared by ``geogaps rezago``, the ``/rezago`` routes and the commune profile, so every surface
+shows the same verdicts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analysis import compute_indicators, load_catalogue
+from analysis.decision.eligibility import EligibilityResult, assess_eligibility
+from analysis.geometry import contiguity, geometries
+from domain.errors import NotFoundError
+from geo_service.services.cache import Caches
+from geo_service.services.inputs import read_analysis_inputs
+from layers.store import Store
+
+#: Accessibility results (the per-commune table of `geogaps accessibility`) → isolation
+#: component columns:
+#: (facility kind, column of the accessibility table, isolation column).
+ACCESSIBILITY_INPUTS = (
+    ("centre", "minutes_mean", "minutos_centro"),
+    ("primary", "rural_minutes_mean", "minutos_rural_atencion_primaria"),
+    ("hospital", "rural_minutes_mean", "minutos_rural_hospital"),
+)
+ACCESSIBILITY_TABLE = "accessibility"
+
+
+def accessibility_columns(store: Store, cuts: pd.Series) -> pd.DataFrame:
+    """Travel-time isolation inputs per commune from the stored accessibility results.
+
+    Empty columns when the accessibility results are not stored (the isolation measure then
+    uses density, rurality and dispersion only, and says so).
+    """
+    out = pd.DataFrame(index=cuts.astype(str).to_numpy())
+    try:
+        table = store.read_table(ACCESSIBILITY_TABLE)
+    except (KeyError, ValueError, LookupError):
+        table = pd.DataFrame()
+    for facility, column, name in ACCESSIBILITY_INPUTS:
+        values = pd.Series(np.nan, index=out.index)
+        if not table.empty and {"cut", "facility", column} <= set(table.columns):
+            rows = table[table["facility"] == facility]
+            if "resolution_m" in rows.columns and not rows.empty:
+                rows = rows[rows["resolution_m"] == rows["resolution_m"].min()]
+            if "dataset" in rows.columns:
+                # National runs first; a regional run (``…_regionNN``) fills what they lack.
+                regional = rows["dataset"].astype(str).str.contains("_region")
+                rows = rows.assign(_regional=regional.to_numpy()).sort_values("_regional")
+            rows = rows.drop_duplicates("cut")
+            values = rows.set_index(rows["cut"].astype(str))[column].reindex(out.index)
+        out[name] = pd.to_numeric(values, errors="coerce").to_numpy()
+    return out
+
+
+def eligibility_table(store: Store) -> tuple[pd.DataFrame, dict[int, list[int]], pd.DataFrame]:
+    """National commune table for the eligibility criteria, its contiguity and its sources.
+
+    Returns
+    -------
+    tuple
+        The table (indicators plus isolation inputs, sorted by CUT), the contiguity of its
+        rows and the catalogue rows (label, source, year) of the indicators it uses.
+    """
+    inputs = read_analysis_inputs(store)
+    catalogue = load_catalogue()
+    indicators = compute_indicators(inputs, catalogue).sort_values("cut").reset_index(drop=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        localities = indicators["rural_localities"].to_numpy(dtype=float)
+        indicators["habitantes_rurales_por_localidad"] = np.where(
+            localities > 0,
+            indicators["population_rural"].to_numpy(dtype=float) / localities,
+            np.nan,
+        )
+    access = accessibility_columns(store, indicators["cut"])
+    for column in access.columns:
+        indicators[column] = access[column].to_numpy()
+    shapes = pd.Series(geometries(inputs.communes), index=inputs.communes["cut"].astype(str))
+    shapes = shapes[~shapes.index.duplicated()].reindex(indicators["cut"].astype(str))
+    neighbours = contiguity(shapes.to_numpy(dtype=object))
+    sources = pd.DataFrame(
+        [
+            {"dato": i.label, "fuente": i.source, "año": i.year}
+            for i in catalogue.indicators
+            if i.id
+            in {
+                "pobreza_ingresos_pct",
+                "pobreza_multidimensional_pct",
+                "densidad_hab_km2",
+                "poblacion_rural_pct",
+            }
+        ]
+    )
+    return indicators, neighbours, sources
+
+
+def _national_eligibility(store: Store) -> tuple[EligibilityResult, pd.DataFrame]:
+    table, neighbours, sources = eligibility_table(store)
+    return assess_eligibility(table, neighbours), sources
+
+
+def eligibility(
+    store: Store, region: str | None, caches: Caches | None = None
+) -> tuple[EligibilityResult, pd.DataFrame]:
+    """Zonas Rezagadas emulation nationally, then restricted to ``region``.
+
+    Averages and isolation percentiles are always national; ``region`` only filters the rows.
+    """
+    if caches is None:
+        result, sources = _national_eligibility(store)
+    else:
+        result, sources = caches.get_or_make(
+            "decision",
+            "eligibility",
+            lambda: _national_eligibility(store),
+            state=caches.data_state(store),
+        )
+    if region is None:
+        return result, sources
+    if region not in set(result.communes["region_code"].astype(str)):
+        raise NotFoundError(f"región desconocida {region!r}")
+    cuts = set(result.communes.loc[result.communes["region_code"].astype(str) == region, "cut"])
+    return (
+        EligibilityResult(
+            communes=result.communes[result.communes["cut"].isin(cuts)].reset_index(drop=True),
+            criteria=result.criteria[result.criteria["cut"].isin(cuts)].reset_index(drop=True),
+            territories=result.territories[
+                result.territories["region_code"].astype(str) == region
+            ].reset_index(drop=True),
+            isolation_inputs=result.isolation_inputs,
+        ),
+        sources,
+    )
