@@ -11,13 +11,14 @@ import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.middleware.gzip import GZipMiddleware
 
 from geo_service import __version__
 from geo_service.api import ROUTERS
-from geo_service.api.responses import SafeJSONResponse
+from geo_service.api.deps import refuse_unknown_query_parameters
+from geo_service.api.responses import COMMON_RESPONSES, SafeJSONResponse
 from geo_service.errors import install_error_handlers
 from geo_service.services.cache import Caches
 from geo_service.services.warm import warm_caches
@@ -83,5 +84,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["X-API-Key", "Content-Type"],
         )
     for router in ROUTERS:
-        app.include_router(router)
+        # Every documented route refuses unknown query parameters and documents the statuses
+        # any route can answer (its own, such as 401 or 413, are declared where it is defined).
+        app.include_router(
+            router,
+            dependencies=[Depends(refuse_unknown_query_parameters)],
+            responses=COMMON_RESPONSES,
+        )
     return app

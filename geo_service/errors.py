@@ -100,14 +100,22 @@ def status_of(error: Exception) -> int:
     return 500
 
 
+#: What a client is told when the database does not answer. The driver's own words are logged,
+#: never sent: they name hosts, ports, users and SQL.
+DATABASE_DOWN = (
+    "almacén de datos no disponible: la base de datos no responde; reintente en unos segundos"
+)
+
+
 def message_of(error: Exception, status: int) -> str:
-    """The ``detail`` shown for an exception."""
+    """The ``detail`` shown for an exception (never a host, a port or SQL)."""
     if isinstance(error, DBAPIError) and isinstance(error.orig, psycopg.errors.UndefinedTable):
         return "esquema de la base de datos sin migrar: ejecute `geogaps db upgrade`"
     if status == 503:
-        reason = getattr(error, "orig", None) or error
-        first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
-        return f"almacén de datos no disponible: {first_line}".rstrip(": ")
+        if isinstance(error, UnavailableError):
+            return str(error)
+        logger.warning("almacén de datos no disponible: %s", error)
+        return DATABASE_DOWN
     text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
     return text.strip("'\"")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
@@ -120,6 +121,9 @@ def test_outage_gives_503_and_the_server_recovers(cluster: PrivateCluster, serve
     down = httpx.get(f"{server}/ready", timeout=10)
     assert down.status_code == 503
     assert down.json()["status"] == "unavailable" and down.json()["reason"]
+    # What is unavailable, never where: no host, port or driver text reaches the client.
+    port = str(make_url(cluster.url).port)
+    assert port not in down.text and "127.0.0.1" not in down.text
 
     cluster.start()
     assert _wait_ready(server).status_code == 200
@@ -138,6 +142,7 @@ def test_outage_gives_503_and_the_server_recovers(cluster: PrivateCluster, serve
     outage = httpx.get(f"{server}/communes", timeout=10)
     assert outage.status_code == 503
     assert "no disponible" in outage.json()["detail"]
+    assert port not in outage.text and "connection" not in outage.text.lower()
     assert httpx.get(f"{server}/ready", timeout=10).status_code == 503
 
     cluster.start()

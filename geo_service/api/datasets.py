@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from pathlib import Path as FilePath
 from typing import Annotated, Any
@@ -138,6 +139,28 @@ def layer(
     return SafeJSONResponse({**links, "rows": records(frame)})
 
 
+#: An upload's file name: letters (accents included), digits, ``.``, ``_``, ``-`` and spaces,
+#: not starting with a dot, with an extension; at most 120 characters.
+UPLOAD_NAME = re.compile(r"^(?!\.)[\w .-]{1,116}\.[A-Za-z0-9]{1,10}$")
+
+
+def upload_name(filename: str | None) -> str:
+    """The name an upload is saved and recorded under; 422 for a name that is not a plain file.
+
+    The client's name never reaches the filesystem as given: a path (``../x``, ``a/b``), ``.``,
+    ``..``, a hidden or overlong name is refused before anything is written.
+    """
+    name = (filename or "").strip()
+    if not UPLOAD_NAME.fullmatch(name) or name != FilePath(name).name:
+        shown = name if len(name) <= 60 else name[:57] + "…"
+        raise BadParameterError(
+            f"nombre de archivo no válido {shown!r}: use un nombre simple con extensión "
+            "(letras, dígitos, espacios, punto, guion o guion bajo; hasta 120 caracteres), "
+            "p. ej. apr_2024.csv"
+        )
+    return name
+
+
 @router.post(
     "/datasets/{kind}",
     summary="Subir y cargar un archivo",
@@ -168,7 +191,7 @@ def upload_dataset(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit + 64 * 1024:
         raise PayloadTooLargeError(f"el archivo supera el máximo de {settings.max_upload_mb} MB")
-    name = FilePath(file.filename or "upload").name
+    name = upload_name(file.filename)
     with tempfile.TemporaryDirectory(prefix="geogaps-upload-") as folder:
         target = FilePath(folder) / name
         with target.open("wb") as out:

@@ -10,10 +10,17 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from analysis import load_catalogue
 from domain import REGION_PATTERN
-from geo_service.errors import BadApiKeyError, BadParameterError, WritesDisabledError
+from geo_service.errors import (
+    BadApiKeyError,
+    BadParameterError,
+    BadRequestError,
+    WritesDisabledError,
+)
 from geo_service.services.cache import Caches
 from geo_service.settings import Settings
 from layers.store import Store
@@ -95,4 +102,36 @@ def check_challenge(challenge: str | None, catalogue_ids: tuple[str, ...] | None
     if challenge is not None and challenge not in catalogue_ids:
         raise BadParameterError(
             f"desafío desconocido {challenge!r}; los desafíos son {', '.join(catalogue_ids)}"
+        )
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter a route declares, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def refuse_unknown_query_parameters(request: Request) -> None:
+    """400 naming a query parameter the route does not define (every documented route).
+
+    A misspelt parameter (``regoin=04``) would otherwise be ignored and answer for the whole
+    country. Pages (not in the OpenAPI document) keep their own parameters, such as the map's
+    ``pesos``.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute) or not route.include_in_schema:
+        return
+    declared = _DECLARED.get(id(route))
+    if declared is None:
+        declared = _DECLARED.setdefault(id(route), _query_names(route.dependant))
+    unknown = sorted(set(request.query_params) - declared)
+    if unknown:
+        valid = ", ".join(sorted(declared)) or "ninguno"
+        raise BadRequestError(
+            f"parámetro desconocido: {', '.join(unknown)}; los parámetros válidos son {valid}"
         )

@@ -39,6 +39,11 @@ router = APIRouter(tags=["brechas a pedido"])
 LIVE_MORAN_PERMUTATIONS = 99
 
 
+#: Largest weight accepted: weights are relative, so 1000 against 1 already silences a challenge;
+#: larger numbers only risk overflowing the arithmetic (every score null).
+MAX_WEIGHT = 1000.0
+
+
 def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]:
     """``agua:2,agua_sin_red_publica:0.5`` → (challenge weights, indicator weights).
 
@@ -46,7 +51,7 @@ def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]
     ------
     BadParameterError
         A key that is neither a challenge nor an indicator of the catalogue, or a weight that is
-        not a finite non-negative number.
+        not a number from 0 to :data:`MAX_WEIGHT`.
     """
     catalogue = load_catalogue()
     challenges = set(catalogue.challenge_ids)
@@ -64,8 +69,10 @@ def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]
             weight = float(value)
         except ValueError:
             raise BadParameterError(f"el peso de {key!r} no es un número: {value!r}") from None
-        if not math.isfinite(weight) or weight < 0:
-            raise BadParameterError(f"el peso de {key!r} debe ser un número finito no negativo")
+        if not math.isfinite(weight) or not 0 <= weight <= MAX_WEIGHT:
+            raise BadParameterError(
+                f"el peso de {key!r} debe ser un número entre 0 y {MAX_WEIGHT:g}, no {value!r}"
+            )
         if key in challenges:
             challenge_weights[key] = weight
         elif key in indicators:
@@ -130,7 +137,8 @@ def gaps(
         str | None,
         Query(
             max_length=2000,
-            description="Pesos `clave:peso` separados por comas.",
+            description="Pesos `clave:peso` separados por comas, cada uno entre 0 y "
+            f"{MAX_WEIGHT:g}.",
             examples=["agua:2,conectividad:1,agua_sin_red_publica:0.5"],
         ),
     ] = None,
@@ -163,6 +171,11 @@ def gaps(
     )
     if challenge is not None:
         rows = [row for row in rows if row["challenge"] == challenge]
+    if rows and all(row.get("score") is None for row in rows):
+        raise BadParameterError(
+            "con estos pesos ninguna comuna tiene puntaje: asigne peso a al menos un indicador "
+            "con datos en el ámbito pedido"
+        )
     total = len(rows)
     return {
         "parameters": {

@@ -30,3 +30,27 @@ def page_links(request: Request, total: int, limit: int, offset: int) -> dict[st
         else None
     )
     return {"total": total, "limit": limit, "offset": offset, "next": next_url}
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["detail"],
+                    "properties": {"detail": {"type": "string"}},
+                }
+            }
+        },
+    }
+
+
+#: Statuses any route can answer, with the body every one of them has.
+COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _error("Parámetro de consulta desconocido o mal formado; el mensaje lo nombra."),
+    404: _error("Lo pedido no existe (comuna, corrida, capa, conjunto); el mensaje lo nombra."),
+    500: _error("Error interno del servidor (queda registrado)."),
+    503: _error("El almacén de datos no responde; reintente en unos segundos (Retry-After)."),
+}

@@ -17,6 +17,7 @@ from geo_service.api.deps import (
     StoreDep,
     WriteAccess,
 )
+from geo_service.api.gaps import MAX_WEIGHT
 from geo_service.api.responses import page_links
 from geo_service.errors import BadParameterError
 from geo_service.services.runs import run_scoring
@@ -86,6 +87,10 @@ def one_run(
     return resolve_run(store, run_id).summary()
 
 
+#: A relative weight, from 0 to :data:`geo_service.api.gaps.MAX_WEIGHT`.
+Weight = Annotated[float, Field(ge=0, le=MAX_WEIGHT, allow_inf_nan=False)]
+
+
 class RunRequest(BaseModel):
     """Parameters of a run started over HTTP."""
 
@@ -94,8 +99,8 @@ class RunRequest(BaseModel):
     aggregation: Literal["arithmetic", "geometric"] = "arithmetic"
     draws: int = Field(default=200, ge=0, le=2000)
     seed: int | None = Field(default=None, ge=0)
-    challenge_weights: dict[str, float] = Field(default_factory=dict)
-    indicator_weights: dict[str, float] = Field(default_factory=dict)
+    challenge_weights: dict[str, Weight] = Field(default_factory=dict)
+    indicator_weights: dict[str, Weight] = Field(default_factory=dict)
 
 
 @router.post(
