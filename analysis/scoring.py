@@ -28,6 +28,13 @@ from analysis.estimates import PointEstimate, Uncertainty
 from analysis.geometry import contiguity, geometries
 from analysis.indicators import compute_indicators
 from analysis.inputs import AnalysisInputs
+from analysis.model import (
+    Z_95,
+    IndexModel,
+    SampledEstimate,
+    evaluate_scores,
+    point_configuration,
+)
 from analysis.normalisation import normalise
 from analysis.parameters import ScoringParameters
 from analysis.result import SCORE_COLUMNS, ScoringResult
@@ -42,12 +49,8 @@ from analysis.tables import (
     scores_table,
 )
 from analysis.uncertainty import (
-    IndexModel,
     RankSummary,
-    SampledEstimate,
     draw_configurations,
-    evaluate_scores,
-    point_configuration,
     regional_ranks,
     regional_tiers,
     regional_top_sizes,
@@ -222,8 +225,8 @@ def index_model(raw: pd.DataFrame, catalogue: Catalogue, params: ScoringParamete
             SampledEstimate(
                 column=position,
                 point=point,
-                sd_low=np.maximum(point - low, 0.0) / 1.959963984540054,
-                sd_high=np.maximum(high - point, 0.0) / 1.959963984540054,
+                sd_low=np.maximum(point - low, 0.0) / Z_95,
+                sd_high=np.maximum(high - point, 0.0) / Z_95,
                 low=0.0,
                 high=100.0 if indicator.unit == "%" else np.inf,
             )

@@ -34,10 +34,10 @@ from SALib.analyze import sobol as sobol_analyze  # type: ignore[import-untyped]
 from SALib.sample import sobol as sobol_sample  # type: ignore[import-untyped]
 
 from analysis.aggregation import rank_descending
+from analysis.model import Configurations, IndexModel, evaluate_scores
 from analysis.normalisation import Normalization
 from analysis.parameters import ScoringParameters
 from analysis.scoring import ScoredModel
-from analysis.uncertainty import Configurations, IndexModel, evaluate_scores
 
 FloatArray = npt.NDArray[np.float64]
 #: Normalisations drawn by the normalisation factor, in the order of its thirds.

@@ -18,11 +18,11 @@ from analysis.estimates import PointEstimate, Uncertainty
 from analysis.formatting import format_value
 from analysis.indicators import IDENTITY_COLUMNS
 from analysis.inputs import AnalysisInputs
+from analysis.model import IndexModel
 from analysis.parameters import ScoringParameters
 from analysis.portfolio import portfolio_table
 from analysis.result import SCORE_COLUMNS
 from analysis.spatial import contiguous_groups, local_moran
-from analysis.uncertainty import IndexModel
 from analysis.wording import (
     composite_sentence,
     drivers_sentence,
