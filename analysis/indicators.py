@@ -8,7 +8,6 @@ MINVU census, no rural locality in the Censo 2017 list).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 import geopandas as gpd
@@ -19,19 +18,14 @@ import shapely
 from analysis.challenges import Catalogue, CatalogueSettings, load_catalogue
 from analysis.geometry import geometries, nearest_distance_km, points_within, rural_sample
 from analysis.inputs import AnalysisInputs
+from domain.text import fold
 
 #: Columns describing each commune, always first in the output.
 IDENTITY_COLUMNS = ("cut", "name", "region_code", "region_name")
 
 
-def fold(text: object) -> str:
-    """Lower-case text without accents or separators, for tolerant category matching."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed.lower() if c.isalnum() and not unicodedata.combining(c))
-
-
 def fold_series(values: pd.Series) -> pd.Series:
-    """Fold every value of a column (missing stays missing), folding each distinct value once."""
+    """Fold every value of a column (:func:`domain.text.fold`); missing stays missing."""
     distinct = values.dropna().unique()
     return values.map({value: fold(value) for value in distinct})
 

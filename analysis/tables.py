@@ -412,7 +412,8 @@ def _fill_columns(attributes: FloatArray, rows: npt.NDArray[np.bool_]) -> FloatA
     """Fill missing attributes of the selected rows with the column mean among them (or 0)."""
     values = np.array(attributes, dtype=float, copy=True)
     if not rows.any():
-        return np.nan_to_num(values)
+        zeros: FloatArray = np.nan_to_num(values)
+        return zeros
     with np.errstate(invalid="ignore"):
         counts = np.isfinite(values[rows]).sum(axis=0)
         sums = np.nansum(values[rows], axis=0)

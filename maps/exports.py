@@ -15,7 +15,9 @@ import geopandas as gpd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from analysis.formatting import MISSING, format_number, format_rank, format_share
+from analysis.formatting import format_number, format_rank, format_share
+from domain.labels import MISSING
+from domain.regions import region_of
 from maps.page import NO_SCORE_COLOUR, UNSTABLE_SHARE, is_unstable, tier_colour
 
 #: Spanish column headers of the priority CSV.
@@ -79,7 +81,7 @@ def priority_csv(
                 format_rank(row.get("rank")),
                 row["cut"],
                 row.get("name") or "",
-                region_names.get(str(row.get("region_code") or str(row["cut"])[:2]), ""),
+                region_names.get(str(row.get("region_code") or region_of(row["cut"])), ""),
                 format_number(row.get("score"), 3),
                 row.get("tier_label") or "Sin tramo",
                 f"{format_rank(low)}–{format_rank(high)}" if low is not None else MISSING,

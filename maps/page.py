@@ -231,7 +231,7 @@ def map_page(config: dict[str, Any], static_url: str = STATIC_URL) -> str:
         png_url=config["urls"]["png"],
     )
     root.html.add_child(folium.Element(body))
-    page = root.render()
+    page: str = root.render()
     page = page.replace("<html>", '<html lang="es">', 1)
     # The page's own script runs after folium's map is created (end of the document).
     handover = f"<script>window.geogapsMap = {folium_map.get_name()};</script>"

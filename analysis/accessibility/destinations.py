@@ -25,8 +25,9 @@ import shapely
 
 from analysis.challenges import CatalogueSettings
 from analysis.geometry import points_within
-from analysis.indicators import fold, fold_series
+from analysis.indicators import fold_series
 from analysis.inputs import AnalysisInputs
+from domain.text import fold
 
 FACILITY_KINDS = ("primary", "cesfam", "hospital", "school", "apr", "centre")
 #: Spanish names of the destination kinds, for people.

@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import ndimage
 
-from analysis.indicators import fold
+from domain.text import fold
 
 FloatGrid = npt.NDArray[np.float64]
 
@@ -157,7 +157,7 @@ def navigable_sea(
     reach_m: float = FERRY_REACH_M,
 ) -> npt.NDArray[np.bool_]:
     """Water cells outside the land mask but within ``reach_m`` of it (coastal navigation)."""
-    distance = ndimage.distance_transform_edt(~land) * resolution
+    distance: FloatGrid = ndimage.distance_transform_edt(~land) * resolution
     return water & ~land & (distance <= reach_m)
 
 

@@ -29,6 +29,8 @@ import pandas as pd
 import shapely
 from affine import Affine
 
+from domain.errors import InvalidInputError
+
 #: CRS of the continental grid: SIRGAS-Chile 2002 / UTM zone 19S.
 CONTINENTAL_CRS = "EPSG:5361"
 #: Longitude (degrees) west of which land is offshore (the MODIS tile of Chile starts at 76° W).
@@ -120,7 +122,7 @@ def grid_around(
     four 500 m cells.
     """
     if resolution <= 0:
-        raise ValueError(f"resolution must be positive, got {resolution}")
+        raise InvalidInputError(f"resolution must be positive, got {resolution}")
     xmin, ymin, xmax, ymax = bounds
     xmin = math.floor(xmin / resolution - margin_cells) * resolution
     ymin = math.floor(ymin / resolution - margin_cells) * resolution

@@ -30,6 +30,8 @@ import pandas as pd
 import pulp  # type: ignore[import-untyped]  # PuLP ships no type information
 from spopt.locate import MCLP, PMedian
 
+from domain.errors import InvalidInputError
+
 FloatArray = npt.NDArray[np.float64]
 Model = Literal["mclp", "pmedian"]
 #: Cost standing for "unreachable" in the p-median matrix (minutes; larger than any trip).
@@ -97,8 +99,10 @@ def site_facilities(
 
     Raises
     ------
+    InvalidInputError
+        On ``new_sites`` out of range or an unknown model (also a ``ValueError``).
     ValueError
-        On inconsistent shapes, ``new_sites`` out of range or an unknown model.
+        On inconsistent shapes (a caller's bug).
     """
     cost = np.asarray(cost_minutes, dtype=float)
     existing = np.asarray(existing_minutes, dtype=float)
@@ -109,9 +113,9 @@ def site_facilities(
             f"{len(candidates)} candidatos"
         )
     if not 1 <= new_sites <= len(candidates):
-        raise ValueError(f"new_sites debe estar entre 1 y {len(candidates)} (candidatos)")
+        raise InvalidInputError(f"new_sites debe estar entre 1 y {len(candidates)} (candidatos)")
     if model not in ("mclp", "pmedian"):
-        raise ValueError(f"modelo desconocido {model!r}: use mclp o pmedian")
+        raise InvalidInputError(f"modelo desconocido {model!r}: use mclp o pmedian")
     covered_before = existing <= minutes
     with warnings.catch_warnings():
         # PuLP 3 announces API changes for 4.0 on every variable; spopt owns those calls.

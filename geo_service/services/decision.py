@@ -24,8 +24,9 @@ from analysis.decision.eligibility import EligibilityResult, assess_eligibility
 from analysis.decision.portfolio import PortfolioReview, review_portfolio
 from analysis.decision.siting import Model, SitingResult, raster_instance, site_facilities
 from analysis.geometry import contiguity, geometries, points_within
-from analysis.indicators import fold, fold_series
+from analysis.indicators import fold_series
 from analysis.inputs import AnalysisInputs
+from domain.text import fold
 from geo_service.services.inputs import read_analysis_inputs
 from geo_service.settings import Settings
 from layers.store import Store
