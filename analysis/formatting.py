@@ -78,13 +78,6 @@ def format_share(share: float | None, decimals: int = 0) -> str:
     return f"{format_number(100.0 * float(share), decimals)} %"  # type: ignore[arg-type]
 
 
-def format_percent(percent: float | None, decimals: int = 1) -> str:
-    """A value already in percent (0–100): ``45,1 %``."""
-    if is_missing(percent):
-        return MISSING
-    return f"{format_number(percent, decimals)} %"
-
-
 def format_value(value: float | None, unit: str) -> str:
     """A raw indicator value with its unit (``45,1 %``, ``12,3 km``, ``1.234 CLP/hab``)."""
     if is_missing(value):

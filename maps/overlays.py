@@ -55,14 +55,6 @@ INTERVENTION_LABELS: Final = {
 }
 
 
-def empty_collection(note: str | None = None) -> dict[str, Any]:
-    """A FeatureCollection with no features (and why, for the page's status line)."""
-    collection: dict[str, Any] = {"type": "FeatureCollection", "features": []}
-    if note:
-        collection["note"] = note
-    return collection
-
-
 def _point(lon: float, lat: float, properties: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "Feature",

@@ -35,8 +35,6 @@ from domain.errors import InvalidInputError
 CONTINENTAL_CRS = "EPSG:5361"
 #: Longitude (degrees) west of which land is offshore (the MODIS tile of Chile starts at 76° W).
 CONTINENTAL_WEST_LIMIT = -76.0
-#: Grid resolutions offered, metres.
-RESOLUTIONS_M = (1000, 500)
 CONTINENTAL = "continental"
 
 
