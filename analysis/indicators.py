@@ -95,15 +95,16 @@ def compute_indicators(inputs: AnalysisInputs, catalogue: Catalogue | None = Non
     return out.reset_index(drop=True)
 
 
-def _add_population(
-    out: pd.DataFrame,
-    communes: gpd.GeoDataFrame,
-    population: pd.DataFrame,
-    settings: CatalogueSettings,
-) -> None:
+def population_by_area(
+    population: pd.DataFrame, settings: CatalogueSettings
+) -> tuple[pd.DataFrame, int]:
+    """Inhabitants per commune (rows, by CUT) and area (columns) in the projection year used.
+
+    The year is the catalogue's ``population_year`` when loaded, otherwise the latest one
+    available; it is returned with the table.
+    """
     table = population[population["dataset"] == settings.population_dataset]
     years = sorted(int(y) for y in table["year"].dropna().unique())
-    # The configured year when loaded, otherwise the latest one available.
     year = (
         settings.population_year
         if settings.population_year in years
@@ -111,6 +112,16 @@ def _add_population(
     )
     table = table[table["year"] == year]
     by_area = table.pivot_table(index="cut", columns="area", values="population", aggfunc="sum")
+    return by_area, year
+
+
+def _add_population(
+    out: pd.DataFrame,
+    communes: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    settings: CatalogueSettings,
+) -> None:
+    by_area, year = population_by_area(population, settings)
     total = by_area["total"] if "total" in by_area else pd.Series(dtype=float)
     rural = by_area["rural"] if "rural" in by_area else pd.Series(dtype=float)
     out["population_year"] = year

@@ -132,6 +132,23 @@ def grid_around(
     return GridSpec(name=name, crs=crs, transform=transform, width=width, height=height)
 
 
+def per_land_cover_class(
+    classes: npt.NDArray[np.integer],
+    known: npt.NDArray[np.bool_],
+    by_class: dict[int, float],
+    unknown: float,
+) -> npt.NDArray[np.float64]:
+    """A value per cell from its IGBP land-cover class.
+
+    ``unknown`` where the class is not known (``known`` False) or not listed in ``by_class``.
+    """
+    lookup = np.full(256, unknown)
+    for value, weight in by_class.items():
+        lookup[value] = weight
+    values = lookup[np.clip(classes.astype(np.int64), 0, 255)]
+    return np.where(known, values, unknown)
+
+
 def local_utm_crs(longitude: float) -> str:
     """WGS 84 / UTM south zone of a longitude, for island grids."""
     zone = int(np.floor((longitude + 180.0) / 6.0)) % 60 + 1

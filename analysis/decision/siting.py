@@ -129,35 +129,10 @@ def site_facilities(
     chosen_cost = cost[:, chosen]
     nearest_new = chosen_cost.min(axis=1) if chosen.size else np.full(len(demand), np.inf)
     covered_after = covered_before | (nearest_new <= minutes)
-    newly = covered_after & ~covered_before
-    owner = np.argmin(chosen_cost, axis=1) if chosen.size else np.zeros(len(demand), int)
-    sites = candidates.iloc[chosen].copy().reset_index(drop=True)
-    sites.insert(0, "order", np.arange(1, chosen.size + 1))
-    sites["newly_covered"] = [
-        float(population[newly & (owner == k)].sum()) for k in range(chosen.size)
-    ]
-    sites["reachable_uncovered"] = [
-        float(population[~covered_before & (chosen_cost[:, k] <= minutes)].sum())
-        for k in range(chosen.size)
-    ]
-    sites = sites.sort_values(["newly_covered", "order"], ascending=[False, True], kind="stable")
-    sites["order"] = np.arange(1, len(sites) + 1)
-    sites = sites.reset_index(drop=True)
-
-    frame = pd.DataFrame(
-        {
-            "cut": demand["cut"].astype(str).to_numpy(),
-            "population": population,
-            "covered_before": np.where(covered_before, population, 0.0),
-            "covered_after": np.where(covered_after, population, 0.0),
-        }
+    sites = _site_table(
+        candidates, chosen_cost, chosen, population, covered_before, covered_after, minutes
     )
-    communes = frame.groupby("cut", sort=True).sum().reset_index()
-    communes["gain"] = communes["covered_after"] - communes["covered_before"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        communes["share_before"] = communes["covered_before"] / communes["population"]
-        communes["share_after"] = communes["covered_after"] / communes["population"]
-    communes = communes.sort_values(["gain", "cut"], ascending=[False, True]).reset_index(drop=True)
+    communes = _commune_coverage(demand, population, covered_before, covered_after)
 
     total = float(population.sum())
     before = float(population[covered_before].sum())
@@ -179,6 +154,62 @@ def site_facilities(
         "demand_points": len(demand),
     }
     return SitingResult(sites=sites, communes=communes, summary=summary)
+
+
+def _site_table(
+    candidates: pd.DataFrame,
+    chosen_cost: FloatArray,
+    chosen: npt.NDArray[np.int64],
+    population: FloatArray,
+    covered_before: npt.NDArray[np.bool_],
+    covered_after: npt.NDArray[np.bool_],
+    minutes: float,
+) -> pd.DataFrame:
+    """The chosen candidates, most newly covered inhabitants first.
+
+    ``newly_covered`` counts the people a site covers for the first time (each counted at its
+    nearest new site); ``reachable_uncovered`` the uncovered people within reach of the site.
+    """
+    newly = covered_after & ~covered_before
+    owner = np.argmin(chosen_cost, axis=1) if chosen.size else np.zeros(len(population), int)
+    sites = candidates.iloc[chosen].copy().reset_index(drop=True)
+    sites.insert(0, "order", np.arange(1, chosen.size + 1))
+    sites["newly_covered"] = [
+        float(population[newly & (owner == k)].sum()) for k in range(chosen.size)
+    ]
+    sites["reachable_uncovered"] = [
+        float(population[~covered_before & (chosen_cost[:, k] <= minutes)].sum())
+        for k in range(chosen.size)
+    ]
+    sites = sites.sort_values(["newly_covered", "order"], ascending=[False, True], kind="stable")
+    sites["order"] = np.arange(1, len(sites) + 1)
+    return sites.reset_index(drop=True)
+
+
+def _commune_coverage(
+    demand: pd.DataFrame,
+    population: FloatArray,
+    covered_before: npt.NDArray[np.bool_],
+    covered_after: npt.NDArray[np.bool_],
+) -> pd.DataFrame:
+    """Per commune: inhabitants covered before and after, the gain and the shares.
+
+    Largest gain first, then by CUT.
+    """
+    frame = pd.DataFrame(
+        {
+            "cut": demand["cut"].astype(str).to_numpy(),
+            "population": population,
+            "covered_before": np.where(covered_before, population, 0.0),
+            "covered_after": np.where(covered_after, population, 0.0),
+        }
+    )
+    communes = frame.groupby("cut", sort=True).sum().reset_index()
+    communes["gain"] = communes["covered_after"] - communes["covered_before"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        communes["share_before"] = communes["covered_before"] / communes["population"]
+        communes["share_after"] = communes["covered_after"] / communes["population"]
+    return communes.sort_values(["gain", "cut"], ascending=[False, True]).reset_index(drop=True)
 
 
 def _solve_mclp(
