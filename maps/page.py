@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from analysis.challenges import Catalogue
 from analysis.formatting import UNIT_DECIMALS, format_day, format_share
+from domain.labels import LABELS
 from maps.assets import STATIC_URL, TEMPLATE_DIR, localise
 
 #: Colour of each tier number, the same in every view (tier 1 = largest gaps, darkest).
@@ -113,7 +114,11 @@ def page_config(
     urls: PageUrls | None = None,
     overlays: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the page's script needs besides the API: catalogue, regions, run, colours."""
+    """Everything the page's script needs besides the API: catalogue, regions, run, colours.
+
+    ``labels`` carries :data:`domain.labels.LABELS`, so the script writes a missing value and a
+    place in a ranking with the same words and templates as the server.
+    """
     urls = urls or PageUrls()
     parameters = run.get("parameters") or {}
     years = sorted({i.year for i in catalogue.indicators if i.year is not None})
@@ -150,6 +155,7 @@ def page_config(
         "no_score_colour": NO_SCORE_COLOUR,
         "unstable_threshold": UNSTABLE_SHARE,
         "unit_decimals": UNIT_DECIMALS,
+        "labels": dict(LABELS),
         "label_zoom": LABEL_ZOOM,
         "continent_west": CONTINENT_WEST,
         "national_bounds": [list(corner) for corner in NATIONAL_BOUNDS],
@@ -231,7 +237,7 @@ def map_page(config: dict[str, Any], static_url: str = STATIC_URL) -> str:
         png_url=config["urls"]["png"],
     )
     root.html.add_child(folium.Element(body))
-    page = root.render()
+    page: str = root.render()
     page = page.replace("<html>", '<html lang="es">', 1)
     # The page's own script runs after folium's map is created (end of the document).
     handover = f"<script>window.geogapsMap = {folium_map.get_name()};</script>"

@@ -22,13 +22,11 @@ from analysis.aggregation import (
     rank_descending,
     tiers,
 )
+from analysis.model import IndexModel, evaluate_scores, point_configuration
 from analysis.normalisation import NORMALIZATIONS, normalise, prepare_matrix, winsorise
 from analysis.uncertainty import (
-    IndexModel,
     UncertaintySettings,
     draw_configurations,
-    evaluate_scores,
-    point_configuration,
     summarise_ranks,
 )
 

@@ -172,7 +172,7 @@ def test_planner_walks_through_the_map_offline(browser, national_server, tmp_pat
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     page.wait_for_selector("#geogaps-panel:not([hidden]) .geogaps-facts")
     panel = page.text_content("#geogaps-panel")
-    assert "lugar 1 de " in panel and "Intervalo 5–95 %" in panel
+    assert "Lugar en la región1 de " in panel and "Intervalo 5–95 %" in panel
     page.wait_for_selector("#geogaps-panel .geogaps-indicators")
     assert "Mediana regional" in page.text_content("#geogaps-panel .geogaps-indicators")
     page.screenshot(path=str(tmp_path / "panel.png"))

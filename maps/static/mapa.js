@@ -10,9 +10,14 @@
   "use strict";
 
   var config = JSON.parse(document.getElementById("geogaps-config").textContent);
+  // Words shared with the server (domain/labels.py): missing value, no place, "{rank} de {total}".
+  var labels = config.labels;
+  function fillTemplate(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (whole, key) { return key in values ? values[key] : whole; });
+  }
   var numberFormats = {};
   function formatNumber(value, decimals) {
-    if (value === null || value === undefined || Number.isNaN(Number(value))) return "sin dato";
+    if (value === null || value === undefined || Number.isNaN(Number(value))) return labels.missing;
     var key = String(decimals);
     if (!numberFormats[key]) {
       numberFormats[key] = new Intl.NumberFormat("es-CL", {
@@ -23,19 +28,19 @@
   }
   function formatInteger(value) { return formatNumber(value, 0); }
   function formatShare(share) {
-    if (share === null || share === undefined) return "sin dato";
+    if (share === null || share === undefined) return labels.missing;
     return formatNumber(100 * share, 0) + " %";
   }
   function formatRank(rank) {
-    if (rank === null || rank === undefined) return "sin dato";
+    if (rank === null || rank === undefined) return labels.missing;
     return formatNumber(rank, Number.isInteger(Number(rank)) ? 0 : 1);
   }
   function rankOf(rank, total) {
-    if (rank === null || rank === undefined || !total) return "sin lugar";
-    return "lugar " + formatRank(rank) + " de " + formatInteger(total);
+    if (rank === null || rank === undefined || !total) return labels.no_rank;
+    return fillTemplate(labels.rank_of, { rank: formatRank(rank), total: formatInteger(total) });
   }
   function formatValue(value, unit) {
-    if (value === null || value === undefined) return "sin dato";
+    if (value === null || value === undefined) return labels.missing;
     var decimals = config.unit_decimals[unit];
     return formatNumber(value, decimals === undefined ? 2 : decimals) + " " + unit;
   }
@@ -155,7 +160,7 @@
     box.appendChild(el("strong", {}, namesByCut[cut]));
     box.appendChild(el("br"));
     box.appendChild(document.createTextNode(
-      "Puntaje: " + (row && row.score !== null ? formatNumber(row.score, 3) : "sin dato")));
+      "Puntaje: " + (row && row.score !== null ? formatNumber(row.score, 3) : labels.missing)));
     return box;
   }
 
