@@ -16,14 +16,16 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from domain.errors import InvalidInputError
+from domain.errors import NotFoundError as NotFoundError
 from layers.errors import DependencyError, LayerError
 from layers.runs import RunConflictError
 
 logger = logging.getLogger("geogaps.api")
 
 
-class NotFoundError(LookupError):
-    """An id, CUT, table or run that does not exist (404)."""
+class BadRequestError(InvalidInputError):
+    """A malformed request (OGC API parameters: bbox, properties, unknown parameters) (400)."""
 
 
 class BadParameterError(ValueError):
@@ -51,6 +53,7 @@ STATUS_TABLE: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
     (RunConflictError, 409),
     (DependencyError, 409),
+    (BadRequestError, 400),
     (BadParameterError, 422),
     (PayloadTooLargeError, 413),
     (WritesDisabledError, 403),

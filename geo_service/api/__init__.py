@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from geo_service.api import communes, decision, gaps, ogc, pages, robustness, runs, system
+from geo_service.api import communes, decision, gaps, ogc, pages, robustness, runs, system, tiles
 
 #: Every router of the service, in the order the app mounts them (the OpenAPI lists them so).
 ROUTERS: tuple[APIRouter, ...] = (
@@ -11,6 +11,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     communes.router,
     gaps.router,
     ogc.router,
+    tiles.router,
     pages.router,
     pages.exports,
     decision.router,

@@ -34,7 +34,7 @@ from geo_service.services.profiles import (
 from geo_service.services.rows import records, score_rows
 from geo_service.services.runs import data_changes
 from layers.runs import RunRecord
-from layers.store import Store
+from layers.stores import Store
 
 router = APIRouter(tags=["comunas"])
 

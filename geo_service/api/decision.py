@@ -37,7 +37,7 @@ from geo_service.services.decision_exports import (
     portfolio_communes_csv,
     portfolio_page,
 )
-from layers.store import Store
+from layers.stores import Store
 
 router = APIRouter(tags=["decisión"])
 

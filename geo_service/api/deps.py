@@ -20,7 +20,7 @@ from geo_service.services.rows import clean, region_counts
 from geo_service.services.runs import stored_result
 from geo_service.settings import Settings
 from layers.runs import NATIONAL_SCOPE, RunRecord
-from layers.store import Store
+from layers.stores import Store
 
 T = TypeVar("T")
 

@@ -33,7 +33,7 @@ from geo_service.api.deps import (
 from geo_service.errors import BadParameterError
 from geo_service.services.inputs import read_analysis_inputs
 from geo_service.services.rows import region_counts, score_rows
-from layers.store import Store
+from layers.stores import Store
 
 router = APIRouter(tags=["brechas a pedido"])
 # uvicorn configures this logger: its lines show up with the server's own.

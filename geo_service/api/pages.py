@@ -26,7 +26,7 @@ from geo_service.api import gaps as gaps_api
 from geo_service.api import runs as runs_api
 from geo_service.api.communes import commune_profile_data
 from geo_service.api.deps import MAX_PAGE, RegionQuery, get_store, resolve_run, run_result
-from layers.store import Store
+from layers.stores import Store
 from maps import overlays as overlay_features
 from maps.assets import STATIC_DIR, STATIC_URL
 from maps.exports import map_png, priority_csv

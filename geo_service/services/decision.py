@@ -28,7 +28,7 @@ from analysis.indicators import fold, fold_series
 from analysis.inputs import AnalysisInputs
 from geo_service.services.inputs import read_analysis_inputs
 from geo_service.settings import Settings
-from layers.store import Store
+from layers.stores import Store
 
 
 @dataclass(frozen=True)

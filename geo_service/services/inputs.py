@@ -6,7 +6,7 @@ from dataclasses import fields
 
 from analysis.inputs import AnalysisInputs
 from layers.errors import DependencyError
-from layers.store import Store
+from layers.stores import Store
 
 #: Tables the gap analysis reads (the fields of :class:`AnalysisInputs`).
 INPUT_TABLES = tuple(field.name for field in fields(AnalysisInputs))

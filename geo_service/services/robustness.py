@@ -20,7 +20,7 @@ from analysis.formatting import format_number
 from analysis.scoring import ScoredModel, scored_model, with_parameter_weights
 from analysis.sensitivity import SensitivityResult, rank_sensitivity
 from geo_service.services.inputs import input_provenance, read_analysis_inputs
-from layers.store import Store
+from layers.stores import Store
 
 _cache_lock = threading.Lock()
 #: Raw indicators of the newest inputs seen, keyed by the inputs' sha256 and catalogue.

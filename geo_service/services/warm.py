@@ -17,7 +17,7 @@ from geo_service.api.communes import communes_context, run_profiles
 from geo_service.api.deps import ServingState, resolve_run, run_result, run_stats
 from geo_service.api.gaps import analysis_inputs
 from geo_service.errors import NotFoundError
-from layers.store import Store
+from layers.stores import Store
 
 # uvicorn configures this logger: its lines show up with the server's own.
 logger = logging.getLogger("uvicorn.error")
