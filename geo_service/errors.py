@@ -121,7 +121,7 @@ def message_of(error: Exception, status: int) -> str:
         first_line = str(reason).strip().splitlines()[0] if str(reason).strip() else ""
         return f"almacén de datos no disponible: {first_line}".rstrip(": ")
     text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-    return text.strip("'\"")
+    return text
 
 
 async def _handle(request: Request, error: Exception) -> JSONResponse:

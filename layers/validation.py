@@ -404,4 +404,5 @@ def flag_outside_declared_commune(
 
 def area_km2(polygons: gpd.GeoSeries) -> pd.Series:
     """Area of each polygon in km², computed in an equal-area metric CRS."""
-    return polygons.to_crs(EQUAL_AREA_CRS).area / 1e6
+    areas: pd.Series = polygons.to_crs(EQUAL_AREA_CRS).area / 1e6
+    return areas

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from layers.embedded import EmbeddedStore
 from layers.loading import load_directory
-from layers.postgis import PostgisStore
+from layers.stores import EmbeddedStore, PostgisStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DATA_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "chile").resolve()

@@ -12,7 +12,7 @@ from rio_cogeo.cogeo import cog_validate
 from analysis import compute_indicators
 from geo_service.services.inputs import read_analysis_inputs
 from layers.loading import load_file, names_with_accents
-from layers.postgis import PostgisStore
+from layers.stores import PostgisStore
 from tests.cli_runner import run_geogaps
 
 NEEDED = (

@@ -11,9 +11,9 @@ from analysis.accessibility import AccessibilityResult, LandCover, run_accessibi
 from analysis.accessibility.friction import road_speeds
 from geo_service.services.inputs import read_analysis_inputs
 from layers.accessibility import save_accessibility
-from layers.embedded import EmbeddedStore
 from layers.loading import load_file
 from layers.rasters import LAND_COVER_FILE, read_land_cover
+from layers.stores import EmbeddedStore
 
 PETORCA = "05404"
 JUAN_FERNANDEZ = "05104"

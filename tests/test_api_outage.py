@@ -22,7 +22,7 @@ import uvicorn
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
-from layers.postgis import PostgisStore
+from layers.stores import PostgisStore
 
 pytestmark = [pytest.mark.postgis]
 

@@ -18,10 +18,8 @@ from subprocess import CompletedProcess
 import pytest
 from sqlalchemy.engine import make_url
 
-from layers.embedded import EmbeddedStore
 from layers.loading import load_file
-from layers.postgis import PostgisStore
-from layers.store import Store
+from layers.stores import EmbeddedStore, PostgisStore, Store
 from tests.cli_runner import run_geogaps
 from tests.conftest import _fresh_database
 

@@ -23,8 +23,8 @@ from analysis import ScoringParameters
 from geo_service.app import create_app
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
-from layers.embedded import EmbeddedStore
 from layers.loading import NAMES_SOURCE, load_directory
+from layers.stores import EmbeddedStore
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

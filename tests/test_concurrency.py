@@ -16,9 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from layers.embedded import EmbeddedStore
-from layers.postgis import PostgisStore
-from layers.store import Store
+from layers.stores import EmbeddedStore, PostgisStore, Store
 from tests.cli_runner import run_geogaps
 from tests.conftest import _fresh_database
 

@@ -30,9 +30,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from analysis import ScoringParameters, load_catalogue
 from geo_service.app import create_app
+from geo_service.services.collections import collections
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
-from layers.features import collections
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 

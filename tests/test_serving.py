@@ -23,8 +23,7 @@ from geo_service.app import create_app
 from geo_service.cli.serve import NoDelayH11Protocol
 from geo_service.services.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
 from geo_service.settings import Settings
-from layers.embedded import EmbeddedStore
-from layers.postgis import PostgisStore
+from layers.stores import EmbeddedStore, PostgisStore
 
 
 def _served_nodelay(protocol: type[H11Protocol]) -> int:
@@ -211,10 +210,10 @@ def test_profile_context_counts_match_the_layers(national_postgis, scored_nation
 
 
 def test_a_pooled_connection_the_database_dropped_is_replaced(database_url, monkeypatch):
-    import layers.postgis
+    import layers.stores.postgis_connections
 
     # Every returned connection counts as idle, so the next checkout pings it.
-    monkeypatch.setattr(layers.postgis, "PING_AFTER_IDLE_S", 0.0)
+    monkeypatch.setattr(layers.stores.postgis_connections, "PING_AFTER_IDLE_S", 0.0)
     store, admin = PostgisStore(database_url, pool_size=1), PostgisStore(database_url)
     try:
         with store.reads.connect() as connection:

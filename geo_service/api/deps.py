@@ -16,7 +16,7 @@ from domain import REGION_PATTERN
 from geo_service.errors import BadApiKeyError, BadParameterError, WritesDisabledError
 from geo_service.services.cache import Caches
 from geo_service.settings import Settings
-from layers.store import Store
+from layers.stores import Store
 
 MAX_PAGE = 10_000
 

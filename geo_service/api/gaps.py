@@ -32,7 +32,7 @@ from geo_service.errors import BadParameterError, refused_input
 from geo_service.services.cache import Caches
 from geo_service.services.rows import region_counts, score_rows
 from geo_service.services.serving import analysis_inputs
-from layers.store import Store
+from layers.stores import Store
 
 router = APIRouter(tags=["brechas a pedido"])
 
