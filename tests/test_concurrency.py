@@ -11,16 +11,17 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from layers.embedded import EmbeddedStore
 from layers.postgis import PostgisStore
 from layers.store import Store
 from tests.cli_runner import run_geogaps
-from tests.conftest import _fresh_database
+from tests.conftest import _database_name, _fresh_database
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -48,9 +49,9 @@ def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(params=["postgis", "embedded"])
-def target(request, database_url, tmp_path) -> tuple[Store, dict[str, str]]:
+def target(request, database_url, tmp_path) -> Iterator[tuple[Store, dict[str, str]]]:
     if request.param == "postgis":
-        url = _fresh_database(database_url, make_url(database_url).database + "_concurrency")
+        url = _fresh_database(database_url, _database_name(database_url) + "_concurrency")
         store: Store = PostgisStore(url)
         store.migrate()
         env = {"GEOGAPS_DATABASE_URL": url}
@@ -61,7 +62,7 @@ def target(request, database_url, tmp_path) -> tuple[Store, dict[str, str]]:
     store.close()
 
 
-def _state(store: Store) -> dict[str, object]:
+def _state(store: Store) -> dict[str, Any]:
     """Rows per table and dataset, and each dataset's provenance count and sha256."""
     counts = {}
     for table in TABLES:
