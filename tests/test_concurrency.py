@@ -21,7 +21,7 @@ from layers.embedded import EmbeddedStore
 from layers.postgis import PostgisStore
 from layers.store import Store
 from tests.cli_runner import run_geogaps
-from tests.conftest import _database_name, _fresh_database
+from tests.conftest import _database_name, _drop_database, _fresh_database
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -50,8 +50,9 @@ def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 @pytest.fixture(params=["postgis", "embedded"])
 def target(request, database_url, tmp_path) -> Iterator[tuple[Store, dict[str, str]]]:
+    name = _database_name(database_url) + "_concurrency"
     if request.param == "postgis":
-        url = _fresh_database(database_url, _database_name(database_url) + "_concurrency")
+        url = _fresh_database(database_url, name)
         store: Store = PostgisStore(url)
         store.migrate()
         env = {"GEOGAPS_DATABASE_URL": url}
@@ -60,6 +61,8 @@ def target(request, database_url, tmp_path) -> Iterator[tuple[Store, dict[str, s
         env = {"GEOGAPS_DATABASE_URL": "", "GEOGAPS_STORE_DIR": str(tmp_path / "store")}
     yield store, env
     store.close()
+    if request.param == "postgis":
+        _drop_database(database_url, name)
 
 
 def _state(store: Store) -> dict[str, Any]:
