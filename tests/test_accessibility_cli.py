@@ -82,7 +82,7 @@ def test_accessibility_command_writes_rasters_and_feeds_the_indicators(
     valparaiso = indicators[indicators.index.str.startswith("05")]
     assert valparaiso["salud_primaria_minutos"].notna().sum() >= 35
     assert (
-        indicators.loc["13101", "salud_primaria_minutos"]
+        indicators["salud_primaria_minutos"]["13101"]
         != indicators.loc["13101", "salud_primaria_minutos"]
     )  # outside the region: missing, not zero
     assert (valparaiso["hospital_minutos"].dropna() >= 0).all()

@@ -54,7 +54,7 @@ def _served_nodelay(protocol: type[H11Protocol]) -> int:
                     time.sleep(0.05)
             connections = list(server.server_state.connections)
             assert connections
-            sockets = [c.transport.get_extra_info("socket") for c in connections]  # type: ignore[attr-defined]
+            sockets = [c.transport.get_extra_info("socket") for c in connections]
             return min(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
     finally:
         server.should_exit = True
@@ -157,7 +157,7 @@ def test_a_run_saved_before_profiles_serves_the_same_profile(national_postgis, s
         with TestClient(create_app(settings)) as client:
             built = client.get("/communes/4303", params={"run_id": run.run_id}).json()
     finally:
-        # Put the table back for the other tests of the session.
+        # Put the table back for the other tests of the module.
         with national_postgis.engine.begin() as connection:
             connection.execute(
                 text(
