@@ -6,12 +6,13 @@ FROM python:3.11-slim-bookworm
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends libexpat1 \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY pyproject.toml constraints.txt README.md ./
+COPY domain domain
 COPY geo_service geo_service
 COPY layers layers
 COPY analysis analysis
 COPY maps maps
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir -c constraints.txt .
 RUN useradd --create-home geogaps
 USER geogaps
 ENV GEOGAPS_STORE_DIR=/home/geogaps/store

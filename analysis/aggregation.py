@@ -15,6 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
 
+from domain.errors import InvalidInputError
+
 FloatArray = npt.NDArray[np.float64]
 Aggregation = Literal["arithmetic", "geometric"]
 TierMethod = Literal["quantiles", "natural_breaks"]
@@ -63,7 +65,7 @@ def aggregate(
             )
             scores = np.exp((logs @ weight_sets) / available_weight) - GEOMETRIC_OFFSET
         else:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Agregación desconocida {method!r}; opciones: {', '.join(AGGREGATIONS)}"
             )
         coverage = available_weight / np.where(total_weight > 0, total_weight, 1.0)
@@ -109,7 +111,7 @@ def combine_challenges(
                 np.exp(np.einsum("ncd,cd->nd", logs, weights) / available_weight) - GEOMETRIC_OFFSET
             )
         else:
-            raise ValueError(
+            raise InvalidInputError(
                 f"Agregación desconocida {method!r}; opciones: {', '.join(AGGREGATIONS)}"
             )
     return np.where(available_weight > 0, scores, np.nan)
@@ -124,7 +126,8 @@ def rank_descending(scores: FloatArray) -> FloatArray:
     Works on one score vector ``(n,)`` or on many draws ``(n, d)`` at once.
     """
     rounded = np.round(np.asarray(scores, dtype=float), RANK_DECIMALS)
-    return rankdata(-rounded, method="min", axis=0, nan_policy="omit")
+    ranks: FloatArray = rankdata(-rounded, method="min", axis=0, nan_policy="omit")
+    return ranks
 
 
 def tiers(scores: FloatArray, tier_count: int, method: TierMethod) -> FloatArray:
@@ -166,7 +169,7 @@ def tiers(scores: FloatArray, tier_count: int, method: TierMethod) -> FloatArray
         elif method == "natural_breaks":
             classifier = mapclassify.FisherJenks(values, k=classes)
         else:
-            raise ValueError(f"Método de tramos desconocido {method!r}")
+            raise InvalidInputError(f"Método de tramos desconocido {method!r}")
     bins = np.asarray(classifier.yb)
     # Re-number the bins actually used so the top tier is always 1.
     used = np.unique(bins)

@@ -14,7 +14,16 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+from domain.errors import InvalidInputError, UnknownIdError
+from domain.projects import PROJECT_TYPOLOGIES
 
 Direction = Literal["higher_is_worse", "lower_is_worse"]
 
@@ -132,7 +141,7 @@ class Typology(BaseModel):
     Attributes
     ----------
     id : str
-        Typology as written in ``project_sites.typology`` (``layers.schema.PROJECT_TYPOLOGIES``).
+        Typology as written in ``project_sites.typology`` (:data:`domain.PROJECT_TYPOLOGIES`).
     label : str
         Spanish label shown to planners.
     challenges : tuple of str
@@ -194,7 +203,8 @@ class Catalogue(BaseModel):
     indicators : tuple of Indicator
         Indicators in display order.
     typologies : tuple of Typology
-        Project typologies and the challenges each addresses.
+        Project typologies and the challenges each addresses: none, or exactly
+        :data:`domain.PROJECT_TYPOLOGIES`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -234,6 +244,12 @@ class Catalogue(BaseModel):
         if not any(challenge.weight > 0 for challenge in self.challenges):
             raise ValueError("Ningún desafío tiene peso positivo en el compuesto")
         _require_unique([typology.id for typology in self.typologies], "tipología")
+        named = {typology.id for typology in self.typologies}
+        if named and named != set(PROJECT_TYPOLOGIES):
+            raise ValueError(
+                f"Las tipologías del catálogo ({', '.join(sorted(named))}) deben ser "
+                f"exactamente {', '.join(PROJECT_TYPOLOGIES)}"
+            )
         for typology in self.typologies:
             unknown = [c for c in typology.challenges if c not in challenge_ids]
             if unknown:
@@ -262,13 +278,13 @@ class Catalogue(BaseModel):
 
         Raises
         ------
-        KeyError
-            If the id is not a challenge of the catalogue.
+        UnknownIdError
+            If the id is not a challenge of the catalogue (also a ``KeyError``).
         """
         for challenge in self.challenges:
             if challenge.id == challenge_id:
                 return challenge
-        raise KeyError(
+        raise UnknownIdError(
             f"Desafío desconocido {challenge_id!r}; disponibles: {', '.join(self.score_ids)}"
         )
 
@@ -277,13 +293,13 @@ class Catalogue(BaseModel):
 
         Raises
         ------
-        KeyError
-            If the id is not an indicator of the catalogue.
+        UnknownIdError
+            If the id is not an indicator of the catalogue (also a ``KeyError``).
         """
         for indicator in self.indicators:
             if indicator.id == indicator_id:
                 return indicator
-        raise KeyError(f"Indicador desconocido {indicator_id!r}")
+        raise UnknownIdError(f"Indicador desconocido {indicator_id!r}")
 
     def typologies_for(self, challenge_id: str) -> tuple[Typology, ...]:
         """Return the typologies addressing one challenge, main-challenge ones first."""
@@ -336,10 +352,12 @@ def load_catalogue(override: Mapping[str, Any] | None = None) -> Catalogue:
 
     Raises
     ------
-    ValueError
-        If the merged catalogue is invalid (pydantic ``ValidationError`` is a ``ValueError``).
-    KeyError
-        If a weight refers to an unknown id.
+    pydantic.ValidationError
+        If the merged catalogue is invalid (a ``ValueError``; its message lists the problems).
+    InvalidInputError
+        If an override entry has no ``id``.
+    UnknownIdError
+        If a weight refers to an unknown id (also a ``KeyError``).
     """
     if not override:
         return _packaged_catalogue()
@@ -372,7 +390,9 @@ def _merge_by_id(
     position = {table["id"]: index for index, table in enumerate(merged)}
     for item in items:
         if "id" not in item:
-            raise ValueError(f"Cada entrada de {section!r} en la personalización necesita 'id'")
+            raise InvalidInputError(
+                f"Cada entrada de {section!r} en la personalización necesita 'id'"
+            )
         if item["id"] in position:
             merged[position[item["id"]]].update(item)
         else:
@@ -399,11 +419,13 @@ def apply_weights(catalogue: Catalogue, weights: Mapping[str, Any]) -> Catalogue
 
     Raises
     ------
-    KeyError
-        If an id is neither an indicator nor a challenge.
-    ValueError
-        If a weight is negative or not a number, or a challenge is left without any
-        positive indicator weight.
+    UnknownIdError
+        If an id is neither an indicator nor a challenge (also a ``KeyError``).
+    InvalidInputError
+        If a weight is not a number.
+    pydantic.ValidationError
+        If a weight is negative or a challenge is left without any positive indicator weight
+        (a ``ValueError``).
     """
     indicator_ids = {i.id for i in catalogue.indicators}
     challenge_ids = set(catalogue.challenge_ids)
@@ -420,14 +442,14 @@ def apply_weights(catalogue: Catalogue, weights: Mapping[str, Any]) -> Catalogue
                 unknown.append(str(key))
             flat[key] = value
     if unknown:
-        raise KeyError(
+        raise UnknownIdError(
             f"Pesos para ids desconocidos: {', '.join(sorted(unknown))}; indicadores válidos: "
             f"{', '.join(sorted(indicator_ids))}; desafíos válidos: "
             f"{', '.join(sorted(challenge_ids))}"
         )
     for key, value in flat.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"El peso de {key!r} debe ser un número, no {value!r}")
+            raise InvalidInputError(f"El peso de {key!r} debe ser un número, no {value!r}")
     data = catalogue.model_dump()
     for table in (*data["indicators"], *data["challenges"]):
         if table["id"] in flat:

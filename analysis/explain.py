@@ -26,6 +26,7 @@ from analysis.formatting import (
     rank_of,
 )
 from analysis.wording import method_summary
+from domain.errors import UnknownIdError
 
 if TYPE_CHECKING:
     from analysis.challenges import Indicator
@@ -54,8 +55,8 @@ def explain_commune(result: ScoringResult, cut: str) -> str:
 
     Raises
     ------
-    KeyError
-        If the commune is not in the scope of the result.
+    UnknownIdError
+        If the commune is not in the scope of the result (also a ``KeyError``).
 
     See Also
     --------
@@ -91,8 +92,9 @@ def explain_communes(result: ScoringResult, cuts: Iterable[str] | None = None) -
 
     Raises
     ------
-    KeyError
-        If a requested commune is not in the scope of the result (nothing is written then).
+    UnknownIdError
+        If a requested commune is not in the scope of the result (nothing is written then;
+        also a ``KeyError``).
     """
     if cuts is None:
         lookups = _Lookups.build(result, None)
@@ -113,8 +115,8 @@ def _code(cut: object) -> str:
     return str(cut).strip().zfill(5)
 
 
-def _unknown_commune(result: ScoringResult, cut: object) -> KeyError:
-    return KeyError(
+def _unknown_commune(result: ScoringResult, cut: object) -> UnknownIdError:
+    return UnknownIdError(
         f"La comuna {cut!r} no está en el resultado (ámbito: {result.scope_label}, "
         f"{result.communes_in_scope} comunas)"
     )

@@ -2,9 +2,11 @@
 
 Every number a planner reads — in the CLI, the explanations, the map, the profile page and the
 Excel-ready CSV — goes through these functions, so ``1.234.567,8``, ``45,1 %`` and
-``lugar 3 de 15`` look the same everywhere. Locale data come from babel (``es_CL``): thousands
+``3 de 15`` look the same everywhere. Locale data come from babel (``es_CL``): thousands
 point, decimal comma. Percentages carry a space before ``%`` as the RAE writes them.
-A missing value (None or NaN) is written ``sin dato`` rather than a misleading zero.
+A missing value (None or NaN) is written ``sin dato`` (:data:`domain.MISSING`) rather than a
+misleading zero; a place in a ranking fills the template :func:`domain.labels.rank_of`, which
+the map's script receives too.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from babel import Locale
 from babel.dates import format_date as _babel_date
 from babel.numbers import NumberPattern, parse_pattern
 
+from domain.labels import MISSING as MISSING  # re-exported beside the formatters that write it
+from domain.labels import rank_of as rank_label
+
 LOCALE: Final = "es_CL"
-MISSING: Final = "sin dato"
 
 #: Decimals shown per unit; other units get two.
 UNIT_DECIMALS: Final = {"%": 1, "km": 1, "CLP/hab": 0, "hab/km²": 1, "min": 0, "minutos": 0}
@@ -48,7 +52,8 @@ def format_number(value: float | None, decimals: int = 2) -> str:
         return MISSING
     rounded = round(float(value), decimals)  # type: ignore[arg-type]
     # What babel's format_decimal does, minus re-parsing the locale and pattern on every call.
-    return _decimal_pattern(decimals).apply(rounded + 0.0, _locale())
+    text: str = _decimal_pattern(decimals).apply(rounded + 0.0, _locale())
+    return text
 
 
 @cache
@@ -73,13 +78,6 @@ def format_share(share: float | None, decimals: int = 0) -> str:
     return f"{format_number(100.0 * float(share), decimals)} %"  # type: ignore[arg-type]
 
 
-def format_percent(percent: float | None, decimals: int = 1) -> str:
-    """A value already in percent (0–100): ``45,1 %``."""
-    if is_missing(percent):
-        return MISSING
-    return f"{format_number(percent, decimals)} %"
-
-
 def format_value(value: float | None, unit: str) -> str:
     """A raw indicator value with its unit (``45,1 %``, ``12,3 km``, ``1.234 CLP/hab``)."""
     if is_missing(value):
@@ -98,7 +96,7 @@ def rank_of(rank: float | None, total: int | None) -> str:
     """``3 de 15``: a rank within the number of ranked communes."""
     if is_missing(rank) or total is None:
         return MISSING
-    return f"{format_rank(rank)} de {format_integer(total)}"
+    return rank_label(format_rank(rank), format_integer(total))
 
 
 def format_interval(low: float | None, high: float | None) -> str:

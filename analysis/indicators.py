@@ -8,7 +8,6 @@ MINVU census, no rural locality in the Censo 2017 list).
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 
 import geopandas as gpd
@@ -19,19 +18,14 @@ import shapely
 from analysis.challenges import Catalogue, CatalogueSettings, load_catalogue
 from analysis.geometry import geometries, nearest_distance_km, points_within, rural_sample
 from analysis.inputs import AnalysisInputs
+from domain.text import fold
 
 #: Columns describing each commune, always first in the output.
 IDENTITY_COLUMNS = ("cut", "name", "region_code", "region_name")
 
 
-def fold(text: object) -> str:
-    """Lower-case text without accents or separators, for tolerant category matching."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    return "".join(c for c in decomposed.lower() if c.isalnum() and not unicodedata.combining(c))
-
-
 def fold_series(values: pd.Series) -> pd.Series:
-    """Fold every value of a column (missing stays missing), folding each distinct value once."""
+    """Fold every value of a column (:func:`domain.text.fold`); missing stays missing."""
     distinct = values.dropna().unique()
     return values.map({value: fold(value) for value in distinct})
 
@@ -101,15 +95,16 @@ def compute_indicators(inputs: AnalysisInputs, catalogue: Catalogue | None = Non
     return out.reset_index(drop=True)
 
 
-def _add_population(
-    out: pd.DataFrame,
-    communes: gpd.GeoDataFrame,
-    population: pd.DataFrame,
-    settings: CatalogueSettings,
-) -> None:
+def population_by_area(
+    population: pd.DataFrame, settings: CatalogueSettings
+) -> tuple[pd.DataFrame, int]:
+    """Inhabitants per commune (rows, by CUT) and area (columns) in the projection year used.
+
+    The year is the catalogue's ``population_year`` when loaded, otherwise the latest one
+    available; it is returned with the table.
+    """
     table = population[population["dataset"] == settings.population_dataset]
     years = sorted(int(y) for y in table["year"].dropna().unique())
-    # The configured year when loaded, otherwise the latest one available.
     year = (
         settings.population_year
         if settings.population_year in years
@@ -117,6 +112,16 @@ def _add_population(
     )
     table = table[table["year"] == year]
     by_area = table.pivot_table(index="cut", columns="area", values="population", aggfunc="sum")
+    return by_area, year
+
+
+def _add_population(
+    out: pd.DataFrame,
+    communes: gpd.GeoDataFrame,
+    population: pd.DataFrame,
+    settings: CatalogueSettings,
+) -> None:
+    by_area, year = population_by_area(population, settings)
     total = by_area["total"] if "total" in by_area else pd.Series(dtype=float)
     rural = by_area["rural"] if "rural" in by_area else pd.Series(dtype=float)
     out["population_year"] = year

@@ -14,6 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy.stats import rankdata
 
+from domain.errors import InvalidInputError
+
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 Normalization = Literal["minmax", "zscore", "rank", "target"]
@@ -129,7 +131,9 @@ def normalise(
             else np.asarray(prepared_targets, dtype=float)
         )
         return _distance_to_target(values, goals)
-    raise ValueError(f"Normalización desconocida {method!r}; opciones: {', '.join(NORMALIZATIONS)}")
+    raise InvalidInputError(
+        f"Normalización desconocida {method!r}; opciones: {', '.join(NORMALIZATIONS)}"
+    )
 
 
 def _column_stats(values: FloatArray) -> tuple[FloatArray, FloatArray]:

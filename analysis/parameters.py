@@ -8,8 +8,9 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from analysis.aggregation import Aggregation, TierMethod
+from analysis.model import GeometricScale
 from analysis.normalisation import Normalization, OutlierTreatment
-from analysis.uncertainty import GeometricScale, UncertaintySettings
+from analysis.uncertainty import UncertaintySettings
 
 
 class ScoringParameters(BaseModel):

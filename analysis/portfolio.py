@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.indicators import fold, fold_series
+from analysis.indicators import fold_series
+from domain.projects import PROJECT_TYPOLOGIES
+from domain.text import fold
 
-#: Project typologies of the project_sites table, and the column counting each.
+#: Project typologies of the project_sites table, and the column counting each
+#: (``Espacios_Públicos`` → ``projects_espacios_publicos``).
 TYPOLOGY_COLUMNS = {
-    "Equipamiento": "projects_equipamiento",
-    "Espacios_Públicos": "projects_espacios_publicos",
-    "Infraestructura_Vial": "projects_infraestructura_vial",
-    "Servicios_Básicos": "projects_servicios_basicos",
+    typology: "projects_" + "_".join(fold(word) for word in typology.split("_"))
+    for typology in PROJECT_TYPOLOGIES
 }
 
 

@@ -28,6 +28,13 @@ from analysis.estimates import PointEstimate, Uncertainty
 from analysis.geometry import contiguity, geometries
 from analysis.indicators import compute_indicators
 from analysis.inputs import AnalysisInputs
+from analysis.model import (
+    Z_95,
+    IndexModel,
+    SampledEstimate,
+    evaluate_scores,
+    point_configuration,
+)
 from analysis.normalisation import normalise
 from analysis.parameters import ScoringParameters
 from analysis.result import SCORE_COLUMNS, ScoringResult
@@ -42,17 +49,14 @@ from analysis.tables import (
     scores_table,
 )
 from analysis.uncertainty import (
-    IndexModel,
     RankSummary,
-    SampledEstimate,
     draw_configurations,
-    evaluate_scores,
-    point_configuration,
     regional_ranks,
     regional_tiers,
     regional_top_sizes,
     summarise_ranks,
 )
+from domain.errors import InvalidInputError
 
 FloatArray = npt.NDArray[np.float64]
 #: Tolerance when comparing a coverage with the minimum (0.3 + 0.3 must reach 0.6).
@@ -105,10 +109,11 @@ def score_communes(
 
     Raises
     ------
-    ValueError
-        Unknown region, or an indicator column missing from the raw indicators.
-    KeyError
-        A weight override names an unknown indicator or challenge.
+    InvalidInputError
+        Unknown region, or an indicator column missing from the raw indicators (also a
+        ``ValueError``).
+    UnknownIdError
+        A weight override names an unknown indicator or challenge (also a ``KeyError``).
     """
     params = params or ScoringParameters()
     catalogue = with_parameter_weights(catalogue or load_catalogue(), params)
@@ -184,18 +189,18 @@ def scope_indicators(raw: pd.DataFrame, catalogue: Catalogue, region: str | None
 
     Raises
     ------
-    ValueError
-        Unknown region, or an indicator column missing from the table.
+    InvalidInputError
+        Unknown region, or an indicator column missing from the table (also a ``ValueError``).
     """
     table = raw.sort_values("cut", kind="stable").reset_index(drop=True)
     absent = [i.column for i in catalogue.indicators if i.column not in table.columns]
     if absent:
-        raise ValueError(f"Faltan columnas de indicadores en los datos: {', '.join(absent)}")
+        raise InvalidInputError(f"Faltan columnas de indicadores en los datos: {', '.join(absent)}")
     if region is None:
         return table
     regions = sorted(table["region_code"].dropna().astype(str).unique())
     if region not in regions:
-        raise ValueError(
+        raise InvalidInputError(
             f"Región desconocida {region!r}; regiones con comunas: {', '.join(regions)}"
         )
     return table[table["region_code"].astype(str) == region].reset_index(drop=True)
@@ -222,8 +227,8 @@ def index_model(raw: pd.DataFrame, catalogue: Catalogue, params: ScoringParamete
             SampledEstimate(
                 column=position,
                 point=point,
-                sd_low=np.maximum(point - low, 0.0) / 1.959963984540054,
-                sd_high=np.maximum(high - point, 0.0) / 1.959963984540054,
+                sd_low=np.maximum(point - low, 0.0) / Z_95,
+                sd_high=np.maximum(high - point, 0.0) / Z_95,
                 low=0.0,
                 high=100.0 if indicator.unit == "%" else np.inf,
             )
@@ -348,11 +353,11 @@ def ranked_table(result: ScoringResult, challenge: str) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
-        If the challenge is not in the catalogue of the result.
+    InvalidInputError
+        If the challenge is not in the catalogue of the result (also a ``ValueError``).
     """
     if challenge not in result.catalogue.score_ids:
-        raise ValueError(
+        raise InvalidInputError(
             f"Desafío desconocido {challenge!r}; opciones: {', '.join(result.catalogue.score_ids)}"
         )
     table = result.scores[result.scores["challenge"] == challenge]

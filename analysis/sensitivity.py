@@ -34,10 +34,11 @@ from SALib.analyze import sobol as sobol_analyze  # type: ignore[import-untyped]
 from SALib.sample import sobol as sobol_sample  # type: ignore[import-untyped]
 
 from analysis.aggregation import rank_descending
+from analysis.model import Configurations, IndexModel, evaluate_scores
 from analysis.normalisation import Normalization
 from analysis.parameters import ScoringParameters
 from analysis.scoring import ScoredModel
-from analysis.uncertainty import Configurations, IndexModel, evaluate_scores
+from domain.errors import InvalidInputError
 
 FloatArray = npt.NDArray[np.float64]
 #: Normalisations drawn by the normalisation factor, in the order of its thirds.
@@ -165,7 +166,7 @@ def rank_sensitivity(
     """
     model, catalogue = scored.model, scored.catalogue
     if score_id not in catalogue.score_ids:
-        raise ValueError(
+        raise InvalidInputError(
             f"Desafío desconocido {score_id!r}; opciones: {', '.join(catalogue.score_ids)}"
         )
     position = catalogue.score_ids.index(score_id)

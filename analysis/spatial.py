@@ -106,7 +106,8 @@ def _separable_dissimilarity(first: FloatArray, second: FloatArray | None = None
     neighbours with identical profiles would silently lose their link; the constant keeps it.
     """
     other = first if second is None else second
-    return np.abs(first[:, None, :] - other[None, :, :]).sum(axis=2) + 1e-9
+    distance: FloatArray = np.abs(first[:, None, :] - other[None, :, :]).sum(axis=2)
+    return distance + 1e-9
 
 
 def contiguous_groups(

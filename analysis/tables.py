@@ -18,11 +18,11 @@ from analysis.estimates import PointEstimate, Uncertainty
 from analysis.formatting import format_value
 from analysis.indicators import IDENTITY_COLUMNS
 from analysis.inputs import AnalysisInputs
+from analysis.model import IndexModel
 from analysis.parameters import ScoringParameters
 from analysis.portfolio import portfolio_table
 from analysis.result import SCORE_COLUMNS
 from analysis.spatial import contiguous_groups, local_moran
-from analysis.uncertainty import IndexModel
 from analysis.wording import (
     composite_sentence,
     drivers_sentence,
@@ -412,7 +412,8 @@ def _fill_columns(attributes: FloatArray, rows: npt.NDArray[np.bool_]) -> FloatA
     """Fill missing attributes of the selected rows with the column mean among them (or 0)."""
     values = np.array(attributes, dtype=float, copy=True)
     if not rows.any():
-        return np.nan_to_num(values)
+        zeros: FloatArray = np.nan_to_num(values)
+        return zeros
     with np.errstate(invalid="ignore"):
         counts = np.isfinite(values[rows]).sum(axis=0)
         sums = np.nansum(values[rows], axis=0)

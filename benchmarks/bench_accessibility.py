@@ -30,9 +30,9 @@ from rasterstats import zonal_stats
 from analysis.accessibility import LandCover, run_accessibility
 from analysis.accessibility.grid import CONTINENTAL
 from geo_service.services.inputs import read_analysis_inputs
-from layers.embedded import EmbeddedStore
 from layers.loading import load_directory
 from layers.rasters import LAND_COVER_FILE, read_land_cover
+from layers.stores import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -47,8 +47,8 @@ from bench_ogc import compare_with_tipg  # noqa: E402
 from analysis import ScoringParameters  # noqa: E402
 from geo_service.services.runs import run_scoring  # noqa: E402
 from layers.loading import load_directory  # noqa: E402
-from layers.postgis import PostgisStore  # noqa: E402
 from layers.runs import RunRecord  # noqa: E402
+from layers.stores import PostgisStore  # noqa: E402
 
 DATA_DIR = (ROOT / ".." / "shared" / "data" / "chile").resolve()
 

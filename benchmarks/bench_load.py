@@ -45,7 +45,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
 
 from layers.loading import load_directory, load_file
-from layers.postgis import PostgisStore
+from layers.stores import PostgisStore
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".." / "shared" / "data" / "chile"

@@ -39,8 +39,8 @@ from analysis import ScoringParameters  # noqa: E402
 from geo_service.app import create_app  # noqa: E402
 from geo_service.services.runs import run_scoring  # noqa: E402
 from geo_service.settings import Settings  # noqa: E402
-from layers.embedded import EmbeddedStore  # noqa: E402
 from layers.loading import load_directory  # noqa: E402
+from layers.stores import EmbeddedStore  # noqa: E402
 
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -92,7 +92,7 @@ def _prepare(url: str) -> None:
     from analysis import ScoringParameters
     from geo_service.services.runs import run_scoring
     from layers.loading import load_directory
-    from layers.postgis import PostgisStore
+    from layers.stores import PostgisStore
 
     store = PostgisStore(url)
     store.migrate()

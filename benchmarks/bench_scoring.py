@@ -40,8 +40,8 @@ from analysis import (  # noqa: E402
 from analysis.scoring import scored_model  # noqa: E402
 from analysis.sensitivity import rank_sensitivity  # noqa: E402
 from geo_service.services.inputs import read_analysis_inputs  # noqa: E402
-from layers.embedded import EmbeddedStore  # noqa: E402
 from layers.loading import load_directory  # noqa: E402
+from layers.stores import EmbeddedStore  # noqa: E402
 
 DEFAULT_DATA_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "chile").resolve()
 

@@ -26,9 +26,9 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from analysis.decision.siting import Model  # noqa: E402
 from geo_service.services.siting import siting  # noqa: E402
-from layers.embedded import EmbeddedStore  # noqa: E402
 from layers.loading import load_directory  # noqa: E402
 from layers.rasters import LAND_COVER_FILE  # noqa: E402
+from layers.stores import EmbeddedStore  # noqa: E402
 
 
 def main() -> None:

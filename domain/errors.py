@@ -27,3 +27,10 @@ class ConflictError(GeogapsError):
 
 class UnavailableError(GeogapsError):
     """The data store cannot answer right now (database down, folder missing)."""
+
+
+class UnknownIdError(NotFoundError, KeyError):
+    """An unknown id asked for like a mapping key (a challenge, an indicator, a commune).
+
+    Also a ``KeyError``, so code that catches one keeps working and the message reads as before.
+    """

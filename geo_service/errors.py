@@ -15,6 +15,7 @@ import logging
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
@@ -40,6 +41,7 @@ __all__ = [
     "WritesDisabledError",
     "install_error_handlers",
     "message_of",
+    "refused_input",
     "status_of",
 ]
 
@@ -66,6 +68,16 @@ class BadApiKeyError(GeogapsError):
 
 class StoreUnavailableError(UnavailableError):
     """The store cannot answer (database down, folder missing) (503)."""
+
+
+def refused_input(error: ValidationError) -> BadParameterError:
+    """A pydantic refusal of user input (weights, parameters) as one Spanish sentence.
+
+    pydantic's own text carries a link to its documentation and the whole input; clients get
+    only the reasons the validators wrote.
+    """
+    reasons = [str(item["msg"]).removeprefix("Value error, ") for item in error.errors()]
+    return BadParameterError("; ".join(dict.fromkeys(reasons)) or "parámetros no válidos")
 
 
 #: Exception type → HTTP status, most specific first (the first match wins).
@@ -117,7 +129,7 @@ def message_of(error: Exception, status: int) -> str:
         logger.warning("almacén de datos no disponible: %s", error)
         return DATABASE_DOWN
     text = str(error.args[0]) if isinstance(error, KeyError) and error.args else str(error)
-    return text.strip("'\"")
+    return text
 
 
 async def _handle(request: Request, error: Exception) -> JSONResponse:

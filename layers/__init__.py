@@ -1,10 +1,14 @@
-"""All input and output of geogaps: readers, validation, and the PostGIS and embedded stores."""
+"""All input and output of geogaps: readers, validation, and the PostGIS and embedded stores.
+
+The package's map: ``stores/`` (the two stores), ``features/`` (OGC collections and vector
+tiles from either store), ``sql/`` (hand-written SQL), ``readers/`` (one module per family of
+sources), ``loading/`` (load a file or a folder: validate, write, record), and the shared
+``schema``, ``tables``, ``queries``, ``runs``, ``validation`` and ``constraints`` modules.
+"""
 
 from pathlib import Path
 
-from layers.embedded import EmbeddedStore
-from layers.postgis import PostgisStore
-from layers.store import Store
+from layers.stores import EmbeddedStore, PostgisStore, Store
 
 
 def open_store(

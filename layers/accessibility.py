@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from layers.store import Store
+from layers.stores.base import Store
 from layers.tables import stored_columns
 
 TABLE = "accessibility"

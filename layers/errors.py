@@ -1,6 +1,12 @@
-"""Exceptions raised by layers for problems a user can act on."""
+"""Exceptions raised by layers for problems a user can act on.
 
-from domain.errors import GeogapsError
+Every one derives from :mod:`domain.errors`, so the API's status table maps it: a file or a
+store refusing a load is a :class:`LayerError`; an unknown run, feature or tile is a
+:class:`domain.errors.NotFoundError`; a request parameter a collection cannot answer is a
+:class:`domain.errors.InvalidInputError`.
+"""
+
+from domain.errors import GeogapsError, InvalidInputError, NotFoundError
 
 
 class LayerError(GeogapsError):
@@ -21,3 +27,19 @@ class DependencyError(LayerError):
 
 class StoreWriteError(LayerError):
     """The store refused the rows of a dataset; the transaction was rolled back."""
+
+
+class UnknownRunError(NotFoundError):
+    """No score run is stored with the requested id (or for the requested scope)."""
+
+
+class FeatureQueryError(InvalidInputError):
+    """A request parameter a collection cannot answer (bad bbox, unknown property…)."""
+
+
+class UnknownFeatureError(NotFoundError):
+    """The collection has no feature with the requested id."""
+
+
+class TileOutsideMatrixError(NotFoundError):
+    """The requested tile is not part of the WebMercatorQuad tile matrix set."""

@@ -7,6 +7,8 @@ import re
 import numpy as np
 import pandas as pd
 
+from domain.errors import InvalidInputError
+
 _CHILEAN_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+([eE][+-]?\d+)?$")
 
@@ -49,7 +51,7 @@ def parse_chilean_number(value: object) -> float:
     try:
         return float(text)
     except ValueError:
-        raise ValueError(f"not a number: {value!r}") from None
+        raise InvalidInputError(f"not a number: {value!r}") from None
 
 
 def parse_number_column(series: pd.Series) -> pd.Series:

@@ -1,9 +1,9 @@
 """Filtered reads shared by both stores: what a request asks for, checked against allow-lists.
 
-A :class:`ReadRequest` is built once from the arguments of :meth:`layers.store.Store.read` and
-validated here, so PostGIS (one parameterised SQL query) and the embedded store (pyarrow filters)
-answer exactly the same question. Identifiers (tables, columns, order) only ever come from the
-SQLAlchemy models; values travel as bound parameters.
+A :class:`ReadRequest` is built once from the arguments of :meth:`layers.stores.base.Store.read`
+and validated here, so PostGIS (one parameterised SQL query) and the embedded store (pyarrow
+filters) answer exactly the same question. Identifiers (tables, columns, order) only ever come
+from the SQLAlchemy models; values travel as bound parameters.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from domain.errors import InvalidInputError
+from domain.regions import CUT_PATTERN, is_region_code
 from layers.tables import row_order, stored_columns, table_named
 
-_REGION = re.compile(r"^(0[1-9]|1[0-6])$")
-_CUT = re.compile(r"^\d{5}$")
+_CUT = re.compile(CUT_PATTERN)
 
 BBox = tuple[float, float, float, float]
 
@@ -79,42 +80,50 @@ def read_request(
     order: Sequence[str] | None = None,
     equals: dict[str, object] | None = None,
 ) -> ReadRequest:
-    """Validate the arguments of a filtered read (ValueError naming what is wrong)."""
+    """Validate the arguments of a filtered read.
+
+    Raises
+    ------
+    domain.errors.InvalidInputError
+        Naming what is wrong: a column, region, CUT, bbox, filter, order or page.
+    domain.errors.NotFoundError
+        An unknown table.
+    """
     model = table_named(table)
     known = stored_columns(table)
     names = list(columns) if columns else known
     unknown = [c for c in names if c not in known]
     if unknown:
-        raise ValueError(f"{table}: unknown column(s) {', '.join(unknown)}")
-    if region is not None and not _REGION.match(region):
-        raise ValueError(f"region must be a two-digit code from 01 to 16, not {region!r}")
+        raise InvalidInputError(f"{table}: unknown column(s) {', '.join(unknown)}")
+    if region is not None and not is_region_code(region):
+        raise InvalidInputError(f"region must be a two-digit code from 01 to 16, not {region!r}")
     cut_tuple = None
     if cuts is not None:
         cut_tuple = tuple(dict.fromkeys(cuts))
         bad = [c for c in cut_tuple if not _CUT.match(str(c))]
         if bad:
-            raise ValueError(f"not commune codes (CUT): {', '.join(map(str, bad))}")
+            raise InvalidInputError(f"not commune codes (CUT): {', '.join(map(str, bad))}")
     if (region is not None or cuts is not None) and "cut" not in model.c:
-        raise ValueError(f"{table} has no commune code to filter by region or CUT")
+        raise InvalidInputError(f"{table} has no commune code to filter by region or CUT")
     box: BBox | None = None
     if bbox is not None:
         if "geom" not in model.c:
-            raise ValueError(f"{table} has no geometry to filter by bbox")
+            raise InvalidInputError(f"{table} has no geometry to filter by bbox")
         values = [float(v) for v in bbox]
         if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
-            raise ValueError("bbox must be min_lon,min_lat,max_lon,max_lat")
+            raise InvalidInputError("bbox must be min_lon,min_lat,max_lon,max_lat")
         box = (values[0], values[1], values[2], values[3])
     filters = dict(equals or {})
     for name in filters:
         if name not in model.c:
-            raise ValueError(f"{table}: unknown column {name!r}")
+            raise InvalidInputError(f"{table}: unknown column {name!r}")
     sort = list(order) if order else row_order(table)
     for name in sort:
         if name.lstrip("-") not in known and name.lstrip("-") != "id":
-            raise ValueError(f"{table}: cannot order by {name!r}")
+            raise InvalidInputError(f"{table}: cannot order by {name!r}")
     for number, label in ((limit, "limit"), (offset, "offset")):
         if number is not None and number < 0:
-            raise ValueError(f"{label} must not be negative")
+            raise InvalidInputError(f"{label} must not be negative")
     return ReadRequest(
         table=table,
         columns=names,

@@ -100,7 +100,7 @@ def write_cog(
         "transform": transform,
         "nodata": nodata,
     }
-    output_profile = cog_profiles.get("deflate")
+    output_profile = cog_profiles["deflate"].copy()  # what cog_profiles.get returns
     output_profile.update({"blockxsize": 256, "blockysize": 256})
     # Halve until the smallest overview fits one tile (at least one level, even for islands).
     levels = max(1, int(np.ceil(np.log2(max(values.shape) / 256))))

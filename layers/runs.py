@@ -108,9 +108,27 @@ def table_bytes(frame: pd.DataFrame) -> bytes:
 
 def table_from_bytes(content: bytes) -> pd.DataFrame:
     """The table :func:`table_bytes` stored."""
-    return pq.read_table(io.BytesIO(content)).to_pandas()
+    frame: pd.DataFrame = pq.read_table(io.BytesIO(content)).to_pandas()
+    return frame
 
 
 def sha256_of(content: bytes) -> str:
     """Hex sha256 of some bytes."""
     return hashlib.sha256(content).hexdigest()
+
+
+def same_run(record: RunRecord, stored_sha256: str) -> bool:
+    """False (nothing to do) when the stored run has the same results; an error otherwise.
+
+    Raises
+    ------
+    RunConflictError
+        The run id is stored with other results: a run is never overwritten.
+    """
+    if stored_sha256 == record.result_sha256:
+        return False
+    raise RunConflictError(
+        f"run {record.run_id[:12]} is already stored with different results "
+        f"(stored {stored_sha256[:12]}, new {record.result_sha256[:12]}); runs are never "
+        "overwritten"
+    )

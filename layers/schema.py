@@ -9,6 +9,7 @@ The same tables, minus the database, are the columns of the embedded GeoParquet 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -28,14 +29,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 SRID = 4326
-PROJECT_TYPOLOGIES = (
-    "Equipamiento",
-    "Espacios_Públicos",
-    "Infraestructura_Vial",
-    "Servicios_Básicos",
-)
-LOCATION_PRECISIONS = ("exact", "locality", "commune")
-POPULATION_AREAS = ("total", "urbana", "rural")
 
 
 class Base(DeclarativeBase):
@@ -337,7 +330,7 @@ class DatasetProvenance(Base):
     rows_read: Mapped[int] = mapped_column(Integer)
     rows_loaded: Mapped[int] = mapped_column(Integer)
     rows_rejected: Mapped[int] = mapped_column(Integer)
-    report: Mapped[dict] = mapped_column(JSON)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 LOAD_STATUSES = ("loaded", "unchanged", "refused", "failed", "removed")
@@ -374,13 +367,13 @@ class ScoreRun(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     software_version: Mapped[str] = mapped_column(Text)
     seed: Mapped[int] = mapped_column(BigInteger)
-    parameters: Mapped[dict] = mapped_column(JSON)
-    inputs: Mapped[dict] = mapped_column(JSON)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
     result_sha256: Mapped[str] = mapped_column(String(64))
     #: Versions of the libraries that shape results (numpy, pandas, esda, ...).
-    versions: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    versions: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     #: Communes ranked per score id, so a page of results knows its "n de N" without counting.
-    ranked_counts: Mapped[dict | None] = mapped_column(JSON, nullable=True)
+    ranked_counts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class ScoreResult(Base):

@@ -1,23 +1,24 @@
 """Naming conventions of the schema's tables, shared by the stores and the query builder.
 
-Kept apart from :mod:`layers.store` so that :mod:`layers.queries` can use them while the stores
-use the query builder, without the two importing each other.
+Kept apart from :mod:`layers.stores.base` so that :mod:`layers.queries` can use them while the
+stores use the query builder, without the two importing each other.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Table
 
+from domain.errors import NotFoundError
 from layers.schema import Base
 
 
 def table_named(name: str) -> Table:
-    """The SQLAlchemy table called ``name``; a ValueError lists the tables otherwise."""
+    """The SQLAlchemy table called ``name``; a NotFoundError lists the tables otherwise."""
     try:
         return Base.metadata.tables[name]
     except KeyError:
         known = ", ".join(sorted(Base.metadata.tables))
-        raise ValueError(f"unknown table {name!r}; tables are {known}") from None
+        raise NotFoundError(f"unknown table {name!r}; tables are {known}") from None
 
 
 def stored_columns(table_name: str) -> list[str]:

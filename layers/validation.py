@@ -86,15 +86,20 @@ def parse_crs(text: str) -> CRS:
         ) from None
 
 
+def present_bounds(frame: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows have a geometry, and the bounds ``(minx, miny, maxx, maxy)`` of those rows."""
+    geoms = frame.geometry.array
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    return present, shapely.bounds(geoms[present])
+
+
 def reject_non_finite_coordinates(
     frame: gpd.GeoDataFrame, outcome: ValidationOutcome
 ) -> gpd.GeoDataFrame:
     """Reject rows whose geometry has an infinite or NaN coordinate."""
-    geoms = frame.geometry.array
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    present, bounds = present_bounds(frame)
     if not present.any():
         return frame
-    bounds = shapely.bounds(geoms[present])
     bad = np.zeros(len(frame), dtype=bool)
     bad[present] = ~np.isfinite(bounds).all(axis=1)
     return outcome.reject(
@@ -113,11 +118,9 @@ def check_degrees(
     """
     if frame.crs is None or not CRS.from_user_input(frame.crs).is_geographic:
         return frame
-    geoms = frame.geometry.array
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    present, bounds = present_bounds(frame)
     if not present.any():
         return frame
-    bounds = shapely.bounds(geoms[present])
     xs, ys = bounds[:, [0, 2]], bounds[:, [1, 3]]
     outside = (np.abs(xs) > 180).any(axis=1) | (np.abs(ys) > 90).any(axis=1)
     if not outside.any():
@@ -146,11 +149,9 @@ def reject_outside_chile(
     frame: gpd.GeoDataFrame, outcome: ValidationOutcome, path_name: str
 ) -> gpd.GeoDataFrame:
     """Reject geometries (in EPSG:4326) outside Chile; refuse the file if most are outside."""
-    geoms = frame.geometry.array
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    present, bounds = present_bounds(frame)
     if not present.any():
         return frame
-    bounds = shapely.bounds(geoms[present])
     inside = np.zeros(len(bounds), dtype=bool)
     for west, south, east, north in CHILE_EXTENT.values():
         inside |= (
@@ -404,4 +405,5 @@ def flag_outside_declared_commune(
 
 def area_km2(polygons: gpd.GeoSeries) -> pd.Series:
     """Area of each polygon in km², computed in an equal-area metric CRS."""
-    return polygons.to_crs(EQUAL_AREA_CRS).area / 1e6
+    areas: pd.Series = polygons.to_crs(EQUAL_AREA_CRS).area / 1e6
+    return areas

@@ -15,8 +15,10 @@ import geopandas as gpd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from analysis.formatting import MISSING, format_number, format_rank, format_share
-from maps.page import NO_SCORE_COLOUR, UNSTABLE_SHARE, is_unstable, tier_colour
+from analysis.formatting import format_number, format_rank, format_share
+from domain.labels import MISSING
+from domain.regions import region_of
+from maps.page import CONTINENT_WEST, NO_SCORE_COLOUR, UNSTABLE_SHARE, is_unstable, tier_colour
 
 #: Spanish column headers of the priority CSV.
 CSV_HEADERS: Final = (
@@ -79,7 +81,7 @@ def priority_csv(
                 format_rank(row.get("rank")),
                 row["cut"],
                 row.get("name") or "",
-                region_names.get(str(row.get("region_code") or str(row["cut"])[:2]), ""),
+                region_names.get(str(row.get("region_code") or region_of(row["cut"])), ""),
                 format_number(row.get("score"), 3),
                 row.get("tier_label") or "Sin tramo",
                 f"{format_rank(low)}–{format_rank(high)}" if low is not None else MISSING,
@@ -121,7 +123,7 @@ def map_png(
     shown = outlines if region is None else outlines[outlines["region_code"] == region]
     if region is None:
         # Continental view: the oceanic islands would shrink the mainland to a thread.
-        shown = shown.cx[-76.0:-60.0, :]
+        shown = shown.cx[CONTINENT_WEST:-60.0, :]
     colours = [tier_colour(by_cut.get(cut, {}).get("tier")) for cut in shown["cut"]]
     unstable = [
         is_unstable(by_cut.get(cut, {}).get("tier"), by_cut.get(cut, {}).get("top_tier_share"))

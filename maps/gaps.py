@@ -7,7 +7,6 @@ the data in the file itself, so it opens from disk with no server and no interne
 from __future__ import annotations
 
 import html
-import math
 from typing import Any
 
 import folium
@@ -15,14 +14,14 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from analysis.challenges import Catalogue, load_catalogue
+from domain.errors import InvalidInputError
+from domain.labels import MISSING, NO_RANK
 from maps.assets import embed_leaflet
-from maps.page import NO_SCORE_COLOUR
+from maps.geometry import SIMPLIFY_DEGREES
+from maps.page import CONTINENT_WEST, NO_SCORE_COLOUR
 from maps.page import tier_colour as fixed_tier_colour
 
-#: Simplification tolerance in degrees (~500 m): keeps the national page light.
-SIMPLIFY_DEGREES = 0.005
-#: Longitude west of which communes are oceanic islands (Isla de Pascua, Juan Fernández).
-CONTINENT_WEST = -76.0
 #: Tooltip rows: column of the map's table → Spanish label.
 TOOLTIP_FIELDS = {
     "name": "Comuna",
@@ -34,12 +33,6 @@ TOOLTIP_FIELDS = {
     "cobertura": "Cobertura de indicadores",
     "explanation": "Por qué",
 }
-CHALLENGE_TITLES = {
-    "agua": "Agua (desafío 6)",
-    "conectividad": "Conectividad y servicios básicos (desafío 7)",
-    "rural_urbano": "Equilibrio rural–urbano",
-    "compuesto": "Índice compuesto de brechas",
-}
 
 
 def tier_colour(tier: float | None, tier_count: int | None = None) -> str:
@@ -48,7 +41,7 @@ def tier_colour(tier: float | None, tier_count: int | None = None) -> str:
     ``tier_count`` is accepted for old callers and ignored: stretching the ramp made a
     region's "media" wear the national "baja" colour.
     """
-    if tier is None or tier is pd.NA or math.isnan(float(tier)):
+    if tier is None or pd.isna(tier):
         return NO_SCORE_COLOUR
     return fixed_tier_colour(float(tier))
 
@@ -60,6 +53,7 @@ def gap_map(
     *,
     apr_systems: gpd.GeoDataFrame | None = None,
     facilities: gpd.GeoDataFrame | None = None,
+    catalogue: Catalogue | None = None,
 ) -> folium.Map:
     """Build the planners' map of one challenge.
 
@@ -73,6 +67,8 @@ def gap_map(
         Challenge to colour the communes by.
     apr_systems, facilities
         Optional point layers, shown as toggleable overlays.
+    catalogue
+        The run's catalogue, which names the challenge (the packaged one by default).
 
     Returns
     -------
@@ -82,12 +78,12 @@ def gap_map(
 
     Raises
     ------
-    ValueError
-        If ``scores`` has no rows for ``challenge``.
+    InvalidInputError
+        If ``scores`` has no rows for ``challenge`` (also a ``ValueError``).
     """
     rows = scores[scores["challenge"] == challenge]
     if rows.empty:
-        raise ValueError(f"no scores for challenge {challenge!r} in this run")
+        raise InvalidInputError(f"no scores for challenge {challenge!r} in this run")
     tier_count = int(rows["tier"].max()) if rows["tier"].notna().any() else 1
     shown = communes[communes["cut"].isin(rows["cut"])][["cut", "name", "region_name", "geom"]]
     shown = shown.merge(rows.drop(columns=["name"], errors="ignore"), on="cut", how="left")
@@ -95,7 +91,7 @@ def gap_map(
     shown["geom"] = shapely.simplify(shown.geometry.array, SIMPLIFY_DEGREES, preserve_topology=True)
     shown = shown[shown.geometry.notna() & ~shown.geometry.is_empty]
     shown["colour"] = [tier_colour(t, tier_count) for t in shown["tier"]]
-    shown["puntaje"] = shown["score"].map(lambda v: "sin dato" if pd.isna(v) else f"{v:.3f}")
+    shown["puntaje"] = shown["score"].map(lambda v: MISSING if pd.isna(v) else f"{v:.3f}")
     shown["lugar"] = [_rank_text(row) for row in shown.to_dict("records")]
     shown["cobertura"] = shown["coverage"].map(lambda v: f"{v:.0%}")
     shown["tramo"] = shown["tier_label"].fillna("Sin tramo")
@@ -105,7 +101,7 @@ def gap_map(
     folium_map.fit_bounds(_initial_view(shown))
     folium.GeoJson(
         shown[[*TOOLTIP_FIELDS, "colour", "geom"]],
-        name=f"Brechas: {CHALLENGE_TITLES.get(challenge, challenge)}",
+        name=f"Brechas: {_title(catalogue or load_catalogue(), challenge)}",
         style_function=lambda feature: {
             "fillColor": feature["properties"]["colour"],
             "color": "#555555",
@@ -130,9 +126,17 @@ def gap_map(
     return folium_map
 
 
-def _rank_text(row: dict) -> str:
+def _title(catalogue: Catalogue, challenge: str) -> str:
+    """The catalogue's label of a challenge; its id when the catalogue does not know it."""
+    try:
+        return catalogue.label_of(challenge)
+    except KeyError:
+        return challenge
+
+
+def _rank_text(row: dict[str, Any]) -> str:
     if pd.isna(row["rank"]):
-        return "sin lugar (cobertura insuficiente)"
+        return f"{NO_RANK} (cobertura insuficiente)"
     text = f"{int(row['rank'])}"
     if pd.notna(row.get("rank_p05")) and pd.notna(row.get("rank_p95")):
         text += (

@@ -15,13 +15,12 @@ from typing import Any, Final
 import pandas as pd
 
 from analysis.formatting import format_integer, format_share, is_missing
+from domain.projects import PROJECT_TYPOLOGIES, TYPOLOGY_LABELS
 
-TYPOLOGY_COLOURS: Final = {
-    "Equipamiento": "#6a3d9a",
-    "Espacios_Públicos": "#33a02c",
-    "Infraestructura_Vial": "#b15928",
-    "Servicios_Básicos": "#1f78b4",
-}
+#: Colour of each project typology, in :data:`domain.PROJECT_TYPOLOGIES` order.
+TYPOLOGY_COLOURS: Final = dict(
+    zip(PROJECT_TYPOLOGIES, ("#6a3d9a", "#33a02c", "#b15928", "#1f78b4"), strict=True)
+)
 #: Health facility types grouped for colour: (label, colour, type names).
 HEALTH_GROUPS: Final = (
     ("Hospital", "#e31a1c", ("Hospital",)),
@@ -54,14 +53,6 @@ INTERVENTION_LABELS: Final = {
     "mesa_convergencia": "Mesa de Convergencia",
     "other": "Otra intervención",
 }
-
-
-def empty_collection(note: str | None = None) -> dict[str, Any]:
-    """A FeatureCollection with no features (and why, for the page's status line)."""
-    collection: dict[str, Any] = {"type": "FeatureCollection", "features": []}
-    if note:
-        collection["note"] = note
-    return collection
 
 
 def _point(lon: float, lat: float, properties: dict[str, Any]) -> dict[str, Any]:
@@ -116,7 +107,7 @@ def project_features(
         else:
             continue
         typology = str(row["typology"])
-        lines = [typology.replace("_", " ")]
+        lines = [TYPOLOGY_LABELS.get(typology, typology.replace("_", " "))]
         if row.get("stage"):
             lines.append(f"Etapa: {row['stage']}")
         if not is_missing(row.get("total_investment_clp")):

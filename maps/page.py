@@ -1,8 +1,8 @@
 """The planners' web map page (``/mapa``): a folium/Leaflet shell whose script reads the API.
 
 Folium builds the page (map element, vendored Leaflet, viewport), the template adds the side
-column, and ``static/mapa.js`` draws communes and overlays from JSON endpoints, so changing
-challenge, region or weights never reloads the page.
+column, and the scripts of ``static/`` (:data:`MAP_SCRIPTS`) draw communes and overlays from
+JSON endpoints, so changing challenge, region or weights never reloads the page.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from analysis.challenges import Catalogue
 from analysis.formatting import UNIT_DECIMALS, format_day, format_share
+from domain.labels import LABELS
 from maps.assets import STATIC_URL, TEMPLATE_DIR, localise
 
 #: Colour of each tier number, the same in every view (tier 1 = largest gaps, darkest).
@@ -34,6 +35,9 @@ CONTINENT_WEST: Final = -76.0
 #: Continental Chile, south-west then north-east (lat, lon).
 NATIONAL_BOUNDS: Final = ((-56.0, -76.0), (-17.4, -66.0))
 PAGE_TITLE: Final = "Mapa de brechas territoriales para planificadores · geogaps"
+#: The page's scripts in ``maps/static``, in load order: shared helpers, commune panel and
+#: overlays (each defines one factory on ``window.geogaps``), then ``mapa.js``, which uses them.
+MAP_SCRIPTS: Final = ("mapa_comun.js", "mapa_panel.js", "mapa_capas.js", "mapa.js")
 
 _templates = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"])
@@ -113,7 +117,11 @@ def page_config(
     urls: PageUrls | None = None,
     overlays: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Everything the page's script needs besides the API: catalogue, regions, run, colours."""
+    """Everything the page's script needs besides the API: catalogue, regions, run, colours.
+
+    ``labels`` carries :data:`domain.labels.LABELS`, so the script writes a missing value and a
+    place in a ranking with the same words and templates as the server.
+    """
     urls = urls or PageUrls()
     parameters = run.get("parameters") or {}
     years = sorted({i.year for i in catalogue.indicators if i.year is not None})
@@ -150,6 +158,7 @@ def page_config(
         "no_score_colour": NO_SCORE_COLOUR,
         "unstable_threshold": UNSTABLE_SHARE,
         "unit_decimals": UNIT_DECIMALS,
+        "labels": dict(LABELS),
         "label_zoom": LABEL_ZOOM,
         "continent_west": CONTINENT_WEST,
         "national_bounds": [list(corner) for corner in NATIONAL_BOUNDS],
@@ -231,12 +240,12 @@ def map_page(config: dict[str, Any], static_url: str = STATIC_URL) -> str:
         png_url=config["urls"]["png"],
     )
     root.html.add_child(folium.Element(body))
-    page = root.render()
+    page: str = root.render()
     page = page.replace("<html>", '<html lang="es">', 1)
-    # The page's own script runs after folium's map is created (end of the document).
+    # The page's own scripts run after folium's map is created (end of the document).
     handover = f"<script>window.geogapsMap = {folium_map.get_name()};</script>"
-    script = f'<script src="{static_url}/mapa.js"></script>'
-    return page.replace("</html>", f"{handover}\n{script}\n</html>", 1)
+    scripts = "\n".join(f'<script src="{static_url}/{name}"></script>' for name in MAP_SCRIPTS)
+    return page.replace("</html>", f"{handover}\n{scripts}\n</html>", 1)
 
 
 def safe_json(value: Any) -> str:

@@ -18,7 +18,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from analysis.challenges import Catalogue
 from analysis.formatting import (
-    MISSING,
     format_day,
     format_integer,
     format_number,
@@ -27,6 +26,8 @@ from analysis.formatting import (
     is_missing,
     rank_of,
 )
+from domain.labels import MISSING
+from domain.regions import regions_of
 from maps.assets import STATIC_URL, TEMPLATE_DIR
 from maps.page import CONTINENT_WEST, is_unstable, tier_colour
 
@@ -63,7 +64,7 @@ def indicator_medians(
         Indicator id → ``{"regional_median": ..., "national_median": ...}`` (None when no
         commune has a value).
     """
-    in_region = indicators[indicators["cut"].astype(str).str[:2] == region]
+    in_region = indicators[(regions_of(indicators["cut"]) == region).fillna(False).to_numpy(bool)]
     medians: dict[str, dict[str, float | None]] = {}
     for indicator in catalogue.indicators:
         column = indicator.column

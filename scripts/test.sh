@@ -10,7 +10,7 @@ export GEOGAPS_TEST_DATABASE_URL
 trap 'scripts/postgis.sh stop' EXIT
 
 echo "== ruff"; .venv/bin/ruff check .
-echo "== mypy"; .venv/bin/mypy geo_service layers analysis maps
+echo "== mypy"; .venv/bin/mypy domain geo_service layers analysis maps tests
 echo "== pytest"
 set +e
 .venv/bin/python -m pytest --cov --cov-report=term "$@"

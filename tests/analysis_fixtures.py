@@ -9,14 +9,18 @@ deterministic so a test can recompute them by hand.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pytest
 from shapely.geometry import MultiPolygon, Point, box
 
+from analysis import ScoringParameters, compute_indicators, score_communes
 from analysis.accessibility import run_accessibility
 from analysis.inputs import AnalysisInputs
+from analysis.result import ScoringResult
 
 SIZE = 0.2
 WEST, NORTH = -71.6, -33.0
@@ -120,7 +124,7 @@ def build_synthetic_inputs() -> AnalysisInputs:
         }
     )
 
-    centre = {cut: (None if g is None else (g.centroid.x, g.centroid.y)) for cut, *_, g in records}
+    centre = {cut: (g.centroid.x, g.centroid.y) for cut, *_, g in records if g is not None}
     apr_rows = []
     for index, cut in enumerate(APR_CUTS):
         x, y = centre[cut]
@@ -144,7 +148,7 @@ def build_synthetic_inputs() -> AnalysisInputs:
             )
     apr_systems = gpd.GeoDataFrame(apr_rows, geometry="geom", crs=4326)
 
-    facility_rows = []
+    facility_rows: list[dict[str, object]] = []
 
     def facility(cut: str, kind: str, level: str, x: float, y: float, **extra: object) -> None:
         facility_rows.append(
@@ -249,7 +253,7 @@ def build_synthetic_inputs() -> AnalysisInputs:
     )
     finance = finance[finance["cut"] != NO_FINANCE_CUT].reset_index(drop=True)
 
-    settlement_rows = []
+    settlement_rows: list[dict[str, object]] = []
     for cut, households in (("05101", 120.0), ("05101", 30.0), ("13105", 400.0), ("13112", 50.0)):
         x, y = centre[cut]
         settlement_rows.append(
@@ -342,3 +346,27 @@ def build_synthetic_inputs() -> AnalysisInputs:
     access = run_accessibility(inputs, resolution=2000)
     table = access.table.assign(dataset="accesibilidad_synthetic")
     return replace(inputs, accessibility=table)
+
+
+# -- module fixtures: a test module imports them (as ``*_fixture``) to use them ----------------
+
+#: Few draws and permutations: fast, yet every step of the scoring runs.
+FAST: dict[str, Any] = {"draws": 120, "moran_permutations": 99}
+
+
+@pytest.fixture(scope="module", name="inputs")
+def inputs_fixture() -> AnalysisInputs:
+    """The synthetic inputs, built once per module."""
+    return build_synthetic_inputs()
+
+
+@pytest.fixture(scope="module", name="indicators")
+def indicators_fixture(inputs: AnalysisInputs) -> pd.DataFrame:
+    """Raw indicators of the synthetic inputs."""
+    return compute_indicators(inputs)
+
+
+@pytest.fixture(scope="module", name="result")
+def result_fixture(inputs: AnalysisInputs, indicators: pd.DataFrame) -> ScoringResult:
+    """The synthetic territory scored with :data:`FAST` parameters."""
+    return score_communes(inputs, ScoringParameters(**FAST), raw_indicators=indicators)

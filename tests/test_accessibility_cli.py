@@ -12,7 +12,7 @@ from rio_cogeo.cogeo import cog_validate
 from analysis import compute_indicators
 from geo_service.services.inputs import read_analysis_inputs
 from layers.loading import load_file, names_with_accents
-from layers.postgis import PostgisStore
+from layers.stores import PostgisStore
 from tests.cli_runner import run_geogaps
 
 NEEDED = (
@@ -82,7 +82,7 @@ def test_accessibility_command_writes_rasters_and_feeds_the_indicators(
     valparaiso = indicators[indicators.index.str.startswith("05")]
     assert valparaiso["salud_primaria_minutos"].notna().sum() >= 35
     assert (
-        indicators.loc["13101", "salud_primaria_minutos"]
+        indicators["salud_primaria_minutos"]["13101"]
         != indicators.loc["13101", "salud_primaria_minutos"]
     )  # outside the region: missing, not zero
     assert (valparaiso["hospital_minutos"].dropna() >= 0).all()

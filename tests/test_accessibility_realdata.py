@@ -11,9 +11,9 @@ from analysis.accessibility import AccessibilityResult, LandCover, run_accessibi
 from analysis.accessibility.friction import road_speeds
 from geo_service.services.inputs import read_analysis_inputs
 from layers.accessibility import save_accessibility
-from layers.embedded import EmbeddedStore
 from layers.loading import load_file
 from layers.rasters import LAND_COVER_FILE, read_land_cover
+from layers.stores import EmbeddedStore
 
 PETORCA = "05404"
 JUAN_FERNANDEZ = "05104"
@@ -66,7 +66,7 @@ def test_petorca_uses_its_road_network(national_1km: AccessibilityResult) -> Non
     table = national_1km.table.set_index("cut")
     assert table.loc[PETORCA, "method"] == "roads"
     assert (table["method"] == "land_cover").sum() > 300  # no national network is bundled
-    assert np.isfinite(table.loc[PETORCA, "rural_minutes_mean"])
+    assert np.isfinite(table["rural_minutes_mean"][PETORCA])
 
 
 def test_islands_are_handled_explicitly(national_1km: AccessibilityResult) -> None:
@@ -77,10 +77,10 @@ def test_islands_are_handled_explicitly(national_1km: AccessibilityResult) -> No
     table = national_1km.table.set_index("cut")
     for cut in (JUAN_FERNANDEZ, ISLA_DE_PASCUA):
         assert table.loc[cut, "grid"] == cut
-        assert table.loc[cut, "destinations"] >= 1  # the island's own health post or hospital
-        assert table.loc[cut, "population"] > 0
+        assert table["destinations"][cut] >= 1  # the island's own health post or hospital
+        assert table["population"][cut] > 0
     # Hanga Roa's hospital is on the island: its people are minutes, not hours, away.
-    assert table.loc[ISLA_DE_PASCUA, "minutes_mean"] < 30
+    assert table["minutes_mean"][ISLA_DE_PASCUA] < 30
 
 
 def test_results_round_trip_through_the_embedded_store(

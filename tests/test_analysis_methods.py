@@ -17,18 +17,24 @@ from hypothesis.extra.numpy import arrays
 
 from analysis.aggregation import (
     GEOMETRIC_OFFSET,
+    Aggregation,
     aggregate,
     combine_challenges,
     rank_descending,
     tiers,
 )
-from analysis.normalisation import NORMALIZATIONS, normalise, prepare_matrix, winsorise
+from analysis.model import IndexModel, evaluate_scores, point_configuration
+from analysis.normalisation import (
+    NORMALIZATIONS,
+    Normalization,
+    OutlierTreatment,
+    normalise,
+    prepare_matrix,
+    winsorise,
+)
 from analysis.uncertainty import (
-    IndexModel,
     UncertaintySettings,
     draw_configurations,
-    evaluate_scores,
-    point_configuration,
     summarise_ranks,
 )
 
@@ -130,7 +136,7 @@ def test_a_worse_indicator_never_lowers_the_gap_score(setup: dict, data: st.Data
     data=st.data(),
 )
 def test_normalised_values_stay_in_range_and_keep_missing(
-    matrix: np.ndarray, method: str, treatment: str, data: st.DataObject
+    matrix: np.ndarray, method: Normalization, treatment: OutlierTreatment, data: st.DataObject
 ) -> None:
     cols = matrix.shape[1]
     higher = data.draw(arrays(np.bool_, cols))
@@ -179,7 +185,7 @@ def test_scaling_all_weights_changes_nothing(setup: dict, factor: float) -> None
     data=st.data(),
 )
 def test_missing_data_never_counts_as_a_perfect_score(
-    row: np.ndarray, weights_seed: int, aggregation: str, data: st.DataObject
+    row: np.ndarray, weights_seed: int, aggregation: Aggregation, data: st.DataObject
 ) -> None:
     weights = np.random.default_rng(weights_seed).uniform(0.1, 2.0, row.size)
     missing = data.draw(st.integers(0, row.size - 1))

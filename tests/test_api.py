@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
@@ -179,6 +180,8 @@ def test_priorities_are_ranked_within_the_region(client, national_run):
 
 
 def test_gaps_computed_on_request_and_cached(client, national_run):
+    # Uncached at first whatever the order: the module's database and app are its own, and no
+    # other test of the module asks for these weights.
     params = {
         "region": "04",
         "challenge": "agua",
@@ -223,10 +226,11 @@ def test_exports_in_three_formats(client, national_run, tmp_path):
     assert client.get("/exports/scores.xls").status_code == 422
 
 
-def test_writes_need_a_configured_key(client, national_postgis):
+def test_writes_need_a_configured_key(client, national_postgis, national_run):
+    # national_run: the newest national run that GET /scores answers with below.
     assert client.post("/runs", json={"region": "04", "draws": 0}).status_code == 403
     url = national_postgis.engine.url.render_as_string(hide_password=False)
-    settings = Settings(database_url=url, api_key="secreta", max_upload_mb=1)
+    settings = Settings(database_url=url, api_key=SecretStr("secreta"), max_upload_mb=1)
     with TestClient(create_app(settings)) as writer:
         assert writer.post("/runs", json={"region": "04"}).status_code == 401
         headers = {"X-API-Key": "secreta"}
@@ -282,7 +286,9 @@ def test_the_same_api_on_the_embedded_store(national_embedded):
 
 
 def test_upload_reports_like_load_file(national_embedded, data_dir):
-    settings = Settings(database_url=None, store_dir=national_embedded.root, api_key="clave")
+    settings = Settings(
+        database_url=None, store_dir=national_embedded.root, api_key=SecretStr("clave")
+    )
     content = (data_dir / "huella_local" / "presence_2023.csv").read_bytes()
     with TestClient(create_app(settings)) as writer:
         response = writer.post(
@@ -309,7 +315,9 @@ def test_profile_says_when_the_data_changed_since_the_run(national_postgis, nati
 
 
 def test_a_refused_upload_is_listed_with_its_reason(embedded_store):
-    settings = Settings(database_url=None, store_dir=embedded_store.root, api_key="clave")
+    settings = Settings(
+        database_url=None, store_dir=embedded_store.root, api_key=SecretStr("clave")
+    )
     with TestClient(create_app(settings)) as writer:
         response = writer.post(
             "/datasets/huella_presence",

@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
-from layers.postgis import PostgisStore
+from layers.stores import PostgisStore
 
 pytestmark = [pytest.mark.postgis]
 

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from layers.postgis import select_query
 from layers.queries import read_request
 from layers.runs import RunConflictError, RunRecord
+from layers.stores.postgis_queries import select_query
 from layers.tables import stored_columns
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]

@@ -10,20 +10,18 @@ figures (cases tried / handled cleanly per store) are printed by the test sessio
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from layers.embedded import EmbeddedStore
 from layers.loading import load_file
-from layers.postgis import PostgisStore
-from layers.store import Store
+from layers.stores import EmbeddedStore, PostgisStore, Store
 from tests.cli_runner import run_geogaps
-from tests.conftest import _fresh_database
+from tests.conftest import _database_name, _drop_database, _fresh_database
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -158,7 +156,7 @@ def _snapshot(store: Store) -> dict[str, tuple[int, str]]:
     provenance = store.provenance().set_index("dataset")
     snapshot = {}
     for dataset in BASE:
-        table = provenance.loc[dataset, "table_name"]
+        table = str(provenance["table_name"][dataset])
         rows = store.read_table(table, ["dataset"])
         snapshot[dataset] = (
             int((rows["dataset"] == dataset).sum()),
@@ -183,8 +181,9 @@ def _run_corpus(store: Store, env: dict[str, str], data_dir: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def corpus_runs(database_url, data_dir, tmp_path_factory) -> dict[str, dict]:
-    url = _fresh_database(database_url, make_url(database_url).database + "_badinputs")
+def corpus_runs(database_url, data_dir, tmp_path_factory) -> Iterator[dict[str, dict]]:
+    name = _database_name(database_url) + "_badinputs"
+    url = _fresh_database(database_url, name)
     postgis = PostgisStore(url)
     postgis.migrate()
     folder = tmp_path_factory.mktemp("bad_inputs_store")
@@ -197,6 +196,7 @@ def corpus_runs(database_url, data_dir, tmp_path_factory) -> dict[str, dict]:
     }
     yield runs
     postgis.close()
+    _drop_database(database_url, name)
 
 
 @pytest.mark.parametrize("store_name", ["postgis", "embedded"])
@@ -244,9 +244,12 @@ def test_remove_deletes_rows_and_provenance_on_both_stores(corpus_runs):
         store = run["store"]
         from layers.loading import attempt_row
 
+        # A dataset of its own: the corpus' datasets stay for the other tests, whatever the order.
+        load_file(store, "huella_presence", CORPUS / "latin1.csv", dataset="case_to_remove")
+        assert "case_to_remove" in set(store.read_table("huella_presence")["dataset"])
         removed = store.remove_dataset(
-            "case_latin1_csv", attempt_row("case_latin1_csv", status="removed")
+            "case_to_remove", attempt_row("case_to_remove", status="removed")
         )
         assert removed == 1
-        assert "case_latin1_csv" not in set(store.provenance()["dataset"])
-        assert "case_latin1_csv" not in set(store.read_table("huella_presence")["dataset"])
+        assert "case_to_remove" not in set(store.provenance()["dataset"])
+        assert "case_to_remove" not in set(store.read_table("huella_presence")["dataset"])

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import httpx
@@ -23,8 +24,11 @@ from analysis import ScoringParameters
 from geo_service.app import create_app
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
-from layers.embedded import EmbeddedStore
 from layers.loading import NAMES_SOURCE, load_directory
+from layers.stores import EmbeddedStore
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -172,7 +176,7 @@ def test_planner_walks_through_the_map_offline(browser, national_server, tmp_pat
     page.mouse.click(box["x"] + point[0], box["y"] + point[1])
     page.wait_for_selector("#geogaps-panel:not([hidden]) .geogaps-facts")
     panel = page.text_content("#geogaps-panel")
-    assert "lugar 1 de " in panel and "Intervalo 5–95 %" in panel
+    assert "Lugar en la región1 de " in panel and "Intervalo 5–95 %" in panel
     page.wait_for_selector("#geogaps-panel .geogaps-indicators")
     assert "Mediana regional" in page.text_content("#geogaps-panel .geogaps-indicators")
     page.screenshot(path=str(tmp_path / "panel.png"))
@@ -272,7 +276,12 @@ def test_names_with_html_are_shown_as_text(browser, hostile_folder, tmp_path):
     dialogs: list[str] = []
     with LoopbackServer(Settings(store_dir=store_dir)) as server:
         page = offline_page(browser, outside, viewport={"width": 1200, "height": 800})
-        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+
+        def dismiss(dialog: Dialog) -> None:
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", dismiss)
         page.goto(f"{server.url}/mapa?region=04&desafio=agua")
         page.wait_for_selector("body[data-map-ready]")
         page.fill("#geogaps-search", "Hurtado")

@@ -11,16 +11,15 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from layers.embedded import EmbeddedStore
-from layers.postgis import PostgisStore
-from layers.store import Store
+from layers.stores import EmbeddedStore, PostgisStore, Store
 from tests.cli_runner import run_geogaps
-from tests.conftest import _fresh_database
+from tests.conftest import _database_name, _drop_database, _fresh_database
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -48,9 +47,10 @@ def small_data(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path
 
 
 @pytest.fixture(params=["postgis", "embedded"])
-def target(request, database_url, tmp_path) -> tuple[Store, dict[str, str]]:
+def target(request, database_url, tmp_path) -> Iterator[tuple[Store, dict[str, str]]]:
+    name = _database_name(database_url) + "_concurrency"
     if request.param == "postgis":
-        url = _fresh_database(database_url, make_url(database_url).database + "_concurrency")
+        url = _fresh_database(database_url, name)
         store: Store = PostgisStore(url)
         store.migrate()
         env = {"GEOGAPS_DATABASE_URL": url}
@@ -59,9 +59,11 @@ def target(request, database_url, tmp_path) -> tuple[Store, dict[str, str]]:
         env = {"GEOGAPS_DATABASE_URL": "", "GEOGAPS_STORE_DIR": str(tmp_path / "store")}
     yield store, env
     store.close()
+    if request.param == "postgis":
+        _drop_database(database_url, name)
 
 
-def _state(store: Store) -> dict[str, object]:
+def _state(store: Store) -> dict[str, Any]:
     """Rows per table and dataset, and each dataset's provenance count and sha256."""
     counts = {}
     for table in TABLES:

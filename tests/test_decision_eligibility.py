@@ -94,8 +94,8 @@ def test_territories_are_contiguous_and_within_one_region() -> None:
     result = assess_eligibility(table, neighbours, components=GIVEN, isolation_threshold=0.5)
     rows = result.communes.set_index("cut")
     assert rows.loc[["01001", "01002", "02001"], "status"].eq(SUSCEPTIBLE).all()
-    assert rows.loc["01001", "territory"] == rows.loc["01002", "territory"] == "01-T01"
-    assert pd.isna(rows.loc["02001", "territory"])
+    assert rows["territory"]["01001"] == rows["territory"]["01002"] == "01-T01"
+    assert pd.isna(rows["territory"]["02001"])
     assert result.territories["cuts"].tolist() == ["01001, 01002"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from analysis import load_catalogue
 from analysis.decision.portfolio import review_portfolio
-from layers.schema import PROJECT_TYPOLOGIES
+from domain import PROJECT_TYPOLOGIES
 
 
 def _scores(rows: list[tuple[str, str, float, float]]) -> pd.DataFrame:

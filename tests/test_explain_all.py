@@ -8,6 +8,8 @@ Coquimbo results (``national_inputs`` from tests/conftest.py, few draws to stay 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import pytest
 
@@ -20,9 +22,13 @@ from analysis import (
 )
 from analysis.inputs import AnalysisInputs
 from analysis.result import ScoringResult
-from tests.analysis_fixtures import NO_POLYGON_CUT, build_synthetic_inputs
+from tests.analysis_fixtures import (  # noqa: F401 - fixtures
+    NO_POLYGON_CUT,
+    indicators_fixture,
+    inputs_fixture,
+)
 
-FAST = {"draws": 40, "moran_permutations": 99}
+FAST: dict[str, Any] = {"draws": 40, "moran_permutations": 99}
 REAL_DRAWS = 30
 
 
@@ -35,16 +41,6 @@ def assert_same_as_one_by_one(result: ScoringResult) -> None:
 
 
 # ------------------------------------------------------------------------- synthetic
-
-
-@pytest.fixture(scope="module")
-def inputs() -> AnalysisInputs:
-    return build_synthetic_inputs()
-
-
-@pytest.fixture(scope="module")
-def indicators(inputs: AnalysisInputs) -> pd.DataFrame:
-    return compute_indicators(inputs)
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import json
 import math
 import re
 
+import folium
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -33,6 +34,13 @@ OUTSIDE = re.compile(
     r"""|url\(\s*["']?(?:https?:)?//|fetch\(\s*["'](?:https?:)?//""",
     re.IGNORECASE,
 )
+
+
+def _first_group(pattern: str, text: str) -> str:
+    """The first group of ``pattern``'s first match in ``text`` (which must match)."""
+    match = re.search(pattern, text)
+    assert match is not None, pattern
+    return match.group(1)
 
 
 def test_each_tier_number_wears_one_colour_whatever_the_number_of_tiers():
@@ -86,7 +94,7 @@ def test_offline_export_embeds_leaflet_and_needs_no_other_host(national_postgis,
     page = folium_map.get_root().render()
     assert OUTSIDE.search(page) is None
     assert "Leaflet 1.9.4" in page and "jquery" not in page.lower()
-    layers = [c for c in folium_map._children.values() if type(c).__name__ == "GeoJson"]
+    layers = [c for c in folium_map._children.values() if isinstance(c, folium.GeoJson)]
     features = layers[0].data["features"]
     assert len(features) == 15
     by_cut = {f["properties"]["cut"]: f["properties"] for f in features}
@@ -116,7 +124,7 @@ def test_mapa_page_is_spanish_and_loads_nothing_from_another_host(client):
     assert '<html lang="es">' in text and "<title>" in text
     assert OUTSIDE.search(text) is None
     assert "jquery" not in text.lower() and "bootstrap" not in text.lower()
-    config = json.loads(re.search(r'id="geogaps-config">(.*?)</script>', text).group(1))
+    config = json.loads(_first_group(r'id="geogaps-config">(.*?)</script>', text))
     assert config["initial"]["challenge"] == "agua"
     assert [c["id"] for c in config["challenges"]] == [
         "agua",
@@ -224,7 +232,7 @@ def test_profile_shows_the_lagging_zone_emulation_and_the_mesa_portfolio(client)
     portfolio = client.get("/portafolio/04202").json()
     assert "Zonas rezagadas (emulación con datos abiertos)" in page
     assert "Cartera de la Mesa frente a sus brechas" in page
-    status = re.search(r'id="rezago-estado">([^<]*)<', page).group(1)
+    status = _first_group(r'id="rezago-estado">([^<]*)<', page)
     assert status == html.escape(lagging["commune"]["status"])
     assert html.escape(lagging["disclaimer"]) in page
     for criterion in lagging["criteria"]:
@@ -249,7 +257,7 @@ def test_profile_shows_the_lagging_zone_emulation_and_the_mesa_portfolio(client)
 @pytest.mark.realdata
 def test_map_offers_the_decision_overlays(client):
     text = client.get("/mapa", params={"desafio": "agua", "region": "04"}).text
-    config = json.loads(re.search(r'id="geogaps-config">(.*?)</script>', text).group(1))
+    config = json.loads(_first_group(r'id="geogaps-config">(.*?)</script>', text))
     overlays = {o["id"]: o for o in config["overlays"]}
     assert overlays["rezago"]["label"] == "Zonas rezagadas (emulación)"
     assert overlays["sitios"]["label"] == "Sitios propuestos (APS, 60 min)"

@@ -96,7 +96,13 @@ def test_cli_score_prints_ranking_and_writes_files(postgis_env, tmp_path: Path):
     assert set(pd.read_csv(csv, dtype={"cut": str})["cut"].str[:2]) == {"04"}
 
 
-def test_cli_explain_and_bad_options(postgis_env):
+@pytest.fixture
+def stored_run(national_postgis):
+    """A run `geogaps explain` can read (the newest of any scope, when none is national)."""
+    return run_scoring(national_postgis, PARAMETERS)
+
+
+def test_cli_explain_and_bad_options(postgis_env, stored_run):
     explained = run_geogaps("explain", "4303", env=postgis_env)
     assert explained.returncode == 0, explained.stderr
     assert "Monte Patria" in explained.stdout and "Agua" in explained.stdout

@@ -23,8 +23,7 @@ from geo_service.app import create_app
 from geo_service.cli.serve import NoDelayH11Protocol
 from geo_service.services.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
 from geo_service.settings import Settings
-from layers.embedded import EmbeddedStore
-from layers.postgis import PostgisStore
+from layers.stores import EmbeddedStore, PostgisStore
 
 
 def _served_nodelay(protocol: type[H11Protocol]) -> int:
@@ -55,7 +54,7 @@ def _served_nodelay(protocol: type[H11Protocol]) -> int:
                     time.sleep(0.05)
             connections = list(server.server_state.connections)
             assert connections
-            sockets = [c.transport.get_extra_info("socket") for c in connections]  # type: ignore[attr-defined]
+            sockets = [c.transport.get_extra_info("socket") for c in connections]
             return min(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
     finally:
         server.should_exit = True
@@ -158,7 +157,7 @@ def test_a_run_saved_before_profiles_serves_the_same_profile(national_postgis, s
         with TestClient(create_app(settings)) as client:
             built = client.get("/communes/4303", params={"run_id": run.run_id}).json()
     finally:
-        # Put the table back for the other tests of the session.
+        # Put the table back for the other tests of the module.
         with national_postgis.engine.begin() as connection:
             connection.execute(
                 text(
@@ -211,10 +210,10 @@ def test_profile_context_counts_match_the_layers(national_postgis, scored_nation
 
 
 def test_a_pooled_connection_the_database_dropped_is_replaced(database_url, monkeypatch):
-    import layers.postgis
+    import layers.stores.postgis_connections
 
     # Every returned connection counts as idle, so the next checkout pings it.
-    monkeypatch.setattr(layers.postgis, "PING_AFTER_IDLE_S", 0.0)
+    monkeypatch.setattr(layers.stores.postgis_connections, "PING_AFTER_IDLE_S", 0.0)
     store, admin = PostgisStore(database_url, pool_size=1), PostgisStore(database_url)
     try:
         with store.reads.connect() as connection:

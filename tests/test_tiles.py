@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import mapbox_vector_tile
+import mapbox_vector_tile  # type: ignore[import-untyped]
 import morecantile
 import numpy as np
 import pyproj

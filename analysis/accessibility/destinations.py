@@ -25,8 +25,9 @@ import shapely
 
 from analysis.challenges import CatalogueSettings
 from analysis.geometry import points_within
-from analysis.indicators import fold, fold_series
+from analysis.indicators import fold_series, population_by_area
 from analysis.inputs import AnalysisInputs
+from domain.text import fold
 
 FACILITY_KINDS = ("primary", "cesfam", "hospital", "school", "apr", "centre")
 #: Spanish names of the destination kinds, for people.
@@ -62,15 +63,7 @@ def commune_population(
     Returns the table (``cut``, ``urban``, ``rural``) and the year used (the configured year
     when loaded, else the latest one).
     """
-    table = inputs.population[inputs.population["dataset"] == settings.population_dataset]
-    years = sorted(int(y) for y in table["year"].dropna().unique())
-    year = (
-        settings.population_year
-        if settings.population_year in years
-        else (years[-1] if years else settings.population_year)
-    )
-    table = table[table["year"] == year]
-    wide = table.pivot_table(index="cut", columns="area", values="population", aggfunc="sum")
+    wide, year = population_by_area(inputs.population, settings)
     out = pd.DataFrame({"cut": wide.index.astype(str)})
     out["urban"] = wide["urbana"].to_numpy(dtype=float) if "urbana" in wide else np.nan
     out["rural"] = wide["rural"].to_numpy(dtype=float) if "rural" in wide else np.nan

@@ -21,7 +21,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import ndimage
 
-from analysis.indicators import fold
+from analysis.accessibility.grid import per_land_cover_class
+from domain.text import fold
 
 FloatGrid = npt.NDArray[np.float64]
 
@@ -143,11 +144,7 @@ def road_speeds(road_type: pd.Series, surface: pd.Series) -> npt.NDArray[np.floa
 
 def land_cover_speed(classes: npt.NDArray[np.integer], known: npt.NDArray[np.bool_]) -> FloatGrid:
     """Off-road speed of every cell from its IGBP class (``known`` False → unknown)."""
-    lookup = np.full(256, UNKNOWN_SPEED_KMH)
-    for value, speed in LAND_COVER_SPEED_KMH.items():
-        lookup[value] = speed
-    speeds = lookup[np.clip(classes.astype(np.int64), 0, 255)]
-    return np.where(known, speeds, UNKNOWN_SPEED_KMH)
+    return per_land_cover_class(classes, known, LAND_COVER_SPEED_KMH, UNKNOWN_SPEED_KMH)
 
 
 def navigable_sea(
@@ -157,7 +154,7 @@ def navigable_sea(
     reach_m: float = FERRY_REACH_M,
 ) -> npt.NDArray[np.bool_]:
     """Water cells outside the land mask but within ``reach_m`` of it (coastal navigation)."""
-    distance = ndimage.distance_transform_edt(~land) * resolution
+    distance: FloatGrid = ndimage.distance_transform_edt(~land) * resolution
     return water & ~land & (distance <= reach_m)
 
 

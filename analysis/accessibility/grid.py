@@ -29,12 +29,12 @@ import pandas as pd
 import shapely
 from affine import Affine
 
+from domain.errors import InvalidInputError
+
 #: CRS of the continental grid: SIRGAS-Chile 2002 / UTM zone 19S.
 CONTINENTAL_CRS = "EPSG:5361"
 #: Longitude (degrees) west of which land is offshore (the MODIS tile of Chile starts at 76° W).
 CONTINENTAL_WEST_LIMIT = -76.0
-#: Grid resolutions offered, metres.
-RESOLUTIONS_M = (1000, 500)
 CONTINENTAL = "continental"
 
 
@@ -120,7 +120,7 @@ def grid_around(
     four 500 m cells.
     """
     if resolution <= 0:
-        raise ValueError(f"resolution must be positive, got {resolution}")
+        raise InvalidInputError(f"resolution must be positive, got {resolution}")
     xmin, ymin, xmax, ymax = bounds
     xmin = math.floor(xmin / resolution - margin_cells) * resolution
     ymin = math.floor(ymin / resolution - margin_cells) * resolution
@@ -130,6 +130,23 @@ def grid_around(
     height = round((ymax - ymin) / resolution)
     transform = Affine(resolution, 0.0, xmin, 0.0, -resolution, ymax)
     return GridSpec(name=name, crs=crs, transform=transform, width=width, height=height)
+
+
+def per_land_cover_class(
+    classes: npt.NDArray[np.integer],
+    known: npt.NDArray[np.bool_],
+    by_class: dict[int, float],
+    unknown: float,
+) -> npt.NDArray[np.float64]:
+    """A value per cell from its IGBP land-cover class.
+
+    ``unknown`` where the class is not known (``known`` False) or not listed in ``by_class``.
+    """
+    lookup = np.full(256, unknown)
+    for value, weight in by_class.items():
+        lookup[value] = weight
+    values = lookup[np.clip(classes.astype(np.int64), 0, 255)]
+    return np.where(known, values, unknown)
 
 
 def local_utm_crs(longitude: float) -> str:

@@ -42,6 +42,7 @@ from analysis.accessibility.travel import travel_minutes
 from analysis.accessibility.zonal import zonal_minutes
 from analysis.challenges import CatalogueSettings, load_catalogue
 from analysis.inputs import AnalysisInputs
+from domain.errors import InvalidInputError
 
 FloatGrid = npt.NDArray[np.float64]
 LAND_COVER_NODATA = 255
@@ -134,7 +135,7 @@ def road_speed_grid(grid: GridSpec, roads: gpd.GeoDataFrame | None) -> FloatGrid
     ]
     if not shapes:
         return np.zeros(grid.shape)
-    return features.rasterize(
+    speed: FloatGrid = features.rasterize(
         shapes,
         out_shape=grid.shape,
         transform=grid.transform,
@@ -143,6 +144,7 @@ def road_speed_grid(grid: GridSpec, roads: gpd.GeoDataFrame | None) -> FloatGrid
         merge_alg=MergeAlg.replace,
         dtype="float64",
     )
+    return speed
 
 
 def road_method(
@@ -231,7 +233,7 @@ def run_accessibility(
     """
     unknown = [k for k in kinds if k not in FACILITY_KINDS]
     if unknown:
-        raise ValueError(f"unknown facility kind(s) {unknown}; choose from {FACILITY_KINDS}")
+        raise InvalidInputError(f"unknown facility kind(s) {unknown}; choose from {FACILITY_KINDS}")
     settings = settings or load_catalogue().settings
     say = progress or (lambda _message: None)
     population, year = commune_population(inputs, settings)
@@ -244,7 +246,7 @@ def run_accessibility(
     if region is not None:
         wanted_cuts = set(communes.loc[communes["region_code"].astype(str) == region, "cut"])
         if not wanted_cuts:
-            raise ValueError(f"no commune of region {region!r} is loaded")
+            raise InvalidInputError(f"no commune of region {region!r} is loaded")
 
     grids: list[tuple[GridSpec, gpd.GeoDataFrame]] = []
     continental = territory.continental

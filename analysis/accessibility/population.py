@@ -34,7 +34,7 @@ from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from scipy import ndimage
 
-from analysis.accessibility.grid import GridSpec
+from analysis.accessibility.grid import GridSpec, per_land_cover_class
 
 FloatGrid = npt.NDArray[np.float64]
 
@@ -96,11 +96,7 @@ def settlement_decay(
 
 def habitability(classes: npt.NDArray[np.integer], known: npt.NDArray[np.bool_]) -> FloatGrid:
     """Habitability weight of every cell from its IGBP class (``known`` False → unknown)."""
-    lookup = np.full(256, UNKNOWN_HABITABILITY)
-    for value, weight in HABITABILITY.items():
-        lookup[value] = weight
-    weights = lookup[np.clip(classes.astype(np.int64), 0, 255)]
-    return np.where(known, weights, UNKNOWN_HABITABILITY)
+    return per_land_cover_class(classes, known, HABITABILITY, UNKNOWN_HABITABILITY)
 
 
 @dataclass(frozen=True)
@@ -268,20 +264,22 @@ def allocate_population(
         sums: FloatGrid = np.bincount(owner_index[owned], values[owned], count).astype(float)
         return sums
 
-    rural_sum = per_commune(rural_weight)
-    rural_fallback = (rural_sum <= 0) & (rural_input > 0)
-    # Masked-only communes spread over their whole area.
-    use_area = rural_fallback[owner_index] & owned
-    rural_weight = np.where(use_area, area_weight, rural_weight)
-    rural_sum = per_commune(rural_weight)
-    rural = _scaled(rural_weight, rural_sum, rural_input, owner_index, owned)
+    def spread(
+        weight: npt.NDArray[Any], fallback: npt.NDArray[Any], inhabitants: FloatGrid
+    ) -> tuple[npt.NDArray[Any], FloatGrid, npt.NDArray[np.bool_]]:
+        """Spread inhabitants by ``weight``, or by ``fallback`` where ``weight`` has none.
 
-    urban_sum = per_commune(urban_pattern)
-    urban_fallback = (urban_sum <= 0) & (urban_input > 0)
-    fallback_cells = urban_fallback[owner_index] & owned
-    urban_weight = np.where(fallback_cells, rural_weight, urban_pattern)
-    urban_sum = per_commune(urban_weight)
-    urban = _scaled(urban_weight, urban_sum, urban_input, owner_index, owned)
+        Returns the weights used, the cells' inhabitants and which communes fell back.
+        """
+        empty = (per_commune(weight) <= 0) & (inhabitants > 0)
+        weight = np.where(empty[owner_index] & owned, fallback, weight)
+        spread_out = _scaled(weight, per_commune(weight), inhabitants, owner_index, owned)
+        return weight, spread_out, empty
+
+    # Masked-only communes spread over their whole area; urban people without an urban zone
+    # live where the rural ones do.
+    rural_weight, rural, rural_fallback = spread(rural_weight, area_weight, rural_input)
+    _, urban, urban_fallback = spread(urban_pattern, rural_weight, urban_input)
 
     total = urban + rural
     cells = np.bincount(owner_index[owned], minlength=count)

@@ -124,10 +124,3 @@ def _column(table: pd.DataFrame, name: str, weights: str) -> npt.NDArray[np.floa
     if column not in table.columns:
         column = "weighted_mean"
     return pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-
-
-def owner_zonal_sum(owner: npt.NDArray[np.int32], values: FloatGrid, count: int) -> FloatGrid:
-    """Sum of ``values`` over the cells each commune owns (the dasymetric definition)."""
-    owned = owner >= 0
-    sums: FloatGrid = np.bincount(owner[owned].ravel(), values[owned].ravel(), count).astype(float)
-    return sums

@@ -37,10 +37,9 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.stats import norm
 
+from analysis.model import Z_95
 from analysis.spatial import contiguous_groups, subgraph
 
-#: Two-sided 95 % normal quantile used to turn a confidence interval into a standard error.
-Z95 = float(norm.ppf(0.975))
 #: Isolation measure (0–1, national percentile composite) at or above which a commune is isolated.
 ISOLATION_THRESHOLD = 0.65
 #: Distance below the threshold still counted as "within the interval" for a near miss.
@@ -202,7 +201,7 @@ def probability_above(
     rate_a, lower_a, upper_a, threshold_a = (
         np.asarray(x, dtype=float) for x in (rate, lower, upper, threshold)
     )
-    se = (upper_a - lower_a) / (2.0 * Z95)
+    se = (upper_a - lower_a) / (2.0 * Z_95)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = (rate_a - threshold_a) / se
         exact = np.where(rate_a > threshold_a, 1.0, 0.0)
@@ -246,20 +245,54 @@ def assess_eligibility(
     EligibilityResult
         Communes, criteria, territories and the isolation inputs used.
     """
-    frame = table.sort_values("cut", kind="stable").reset_index(drop=True)
-    if neighbours is not None:
-        order = table.reset_index(drop=True).sort_values("cut", kind="stable").index.to_numpy()
-        position = {int(old): new for new, old in enumerate(order)}
-        neighbours = {
-            position[old]: sorted(position[j] for j in linked) for old, linked in neighbours.items()
-        }
+    frame, neighbours = _sorted_by_cut(table, neighbours)
     out = frame[["cut", "name", "region_code"]].copy()
     out["population_total"] = pd.to_numeric(frame["population_total"], errors="coerce")
-    regions = frame["region_code"].astype(str)
+    criteria_rows = _poverty_criteria(frame, out)
+    isolation_rows, inputs = _isolation_criterion(
+        frame, out, components, isolation_threshold, isolation_tolerance
+    )
+    criteria_rows.append(isolation_rows)
+    names = [f"{m[0]}_{scope}" for m in POVERTY_MEASURES for scope, _ in SCOPES] + ["aislamiento"]
+    _classify(out, names, criteria_rows)
+    out["territory"] = _territories(out, frame, neighbours, max_territory_size)
 
+    criteria = pd.concat(criteria_rows, ignore_index=True)
+    criteria["met"] = criteria["met"].map({1.0: True, 0.0: False}).astype("boolean")
+    for column in [c for c in out.columns if c.endswith("_cumple")]:
+        out[column] = out[column].map({1.0: True, 0.0: False}).astype("boolean")
+    criteria = criteria.sort_values(["cut"], kind="stable").reset_index(drop=True)
+    return EligibilityResult(
+        communes=out,
+        criteria=criteria,
+        territories=_territory_table(out),
+        isolation_inputs=inputs,
+    )
+
+
+def _sorted_by_cut(
+    table: pd.DataFrame, neighbours: dict[int, list[int]] | None
+) -> tuple[pd.DataFrame, dict[int, list[int]] | None]:
+    """The table in CUT order, and its contiguity renumbered to the new row positions."""
+    frame = table.sort_values("cut", kind="stable").reset_index(drop=True)
+    if neighbours is None:
+        return frame, None
+    order = table.reset_index(drop=True).sort_values("cut", kind="stable").index.to_numpy()
+    position = {int(old): new for new, old in enumerate(order)}
+    renumbered = {
+        position[old]: sorted(position[j] for j in linked) for old, linked in neighbours.items()
+    }
+    return frame, renumbered
+
+
+def _poverty_criteria(frame: pd.DataFrame, out: pd.DataFrame) -> list[pd.DataFrame]:
+    """Criteria 1–4: each poverty rate against its regional and national average.
+
+    Writes the values, bounds, averages, margins, probabilities and flags into ``out`` and
+    returns one criterion table per measure and scope.
+    """
+    regions = frame["region_code"].astype(str)
     criteria_rows: list[pd.DataFrame] = []
-    met_columns: list[str] = []
-    near_columns: list[str] = []
     for key, label, value_col, low_col, high_col in POVERTY_MEASURES:
         values = _column(frame, value_col)
         lower = _column(frame, low_col)
@@ -291,8 +324,6 @@ def assess_eligibility(
                 & (upper.to_numpy(dtype=float) > average.to_numpy())
             )
             out[f"{name}_cumple"] = met
-            met_columns.append(f"{name}_cumple")
-            near_columns.append(f"{name}_dentro_intervalo")
             out[f"{name}_dentro_intervalo"] = within
             criteria_rows.append(
                 pd.DataFrame(
@@ -310,42 +341,52 @@ def assess_eligibility(
                     }
                 )
             )
+    return criteria_rows
 
+
+def _isolation_criterion(
+    frame: pd.DataFrame,
+    out: pd.DataFrame,
+    components: Sequence[IsolationComponent],
+    threshold: float,
+    tolerance: float,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Criterion 5: the isolation measure against its threshold (near miss within tolerance).
+
+    Writes the measure, margin and flags into ``out``; returns the criterion table and the
+    labels of the isolation components used.
+    """
     isolation, inputs = isolation_measure(frame, components)
     out["aislamiento"] = isolation.to_numpy()
-    out["aislamiento_umbral"] = isolation_threshold
-    isolation_margin = isolation.to_numpy(dtype=float) - isolation_threshold
-    out["aislamiento_margen"] = isolation_margin
-    isolation_met = np.where(np.isfinite(isolation_margin), isolation_margin >= 0, np.nan)
-    out["aislamiento_cumple"] = isolation_met
-    isolation_near = (
-        np.isfinite(isolation_margin)
-        & (isolation_margin < 0)
-        & (isolation_margin >= -isolation_tolerance - 1e-9)
-    )
-    out["aislamiento_dentro_intervalo"] = isolation_near
+    out["aislamiento_umbral"] = threshold
+    margin = isolation.to_numpy(dtype=float) - threshold
+    out["aislamiento_margen"] = margin
+    met = np.where(np.isfinite(margin), margin >= 0, np.nan)
+    out["aislamiento_cumple"] = met
+    near = np.isfinite(margin) & (margin < 0) & (margin >= -tolerance - 1e-9)
+    out["aislamiento_dentro_intervalo"] = near
     out["aislamiento_insumos"] = ", ".join(inputs)
-    met_columns.append("aislamiento_cumple")
-    near_columns.append("aislamiento_dentro_intervalo")
-    criteria_rows.append(
-        pd.DataFrame(
-            {
-                "cut": out["cut"],
-                "criterion": "aislamiento",
-                "label": "condición de aislamiento",
-                "value": isolation.to_numpy(dtype=float),
-                "threshold": isolation_threshold,
-                "margin": isolation_margin,
-                "unit": "índice 0–1",
-                "met": isolation_met,
-                "probability": np.nan,
-                "within_interval": isolation_near,
-            }
-        )
+    rows = pd.DataFrame(
+        {
+            "cut": out["cut"],
+            "criterion": "aislamiento",
+            "label": "condición de aislamiento",
+            "value": isolation.to_numpy(dtype=float),
+            "threshold": threshold,
+            "margin": margin,
+            "unit": "índice 0–1",
+            "met": met,
+            "probability": np.nan,
+            "within_interval": near,
+        }
     )
+    return rows, inputs
 
-    met_matrix = out[met_columns].to_numpy(dtype=float)
-    near_matrix = out[near_columns].to_numpy(dtype=bool)
+
+def _classify(out: pd.DataFrame, names: list[str], criteria_rows: list[pd.DataFrame]) -> None:
+    """Count the criteria met and give each commune its status and its failed criteria."""
+    met_matrix = out[[f"{name}_cumple" for name in names]].to_numpy(dtype=float)
+    near_matrix = out[[f"{name}_dentro_intervalo" for name in names]].to_numpy(dtype=bool)
     evaluable = np.isfinite(met_matrix).all(axis=1)
     met_count = np.nansum(met_matrix, axis=1).astype(int)
     failed = met_matrix == 0
@@ -354,31 +395,18 @@ def assess_eligibility(
         ~evaluable,
         NO_DATA,
         np.where(
-            met_count == len(met_columns),
+            met_count == len(names),
             SUSCEPTIBLE,
             np.where((failed.sum(axis=1) == 1) & (failed_near == 1), NEAR_MISS, NOT_SUSCEPTIBLE),
         ),
     )
     labels = [rows["label"].iloc[0] if len(rows) else "" for rows in criteria_rows]
     out["criteria_met"] = met_count
-    out["criteria_total"] = len(met_columns)
+    out["criteria_total"] = len(names)
     out["failed_criteria"] = [
         "; ".join(label for label, fail in zip(labels, row, strict=True) if fail) for row in failed
     ]
     out["status"] = status
-    out["territory"] = _territories(out, frame, neighbours, max_territory_size)
-
-    criteria = pd.concat(criteria_rows, ignore_index=True)
-    criteria["met"] = criteria["met"].map({1.0: True, 0.0: False}).astype("boolean")
-    for column in [c for c in out.columns if c.endswith("_cumple")]:
-        out[column] = out[column].map({1.0: True, 0.0: False}).astype("boolean")
-    criteria = criteria.sort_values(["cut"], kind="stable").reset_index(drop=True)
-    return EligibilityResult(
-        communes=out,
-        criteria=criteria,
-        territories=_territory_table(out),
-        isolation_inputs=inputs,
-    )
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:

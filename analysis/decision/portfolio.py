@@ -18,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from analysis.challenges import Catalogue
-from analysis.indicators import fold, fold_series
+from analysis.indicators import fold_series
+from domain.errors import InvalidInputError, UnknownIdError
+from domain.text import fold
 
 #: Stage written when a project has none.
 NO_STAGE = "sin etapa"
@@ -89,11 +91,11 @@ class PortfolioReview:
 
         Raises
         ------
-        KeyError
-            If the commune is not in the review.
+        UnknownIdError
+            If the commune is not in the review (also a ``KeyError``).
         """
         if cut not in set(self.communes["cut"]):
-            raise KeyError(f"comuna {cut!r} fuera del alcance del portafolio")
+            raise UnknownIdError(f"comuna {cut!r} fuera del alcance del portafolio")
         return PortfolioReview(
             communes=self.communes[self.communes["cut"] == cut].reset_index(drop=True),
             challenges=self.challenges[self.challenges["cut"] == cut].reset_index(drop=True),
@@ -139,11 +141,12 @@ def review_portfolio(
 
     Raises
     ------
-    ValueError
-        If the catalogue has no typologies or a project's typology is not in it.
+    InvalidInputError
+        If the catalogue has no typologies or a project's typology is not in it (also a
+        ``ValueError``).
     """
     if not catalogue.typologies:
-        raise ValueError("El catálogo no declara tipologías de proyectos ([[typologies]])")
+        raise InvalidInputError("El catálogo no declara tipologías de proyectos ([[typologies]])")
     table = communes[["cut", "name", "region_code"]].copy()
     table["cut"] = table["cut"].astype(str)
     table = table.drop_duplicates("cut").sort_values("cut").reset_index(drop=True)
@@ -157,7 +160,7 @@ def review_portfolio(
         {str(v) for v, f in zip(chosen["typology"], folded, strict=True) if f not in typology_of}
     )
     if unknown:
-        raise ValueError(
+        raise InvalidInputError(
             f"Tipologías de proyecto sin desafíos en el catálogo: {', '.join(unknown)}; "
             f"conocidas: {', '.join(t.id for t in catalogue.typologies)}"
         )

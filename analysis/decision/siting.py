@@ -30,6 +30,8 @@ import pandas as pd
 import pulp  # type: ignore[import-untyped]  # PuLP ships no type information
 from spopt.locate import MCLP, PMedian
 
+from domain.errors import InvalidInputError
+
 FloatArray = npt.NDArray[np.float64]
 Model = Literal["mclp", "pmedian"]
 #: Cost standing for "unreachable" in the p-median matrix (minutes; larger than any trip).
@@ -97,8 +99,10 @@ def site_facilities(
 
     Raises
     ------
+    InvalidInputError
+        On ``new_sites`` out of range or an unknown model (also a ``ValueError``).
     ValueError
-        On inconsistent shapes, ``new_sites`` out of range or an unknown model.
+        On inconsistent shapes (a caller's bug).
     """
     cost = np.asarray(cost_minutes, dtype=float)
     existing = np.asarray(existing_minutes, dtype=float)
@@ -109,9 +113,9 @@ def site_facilities(
             f"{len(candidates)} candidatos"
         )
     if not 1 <= new_sites <= len(candidates):
-        raise ValueError(f"new_sites debe estar entre 1 y {len(candidates)} (candidatos)")
+        raise InvalidInputError(f"new_sites debe estar entre 1 y {len(candidates)} (candidatos)")
     if model not in ("mclp", "pmedian"):
-        raise ValueError(f"modelo desconocido {model!r}: use mclp o pmedian")
+        raise InvalidInputError(f"modelo desconocido {model!r}: use mclp o pmedian")
     covered_before = existing <= minutes
     with warnings.catch_warnings():
         # PuLP 3 announces API changes for 4.0 on every variable; spopt owns those calls.
@@ -125,35 +129,10 @@ def site_facilities(
     chosen_cost = cost[:, chosen]
     nearest_new = chosen_cost.min(axis=1) if chosen.size else np.full(len(demand), np.inf)
     covered_after = covered_before | (nearest_new <= minutes)
-    newly = covered_after & ~covered_before
-    owner = np.argmin(chosen_cost, axis=1) if chosen.size else np.zeros(len(demand), int)
-    sites = candidates.iloc[chosen].copy().reset_index(drop=True)
-    sites.insert(0, "order", np.arange(1, chosen.size + 1))
-    sites["newly_covered"] = [
-        float(population[newly & (owner == k)].sum()) for k in range(chosen.size)
-    ]
-    sites["reachable_uncovered"] = [
-        float(population[~covered_before & (chosen_cost[:, k] <= minutes)].sum())
-        for k in range(chosen.size)
-    ]
-    sites = sites.sort_values(["newly_covered", "order"], ascending=[False, True], kind="stable")
-    sites["order"] = np.arange(1, len(sites) + 1)
-    sites = sites.reset_index(drop=True)
-
-    frame = pd.DataFrame(
-        {
-            "cut": demand["cut"].astype(str).to_numpy(),
-            "population": population,
-            "covered_before": np.where(covered_before, population, 0.0),
-            "covered_after": np.where(covered_after, population, 0.0),
-        }
+    sites = _site_table(
+        candidates, chosen_cost, chosen, population, covered_before, covered_after, minutes
     )
-    communes = frame.groupby("cut", sort=True).sum().reset_index()
-    communes["gain"] = communes["covered_after"] - communes["covered_before"]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        communes["share_before"] = communes["covered_before"] / communes["population"]
-        communes["share_after"] = communes["covered_after"] / communes["population"]
-    communes = communes.sort_values(["gain", "cut"], ascending=[False, True]).reset_index(drop=True)
+    communes = _commune_coverage(demand, population, covered_before, covered_after)
 
     total = float(population.sum())
     before = float(population[covered_before].sum())
@@ -175,6 +154,62 @@ def site_facilities(
         "demand_points": len(demand),
     }
     return SitingResult(sites=sites, communes=communes, summary=summary)
+
+
+def _site_table(
+    candidates: pd.DataFrame,
+    chosen_cost: FloatArray,
+    chosen: npt.NDArray[np.int64],
+    population: FloatArray,
+    covered_before: npt.NDArray[np.bool_],
+    covered_after: npt.NDArray[np.bool_],
+    minutes: float,
+) -> pd.DataFrame:
+    """The chosen candidates, most newly covered inhabitants first.
+
+    ``newly_covered`` counts the people a site covers for the first time (each counted at its
+    nearest new site); ``reachable_uncovered`` the uncovered people within reach of the site.
+    """
+    newly = covered_after & ~covered_before
+    owner = np.argmin(chosen_cost, axis=1) if chosen.size else np.zeros(len(population), int)
+    sites = candidates.iloc[chosen].copy().reset_index(drop=True)
+    sites.insert(0, "order", np.arange(1, chosen.size + 1))
+    sites["newly_covered"] = [
+        float(population[newly & (owner == k)].sum()) for k in range(chosen.size)
+    ]
+    sites["reachable_uncovered"] = [
+        float(population[~covered_before & (chosen_cost[:, k] <= minutes)].sum())
+        for k in range(chosen.size)
+    ]
+    sites = sites.sort_values(["newly_covered", "order"], ascending=[False, True], kind="stable")
+    sites["order"] = np.arange(1, len(sites) + 1)
+    return sites.reset_index(drop=True)
+
+
+def _commune_coverage(
+    demand: pd.DataFrame,
+    population: FloatArray,
+    covered_before: npt.NDArray[np.bool_],
+    covered_after: npt.NDArray[np.bool_],
+) -> pd.DataFrame:
+    """Per commune: inhabitants covered before and after, the gain and the shares.
+
+    Largest gain first, then by CUT.
+    """
+    frame = pd.DataFrame(
+        {
+            "cut": demand["cut"].astype(str).to_numpy(),
+            "population": population,
+            "covered_before": np.where(covered_before, population, 0.0),
+            "covered_after": np.where(covered_after, population, 0.0),
+        }
+    )
+    communes = frame.groupby("cut", sort=True).sum().reset_index()
+    communes["gain"] = communes["covered_after"] - communes["covered_before"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        communes["share_before"] = communes["covered_before"] / communes["population"]
+        communes["share_after"] = communes["covered_after"] / communes["population"]
+    return communes.sort_values(["gain", "cut"], ascending=[False, True]).reset_index(drop=True)
 
 
 def _solve_mclp(

@@ -15,6 +15,7 @@ from geo_service.api import (
     runs,
     scores,
     system,
+    tiles,
 )
 
 #: Every router of the service, in the order the app mounts them (the OpenAPI lists them so).
@@ -26,6 +27,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     communes.router,
     gaps.router,
     ogc.router,
+    tiles.router,
     pages.router,
     map_layers.router,
     exports.router,

@@ -37,7 +37,7 @@ from geo_service.services.exports import (
 from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
 from geo_service.services.siting import SitingReport, siting
-from layers.store import Store
+from layers.stores import Store
 
 router = APIRouter(tags=["decisión"])
 

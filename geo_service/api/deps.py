@@ -23,7 +23,7 @@ from geo_service.errors import (
 )
 from geo_service.services.cache import Caches
 from geo_service.settings import Settings
-from layers.store import Store
+from layers.stores import Store
 
 MAX_PAGE = 10_000
 

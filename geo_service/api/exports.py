@@ -16,7 +16,7 @@ from geo_service.errors import BadParameterError
 from geo_service.services.cache import Caches
 from geo_service.services.map_data import outlines, region_list
 from geo_service.services.serving import resolve_run
-from layers.store import Store
+from layers.stores import Store
 from maps.exports import map_png, priority_csv
 
 router = APIRouter(tags=["exportaciones"])

@@ -9,6 +9,7 @@ import math
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
 
 from analysis import (
     Catalogue,
@@ -27,11 +28,11 @@ from geo_service.api.deps import (
     check_challenge,
 )
 from geo_service.api.responses import page_links
-from geo_service.errors import BadParameterError
+from geo_service.errors import BadParameterError, refused_input
 from geo_service.services.cache import Caches
 from geo_service.services.rows import region_counts, score_rows
 from geo_service.services.serving import analysis_inputs
-from layers.store import Store
+from layers.stores import Store
 
 router = APIRouter(tags=["brechas a pedido"])
 
@@ -208,7 +209,10 @@ def computed_rows(
 ) -> list[dict[str, Any]]:
     """Score without Monte Carlo and write every row of every challenge as the API shows it."""
     inputs, raw = analysis_inputs(store, caches, state)
-    result = score_communes(inputs, parameters, catalogue, raw_indicators=raw)
+    try:
+        result = score_communes(inputs, parameters, catalogue, raw_indicators=raw)
+    except ValidationError as error:  # weights the catalogue cannot take (all zero...)
+        raise refused_input(error) from None
     ranked = {s: result.ranked_count(s) for s in result.catalogue.score_ids}
     stats = region_counts(result.scores)
     scores = result.scores.sort_values(["challenge", "rank", "cut"], na_position="last")

@@ -12,7 +12,9 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 
 from geo_service.api.deps import CachesDep, RegionQuery, StoreDep
+from geo_service.services.cache import Caches
 from geo_service.services.map_data import json_bytes, outlines, overlay
+from layers.stores import Store
 from maps.geometry import feature_collection, region_outlines
 
 router = APIRouter(include_in_schema=False)
@@ -28,36 +30,33 @@ def _json_response(request: Request, payload: tuple[bytes, bytes], media_type: s
     return Response(payload[0], media_type=media_type, headers=headers)
 
 
+def _outline_layer(
+    request: Request, store: Store, caches: Caches, name: str, regions: bool
+) -> Response:
+    """Commune outlines, or the regions dissolved from them, as a cached GeoJSON layer."""
+
+    def build() -> tuple[bytes, bytes]:
+        frame = outlines(store, caches)
+        if regions:
+            return json_bytes(
+                feature_collection(region_outlines(frame), ["region_code", "region_name"])
+            )
+        return json_bytes(feature_collection(frame, ["cut", "name", "region_code", "label_point"]))
+
+    payload = caches.get_or_make("page", name, build, state=caches.data_state(store))
+    return _json_response(request, payload, GEOJSON)
+
+
 @router.get("/mapa/capas/comunas.geojson")
 def communes_layer(request: Request, store: StoreDep, caches: CachesDep) -> Response:
     """Commune outlines, simplified as one coverage (shared borders kept)."""
-    payload = caches.get_or_make(
-        "page",
-        "communes.geojson",
-        lambda: json_bytes(
-            feature_collection(
-                outlines(store, caches), ["cut", "name", "region_code", "label_point"]
-            )
-        ),
-        state=caches.data_state(store),
-    )
-    return _json_response(request, payload, GEOJSON)
+    return _outline_layer(request, store, caches, "communes.geojson", regions=False)
 
 
 @router.get("/mapa/capas/regiones.geojson")
 def regions_layer(request: Request, store: StoreDep, caches: CachesDep) -> Response:
     """Region outlines, the union of their simplified communes."""
-    payload = caches.get_or_make(
-        "page",
-        "regions.geojson",
-        lambda: json_bytes(
-            feature_collection(
-                region_outlines(outlines(store, caches)), ["region_code", "region_name"]
-            )
-        ),
-        state=caches.data_state(store),
-    )
-    return _json_response(request, payload, GEOJSON)
+    return _outline_layer(request, store, caches, "regions.geojson", regions=True)
 
 
 @router.get("/mapa/capas/{name}.geojson")

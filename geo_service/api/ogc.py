@@ -1,9 +1,9 @@
-"""OGC API – Features (Part 1: core, GeoJSON, OpenAPI 3.0) and Mapbox vector tiles.
+"""OGC API – Features (Part 1: core, GeoJSON, OpenAPI 3.0).
 
 Paths are a contract: ``/``, ``/conformance``, ``/collections``, ``/collections/{id}``,
-``/collections/{id}/items``, ``/collections/{id}/items/{featureId}``,
-``/tiles/{collection}/{z}/{x}/{y}.pbf`` and ``/tiles/{collection}.json``. The routes stay thin:
-the collection catalogue, the SQL and the embedded-store equivalents live in
+``/collections/{id}/items`` and ``/collections/{id}/items/{featureId}`` (the vector tiles of the
+same collections are :mod:`geo_service.api.tiles`). The routes stay thin: the collections are
+:mod:`geo_service.services.collections`, the SQL and the embedded-store equivalents live in
 :mod:`layers.features`; here requests are parsed, links written and bytes passed through.
 """
 
@@ -12,32 +12,25 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from geo_service.errors import BadRequestError
+from geo_service.services.collections import collection_named, collections
 from layers.features import (
     CRS84,
     DEFAULT_LIMIT,
     MAX_LIMIT,
-    WEB_MERCATOR,
     Collection,
     FeatureQueryError,
     FeatureSource,
     ItemsQuery,
-    TileOutsideMatrixError,
-    UnknownCollectionError,
-    UnknownFeatureError,
-    collection_named,
-    collections,
-    feature_source,
     parse_bbox,
-    tilejson_bounds,
     tolerance_for_zoom,
 )
 
 GEOJSON = "application/geo+json"
-MVT = "application/vnd.mapbox-vector-tile"
 #: FastAPI writes OpenAPI 3.1; the link says so.
 OPENAPI = "application/vnd.oai.openapi+json;version=3.1"
 CONFORMANCE = [
@@ -45,22 +38,16 @@ CONFORMANCE = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
 ]
-#: Largest zoom the TileJSON advertises (points and simplified polygons are exact by then).
-TILE_MAXZOOM = 16
+#: The OpenAPI tag of the features and tiles routes.
+TAG = "OGC API – Features y teselas vectoriales"
 
-router = APIRouter(tags=["OGC API – Features y teselas vectoriales"])
+router = APIRouter(tags=[TAG])
 
 
 class GeoJSONResponse(Response):
     """A GeoJSON body, already encoded."""
 
     media_type = GEOJSON
-
-
-class VectorTileResponse(Response):
-    """A Mapbox vector tile (protobuf)."""
-
-    media_type = MVT
 
 
 class Link(BaseModel):
@@ -118,34 +105,6 @@ class CollectionList(BaseModel):
     collections: list[CollectionInfo]
 
 
-class VectorLayer(BaseModel):
-    """A layer of the vector tiles and its fields (name → type)."""
-
-    id: str
-    description: str
-    minzoom: int
-    maxzoom: int
-    fields: dict[str, str]
-
-
-class TileJSON(BaseModel):
-    """TileJSON 3.0.0 of a collection's vector tiles."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    tilejson: str = "3.0.0"
-    name: str
-    description: str
-    version: str = "1.0.0"
-    scheme: str = "xyz"
-    tiles: list[str]
-    minzoom: int
-    maxzoom: int
-    bounds: list[float]
-    center: list[float]
-    vector_layers: list[VectorLayer]
-
-
 _FEATURE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["type", "geometry", "properties"],
@@ -173,7 +132,7 @@ _FEATURE_COLLECTION_SCHEMA: dict[str, Any] = {
         "numberReturned": {"type": "integer", "minimum": 0},
     },
 }
-_ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Parámetro inválido (bbox, properties, simplify…)."},
     404: {"description": "Colección u objeto inexistente; el mensaje lo nombra."},
 }
@@ -200,35 +159,29 @@ def _refuse_unknown_parameters(request: Request, allowed: frozenset[str]) -> Non
     """
     unknown = sorted(set(request.query_params) - allowed)
     if unknown:
-        raise HTTPException(
-            400,
+        raise BadRequestError(
             f"parámetro desconocido: {', '.join(unknown)}; los parámetros válidos son "
-            f"{', '.join(sorted(allowed))} (sólo se sirve CRS84)",
+            f"{', '.join(sorted(allowed))} (sólo se sirve CRS84)"
         )
     if request.query_params.get("f", "json") not in ("json", "geojson"):
-        raise HTTPException(400, "formato no disponible: sólo f=json (GeoJSON)")
+        raise BadRequestError("formato no disponible: sólo f=json (GeoJSON)")
 
 
-def _source(request: Request) -> FeatureSource:
+def feature_source(request: Request) -> FeatureSource:
     """The feature source of the store opened by the application's lifespan."""
-    return feature_source(request.app.state.store)
+    source: FeatureSource = request.app.state.store.feature_source()
+    return source
 
 
-def _base(request: Request) -> str:
+def base_url(request: Request) -> str:
+    """The service's base URL, without a trailing slash."""
     return str(request.base_url).rstrip("/")
-
-
-def _collection(collection_id: str) -> Collection:
-    try:
-        return collection_named(collection_id)
-    except UnknownCollectionError as error:
-        raise HTTPException(404, str(error)) from None
 
 
 def _collection_info(
     request: Request, collection: Collection, extent: tuple[float, ...] | None
 ) -> CollectionInfo:
-    base = _base(request)
+    base = base_url(request)
     return CollectionInfo(
         id=collection.id,
         title=collection.title,
@@ -266,7 +219,7 @@ def _collection_info(
 )
 def landing_page(request: Request) -> LandingPage:
     """Landing page: links to the OpenAPI document, conformance and collections."""
-    base = _base(request)
+    base = base_url(request)
     return LandingPage(
         title="geogaps: brechas territoriales de las comunas de Chile",
         description=(
@@ -324,8 +277,8 @@ def conformance() -> ConformanceDeclaration:
 )
 def collection_list(request: Request) -> CollectionList:
     """Every collection with its extent, computed from the data."""
-    extents = _source(request).extents()
-    base = _base(request)
+    extents = feature_source(request).extents(collections().values())
+    base = base_url(request)
     return CollectionList(
         links=[
             Link(
@@ -342,14 +295,15 @@ def collection_list(request: Request) -> CollectionList:
     "/collections/{collection_id}",
     response_model=CollectionInfo,
     response_model_exclude_none=True,
-    responses=_ERRORS,
+    responses=ERRORS,
     summary="Una colección",
     description="Título, descripción, extensión y enlaces de una colección.",
 )
 def collection_info(request: Request, collection_id: CollectionId) -> CollectionInfo:
     """One collection."""
-    collection = _collection(collection_id)
-    return _collection_info(request, collection, _source(request).extents().get(collection.id))
+    collection = collection_named(collection_id)
+    extent = feature_source(request).extents([collection]).get(collection.id)
+    return _collection_info(request, collection, extent)
 
 
 def _feature_collection(
@@ -359,11 +313,11 @@ def _feature_collection(
     try:
         page = source.items(collection, query)
     except FeatureQueryError as error:
-        raise HTTPException(400, str(error)) from None
+        raise BadRequestError(str(error)) from None
     links = [
         Link(href=str(request.url), rel="self", type=GEOJSON, title="Esta página"),
         Link(
-            href=f"{_base(request)}/collections/{collection.id}",
+            href=f"{base_url(request)}/collections/{collection.id}",
             rel="collection",
             type="application/json",
             title=collection.title,
@@ -414,7 +368,7 @@ def _feature_collection(
             "description": "Página de objetos (GeoJSON FeatureCollection) con enlaces next/prev.",
             "content": {GEOJSON: {"schema": _FEATURE_COLLECTION_SCHEMA}},
         },
-        **_ERRORS,
+        **ERRORS,
     },
     summary="Objetos de una colección",
     description=(
@@ -472,7 +426,7 @@ def items(
 ) -> Response:
     """A page of features as a GeoJSON FeatureCollection."""
     _refuse_unknown_parameters(request, ITEMS_PARAMETERS)
-    collection = _collection(collection_id)
+    collection = collection_named(collection_id)
     try:
         query = ItemsQuery(
             bbox=None if bbox is None else parse_bbox(bbox),
@@ -486,8 +440,8 @@ def items(
             else (None if zoom is None else tolerance_for_zoom(zoom)),
         )
     except FeatureQueryError as error:
-        raise HTTPException(400, str(error)) from None
-    body = _feature_collection(request, collection, query, _source(request))
+        raise BadRequestError(str(error)) from None
+    body = _feature_collection(request, collection, query, feature_source(request))
     return GeoJSONResponse(body)
 
 
@@ -499,7 +453,7 @@ def items(
             "description": "Un objeto (GeoJSON Feature).",
             "content": {GEOJSON: {"schema": _FEATURE_SCHEMA}},
         },
-        **_ERRORS,
+        **ERRORS,
     },
     summary="Un objeto de una colección",
     description="Un objeto por su identificador (CUT en `comunas`).",
@@ -511,12 +465,9 @@ def item(
 ) -> Response:
     """One feature, with links to itself and its collection."""
     _refuse_unknown_parameters(request, FORMAT_PARAMETERS)
-    collection = _collection(collection_id)
-    try:
-        feature = _source(request).item(collection, feature_id)
-    except UnknownFeatureError as error:
-        raise HTTPException(404, str(error)) from None
-    base = _base(request)
+    collection = collection_named(collection_id)
+    feature = feature_source(request).item(collection, feature_id)
+    base = base_url(request)
     links = [
         Link(href=str(request.url), rel="self", type=GEOJSON, title="Este objeto"),
         Link(
@@ -529,76 +480,3 @@ def item(
     links_json = ",".join(link.model_dump_json(exclude_none=True) for link in links)
     # the store's Feature ends with "}": add the links before it
     return GeoJSONResponse(feature[:-1] + f',"links":[{links_json}]}}'.encode())
-
-
-@router.get(
-    "/tiles/{collection_id}.json",
-    response_model=TileJSON,
-    responses=_ERRORS,
-    summary="TileJSON de las teselas vectoriales de una colección",
-    description=(
-        "TileJSON 3.0.0: plantilla de URL de las teselas Mapbox Vector Tile (WebMercatorQuad), "
-        "extensión de los datos y campos de la capa."
-    ),
-)
-def tilejson(request: Request, collection_id: CollectionId) -> TileJSON:
-    """TileJSON of a collection's tiles; bounds from the data, clipped to WebMercatorQuad."""
-    collection = _collection(collection_id)
-    bounds = tilejson_bounds(_source(request).extents().get(collection.id))
-    fields = {
-        p.name: p.type.capitalize().replace("Integer", "Number") for p in collection.properties
-    }
-    center_zoom = 4 if collection.polygonal else 6
-    return TileJSON(
-        name=collection.id,
-        description=collection.description,
-        tiles=[f"{_base(request)}/tiles/{collection.id}/{{z}}/{{x}}/{{y}}.pbf"],
-        minzoom=WEB_MERCATOR.minzoom,
-        maxzoom=TILE_MAXZOOM,
-        bounds=bounds,
-        center=[(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, center_zoom],
-        vector_layers=[
-            VectorLayer(
-                id=collection.id,
-                description=collection.title,
-                minzoom=WEB_MERCATOR.minzoom,
-                maxzoom=TILE_MAXZOOM,
-                fields=fields,
-            )
-        ],
-    )
-
-
-@router.get(
-    "/tiles/{collection_id}/{z}/{x}/{y}.pbf",
-    response_class=VectorTileResponse,
-    responses={
-        200: {
-            "description": "Tesela Mapbox Vector Tile con una capa nombrada como la colección.",
-            "content": {MVT: {"schema": {"type": "string", "format": "binary"}}},
-        },
-        204: {"description": "Tesela vacía: ningún objeto la alcanza."},
-        **_ERRORS,
-    },
-    summary="Tesela vectorial (Mapbox Vector Tile)",
-    description=(
-        "Tesela z/x/y de WebMercatorQuad armada por PostGIS (`ST_AsMVT`) o, en el almacén "
-        "embebido, con mapbox-vector-tile. Sin objetos responde 204."
-    ),
-)
-def tile(
-    request: Request,
-    collection_id: CollectionId,
-    z: Annotated[int, Path(ge=0, le=24, description="Nivel de zoom.")],
-    x: Annotated[int, Path(ge=0, description="Columna de la tesela.")],
-    y: Annotated[int, Path(ge=0, description="Fila de la tesela (desde el norte).")],
-) -> Response:
-    """One vector tile; 204 when no feature reaches it."""
-    collection = _collection(collection_id)
-    try:
-        data = _source(request).tile(collection, z, x, y)
-    except TileOutsideMatrixError as error:
-        raise HTTPException(404, str(error)) from None
-    if not data:
-        return Response(status_code=204)
-    return VectorTileResponse(data)

@@ -24,7 +24,7 @@ from geo_service.services.map_data import json_bytes, medians, outlines, region_
 from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
 from geo_service.services.serving import commune_profile_data
-from layers.store import Store
+from layers.stores import Store
 from maps.assets import STATIC_DIR, STATIC_URL
 from maps.page import map_page, page_config
 from maps.profile import inset_svg, lagging_section, portfolio_section, profile_page

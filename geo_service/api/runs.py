@@ -19,7 +19,7 @@ from geo_service.api.deps import (
 )
 from geo_service.api.gaps import MAX_WEIGHT
 from geo_service.api.responses import page_links
-from geo_service.errors import BadParameterError
+from geo_service.errors import refused_input
 from geo_service.services.runs import run_scoring
 from geo_service.services.serving import resolve_run
 
@@ -126,9 +126,9 @@ def start_run(
             challenge_weights=body.challenge_weights,
             indicator_weights=body.indicator_weights,
         )
-    except ValidationError as error:
-        raise BadParameterError(str(error)) from None
-    with caches.compute_lock:
-        record = run_scoring(store, parameters)
+        with caches.compute_lock:
+            record = run_scoring(store, parameters)
+    except ValidationError as error:  # weights the catalogue cannot take (all zero...)
+        raise refused_input(error) from None
     caches.forget_recent()
     return {"run": record.run.summary(), "stored": record.stored}

@@ -28,7 +28,7 @@ from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
 from geo_service.services.rows import records, score_rows
 from geo_service.services.serving import resolve_run, run_result, run_stats
-from layers.store import Store
+from layers.stores import Store
 
 router = APIRouter(tags=["corridas y puntajes"])
 

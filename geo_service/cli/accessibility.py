@@ -28,7 +28,7 @@ from layers.errors import LayerError
 
 if TYPE_CHECKING:
     from analysis.accessibility import AccessibilityResult, LandCover
-    from layers.store import Store
+    from layers.stores import Store
 
 
 class Facility(StrEnum):

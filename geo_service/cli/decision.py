@@ -187,13 +187,13 @@ def siting(
             report = siting(
                 store,
                 land_cover_path(settings),
-                facility,
-                new,
-                minutes,
-                region,
-                resolution,
-                max_candidates,
-                chosen,
+                facility=facility,
+                new_sites=new,
+                minutes=minutes,
+                region=region,
+                resolution=resolution,
+                max_candidates=max_candidates,
+                model=chosen,
             )
         except (LookupError, ValueError) as error:
             raise UserError(str(error.args[0] if error.args else error)) from None

@@ -18,7 +18,7 @@ from analysis import load_catalogue
 from analysis.inputs import AnalysisInputs
 from geo_service.services.inputs import read_analysis_inputs
 from geo_service.settings import Settings
-from layers.store import Store
+from layers.stores import Store
 
 if TYPE_CHECKING:
     from analysis.accessibility import AccessibilityResult, LandCover

@@ -27,7 +27,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar, cast
 
-from layers.store import Store
+from layers.stores import Store
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from analysis.geometry import contiguity, geometries
 from domain.errors import NotFoundError
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs
-from layers.store import Store
+from layers.stores import Store
 
 #: Accessibility results (the per-commune table of `geogaps accessibility`) → isolation
 #: component columns:

@@ -10,7 +10,7 @@ from analysis.inputs import AnalysisInputs
 from domain import is_region_code
 from domain.errors import NotFoundError
 from layers.errors import DependencyError
-from layers.store import Store
+from layers.stores import Store
 
 #: Tables the gap analysis reads (the fields of :class:`AnalysisInputs`).
 INPUT_TABLES = tuple(field.name for field in fields(AnalysisInputs))

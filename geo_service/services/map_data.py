@@ -18,7 +18,7 @@ from analysis import load_catalogue
 from domain.errors import NotFoundError
 from geo_service.services.cache import Caches
 from geo_service.services.serving import resolve_run, run_result
-from layers.store import Store
+from layers.stores import Store
 from maps import overlays as overlay_features
 from maps.geometry import simplified_outlines
 from maps.profile import indicator_medians

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import folium
 
-from layers.store import Store
+from layers.stores import Store
 from maps.gaps import gap_map
 
 

@@ -15,7 +15,7 @@ from analysis import ScoringParameters, load_catalogue, score_communes
 from analysis.decision.portfolio import PortfolioReview, review_portfolio
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs, scope_communes
-from layers.store import Store
+from layers.stores import Store
 
 
 @dataclass(frozen=True)

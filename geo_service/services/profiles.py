@@ -24,7 +24,7 @@ from analysis import ScoringResult, explain_communes
 from analysis.formatting import format_interval
 from geo_service.services.rows import clean, records, region_counts, score_rows
 from layers.runs import RunRecord
-from layers.store import Store
+from layers.stores import Store
 
 #: Name of the run table holding one JSON document per commune (columns ``cut``, ``json``).
 PROFILES_TABLE = "profiles"

@@ -20,7 +20,7 @@ from analysis.scoring import ScoredModel, scored_model, with_parameter_weights
 from analysis.sensitivity import SensitivityResult, rank_sensitivity
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs
-from layers.store import Store
+from layers.stores import Store
 
 
 def _raw_indicators(store: Store, catalogue: Catalogue, caches: Caches | None) -> pd.DataFrame:

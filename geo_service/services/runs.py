@@ -17,7 +17,7 @@ from geo_service import __version__
 from geo_service.services.inputs import input_provenance, read_analysis_inputs
 from geo_service.services.profiles import PROFILES_TABLE, profiles_table, scored_profiles
 from layers.runs import RunRecord, scope_of
-from layers.store import Store
+from layers.stores import Store
 from layers.tables import stored_columns
 
 #: Libraries whose versions shape the results, recorded with (and hashed into) every run.

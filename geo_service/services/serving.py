@@ -25,7 +25,7 @@ from geo_service.services.profiles import (
 from geo_service.services.rows import region_counts
 from geo_service.services.runs import data_changes, stored_result
 from layers.runs import NATIONAL_SCOPE, RunRecord
-from layers.store import Store
+from layers.stores import Store
 
 
 def resolve_run(

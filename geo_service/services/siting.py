@@ -24,7 +24,7 @@ from domain import fold, regions_of
 from domain.errors import InvalidInputError
 from geo_service.services.accessibility import compute_accessibility, land_cover_at
 from geo_service.services.inputs import read_analysis_inputs, scope_communes
-from layers.store import Store
+from layers.stores import Store
 
 #: Candidate kinds offered for new sites: rural schools (public buildings) and APR systems
 #: (settlement markers with a known point).

@@ -23,7 +23,7 @@ from geo_service.services.serving import (
     run_result,
     run_stats,
 )
-from layers.store import Store
+from layers.stores import Store
 
 # uvicorn configures this logger: its lines show up with the server's own.
 logger = logging.getLogger("uvicorn.error")

@@ -1,4 +1,4 @@
-"""Alembic environment: migrations run on the connection ``layers.postgis`` hands over."""
+"""Alembic environment: migrations run on the connection ``layers.stores.postgis`` hands over."""
 
 from alembic import context
 from geoalchemy2 import alembic_helpers

@@ -6,7 +6,6 @@ import csv
 import hashlib
 import io
 import re
-import unicodedata
 import warnings
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pandas as pd
 import pyogrio
 import shapely
 
+from domain.text import fold
 from layers.errors import LayerError, SchemaError
 from layers.parsing import parse_number_column
 from layers.validation import SOURCE_ROW
@@ -36,13 +36,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def fold(text: str) -> str:
-    """Lower-case ``text`` and strip accents and separators, for matching column or place names."""
-    decomposed = unicodedata.normalize("NFKD", str(text))
-    ascii_only = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return "".join(c for c in ascii_only.lower() if c.isalnum())
-
-
 def find_column(frame: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
     """Return the first column of ``frame`` whose folded name matches a candidate."""
     folded = {fold(column): column for column in frame.columns}
@@ -52,7 +45,9 @@ def find_column(frame: pd.DataFrame, candidates: tuple[str, ...]) -> str | None:
     return None
 
 
-def require_columns(frame: pd.DataFrame, mapping: dict[str, tuple[str, ...]], path: Path) -> dict:
+def require_columns(
+    frame: pd.DataFrame, mapping: dict[str, tuple[str, ...]], path: Path
+) -> dict[str, str]:
     """Map target names to source columns; raise a SchemaError naming what is missing."""
     found = {target: find_column(frame, names) for target, names in mapping.items()}
     missing = [
@@ -66,7 +61,7 @@ def require_columns(frame: pd.DataFrame, mapping: dict[str, tuple[str, ...]], pa
             f"{path.name}: faltan las columnas {'; '.join(missing)} (columnas encontradas: "
             f"{', '.join(found_columns) or 'ninguna'}); revise que --kind corresponda al archivo"
         )
-    return found
+    return {target: column for target, column in found.items() if column is not None}
 
 
 _CSV_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")

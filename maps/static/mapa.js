@@ -2,53 +2,25 @@
  *
  * Every score comes from the API (/scores for the stored run, /gaps when weights change,
  * /communes/{cut} for a commune's profile); this script only draws them.
- * Numbers are written with Intl.NumberFormat('es-CL') (decimal comma, thousands point, "45,1 %"),
- * the same style as analysis/formatting.py on the server.
+ * This file holds the view state, the commune layer, scores, legend, table, controls and
+ * start-up. The page loads three scripts before it, each defining one factory on window.geogaps
+ * that receives explicitly what it needs: mapa_comun.js (helpers: number formatting, DOM),
+ * mapa_panel.js (panel: the commune panel) and mapa_capas.js (overlays: the layer control).
  * Names from loaded data reach the page only through textContent, never innerHTML.
  */
 (function () {
   "use strict";
 
   var config = JSON.parse(document.getElementById("geogaps-config").textContent);
-  var numberFormats = {};
-  function formatNumber(value, decimals) {
-    if (value === null || value === undefined || Number.isNaN(Number(value))) return "sin dato";
-    var key = String(decimals);
-    if (!numberFormats[key]) {
-      numberFormats[key] = new Intl.NumberFormat("es-CL", {
-        minimumFractionDigits: decimals, maximumFractionDigits: decimals,
-      });
-    }
-    return numberFormats[key].format(Number(value));
-  }
-  function formatInteger(value) { return formatNumber(value, 0); }
-  function formatShare(share) {
-    if (share === null || share === undefined) return "sin dato";
-    return formatNumber(100 * share, 0) + " %";
-  }
-  function formatRank(rank) {
-    if (rank === null || rank === undefined) return "sin dato";
-    return formatNumber(rank, Number.isInteger(Number(rank)) ? 0 : 1);
-  }
-  function rankOf(rank, total) {
-    if (rank === null || rank === undefined || !total) return "sin lugar";
-    return "lugar " + formatRank(rank) + " de " + formatInteger(total);
-  }
-  function formatValue(value, unit) {
-    if (value === null || value === undefined) return "sin dato";
-    var decimals = config.unit_decimals[unit];
-    return formatNumber(value, decimals === undefined ? 2 : decimals) + " " + unit;
-  }
-
-  /* ----------------------------------------------------------------- small DOM helpers */
-  function el(tag, attributes, text) {
-    var node = document.createElement(tag);
-    Object.keys(attributes || {}).forEach(function (name) { node.setAttribute(name, attributes[name]); });
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
-  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
-  function byId(id) { return document.getElementById(id); }
+  var geogaps = window.geogaps;
+  // Words shared with the server (domain/labels.py): missing value, no place, "{rank} de {total}".
+  var labels = config.labels;
+  var helpers = geogaps.helpers(config);
+  var el = helpers.el, clear = helpers.clear, byId = helpers.byId, checked = helpers.checked;
+  var setStatus = helpers.setStatus, formatNumber = helpers.formatNumber;
+  var formatInteger = helpers.formatInteger, formatShare = helpers.formatShare;
+  var formatRank = helpers.formatRank, isUnstable = helpers.isUnstable;
+  var challengeLabel = helpers.challengeLabel, regionName = helpers.regionName;
 
   /* ----------------------------------------------------------------------------- state */
   var params = new URLSearchParams(window.location.search);
@@ -82,14 +54,6 @@
       return id + ":" + state.weights[id];
     }).join(",");
   }
-  function challengeLabel(id) {
-    var found = config.challenges.filter(function (c) { return c.id === id; })[0];
-    return found ? found.label : id;
-  }
-  function regionName(code) {
-    var found = config.regions.filter(function (r) { return r.code === code; })[0];
-    return found ? found.name : code;
-  }
 
   /* ----------------------------------------------------------------------------- map */
   var map = window.geogapsMap;
@@ -122,14 +86,6 @@
   function viewRank(row) {
     return state.region && row.rank_region !== undefined ? row.rank_region : row.rank;
   }
-  // Priority is unstable when membership of tier 1 is uncertain across the simulations:
-  // a tier-1 commune there in fewer than 80 % of draws, or another one there in more than 20 %.
-  function isUnstable(row) {
-    if (!row || row.tier === null || row.tier === undefined) return false;
-    var share = row.top_tier_share;
-    if (share === null || share === undefined) return false;
-    return row.tier === 1 ? share < config.unstable_threshold : 1 - share < config.unstable_threshold;
-  }
   function communeStyle(feature) {
     var row = state.byCut[feature.properties.cut];
     var inView = !state.region || feature.properties.region_code === state.region;
@@ -155,7 +111,7 @@
     box.appendChild(el("strong", {}, namesByCut[cut]));
     box.appendChild(el("br"));
     box.appendChild(document.createTextNode(
-      "Puntaje: " + (row && row.score !== null ? formatNumber(row.score, 3) : "sin dato")));
+      "Puntaje: " + (row && row.score !== null ? formatNumber(row.score, 3) : labels.missing)));
     return box;
   }
 
@@ -191,10 +147,6 @@
     });
     return Promise.all([communes, regions]);
   }
-  function checked(response) {
-    if (!response.ok) throw new Error(response.status + " " + response.url);
-    return response.json();
-  }
 
   /* ------------------------------------------------------------------ labels at zoom */
   function updateLabels() {
@@ -213,6 +165,21 @@
     });
   }
   map.on("zoomend moveend", updateLabels);
+
+  /* ---------------------------------------------------- commune panel and overlays */
+  // Drawn by mapa_panel.js and mapa_capas.js from what is passed here. The layer control is
+  // added now: after the zoom control, before the region outlines join it.
+  var panel = geogaps.panel({
+    config: config, state: state, map: map, helpers: helpers,
+    layersByCut: layersByCut, namesByCut: namesByCut, restyle: restyle, liveRegional: liveRegional,
+  });
+  var selectCommune = panel.select;
+  var overlayLayers = geogaps.overlays({
+    config: config, state: state, map: map, helpers: helpers, renderer: communeRenderer,
+    layersByCut: layersByCut, namesByCut: namesByCut, selectCommune: selectCommune,
+  });
+  var layerControl = overlayLayers.control;
+  var refreshOverlays = overlayLayers.refresh;
 
   /* ------------------------------------------------------------------------ scores */
   function scoresUrl() {
@@ -255,7 +222,7 @@
       restyle();
       renderTable();
       renderLegend();
-      if (state.selected) renderPanelScores(state.selected);
+      if (state.selected) panel.renderScores(state.selected);
       setStatus("Actualizado en " + formatInteger(performance.now() - started) + " ms");
       document.body.setAttribute("data-scores-ready", String(state.request));
     }).catch(function (error) {
@@ -263,7 +230,6 @@
       setStatus("No se pudieron leer los puntajes: " + error.message);
     });
   }
-  function setStatus(text) { byId("geogaps-status").textContent = text; }
 
   /* ------------------------------------------------------------------------ legend */
   function renderLegend() {
@@ -354,338 +320,6 @@
     }
     var row = document.querySelector('#geogaps-table-body tr[data-cut="' + cut + '"]');
     if (row) row.classList.toggle("geogaps-hover", on);
-  }
-
-  /* ------------------------------------------------------------------- commune panel */
-  function selectCommune(cut, zoom) {
-    state.selected = cut;
-    restyle();
-    Array.prototype.forEach.call(document.querySelectorAll("#geogaps-table-body tr"), function (tr) {
-      tr.classList.toggle("geogaps-selected", tr.getAttribute("data-cut") === cut);
-    });
-    if (zoom && layersByCut[cut]) map.fitBounds(layersByCut[cut].getBounds(), { maxZoom: 9 });
-    var panel = byId("geogaps-panel");
-    panel.hidden = false;
-    clear(panel);
-    var close = el("button", { type: "button", "class": "geogaps-close", "aria-label": "Cerrar" }, "×");
-    close.addEventListener("click", function () { panel.hidden = true; state.selected = null; restyle(); });
-    panel.appendChild(close);
-    panel.appendChild(el("h2", { id: "geogaps-panel-title" }, namesByCut[cut] || cut));
-    panel.appendChild(el("div", { id: "geogaps-panel-scores" }));
-    panel.appendChild(el("div", { id: "geogaps-panel-profile" }, "Cargando perfil…"));
-    var link = el("a", { href: config.urls.profile + encodeURIComponent(cut), id: "geogaps-profile-link" },
-      "Ver perfil imprimible de la comuna");
-    panel.appendChild(link);
-    renderPanelScores(cut);
-    fetch(config.urls.commune + encodeURIComponent(cut)).then(checked).then(function (profile) {
-      // Medians of the same run, for the commune's own region (the API profile has values only).
-      return fetch(config.urls.medians + encodeURIComponent(profile.region_code) + ".json")
-        .then(checked).catch(function () { return {}; })
-        .then(function (medians) { if (state.selected === cut) renderPanelProfile(profile, medians); });
-    }).catch(function (error) {
-      if (state.selected === cut) byId("geogaps-panel-profile").textContent = "Perfil no disponible (" + error.message + ")";
-    });
-  }
-
-  function renderPanelScores(cut) {
-    var box = byId("geogaps-panel-scores");
-    if (!box) return;
-    clear(box);
-    var row = state.byCut[cut];
-    box.appendChild(el("p", { "class": "geogaps-small" },
-      challengeLabel(state.challenge) + (state.region ? " · " + regionName(state.region) : " · Chile")));
-    if (!row) { box.appendChild(el("p", {}, "Sin puntaje en esta vista.")); return; }
-    var facts = el("dl", { "class": "geogaps-facts" });
-    function fact(term, value) { facts.appendChild(el("dt", {}, term)); facts.appendChild(el("dd", {}, value)); }
-    fact("Puntaje", formatNumber(row.score, 3));
-    fact("Tramo", (state.region && row.tier_label_region) || row.tier_label || "Sin tramo");
-    if (state.region && row.rank_region !== undefined) {
-      fact("Lugar en la región", rankOf(row.rank_region, row.region_total));
-    }
-    if (!liveRegional()) fact("Lugar nacional", rankOf(row.rank, row.national_total || config.national_total));
-    if (state.region && row.rank_p05_region !== undefined && row.rank_p05_region !== null) {
-      fact("Intervalo 5–95 % en la región", formatRank(row.rank_p05_region) + "–" + formatRank(row.rank_p95_region));
-    }
-    if (row.rank_p05 !== undefined && row.rank_p05 !== null) {
-      fact("Intervalo 5–95 %", formatRank(row.rank_p05) + "–" + formatRank(row.rank_p95) +
-        " (lugar nacional en el 90 % de las simulaciones)");
-      fact("En el tramo 1", formatShare(row.top_tier_share) + " de las simulaciones" +
-        (isUnstable(row) ? " (prioridad inestable)" : ""));
-    } else {
-      fact("Incertidumbre", "no calculada con pesos modificados");
-    }
-    fact("Cobertura", formatShare(row.coverage) + " de los indicadores");
-    box.appendChild(facts);
-    if (row.explanation) box.appendChild(el("p", { "class": "geogaps-drivers" }, row.explanation));
-  }
-
-  function renderPanelProfile(profile, medians) {
-    var box = clear(byId("geogaps-panel-profile"));
-    var indicators = (profile.indicators || []).filter(function (item) {
-      return state.challenge === config.composite_id || item.challenge === state.challenge;
-    });
-    if (indicators.length) {
-      var table = el("table", { "class": "geogaps-indicators" });
-      var head = el("tr");
-      ["Indicador", "Comuna", "Mediana regional", "Mediana nacional"].forEach(function (text) { head.appendChild(el("th", {}, text)); });
-      table.appendChild(el("thead")).appendChild(head);
-      var body = table.appendChild(el("tbody"));
-      indicators.forEach(function (item) {
-        var tr = el("tr");
-        tr.appendChild(el("td", {}, item.label || item.id));
-        tr.appendChild(el("td", { "class": "num" }, formatValue(item.value, item.unit)));
-        var median = medians[item.id] || {};
-        tr.appendChild(el("td", { "class": "num" }, formatValue(median.regional_median, item.unit)));
-        tr.appendChild(el("td", { "class": "num" }, formatValue(median.national_median, item.unit)));
-        body.appendChild(tr);
-      });
-      box.appendChild(el("h3", {}, "Indicadores"));
-      box.appendChild(table);
-    }
-    var projects = (profile.projects && profile.projects.items) || [];
-    box.appendChild(el("h3", {}, "Proyectos (" + formatInteger(projects.length) + ")"));
-    if (projects.length) {
-      var list = el("ul");
-      projects.slice(0, 8).forEach(function (project) {
-        var text = project.name + " · " + String(project.typology || "").replace(/_/g, " ") +
-          (project.stage ? " · " + project.stage : "") +
-          (project.location_precision === "commune" ? " (ubicación aproximada)" : "");
-        list.appendChild(el("li", {}, text));
-      });
-      box.appendChild(list);
-      if (projects.length > 8) box.appendChild(el("p", { "class": "geogaps-small" }, "y " + formatInteger(projects.length - 8) + " más en el perfil."));
-    } else {
-      box.appendChild(el("p", { "class": "geogaps-small" }, "Sin proyectos registrados."));
-    }
-  }
-
-  /* -------------------------------------------------------------------- overlays */
-  var overlays = {};
-  var overlayLoaders = {};
-  var layerControl = L.control.layers(null, {}, { collapsed: true }).addTo(map);
-  // Leaflet's built-in titles are English.
-  [[".leaflet-control-layers-toggle", "Capas"], [".leaflet-control-zoom-in", "Acercar"],
-    [".leaflet-control-zoom-out", "Alejar"]].forEach(function (pair) {
-    var control = map.getContainer().querySelector(pair[0]);
-    if (control) { control.title = pair[1]; control.setAttribute("aria-label", pair[1]); }
-  });
-  config.overlays.forEach(function (overlay) {
-    var group = L.layerGroup();
-    overlays[overlay.label] = group;
-    overlayLoaders[L.stamp(group)] = overlay;
-    layerControl.addOverlay(group, overlay.label);
-  });
-  map.on("overlayadd", function (event) { loadOverlay(event.layer); });
-  map.on("overlayremove", function (event) {
-    var overlay = overlayLoaders[L.stamp(event.layer)];
-    if (overlay) overlayNote(overlay, null);
-  });
-
-  // Legend notes of the decision overlays, below the main legend (which scores redraw).
-  function overlayNote(overlay, nodes) {
-    var box = byId("geogaps-overlay-notes");
-    if (!box) return;
-    var old = box.querySelector('[data-note="' + overlay.id + '"]');
-    if (old) box.removeChild(old);
-    if (nodes) {
-      var note = el("div", { "data-note": overlay.id });
-      note.appendChild(el("h3", {}, overlay.label));
-      nodes.forEach(function (node) { note.appendChild(node); });
-      box.appendChild(note);
-    }
-    box.hidden = !box.children.length;
-  }
-
-  function loadOverlay(group) {
-    var overlay = overlayLoaders[L.stamp(group)];
-    if (!overlay || group.loaded) return;
-    group.loaded = true;
-    // An answer for an older view (the region changed meanwhile) is dropped.
-    var token = (group.token || 0) + 1;
-    group.token = token;
-    var scope = state.region || "nacional";
-    var query = new URLSearchParams();
-    if (state.region) query.set("region", state.region);
-    if (overlay.kind === "clusters" || overlay.kind === "groups") {
-      query.set("challenge", state.challenge);
-      query.set("limit", "1000");
-    }
-    if (overlay.kind === "sitios") {
-      // Sites are chosen within one region: the national view has nothing to draw.
-      if (!state.region) {
-        group.clearLayers();
-        group.loaded = false;
-        var note = "Los sitios propuestos se calculan por región: elija una región para verlos.";
-        overlayNote(overlay, [el("p", { "class": "geogaps-small" }, note)]);
-        setStatus(overlay.label + ": " + note);
-        document.body.setAttribute("data-overlay-" + overlay.id, "nacional:sin-region");
-        return;
-      }
-      Object.keys(config.siting_query || {}).forEach(function (key) { query.set(key, config.siting_query[key]); });
-      setStatus(overlay.label + ": calculando los sitios de la región (puede tardar unos segundos)…");
-    } else {
-      setStatus(overlay.label + ": cargando…");
-    }
-    fetch(overlay.url + "?" + query.toString()).then(checked).then(function (data) {
-      if (group.token !== token) return;
-      group.clearLayers();
-      var count = overlay.kind === "points" ? drawOverlay(group, data)
-        : overlay.kind === "rezago" ? drawLaggingOverlay(group, overlay, data)
-        : overlay.kind === "sitios" ? drawSitesOverlay(group, overlay, data)
-        : drawCommuneOverlay(group, overlay, data);
-      setStatus(overlay.label + ": " + formatInteger(count) + " elementos");
-      // "<region or nacional>:<count>" of the last drawn answer, for tests and scripts.
-      document.body.setAttribute("data-overlay-" + overlay.id, scope + ":" + count);
-    }).catch(function (error) {
-      if (group.token !== token) return;
-      group.loaded = false;
-      setStatus(overlay.label + " no disponible (" + error.message + ")");
-    });
-  }
-  // Challenge- and region-specific overlays are read again when the view changes.
-  function refreshOverlays() {
-    Object.keys(overlays).forEach(function (label) {
-      var group = overlays[label];
-      var overlay = overlayLoaders[L.stamp(group)];
-      if (!overlay) return;
-      group.loaded = false;
-      if (map.hasLayer(group)) loadOverlay(group);
-    });
-  }
-
-  var QUADRANT_COLOURS = ["#b2182b", "#2166ac", "#ef8a62", "#67a9cf", "#999999"];
-  var GROUP_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
-  function drawCommuneOverlay(group, overlay, data) {
-    var rows = data.clusters || data.groups || [];
-    var colours = {};
-    var palette = overlay.kind === "clusters" ? QUADRANT_COLOURS : GROUP_COLOURS;
-    var drawn = 0;
-    rows.forEach(function (row) {
-      var key = overlay.kind === "clusters" ? row.quadrant : row.group_id;
-      if (!key || (overlay.kind === "clusters" && /^no significativ/i.test(key))) return;
-      if (!(key in colours)) colours[key] = palette[Object.keys(colours).length % palette.length];
-      var base = layersByCut[row.cut];
-      if (!base) return;
-      var shape = L.geoJSON(base.feature, {
-        renderer: communeRenderer, interactive: true,
-        style: { color: colours[key], weight: 2.5, fill: true, fillColor: colours[key], fillOpacity: 0.15, dashArray: "5 3" },
-      });
-      var box = el("div");
-      box.appendChild(el("strong", {}, namesByCut[row.cut]));
-      box.appendChild(el("br"));
-      box.appendChild(document.createTextNode(overlay.kind === "clusters"
-        ? "Moran local: " + key + " (p = " + formatNumber(row.p_value, 3) + ")"
-        : "Grupo " + key + " · " + formatInteger(row.group_size) + " comunas"));
-      shape.bindTooltip(box);
-      shape.on("click", function () { selectCommune(row.cut, false); });
-      shape.addTo(group);
-      drawn += 1;
-    });
-    return drawn;
-  }
-
-  var LAGGING_STYLES = {
-    "susceptible": { color: "#7b3294", weight: 3, fill: true, fillColor: "#7b3294", fillOpacity: 0.3, dashArray: null },
-    "casi susceptible": { color: "#7b3294", weight: 2, fill: true, fillColor: "#c2a5cf", fillOpacity: 0.15, dashArray: "5 4" },
-  };
-  var EMULATION_NOTE = "Emulación con datos abiertos de los criterios de Zonas Rezagadas; no es la nómina oficial de SUBDERE.";
-  // Susceptible and near-miss communes of the view (joined on CUT with the outlines on the page).
-  function drawLaggingOverlay(group, overlay, data) {
-    var drawn = 0;
-    (data.communes || []).forEach(function (row) {
-      var style = LAGGING_STYLES[row.status];
-      var base = layersByCut[row.cut];
-      if (!style || !base) return;
-      var shape = L.geoJSON(base.feature, { renderer: communeRenderer, interactive: true, style: style });
-      var box = el("div");
-      box.appendChild(el("strong", {}, namesByCut[row.cut]));
-      box.appendChild(el("br"));
-      box.appendChild(document.createTextNode("Zonas rezagadas: " + row.status +
-        " (" + formatInteger(row.criteria_met) + " de " + formatInteger(row.criteria_total) + " criterios)"));
-      if (row.territory) {
-        box.appendChild(el("br"));
-        box.appendChild(document.createTextNode("Territorio " + row.territory));
-      }
-      box.appendChild(el("br"));
-      box.appendChild(el("em", {}, "Emulación con datos abiertos, no oficial."));
-      shape.bindTooltip(box, { sticky: true });
-      shape.on("click", function () { selectCommune(row.cut, false); });
-      shape.addTo(group);
-      drawn += 1;
-    });
-    var counts = data.counts || {};
-    var list = el("ul", { "class": "geogaps-swatches" });
-    Object.keys(LAGGING_STYLES).forEach(function (status) {
-      var item = el("li");
-      var swatch = el("span", { "class": "geogaps-swatch" });
-      swatch.style.background = LAGGING_STYLES[status].fillColor;
-      swatch.style.border = "2px " + (LAGGING_STYLES[status].dashArray ? "dashed " : "solid ") + LAGGING_STYLES[status].color;
-      item.appendChild(swatch);
-      item.appendChild(document.createTextNode(status + ": " + formatInteger(counts[status] || 0) + " comunas"));
-      list.appendChild(item);
-    });
-    overlayNote(overlay, [list, el("p", { "class": "geogaps-small" }, data.disclaimer || EMULATION_NOTE)]);
-    return drawn;
-  }
-
-  // New primary-care sites proposed for the region (numbered by the population they add).
-  function drawSitesOverlay(group, overlay, data) {
-    var features = (data.sites && data.sites.features) || [];
-    L.geoJSON(data.sites || { type: "FeatureCollection", features: [] }, {
-      pointToLayer: function (feature, latlng) {
-        return L.circleMarker(latlng, {
-          renderer: communeRenderer, radius: 8, color: "#ffffff", weight: 2,
-          fillColor: "#d95f02", fillOpacity: 0.95,
-        });
-      },
-      onEachFeature: function (feature, layer) {
-        var p = feature.properties || {};
-        var box = el("div");
-        box.appendChild(el("strong", {}, "Sitio " + formatInteger(p.order) + ": " + (p.name || "")));
-        box.appendChild(el("br"));
-        box.appendChild(document.createTextNode((p.kind || "") + " · " + (p.commune || p.cut || "")));
-        box.appendChild(el("br"));
-        box.appendChild(document.createTextNode("Población rural que pasa a quedar a menos de 60 min: " + formatInteger(p.newly_covered)));
-        layer.bindTooltip(box);
-      },
-    }).addTo(group);
-    var summary = data.summary || {};
-    overlayNote(overlay, [el("p", { "class": "geogaps-small" },
-      formatInteger(features.length) + " nuevos sitios de atención primaria (escuelas rurales o sistemas APR como candidatos). " +
-      "Población rural a menos de 60 min: " + formatShare(summary.share_before) + " hoy, " +
-      formatShare(summary.share_after) + " con los sitios propuestos. Propuesta de un modelo de localización, no una decisión.")]);
-    return features.length;
-  }
-
-  function drawOverlay(group, data) {
-    var renderer = communeRenderer;
-    L.geoJSON(data, {
-      pointToLayer: function (feature, latlng) {
-        var p = feature.properties;
-        return L.circleMarker(latlng, {
-          renderer: renderer,
-          radius: p.radius || 4,
-          color: p.approximate ? "#333333" : (p.colour || "#08519c"),
-          dashArray: p.approximate ? "2 2" : null,
-          weight: 1,
-          fillColor: p.colour || "#08519c",
-          fillOpacity: p.approximate ? 0.25 : 0.8,
-        });
-      },
-      style: function (feature) {
-        return { color: feature.properties.colour || "#444", weight: 2, fillOpacity: 0.15, dashArray: "4 2" };
-      },
-      onEachFeature: function (feature, layer) {
-        var box = el("div");
-        box.appendChild(el("strong", {}, feature.properties.title));
-        (feature.properties.lines || []).forEach(function (line) {
-          box.appendChild(el("br"));
-          box.appendChild(document.createTextNode(line));
-        });
-        layer.bindTooltip(box);
-      },
-    }).addTo(group);
-    return (data.features || []).length;
   }
 
   /* ---------------------------------------------------------------------- controls */

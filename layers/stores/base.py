@@ -1,8 +1,8 @@
 """What every store offers, and the column conventions they share.
 
-Two stores hold the same tables: :class:`layers.postgis.PostgisStore` and
-:class:`layers.embedded.EmbeddedStore`. Both return every table through :func:`conform`, so the
-same load gives the same frames back from either.
+Two stores hold the same tables: :class:`layers.stores.postgis.PostgisStore` and
+:class:`layers.stores.embedded.EmbeddedStore`. Both return every table through :func:`conform`,
+so the same load gives the same frames back from either.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer
 
+from layers.features.source import FeatureSource
 from layers.queries import ReadRequest, read_request
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.schema import SRID
@@ -72,8 +73,10 @@ def conform(frame: pd.DataFrame, table_name: str, columns: list[str] | None = No
     if "geom" in names:
         geometry = gpd.GeoSeries(frame["geom"].reset_index(drop=True).array, crs=f"EPSG:{SRID}")
         out["geom"] = geometry
-        return gpd.GeoDataFrame(out[names], geometry="geom", crs=f"EPSG:{SRID}")
-    return out[names]
+        spatial: pd.DataFrame = gpd.GeoDataFrame(out[names], geometry="geom", crs=f"EPSG:{SRID}")
+        return spatial
+    selected: pd.DataFrame = out[names]
+    return selected
 
 
 class Store(ABC):
@@ -81,6 +84,10 @@ class Store(ABC):
 
     def __init__(self) -> None:
         self._reference_cache: dict[tuple[str, tuple[str, ...]], pd.DataFrame] = {}
+
+    @abstractmethod
+    def feature_source(self) -> FeatureSource:
+        """What answers OGC API – Features items and vector tiles from this store."""
 
     def migrate(self) -> None:  # noqa: B027 - only PostGIS has a schema to migrate
         """Prepare the store's schema (no-op for stores without one)."""
@@ -184,8 +191,10 @@ class Store(ABC):
 
         Raises
         ------
-        ValueError
-            An unknown table or column, a malformed region, CUT or bbox.
+        domain.errors.InvalidInputError
+            An unknown column, a malformed region, CUT or bbox (a ValueError).
+        domain.errors.NotFoundError
+            An unknown table.
         """
         request = read_request(
             table,
@@ -238,11 +247,11 @@ class Store(ABC):
 
     @abstractmethod
     def run(self, run_id: str) -> RunRecord:
-        """The stored run ``run_id`` (LookupError if there is none)."""
+        """The stored run ``run_id``; :class:`layers.errors.UnknownRunError` if there is none."""
 
     @abstractmethod
     def newest_run(self, scope: str = NATIONAL_SCOPE) -> RunRecord:
-        """The newest run of ``scope`` (``nacional`` or a region code); LookupError if none."""
+        """The newest run of ``scope`` (``nacional`` or a region code); UnknownRunError if none."""
 
     @abstractmethod
     def runs(
@@ -293,15 +302,6 @@ class Store(ABC):
         if challenge is not None:
             equals["challenge"] = challenge
         return self.count("score_results", region=region, equals=equals)
-
-    def save_score_run(
-        self,
-        run: RunRecord,
-        results: pd.DataFrame,
-        tables: Mapping[str, pd.DataFrame] | None = None,
-    ) -> bool:
-        """Store one score run and its results (see :meth:`save_run`)."""
-        return self.save_run(run, results, tables)
 
     def read_score_run(self, run_id: str | None = None) -> tuple[RunRecord, pd.DataFrame]:
         """A stored run (the newest national one when ``run_id`` is None) and all its results."""

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,13 @@ from filelock import FileLock, Timeout
 from sqlalchemy import JSON
 
 from layers.constraints import violations
-from layers.errors import LayerError, StoreWriteError
+from layers.errors import LayerError, StoreWriteError, UnknownRunError
+from layers.features.embedded import EmbeddedFeatures
+from layers.features.source import FeatureSource
 from layers.queries import ReadRequest
-from layers.runs import (
-    NATIONAL_SCOPE,
-    RunConflictError,
-    RunRecord,
-    table_bytes,
-    table_from_bytes,
-)
+from layers.runs import NATIONAL_SCOPE, RunRecord, same_run, table_bytes, table_from_bytes
 from layers.schema import DATA_TABLES, Base, ScoreResult, ScoreRun
-from layers.store import (
+from layers.stores.base import (
     ATTEMPTS_TABLE,
     MAX_ANSWERS,
     PROVENANCE_TABLE,
@@ -40,12 +37,22 @@ from layers.store import (
     checked_hex,
     conform,
 )
+from layers.stores.embedded_files import (
+    concat_conformed,
+    fsync_file,
+    has_bbox_covering,
+    parquet_filter,
+    sync_folder,
+    write_atomically,
+    write_synced,
+)
 from layers.tables import stored_columns, table_named
 
 MANIFEST = "manifest.json"
 LOCK_FILE = ".write.lock"
 #: A table's file of one commit: ``communes.g00000012.parquet``.
 _VERSIONED = re.compile(r"^(?P<table>[a-z_0-9]+)\.g(?P<generation>\d+)\.parquet$")
+_RUN_ID = re.compile(r"^[0-9a-f]{64}$")
 
 
 class EmbeddedStore(Store):
@@ -68,6 +75,10 @@ class EmbeddedStore(Store):
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({self.root})"
+
+    def feature_source(self) -> FeatureSource:
+        """OGC items and tiles computed from this store's reads with shapely."""
+        return EmbeddedFeatures(self)
 
     def _path(self, table_name: str) -> Path:
         """The file holding a table as of the last commit (the one resolver of table files).
@@ -107,7 +118,7 @@ class EmbeddedStore(Store):
                 changes[other] = current[current["dataset"] != dataset].reset_index(drop=True)
             current = self.read_table(table_name)
             kept = current[current["dataset"] != dataset]
-            combined = _concat(kept, rows, table_name)
+            combined = concat_conformed(kept, rows, table_name)
             combined = combined.sort_values("dataset", kind="stable").reset_index(drop=True)
             problems = violations(table_name, combined)
             if problems:
@@ -118,7 +129,9 @@ class EmbeddedStore(Store):
             changes[table_name] = combined
             history = self.provenance()
             record = conform(pd.DataFrame([provenance]), PROVENANCE_TABLE)
-            updated = _concat(history[history["dataset"] != dataset], record, PROVENANCE_TABLE)
+            updated = concat_conformed(
+                history[history["dataset"] != dataset], record, PROVENANCE_TABLE
+            )
             changes[PROVENANCE_TABLE] = updated.sort_values("dataset").reset_index(drop=True)
             if attempt is not None:
                 changes[ATTEMPTS_TABLE] = self._attempts_with(attempt)
@@ -154,7 +167,7 @@ class EmbeddedStore(Store):
 
     def _attempts_with(self, attempt: dict[str, Any]) -> pd.DataFrame:
         record = conform(pd.DataFrame([attempt]), ATTEMPTS_TABLE)
-        return _concat(self.read_table(ATTEMPTS_TABLE), record, ATTEMPTS_TABLE)
+        return concat_conformed(self.read_table(ATTEMPTS_TABLE), record, ATTEMPTS_TABLE)
 
     def _tables_holding(self, dataset: str, except_table: str | None = None) -> list[str]:
         """Data tables that have rows of ``dataset`` (by its provenance: one table each)."""
@@ -188,11 +201,11 @@ class EmbeddedStore(Store):
                 tables[table_name] = name
                 self.forget_reference(table_name)
             committed = {"generation": generation, "tables": tables, "previous": manifest["tables"]}
-            _write_atomically(
+            write_atomically(
                 self.root / MANIFEST,
-                lambda path: _write_synced(path, json.dumps(committed, indent=1).encode()),
+                lambda path: write_synced(path, json.dumps(committed, indent=1).encode()),
             )
-            _sync_folder(self.root)
+            sync_folder(self.root)
             self._collect_garbage(committed)
 
     def _collect_garbage(self, manifest: dict[str, Any]) -> None:
@@ -226,7 +239,7 @@ class EmbeddedStore(Store):
 
     def _run_dir(self, run_id: str) -> Path:
         if not _RUN_ID.match(run_id):
-            raise LookupError(f"no run {run_id}")
+            raise UnknownRunError(f"no run {run_id}")
         return self.root / "runs" / run_id
 
     def save_run(
@@ -240,23 +253,20 @@ class EmbeddedStore(Store):
         The row is written last, so a reader never sees a run whose files are incomplete.
         """
         try:
-            return _same_run(record, self.run(record.run_id).result_sha256)
-        except LookupError:
+            return same_run(record, self.run(record.run_id).result_sha256)
+        except UnknownRunError:
             pass
         folder = self._run_dir(record.run_id)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(
+        write_atomically(
             folder / "score_results.parquet",
             pd.DataFrame(conform(results, "score_results")).to_parquet,
         )
         for name, frame in (tables or {}).items():
-            content = table_bytes(frame)
-            _write_atomically(
-                folder / f"{name}.parquet", lambda path, c=content: Path(path).write_bytes(c)
-            )
+            write_atomically(folder / f"{name}.parquet", partial(_write_bytes, table_bytes(frame)))
         runs = self.read_table(ScoreRun.__tablename__)
         added = conform(pd.DataFrame([record.row()]), ScoreRun.__tablename__)
-        self._write(ScoreRun.__tablename__, _concat(runs, added, ScoreRun.__tablename__))
+        self._write(ScoreRun.__tablename__, concat_conformed(runs, added, ScoreRun.__tablename__))
         return True
 
     def _run_rows(self, expression: Any, columns: list[str] | None = None) -> pd.DataFrame:
@@ -264,12 +274,13 @@ class EmbeddedStore(Store):
         path = self._path(ScoreRun.__tablename__)
         if not path.exists():
             return pd.DataFrame(columns=columns or stored_columns(ScoreRun.__tablename__))
-        return pq.read_table(path, columns=columns, filters=expression).to_pandas()
+        rows: pd.DataFrame = pq.read_table(path, columns=columns, filters=expression).to_pandas()
+        return rows
 
     def _record(self, run_id: str) -> RunRecord:
         rows = self._run_rows(pc.field("run_id") == run_id)
         if rows.empty:
-            raise LookupError(f"no run {run_id}")
+            raise UnknownRunError(f"no run {run_id}")
         frame = conform(rows, ScoreRun.__tablename__)
         return RunRecord.from_row(frame.iloc[0].to_dict())
 
@@ -281,7 +292,7 @@ class EmbeddedStore(Store):
         """The newest run of ``scope`` (reads three small columns, then one row)."""
         rows = self._run_rows(pc.field("scope") == scope, ["run_id", "created_at"])
         if rows.empty:
-            raise LookupError(f"no score run stored for scope {scope!r}")
+            raise UnknownRunError(f"no score run stored for scope {scope!r}")
         newest = rows.sort_values(["created_at", "run_id"]).iloc[-1]
         return self._record(str(newest["run_id"]))
 
@@ -336,7 +347,7 @@ class EmbeddedStore(Store):
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / key
         if not target.exists():
-            _write_atomically(target, lambda path: _write_synced(path, content))
+            write_atomically(target, lambda path: write_synced(path, content))
         for other in folder.parent.iterdir():
             if other != folder:
                 shutil.rmtree(other, ignore_errors=True)
@@ -384,7 +395,7 @@ class EmbeddedStore(Store):
         if run_id is not None:
             try:
                 return [self._run_dir(str(run_id)) / "score_results.parquet"]
-            except LookupError:
+            except UnknownRunError:
                 return []
         return sorted((self.root / "runs").glob("*/score_results.parquet"))
 
@@ -400,7 +411,7 @@ class EmbeddedStore(Store):
             if "geom" in wanted:
                 empty["geom"] = gpd.GeoSeries([], crs="EPSG:4326")
             return empty
-        expression = _expression(request)
+        expression = parquet_filter(request)
         frames = [self._read_file(path, wanted, expression, request) for path in paths]
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         if request.bbox is not None and len(frame):
@@ -414,14 +425,16 @@ class EmbeddedStore(Store):
     ) -> pd.DataFrame:
         if "geom" in wanted or request.bbox is not None:
             columns = wanted if "geom" in wanted else [*wanted, "geom"]
-            covered = _has_bbox_covering(path)
-            return gpd.read_parquet(
+            covered = has_bbox_covering(path)
+            spatial: pd.DataFrame = gpd.read_parquet(
                 path,
                 columns=columns,
                 filters=expression,
                 bbox=request.bbox if covered else None,
             )
-        return pq.read_table(path, columns=wanted, filters=expression).to_pandas()
+            return spatial
+        rows: pd.DataFrame = pq.read_table(path, columns=wanted, filters=expression).to_pandas()
+        return rows
 
     def count_rows(self, table_name: str) -> int:
         """Number of rows in a table."""
@@ -450,93 +463,12 @@ class EmbeddedStore(Store):
                 )
             else:
                 pd.DataFrame(frame).to_parquet(temporary, index=False)
-            _fsync(temporary)
+            fsync_file(temporary)
             os.replace(temporary, target)
         finally:
             if os.path.exists(temporary):
                 os.remove(temporary)
 
 
-_RUN_ID = re.compile(r"^[0-9a-f]{64}$")
-
-
-def _expression(request: ReadRequest) -> Any:
-    """The pyarrow filter expression of a read (None when it filters nothing)."""
-    parts = [pc.field(name) == value for name, value in request.equals.items()]
-    if request.cut_range is not None:
-        low, high = request.cut_range
-        parts += [pc.field("cut") >= low, pc.field("cut") < high]
-    if request.cuts is not None:
-        parts.append(pc.field("cut").isin(list(request.cuts)))
-    if not parts:
-        return None
-    expression = parts[0]
-    for part in parts[1:]:
-        expression = expression & part
-    return expression
-
-
-def _has_bbox_covering(path: Path) -> bool:
-    """Whether a GeoParquet file declares a bbox covering column for its geometry."""
-    metadata = pq.read_schema(path).metadata or {}
-    geo = json.loads(metadata.get(b"geo", b"{}"))
-    return "covering" in geo.get("columns", {}).get("geom", {})
-
-
-def _same_run(record: RunRecord, stored_sha256: str) -> bool:
-    """False (nothing to do) when the stored run has the same results; an error otherwise."""
-    if stored_sha256 == record.result_sha256:
-        return False
-    raise RunConflictError(
-        f"run {record.run_id[:12]} is already stored with different results "
-        f"(stored {stored_sha256[:12]}, new {record.result_sha256[:12]}); runs are never "
-        "overwritten"
-    )
-
-
-def _write_atomically(path: Path, write: Any) -> None:
-    """Write a file under a temporary name, then rename it into place."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-
-
-def _write_synced(path: str | Path, content: bytes) -> None:
-    with open(path, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _fsync(path: str | Path) -> None:
-    with open(path, "rb") as handle:
-        os.fsync(handle.fileno())
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the renames in ``folder`` durable (a no-op where folders cannot be synced)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-def _concat(first: pd.DataFrame, second: pd.DataFrame, table_name: str) -> pd.DataFrame:
-    """Concatenate two conformed frames without pandas' empty-frame dtype warnings."""
-    parts = [part for part in (first, second) if not part.empty]
-    if not parts:
-        return first
-    if len(parts) == 1:
-        return parts[0].reset_index(drop=True)
-    return conform(pd.concat(parts, ignore_index=True), table_name)
+def _write_bytes(content: bytes, path: str) -> None:
+    Path(path).write_bytes(content)

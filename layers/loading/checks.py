@@ -1,0 +1,172 @@
+"""Checks a load runs on a reader's rows before anything is written, and its refusals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import BigInteger, Integer
+
+from domain.text import fold
+from layers.constraints import unique_keys
+from layers.errors import DependencyError, LayerError
+from layers.loading.report import LoadReport
+from layers.readers import Kind
+from layers.stores.base import Store
+from layers.tables import table_named
+from layers.validation import (
+    SOURCE_ROW,
+    ValidationOutcome,
+    area_km2,
+    flag_outside_declared_commune,
+    normalise_cuts,
+    reject_conflicting_keys,
+    reject_out_of_integer_range,
+    reject_out_of_range,
+    reject_unknown_cuts,
+    repair_geometries,
+)
+
+#: A reload that keeps less than this share of a dataset's rows needs ``allow_shrink``.
+SHRINK_LIMIT = 0.5
+
+
+def refuse_shrinking(
+    report: LoadReport, previous: dict[str, Any] | None, allow_shrink: bool
+) -> None:
+    """Refuse a load that would leave a dataset empty or much smaller, saying what is lost."""
+    reasons = ", ".join(
+        f"{reason} ({count})" for reason, count in report.rejection_reasons().items()
+    )
+    why = f"; filas rechazadas: {reasons}" if reasons else ""
+    if previous is None:
+        if report.rows_loaded == 0:
+            raise LayerError(
+                f"{report.path.name}: no hay ninguna fila que cargar ({report.rows_read} leídas, "
+                f"{report.rows_rejected} rechazadas){why}; revise el archivo y --kind"
+            )
+        return
+    before = int(previous["rows_loaded"])
+    if allow_shrink or before == 0 or report.rows_loaded >= SHRINK_LIMIT * before:
+        return
+    raise LayerError(
+        f"{report.path.name}: la carga dejaría el conjunto {report.dataset!r} con "
+        f"{report.rows_loaded} filas en lugar de {before} (se perderían "
+        f"{before - report.rows_loaded} filas cargadas desde {previous['file_name']}){why}; "
+        "no se cambió nada: si es intencional repita con --allow-shrink"
+    )
+
+
+def refuse_keys_of_other_datasets(
+    store: Store, kind: Kind, dataset: str, frame: pd.DataFrame
+) -> None:
+    """Refuse rows whose key another dataset of the same table already holds.
+
+    Commune codes and census zones are unique across the whole table: the boundaries loaded
+    twice under two names would count every commune twice.
+    """
+    keys = unique_keys(kind.table)
+    if not keys or "dataset" in keys or frame.empty:
+        return
+    existing = store.read_table(kind.table, ["dataset", *keys])
+    others = existing[existing["dataset"] != dataset]
+    clash = pd.DataFrame(frame[keys]).merge(others, on=keys)
+    if clash.empty:
+        return
+    owner = str(clash["dataset"].iloc[0])
+    examples = ", ".join(map(str, clash[keys[0]].head(3)))
+    raise LayerError(
+        f"{len(clash)} filas repiten claves ({', '.join(keys)}: {examples}…) que ya tiene el "
+        f"conjunto {owner!r} de la tabla {kind.table}; para reemplazarlo cargue con --dataset "
+        f"{owner}, o elimínelo antes con geogaps remove {owner}"
+    )
+
+
+def validate_rows(
+    frame: pd.DataFrame,
+    kind: Kind,
+    store: Store,
+    communes: gpd.GeoDataFrame | None,
+    outcome: ValidationOutcome,
+) -> pd.DataFrame:
+    """Repair, code, check and flag a reader's rows; the rows that pass, without SOURCE_ROW."""
+    if kind.spatial:
+        frame = repair_geometries(frame, kind.geometry_type or "", outcome, kind.geometry_optional)
+        if frame["cut"].isna().any() and communes is not None:
+            frame = assign_cut_by_location(frame, communes, outcome)
+    frame = normalise_cuts(frame, outcome)
+    # The code list defines the communes; boundaries are checked against it when it is loaded;
+    # everything else is checked against both.
+    if kind.name == "communes":
+        codes = store.read_reference("territorial_codes", ["cut"])["cut"]
+        if not codes.empty:
+            frame = reject_unknown_cuts(frame, codes, outcome)
+    elif kind.name != "territorial_codes":
+        known = store.known_cuts()
+        if not known:
+            raise DependencyError(
+                f"las filas de {kind.name} se comprueban contra la lista de comunas, que está "
+                "vacía: cargue primero las comunas (geogaps load-file --kind communes ARCHIVO, "
+                "o geogaps load)"
+            )
+        frame = reject_unknown_cuts(frame, known, outcome)
+    frame = reject_conflicting_keys(frame, list(kind.key), outcome)
+    frame = reject_out_of_integer_range(frame, int32_columns(kind.table, frame), outcome)
+    frame = reject_out_of_range(frame, kind.table, outcome)
+    if kind.check_point_in_commune and communes is not None:
+        frame = frame.assign(
+            outside_declared_commune=flag_outside_declared_commune(frame, communes, outcome)
+        )
+    if kind.name == "communes":
+        frame = frame.assign(area_km2=area_km2(frame.geometry).to_numpy())
+    return frame.drop(columns=[SOURCE_ROW])
+
+
+def int32_columns(table_name: str, frame: pd.DataFrame) -> list[str]:
+    """Columns of ``frame`` stored as 32-bit integers."""
+    table = table_named(table_name)
+    return [
+        c.name
+        for c in table.columns
+        if isinstance(c.type, Integer) and not isinstance(c.type, BigInteger) and c.name in frame
+    ]
+
+
+def communes_for_checks(store: Store, kind: Kind) -> gpd.GeoDataFrame | None:
+    """The commune outlines a spatial kind's points are checked against (None if unneeded)."""
+    if not kind.spatial or kind.name == "communes":
+        return None
+    communes = store.read_reference("communes", ["cut", "geom"])
+    return None if communes.empty else communes
+
+
+def assign_cut_by_location(
+    frame: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, outcome: ValidationOutcome
+) -> gpd.GeoDataFrame:
+    """Give rows without a CUT the commune that contains their representative point."""
+    missing = frame["cut"].isna() & frame.geometry.notna()
+    if not missing.any():
+        return frame
+    points = gpd.GeoDataFrame(
+        geometry=frame.loc[missing].geometry.representative_point(), crs=frame.crs
+    )
+    joined = gpd.sjoin(points, communes, how="left", predicate="within")
+    joined = joined[~joined.index.duplicated(keep="first")]
+    frame = frame.copy()
+    frame.loc[missing, "cut"] = joined["cut"].reindex(frame.index[missing]).to_numpy()
+    outcome.notes.append(f"{int(missing.sum())} rows had no commune code: assigned by location")
+    return frame
+
+
+def unique_names(store: Store) -> dict[str, str]:
+    """Folded commune name → CUT, for names that identify a single commune."""
+    names = pd.concat(
+        [
+            store.read_reference("territorial_codes", ["cut", "name"]),
+            store.read_reference("communes", ["cut", "name"]),
+        ]
+    ).drop_duplicates()
+    names["folded"] = names["name"].map(fold)
+    unique = names.drop_duplicates("folded", keep=False)
+    return dict(zip(unique["folded"], unique["cut"], strict=True))

@@ -1,0 +1,131 @@
+/* Mapa para planificadores (geogaps): the commune panel of the map (#geogaps-panel).
+ *
+ * A selected commune shows its scores in the current view (redrawn when scores change) and its
+ * profile from /communes/{cut}, with the regional and national medians of the stored run.
+ * Names from loaded data reach the page only through textContent (helpers.el), never innerHTML.
+ */
+"use strict";
+
+window.geogaps = window.geogaps || {};
+
+/**
+ * The commune panel, drawn from `context`.
+ *
+ * context: config, state (read when drawing), map, helpers (window.geogaps.helpers),
+ * layersByCut and namesByCut (filled as communes arrive), restyle() and liveRegional() of mapa.js.
+ * Returns { select(cut, zoom), renderScores(cut) }.
+ */
+window.geogaps.panel = function (context) {
+  var config = context.config, state = context.state, map = context.map, helpers = context.helpers;
+  var layersByCut = context.layersByCut, namesByCut = context.namesByCut;
+  var restyle = context.restyle, liveRegional = context.liveRegional;
+  var el = helpers.el, clear = helpers.clear, byId = helpers.byId, checked = helpers.checked;
+  var formatNumber = helpers.formatNumber, formatInteger = helpers.formatInteger;
+  var formatShare = helpers.formatShare, formatRank = helpers.formatRank, rankOf = helpers.rankOf;
+  var formatValue = helpers.formatValue, isUnstable = helpers.isUnstable;
+  var challengeLabel = helpers.challengeLabel, regionName = helpers.regionName;
+
+  function selectCommune(cut, zoom) {
+    state.selected = cut;
+    restyle();
+    Array.prototype.forEach.call(document.querySelectorAll("#geogaps-table-body tr"), function (tr) {
+      tr.classList.toggle("geogaps-selected", tr.getAttribute("data-cut") === cut);
+    });
+    if (zoom && layersByCut[cut]) map.fitBounds(layersByCut[cut].getBounds(), { maxZoom: 9 });
+    var panel = byId("geogaps-panel");
+    panel.hidden = false;
+    clear(panel);
+    var close = el("button", { type: "button", "class": "geogaps-close", "aria-label": "Cerrar" }, "×");
+    close.addEventListener("click", function () { panel.hidden = true; state.selected = null; restyle(); });
+    panel.appendChild(close);
+    panel.appendChild(el("h2", { id: "geogaps-panel-title" }, namesByCut[cut] || cut));
+    panel.appendChild(el("div", { id: "geogaps-panel-scores" }));
+    panel.appendChild(el("div", { id: "geogaps-panel-profile" }, "Cargando perfil…"));
+    var link = el("a", { href: config.urls.profile + encodeURIComponent(cut), id: "geogaps-profile-link" },
+      "Ver perfil imprimible de la comuna");
+    panel.appendChild(link);
+    renderPanelScores(cut);
+    fetch(config.urls.commune + encodeURIComponent(cut)).then(checked).then(function (profile) {
+      // Medians of the same run, for the commune's own region (the API profile has values only).
+      return fetch(config.urls.medians + encodeURIComponent(profile.region_code) + ".json")
+        .then(checked).catch(function () { return {}; })
+        .then(function (medians) { if (state.selected === cut) renderPanelProfile(profile, medians); });
+    }).catch(function (error) {
+      if (state.selected === cut) byId("geogaps-panel-profile").textContent = "Perfil no disponible (" + error.message + ")";
+    });
+  }
+
+  function renderPanelScores(cut) {
+    var box = byId("geogaps-panel-scores");
+    if (!box) return;
+    clear(box);
+    var row = state.byCut[cut];
+    box.appendChild(el("p", { "class": "geogaps-small" },
+      challengeLabel(state.challenge) + (state.region ? " · " + regionName(state.region) : " · Chile")));
+    if (!row) { box.appendChild(el("p", {}, "Sin puntaje en esta vista.")); return; }
+    var facts = el("dl", { "class": "geogaps-facts" });
+    function fact(term, value) { facts.appendChild(el("dt", {}, term)); facts.appendChild(el("dd", {}, value)); }
+    fact("Puntaje", formatNumber(row.score, 3));
+    fact("Tramo", (state.region && row.tier_label_region) || row.tier_label || "Sin tramo");
+    if (state.region && row.rank_region !== undefined) {
+      fact("Lugar en la región", rankOf(row.rank_region, row.region_total));
+    }
+    if (!liveRegional()) fact("Lugar nacional", rankOf(row.rank, row.national_total || config.national_total));
+    if (state.region && row.rank_p05_region !== undefined && row.rank_p05_region !== null) {
+      fact("Intervalo 5–95 % en la región", formatRank(row.rank_p05_region) + "–" + formatRank(row.rank_p95_region));
+    }
+    if (row.rank_p05 !== undefined && row.rank_p05 !== null) {
+      fact("Intervalo 5–95 %", formatRank(row.rank_p05) + "–" + formatRank(row.rank_p95) +
+        " (lugar nacional en el 90 % de las simulaciones)");
+      fact("En el tramo 1", formatShare(row.top_tier_share) + " de las simulaciones" +
+        (isUnstable(row) ? " (prioridad inestable)" : ""));
+    } else {
+      fact("Incertidumbre", "no calculada con pesos modificados");
+    }
+    fact("Cobertura", formatShare(row.coverage) + " de los indicadores");
+    box.appendChild(facts);
+    if (row.explanation) box.appendChild(el("p", { "class": "geogaps-drivers" }, row.explanation));
+  }
+
+  function renderPanelProfile(profile, medians) {
+    var box = clear(byId("geogaps-panel-profile"));
+    var indicators = (profile.indicators || []).filter(function (item) {
+      return state.challenge === config.composite_id || item.challenge === state.challenge;
+    });
+    if (indicators.length) {
+      var table = el("table", { "class": "geogaps-indicators" });
+      var head = el("tr");
+      ["Indicador", "Comuna", "Mediana regional", "Mediana nacional"].forEach(function (text) { head.appendChild(el("th", {}, text)); });
+      table.appendChild(el("thead")).appendChild(head);
+      var body = table.appendChild(el("tbody"));
+      indicators.forEach(function (item) {
+        var tr = el("tr");
+        tr.appendChild(el("td", {}, item.label || item.id));
+        tr.appendChild(el("td", { "class": "num" }, formatValue(item.value, item.unit)));
+        var median = medians[item.id] || {};
+        tr.appendChild(el("td", { "class": "num" }, formatValue(median.regional_median, item.unit)));
+        tr.appendChild(el("td", { "class": "num" }, formatValue(median.national_median, item.unit)));
+        body.appendChild(tr);
+      });
+      box.appendChild(el("h3", {}, "Indicadores"));
+      box.appendChild(table);
+    }
+    var projects = (profile.projects && profile.projects.items) || [];
+    box.appendChild(el("h3", {}, "Proyectos (" + formatInteger(projects.length) + ")"));
+    if (projects.length) {
+      var list = el("ul");
+      projects.slice(0, 8).forEach(function (project) {
+        var text = project.name + " · " + String(project.typology || "").replace(/_/g, " ") +
+          (project.stage ? " · " + project.stage : "") +
+          (project.location_precision === "commune" ? " (ubicación aproximada)" : "");
+        list.appendChild(el("li", {}, text));
+      });
+      box.appendChild(list);
+      if (projects.length > 8) box.appendChild(el("p", { "class": "geogaps-small" }, "y " + formatInteger(projects.length - 8) + " más en el perfil."));
+    } else {
+      box.appendChild(el("p", { "class": "geogaps-small" }, "Sin proyectos registrados."));
+    }
+  }
+
+  return { select: selectCommune, renderScores: renderPanelScores };
+};
