@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
@@ -20,7 +21,10 @@ from geo_service.settings import Settings
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """The API over an empty embedded store, writes enabled with key ``clave``."""
     settings = Settings(
-        database_url=None, store_dir=tmp_path / "almacen", api_key="clave", warm_caches=False
+        database_url=None,
+        store_dir=tmp_path / "almacen",
+        api_key=SecretStr("clave"),
+        warm_caches=False,
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -41,7 +41,22 @@ CONFORMANCE = [
 #: The OpenAPI tag of the features and tiles routes.
 TAG = "OGC API – Features y teselas vectoriales"
 
-router = APIRouter(tags=[TAG])
+def accepted_format(
+    f: Annotated[
+        str | None,
+        Query(description="Formato de la respuesta: sólo `json` (GeoJSON); se acepta y se ignora."),
+    ] = None,
+) -> None:
+    """``f=json`` (or ``geojson``) is accepted and ignored, for clients that send it; 400 else.
+
+    Unknown parameters (``crs``, ``bbox-crs``: only CRS84 is served) are refused by the app's
+    check of every documented route (/req/core/query-param-unknown).
+    """
+    if f not in (None, "json", "geojson"):
+        raise BadRequestError("formato no disponible: sólo f=json (GeoJSON)")
+
+
+router = APIRouter(tags=[TAG], dependencies=[Depends(accepted_format)])
 
 
 class GeoJSONResponse(Response):
@@ -144,27 +159,6 @@ CollectionId = Annotated[
         examples=["comunas"],
     ),
 ]
-
-
-#: ``f=json`` is accepted (and ignored: GeoJSON is the only encoding) for clients that send it.
-FORMAT_PARAMETERS = frozenset({"f"})
-ITEMS_PARAMETERS = FORMAT_PARAMETERS | {"bbox", "limit", "offset", "properties", "simplify", "zoom"}
-
-
-def _refuse_unknown_parameters(request: Request, allowed: frozenset[str]) -> None:
-    """400 naming a query parameter the API does not define.
-
-    OGC API – Features Part 1 requires it (/req/core/query-param-unknown); ``crs`` and
-    ``bbox-crs`` are refused this way too, as only CRS84 is served.
-    """
-    unknown = sorted(set(request.query_params) - allowed)
-    if unknown:
-        raise BadRequestError(
-            f"parámetro desconocido: {', '.join(unknown)}; los parámetros válidos son "
-            f"{', '.join(sorted(allowed))} (sólo se sirve CRS84)"
-        )
-    if request.query_params.get("f", "json") not in ("json", "geojson"):
-        raise BadRequestError("formato no disponible: sólo f=json (GeoJSON)")
 
 
 def feature_source(request: Request) -> FeatureSource:
@@ -425,7 +419,6 @@ def items(
     ] = None,
 ) -> Response:
     """A page of features as a GeoJSON FeatureCollection."""
-    _refuse_unknown_parameters(request, ITEMS_PARAMETERS)
     collection = collection_named(collection_id)
     try:
         query = ItemsQuery(
@@ -464,7 +457,6 @@ def item(
     feature_id: Annotated[str, Path(description="Identificador del objeto.", examples=["04101"])],
 ) -> Response:
     """One feature, with links to itself and its collection."""
-    _refuse_unknown_parameters(request, FORMAT_PARAMETERS)
     collection = collection_named(collection_id)
     feature = feature_source(request).item(collection, feature_id)
     base = base_url(request)

@@ -9,11 +9,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
-from geo_service.api.ogc import ERRORS, TAG, CollectionId, base_url, feature_source
+from geo_service.api.ogc import (
+    ERRORS,
+    TAG,
+    CollectionId,
+    accepted_format,
+    base_url,
+    feature_source,
+)
 from geo_service.services.collections import collection_named
 from layers.features import WEB_MERCATOR, tilejson_bounds
 
@@ -21,7 +28,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 #: Largest zoom the TileJSON advertises (points and simplified polygons are exact by then).
 TILE_MAXZOOM = 16
 
-router = APIRouter(tags=[TAG])
+router = APIRouter(tags=[TAG], dependencies=[Depends(accepted_format)])
 
 
 class VectorTileResponse(Response):
