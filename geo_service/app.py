@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.store_dir,
             pool_size=settings.pool_size,
             statement_timeout_ms=settings.statement_timeout_ms,
+            create=False,  # serving never creates an embedded store (only `geogaps load` does)
         )
         app.state.store = store
         app.state.caches = Caches()

@@ -17,16 +17,18 @@ def open_store(
     *,
     pool_size: int = 5,
     statement_timeout_ms: int | None = None,
+    create: bool = True,
 ) -> Store:
     """Open PostGIS when a database URL is given, the embedded store in ``store_dir`` otherwise.
 
-    Nothing connects yet: a PostGIS store reaches the database on its first query.
+    Nothing connects yet: a PostGIS store reaches the database on its first query. ``create``
+    makes a missing embedded-store folder (loading does; serving and reading never do).
     """
     if database_url:
         return PostgisStore(
             database_url, pool_size=pool_size, statement_timeout_ms=statement_timeout_ms or None
         )
-    return EmbeddedStore(store_dir)
+    return EmbeddedStore(store_dir, create=create)
 
 
 __all__ = ["EmbeddedStore", "PostgisStore", "Store", "open_store"]

@@ -6,7 +6,9 @@ store refusing a load is a :class:`LayerError`; an unknown run, feature or tile 
 :class:`domain.errors.InvalidInputError`.
 """
 
-from domain.errors import GeogapsError, InvalidInputError, NotFoundError
+from pathlib import Path
+
+from domain.errors import GeogapsError, InvalidInputError, NotFoundError, UnavailableError
 
 
 class LayerError(GeogapsError):
@@ -43,3 +45,17 @@ class UnknownFeatureError(NotFoundError):
 
 class TileOutsideMatrixError(NotFoundError):
     """The requested tile is not part of the WebMercatorQuad tile matrix set."""
+
+
+class StoreMissingError(UnavailableError):
+    """The embedded store's folder does not exist or cannot be read (moved, deleted, no access).
+
+    The message names no path (it may reach an API client); :attr:`root` holds it.
+    """
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(
+            "almacén embebido no disponible: su carpeta (GEOGAPS_STORE_DIR) no existe o no se "
+            "puede leer; cargue los datos con `geogaps load` o revise la carpeta"
+        )
+        self.root = root

@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
+from layers.stores import EmbeddedStore
 
 
 @pytest.fixture
@@ -112,3 +113,46 @@ def test_weights_that_leave_no_score_are_refused(national_postgis) -> None:
     assert response.status_code == 422
     message = response.json()["detail"][0]["msg"]
     assert "peso" in message and "errors.pydantic.dev" not in message
+
+
+def _serving(store_dir: Path) -> TestClient:
+    settings = Settings(
+        database_url=None, store_dir=store_dir, api_key=SecretStr("clave"), warm_caches=False
+    )
+    return TestClient(create_app(settings))
+
+
+def _upload(client: TestClient) -> int:
+    response = client.post(
+        "/datasets/apr",
+        headers={"X-API-Key": "clave"},
+        files={"file": ("apr.csv", b"nombre,latitud,longitud\nA,-33.0,-71.0\n", "text/csv")},
+    )
+    return response.status_code
+
+
+def test_a_missing_embedded_store_is_unavailable_and_never_created(tmp_path: Path) -> None:
+    missing = tmp_path / "no_existe"
+    with _serving(missing) as client:
+        ready = client.get("/ready")
+        assert ready.status_code == 503 and "GEOGAPS_STORE_DIR" in ready.json()["reason"]
+        assert str(tmp_path) not in ready.text  # what is unavailable, not where
+        communes = client.get("/communes")
+        assert communes.status_code == 503 and "geogaps load" in communes.json()["detail"]
+        assert client.get("/collections/comunas/items").status_code == 503
+        assert _upload(client) == 503
+    assert not missing.exists()
+
+
+def test_a_store_moved_away_while_serving_answers_503(tmp_path: Path) -> None:
+    folder = tmp_path / "almacen"
+    EmbeddedStore(folder)  # what `geogaps load` makes
+    with _serving(folder) as client:
+        assert client.get("/ready").status_code == 200
+        assert client.get("/communes").json()["total"] == 0
+        folder.rename(tmp_path / "movido")
+        assert client.get("/ready").status_code == 503
+        assert client.get("/communes").status_code == 503
+        assert client.get("/communes/04303").status_code == 503  # not "comuna desconocida"
+        assert _upload(client) == 503
+    assert not folder.exists()

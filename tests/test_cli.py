@@ -77,3 +77,13 @@ def test_dependency_error_names_the_fix(embedded_env, data_dir):
     )
     assert result.returncode == 1
     assert "cargue primero las comunas" in result.stderr
+
+
+def test_reading_commands_never_create_a_missing_store(tmp_path):
+    missing = tmp_path / "no_existe"
+    env = {"GEOGAPS_STORE_DIR": str(missing), "GEOGAPS_DATABASE_URL": ""}
+    for command in (("status",), ("score", "--draws", "0"), ("runs",)):
+        result = run_geogaps(*command, env=env)
+        assert result.returncode == 1, (command, result.stderr)
+        assert "geogaps load" in result.stderr and "Traceback" not in result.stderr
+        assert not missing.exists(), command

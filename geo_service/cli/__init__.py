@@ -18,9 +18,9 @@ from sqlalchemy.exc import OperationalError
 # typer (>= 0.20, as declared) ships its own copy of click and raises its exceptions.
 from typer._click.exceptions import ClickException
 
+from domain.errors import GeogapsError
 from geo_service.cli import accessibility, data, decision, robustness, runs, scores, serve
 from geo_service.cli.common import UserError, errors, global_options
-from layers.errors import LayerError
 
 app = typer.Typer(
     help="geogaps: brechas territoriales de las comunas de Chile — territorial gap analysis.\n\n"
@@ -80,7 +80,7 @@ def main() -> None:
     except typer.Abort:
         errors.print("interrumpido")
         sys.exit(130)
-    except (UserError, LayerError) as error:
+    except (UserError, GeogapsError) as error:
         _traceback_if_debugging()
         errors.print(f"[red]error:[/red] {escape(str(error))}")
         sys.exit(1)

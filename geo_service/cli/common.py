@@ -37,9 +37,13 @@ def settings_from_env() -> Settings:
 
 
 @contextmanager
-def opened_store(settings: Settings) -> Iterator[Store]:
-    """Open the configured store with its schema up to date."""
-    store = open_store(settings.database_url, settings.store_dir)
+def opened_store(settings: Settings, *, create: bool = False) -> Iterator[Store]:
+    """Open the configured store with its schema up to date.
+
+    Only the commands that load data pass ``create``: the others refuse a missing embedded
+    store instead of making an empty one.
+    """
+    store = open_store(settings.database_url, settings.store_dir, create=create)
     try:
         store.migrate()
         yield store

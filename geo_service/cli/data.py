@@ -90,7 +90,7 @@ def load(
     """
     settings = settings_from_env()
     folder = data_dir or settings.data_dir
-    with opened_store(settings) as store:
+    with opened_store(settings, create=True) as store:
         progress = progress_bar("cargando")
         with progress:
             task = progress.add_task("", total=None)
@@ -136,7 +136,7 @@ def load_one_file(
     settings = settings_from_env()
     # Boundaries get their accents from the INE names of the data folder, as in `load`.
     context = names_with_accents(settings.data_dir) if kind == "communes" else None
-    with opened_store(settings) as store:
+    with opened_store(settings, create=True) as store:
         report = load_file(
             store,
             kind,
@@ -222,5 +222,5 @@ def db_upgrade() -> None:
     settings = settings_from_env()
     if not settings.uses_postgis:
         raise UserError("GEOGAPS_DATABASE_URL is not set: the embedded store needs no migrations")
-    with opened_store(settings):
+    with opened_store(settings, create=True):
         console.print("schema is up to date")

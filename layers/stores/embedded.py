@@ -23,7 +23,7 @@ from filelock import FileLock, Timeout
 from sqlalchemy import JSON
 
 from layers.constraints import violations
-from layers.errors import LayerError, StoreWriteError, UnknownRunError
+from layers.errors import LayerError, StoreMissingError, StoreWriteError, UnknownRunError
 from layers.features.embedded import EmbeddedFeatures
 from layers.features.source import FeatureSource
 from layers.queries import ReadRequest
@@ -66,12 +66,33 @@ class EmbeddedStore(Store):
     stray files are removed the next time the store is opened.
     """
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, create: bool = True) -> None:
+        """Open the store in folder ``root``.
+
+        With ``create`` (loading data) a missing folder is made; without it (serving, reading)
+        a missing or unreadable folder makes every operation raise :class:`StoreMissingError`,
+        so a store moved away while serving answers "unavailable", never empty data, and is
+        never silently recreated by a write.
+        """
         super().__init__()
         self.root = Path(root)
-        self.root.mkdir(parents=True, exist_ok=True)
+        if create:
+            self.root.mkdir(parents=True, exist_ok=True)
         self._lock = FileLock(str(self.root / LOCK_FILE))
-        self._clean_up()
+        if self._present():
+            self._clean_up()
+
+    def _present(self) -> bool:
+        return self.root.is_dir() and os.access(self.root, os.R_OK | os.W_OK | os.X_OK)
+
+    def _check_present(self) -> None:
+        """Raise :class:`StoreMissingError` when the folder is gone or cannot be used."""
+        if not self._present():
+            raise StoreMissingError(self.root)
+
+    def ping(self) -> None:
+        """Raise when the folder is gone, unreadable, or its manifest cannot be read."""
+        self._manifest()
 
     def __repr__(self) -> str:
         return f"EmbeddedStore({self.root})"
@@ -94,6 +115,7 @@ class EmbeddedStore(Store):
     @contextmanager
     def write_lock(self) -> Iterator[None]:
         """Hold the store's file lock (re-entrant: nested writes of this object share it)."""
+        self._check_present()
         with self._lock:
             yield
 
@@ -176,6 +198,7 @@ class EmbeddedStore(Store):
         return [t for t in tables if t != except_table and t in DATA_TABLES]
 
     def _manifest(self) -> dict[str, Any]:
+        self._check_present()
         path = self.root / MANIFEST
         if not path.exists():
             return {"generation": 0, "tables": {}, "previous": {}}
@@ -238,6 +261,7 @@ class EmbeddedStore(Store):
     # -- score runs: one folder per run, so reading a run never reads another -------------
 
     def _run_dir(self, run_id: str) -> Path:
+        self._check_present()
         if not _RUN_ID.match(run_id):
             raise UnknownRunError(f"no run {run_id}")
         return self.root / "runs" / run_id
@@ -330,6 +354,7 @@ class EmbeddedStore(Store):
     # -- reads -----------------------------------------------------------------------------
 
     def _answers_dir(self, state: str) -> Path:
+        self._check_present()
         return self.root / "answers" / state
 
     def answer(self, state: str, key: str) -> bytes | None:
@@ -397,6 +422,7 @@ class EmbeddedStore(Store):
                 return [self._run_dir(str(run_id)) / "score_results.parquet"]
             except UnknownRunError:
                 return []
+        self._check_present()
         return sorted((self.root / "runs").glob("*/score_results.parquet"))
 
     def _filtered(self, request: ReadRequest) -> pd.DataFrame:
