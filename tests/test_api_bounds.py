@@ -21,6 +21,7 @@ from layers.stores import EmbeddedStore
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[TestClient]:
     """The API over an empty embedded store, writes enabled with key ``clave``."""
+    EmbeddedStore(tmp_path / "almacen")  # made by `geogaps load`; serving never makes one
     settings = Settings(
         database_url=None,
         store_dir=tmp_path / "almacen",

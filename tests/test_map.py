@@ -193,7 +193,7 @@ def test_priority_csv_opens_in_spanish_excel_and_follows_the_view(client, nation
     assert rows[0][2] == best["cut"]
     reweighted = client.get(
         "/exports/prioridades.csv",
-        params={"challenge": "agua", "region": "04", "weights": "agua_sin_red_publica:0"},
+        params={"challenge": "agua", "region": "04", "weights": "agua_fuente_precaria:3"},
     )
     assert reweighted.status_code == 200
     reweighted_cuts = [

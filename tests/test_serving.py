@@ -186,11 +186,20 @@ def test_workers_start_with_warm_caches(national_postgis, scored_national):
 
 
 def test_warm_up_skips_what_an_empty_store_cannot_fill(tmp_path):
+    EmbeddedStore(tmp_path / "vacio")
     settings = Settings(database_url=None, store_dir=tmp_path / "vacio")
     app = create_app(settings)
     with TestClient(app) as client:
         assert client.get("/health").json() == {"status": "ok"}
         assert client.get("/communes/04303").status_code == 404
+
+
+def test_warm_up_skips_a_missing_store_and_the_server_still_starts(tmp_path):
+    settings = Settings(database_url=None, store_dir=tmp_path / "no_existe")
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").json() == {"status": "ok"}
+        assert client.get("/communes/04303").status_code == 503
+    assert not (tmp_path / "no_existe").exists()
 
 
 def test_profile_context_counts_match_the_layers(national_postgis, scored_national):
