@@ -185,18 +185,33 @@ def test_planner_walks_through_the_map_offline(browser, national_server, tmp_pat
     before_order = table_cuts(page)
     before = page.get_attribute("body", "data-scores-ready")
     page.eval_on_selector(
-        'input[data-weight="agua_sin_red_publica"]',
-        "el => { el.value = '0'; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        'input[data-weight="agua_fuente_precaria"]',
+        "el => { el.value = '3'; el.dispatchEvent(new Event('input', {bubbles: true})); }",
     )
     scores_answered(page, before)
     assert table_cuts(page) != before_order
-    assert (
-        "pesos=agua_sin_red_publica%3A0" in page.url or "pesos=agua_sin_red_publica:0" in page.url
-    )
+    assert any(f"pesos=agua_fuente_precaria{sep}3" in page.url for sep in ("%3A", ":"))
     assert "recalculado en vivo" in page.text_content("#geogaps-legend")
     csv_link = page.get_attribute("#geogaps-csv", "href")
     assert "weights=" in csv_link
     page.screenshot(path=str(tmp_path / "pesos.png"))
+
+    # Weights that leave no commune scored: the API refuses them and the page says why, in
+    # Spanish, instead of drawing every commune as "sin dato".
+    for indicator in ("agua_fuente_precaria", "agua_sin_red_publica"):
+        page.eval_on_selector(
+            f'input[data-weight="{indicator}"]',
+            "el => { el.value = '0'; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+        )
+    page.wait_for_selector("body[data-scores-error]", state="attached")
+    status = page.text_content("#geogaps-status") or ""
+    assert "ninguna comuna tiene puntaje" in status and "[{" not in status
+    before = page.get_attribute("body", "data-scores-ready")
+    page.eval_on_selector(
+        'input[data-weight="agua_fuente_precaria"]',
+        "el => { el.value = '1'; el.dispatchEvent(new Event('input', {bubbles: true})); }",
+    )
+    scores_answered(page, before)
 
     # Overlays load on demand from loopback.
     page.hover(".leaflet-control-layers")

@@ -203,7 +203,7 @@
     return fetch(scoresUrl()).then(function (response) {
       if (!response.ok) {
         return response.json().then(function (body) {
-          throw new Error(body && body.detail ? JSON.stringify(body.detail) : response.statusText);
+          throw new Error(errorSentence(body) || response.statusText);
         }, function () { throw new Error(response.statusText); });
       }
       return response.json();
@@ -228,7 +228,14 @@
     }).catch(function (error) {
       if (request !== state.request) return;
       setStatus("No se pudieron leer los puntajes: " + error.message);
+      document.body.setAttribute("data-scores-error", String(state.request));
     });
+  }
+  // The API's error body as the sentence it carries ({"detail": "…"} or FastAPI's 422 list).
+  function errorSentence(body) {
+    var detail = body && body.detail;
+    if (Array.isArray(detail)) return detail.map(function (item) { return item.msg; }).join("; ");
+    return detail ? String(detail) : "";
   }
 
   /* ------------------------------------------------------------------------ legend */
