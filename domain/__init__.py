@@ -1,7 +1,7 @@
 """The vocabulary of geogaps, in one place.
 
-Regions, CUT codes, project typologies and stages, Mesa actor types and the words every surface
-shows for ranks and missing values.
+Regions, CUT codes, dataset names, project typologies and stages, Mesa actor types and the
+words every surface shows for ranks and missing values.
 
 This package imports nothing of the project, so ``layers/``, ``analysis/``, ``maps/`` and
 ``geo_service/`` all import it and never restate a code, a label or a pattern. The map's script
@@ -9,6 +9,12 @@ receives :data:`domain.labels.LABELS` in its page configuration, so Python and J
 the same words.
 """
 
+from domain.datasets import (
+    DATASET_NAME_PATTERN,
+    MAX_DATASET_NAME,
+    dataset_name_from_file,
+    is_dataset_name,
+)
 from domain.errors import (
     ConflictError,
     GeogapsError,
@@ -38,8 +44,10 @@ from domain.text import fold
 __all__ = [
     "ACTOR_TYPES",
     "CUT_PATTERN",
+    "DATASET_NAME_PATTERN",
     "LABELS",
     "LOCATION_PRECISIONS",
+    "MAX_DATASET_NAME",
     "MISSING",
     "NO_RANK",
     "PROJECT_STAGES",
@@ -53,7 +61,9 @@ __all__ = [
     "InvalidInputError",
     "NotFoundError",
     "UnavailableError",
+    "dataset_name_from_file",
     "fold",
+    "is_dataset_name",
     "is_region_code",
     "rank_of",
     "region_of",

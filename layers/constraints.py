@@ -70,6 +70,29 @@ COLUMN_RANGES: dict[str, dict[str, tuple[float, float]]] = {
 }
 
 
+#: table → columns that count whole things (people, dwellings, households, APR connections,
+#: years, a class number): a fractional value there is a typing or unit error in the source.
+#: Estimates that are legitimately fractional (poverty's ``poor_count``) are not listed.
+INTEGER_COLUMNS: dict[str, tuple[str, ...]] = {
+    "urban_zones": ("population_2017",),
+    "population": ("year", "population"),
+    "water_sources": (
+        "year",
+        "dwellings_public_network",
+        "dwellings_well",
+        "dwellings_water_truck",
+        "dwellings_river_spring",
+        "dwellings_with_data",
+    ),
+    "apr_systems": ("connections", "beneficiaries"),
+    "localities": ("inhabitants", "dwellings"),
+    "rural_classification": ("commune_type", "population_2024"),
+    "poverty": ("year", "population"),
+    "municipal_finance": ("year", "population"),
+    "informal_settlements": ("households",),
+}
+
+
 def table_named(name: str) -> Table:
     """The SQLAlchemy table of a data table."""
     return Base.metadata.tables[DATA_TABLES[name].__tablename__]

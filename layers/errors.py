@@ -19,6 +19,14 @@ class MissingCRSError(LayerError):
     """The file declares no coordinate reference system and none was given."""
 
 
+class InvalidDatasetNameError(LayerError):
+    """A dataset name that is not a short slug (letters, digits, ``_``)."""
+
+
+class TruncatedFileError(LayerError):
+    """A file that stops early: cut mid-row, inside a quoted field or before its JSON closes."""
+
+
 class SchemaError(LayerError):
     """The file lacks the columns its kind needs."""
 

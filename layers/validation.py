@@ -16,7 +16,7 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from layers.constraints import numeric_columns, range_of
+from layers.constraints import INTEGER_COLUMNS, numeric_columns, range_of
 from layers.errors import LayerError, MissingCRSError
 from layers.parsing import pad_cut
 
@@ -55,6 +55,16 @@ class ValidationOutcome:
         mask = mask.fillna(False).astype(bool)
         rows = frame.loc[mask, SOURCE_ROW] if SOURCE_ROW in frame else frame.index[mask]
         self.rejections.extend(Rejection(int(row), reason) for row in rows)
+        return frame.loc[~mask]
+
+    def reject_each(self, frame: pd.DataFrame, mask: pd.Series, reasons: pd.Series) -> pd.DataFrame:
+        """Like :meth:`reject`, with a reason of its own for each row (``reasons``, same index)."""
+        mask = mask.fillna(False).astype(bool)
+        rows = frame.loc[mask, SOURCE_ROW] if SOURCE_ROW in frame else frame.index[mask]
+        self.rejections.extend(
+            Rejection(int(row), str(reason))
+            for row, reason in zip(rows, reasons[mask], strict=True)
+        )
         return frame.loc[~mask]
 
 
@@ -221,6 +231,29 @@ def reject_out_of_range(
         frame = outcome.reject(
             frame, outside, f"{column} fuera del rango permitido [{low:g}, {high:g}]"
         )
+    return frame
+
+
+def reject_fractional_counts(
+    frame: pd.DataFrame, table_name: str, outcome: ValidationOutcome
+) -> pd.DataFrame:
+    """Reject rows whose whole-number counts have a fractional part (3.5 APR connections).
+
+    The columns are :data:`layers.constraints.INTEGER_COLUMNS`; each reason names the column
+    and the value, so the source row can be corrected.
+    """
+    for column in INTEGER_COLUMNS.get(table_name, ()):
+        if column not in frame:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+        finite = np.isfinite(values.to_numpy())
+        fractional = pd.Series(finite, index=values.index) & (values != np.floor(values))
+        if not fractional.any():
+            continue
+        reasons = values[fractional].map(
+            lambda value, column=column: f"{column} = {float(value)!r} no es un número entero"
+        )
+        frame = outcome.reject_each(frame, fractional, reasons.reindex(frame.index))
     return frame
 
 

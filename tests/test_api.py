@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 from pydantic import SecretStr
 
 from geo_service.app import create_app
 from geo_service.settings import Settings
+from layers.stores import EmbeddedStore
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -314,20 +316,42 @@ def test_profile_says_when_the_data_changed_since_the_run(national_postgis, nati
     assert message is not None and dataset in message and "cambiaron" in message
 
 
-def test_a_refused_upload_is_listed_with_its_reason(embedded_store):
-    settings = Settings(
-        database_url=None, store_dir=embedded_store.root, api_key=SecretStr("clave")
+def _writer(store: EmbeddedStore) -> TestClient:
+    """A client of the app over ``store`` that may write (API key ``clave``)."""
+    settings = Settings(database_url=None, store_dir=store.root, api_key=SecretStr("clave"))
+    return TestClient(create_app(settings))
+
+
+def _upload_header_only(writer: TestClient, file_name: str, dataset: str | None) -> Response:
+    """Upload a presence CSV with no rows as ``file_name`` (under ``dataset`` if given)."""
+    return writer.post(
+        "/datasets/huella_presence",
+        files={"file": (file_name, b"cut,intervention\n", "text/csv")},
+        data={"dataset": dataset} if dataset is not None else {},
+        headers={"X-API-Key": "clave"},
     )
-    with TestClient(create_app(settings)) as writer:
-        response = writer.post(
-            "/datasets/huella_presence",
-            files={"file": ("presencia.csv", b"cut,intervention\n", "text/csv")},
-            data={"dataset": "presencia"},
-            headers={"X-API-Key": "clave"},
-        )
+
+
+def test_a_refused_upload_is_listed_with_its_reason(embedded_store):
+    with _writer(embedded_store) as writer:
+        response = _upload_header_only(writer, "presencia.csv", "presencia")
         assert 400 <= response.status_code < 500, response.text
         listing = writer.get("/datasets").json()
     assert listing["total"] == 0 and listing["datasets"] == []
     [refused] = listing["refused"]
     assert refused["dataset"] == "presencia" and refused["status"] == "refused"
     assert refused["reason"]
+
+
+def test_an_upload_under_a_name_that_is_not_a_slug_is_refused_and_not_listed(embedded_store):
+    with _writer(embedded_store) as writer:
+        refused = _upload_header_only(writer, "presencia.csv", "<img src=x onerror=alert(1)>")
+        derived = _upload_header_only(writer, "Presencia Ñuble 2024.csv", None)
+        listing = writer.get("/datasets").json()
+    assert refused.status_code == 422, refused.text
+    assert "no es un nombre de conjunto válido" in refused.text
+    assert derived.status_code == 409, derived.text  # no communes loaded yet; its name is fine
+    # The refusal of the name is recorded, but the name is not shown to every reader.
+    assert [r["dataset"] for r in listing["refused"]] == ["Presencia_Nuble_2024"]
+    attempts = embedded_store.load_attempts()
+    assert "<img src=x onerror=alert(1)>" in set(attempts["dataset"])

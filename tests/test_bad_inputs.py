@@ -44,6 +44,7 @@ class Case:
     message: str
     args: tuple[str, ...] = ()
     dataset: str | None = None  # default: case_<name>, a dataset of its own
+    pass_dataset: bool = True  # False: no --dataset, the name comes from the file (``dataset``)
 
     @property
     def dataset_name(self) -> str:
@@ -61,7 +62,92 @@ CASES = (
         "con 0 filas en lugar de 14",
         dataset="ssr_coyhaique_11101",
     ),
-    Case("truncated_geojson", "truncated.geojson", "apr", 1, "no se puede leer"),
+    Case("truncated_geojson", "truncated.geojson", "apr", 1, "el archivo está cortado: el JSON"),
+    Case(
+        "csv_cut_mid_row_replaces_loaded",
+        "cut/ssr_coyhaique_11101.csv",
+        "apr",
+        1,
+        "la última línea (13) no termina en salto de línea y tiene 4 de los 6 campos",
+        dataset="ssr_coyhaique_11101",
+    ),
+    Case(
+        "csv_unclosed_quote",
+        "unclosed_quote.csv",
+        "apr",
+        1,
+        "termina dentro de un campo entre comillas abierto en la línea 5",
+    ),
+    Case(
+        "reload_loses_two_of_fourteen",
+        "shrunk/ssr_coyhaique_11101.csv",
+        "apr",
+        1,
+        "se perderían 2 filas, 14 % de las cargadas",
+        dataset="ssr_coyhaique_11101",
+    ),
+    Case(
+        "fractional_connections",
+        "fractional_connections.csv",
+        "apr",
+        0,
+        "connections = 3.5 no es un número entero",
+    ),
+    Case(
+        "fractional_inhabitants",
+        "fractional_inhabitants.csv",
+        "localities",
+        0,
+        "inhabitants = 12.5 no es un número entero",
+    ),
+    Case(
+        "projects_without_coordinates",
+        "projects_without_coordinates.csv",
+        "projects",
+        0,
+        "falta la tipología (typology)",
+    ),
+    Case(
+        "dataset_name_path",
+        "latin1.csv",
+        "huella_presence",
+        1,
+        "'../../x' no es un nombre de conjunto válido",
+        dataset="../../x",
+    ),
+    Case(
+        "dataset_name_sql",
+        "latin1.csv",
+        "huella_presence",
+        1,
+        "no es un nombre de conjunto válido",
+        dataset="x'; DROP TABLE load_attempts; --",
+    ),
+    Case(
+        "dataset_name_5000_characters",
+        "latin1.csv",
+        "huella_presence",
+        1,
+        "no es un nombre de conjunto válido (5000 caracteres)",
+        dataset="a" * 5000,
+    ),
+    Case(
+        "dataset_name_markup",
+        "latin1.csv",
+        "huella_presence",
+        1,
+        "no es un nombre de conjunto válido",
+        dataset="<img src=x onerror=alert(1)>",
+    ),
+    Case(
+        "dataset_name_from_file_name",
+        "Agua potable Ñuble 2024.csv",
+        "huella_presence",
+        0,
+        "Agua_potable_Nuble_2024 → huella_presence",
+        dataset="Agua_potable_Nuble_2024",
+        pass_dataset=False,
+    ),
     Case("latin1_csv", "latin1.csv", "huella_presence", 0, "cargadas 1"),
     Case("utf16_csv", "utf16.csv", "huella_presence", 0, "cargadas 1"),
     Case("binary_csv", "binary.csv", "huella_presence", 1, "no es un archivo de texto"),
@@ -167,7 +253,8 @@ def _snapshot(store: Store) -> dict[str, tuple[int, str]]:
 
 def _run_case(case: Case, env: dict[str, str]) -> CompletedProcess[str]:
     args = ["load-file", str(CORPUS / case.file), "--kind", case.kind, *case.args]
-    args += ["--dataset", case.dataset_name]
+    if case.pass_dataset:
+        args += ["--dataset", case.dataset_name]
     return run_geogaps(*args, env=env)
 
 

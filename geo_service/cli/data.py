@@ -81,7 +81,7 @@ def load(
     ] = False,
     allow_shrink: Annotated[
         bool,
-        typer.Option(help="Accept reloads that empty a dataset or drop more than half its rows."),
+        typer.Option(help="Accept reloads that empty a dataset or drop more than 5 % of its rows."),
     ] = False,
 ) -> None:
     """Load every known dataset of a data folder, validated, with provenance.
@@ -121,7 +121,11 @@ def load_one_file(
         str | None, typer.Option(help="CRS when the file declares none, e.g. EPSG:32719.")
     ] = None,
     dataset: Annotated[
-        str | None, typer.Option(help="Dataset name (default: file name without extension).")
+        str | None,
+        typer.Option(
+            help="Dataset name: letters, digits and _, at most 63 (default: the file name, "
+            "accents folded and other characters as _)."
+        ),
     ] = None,
     layer: Annotated[
         str | None, typer.Option(help="Layer of a GeoPackage that has several.")
@@ -129,7 +133,7 @@ def load_one_file(
     force: Annotated[bool, typer.Option(help="Reload even if nothing changed.")] = False,
     allow_shrink: Annotated[
         bool,
-        typer.Option(help="Accept a reload that empties the dataset or drops half its rows."),
+        typer.Option(help="Accept a reload that empties the dataset or drops more than 5 % of it."),
     ] = False,
 ) -> None:
     """Load one file as a dataset of the given kind."""

@@ -22,14 +22,17 @@ from layers.validation import (
     flag_outside_declared_commune,
     normalise_cuts,
     reject_conflicting_keys,
+    reject_fractional_counts,
     reject_out_of_integer_range,
     reject_out_of_range,
     reject_unknown_cuts,
     repair_geometries,
 )
 
-#: A reload that keeps less than this share of a dataset's rows needs ``allow_shrink``.
-SHRINK_LIMIT = 0.5
+#: Share of a dataset's rows a reload may lose without ``allow_shrink``: 5 %. More is how a
+#: truncated export or a file of one region over a national one looks; a real update that
+#: drops that many rows is rare enough to ask for ``--allow-shrink``.
+SHRINK_TOLERANCE = 0.05
 
 
 def refuse_shrinking(
@@ -48,13 +51,15 @@ def refuse_shrinking(
             )
         return
     before = int(previous["rows_loaded"])
-    if allow_shrink or before == 0 or report.rows_loaded >= SHRINK_LIMIT * before:
+    lost = before - report.rows_loaded
+    if allow_shrink or before == 0 or lost <= SHRINK_TOLERANCE * before:
         return
     raise LayerError(
         f"{report.path.name}: la carga dejaría el conjunto {report.dataset!r} con "
-        f"{report.rows_loaded} filas en lugar de {before} (se perderían "
-        f"{before - report.rows_loaded} filas cargadas desde {previous['file_name']}){why}; "
-        "no se cambió nada: si es intencional repita con --allow-shrink"
+        f"{report.rows_loaded} filas en lugar de {before} (se perderían {lost} filas, "
+        f"{100 * lost / before:.0f} % de las cargadas desde {previous['file_name']}; se aceptan "
+        f"pérdidas de hasta {100 * SHRINK_TOLERANCE:.0f} %){why}; no se cambió nada: si es "
+        "intencional repita con --allow-shrink"
     )
 
 
@@ -114,6 +119,7 @@ def validate_rows(
     frame = reject_conflicting_keys(frame, list(kind.key), outcome)
     frame = reject_out_of_integer_range(frame, int32_columns(kind.table, frame), outcome)
     frame = reject_out_of_range(frame, kind.table, outcome)
+    frame = reject_fractional_counts(frame, kind.table, outcome)
     if kind.check_point_in_commune and communes is not None:
         frame = frame.assign(
             outside_declared_commune=flag_outside_declared_commune(frame, communes, outcome)

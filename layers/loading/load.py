@@ -7,7 +7,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from layers.errors import LayerError
+from domain.datasets import (
+    dataset_name_from_file,
+    invalid_dataset_name_message,
+    is_dataset_name,
+)
+from layers.errors import InvalidDatasetNameError, LayerError
 from layers.loading.checks import (
     communes_for_checks,
     refuse_keys_of_other_datasets,
@@ -53,8 +58,9 @@ def load_file(
     crs
         CRS to assume when the file declares none (or to override the one it declares).
     dataset
-        Name of the dataset; defaults to the file's stem. Loading a dataset again replaces it,
-        in whichever table it was (a change of kind moves it).
+        Name of the dataset (letters, digits and ``_``, see :mod:`domain.datasets`); defaults
+        to the file's stem made such a name. Loading a dataset again replaces it, in whichever
+        table it was (a change of kind moves it).
     force
         Reload even when nothing that shapes the result changed (file and sidecar hashes,
         kind, ``crs``, ``layer``, reader version, names source).
@@ -63,7 +69,8 @@ def load_file(
     layer
         Layer of a multi-layer GeoPackage.
     allow_shrink
-        Accept a reload that leaves the dataset empty or with less than half its rows.
+        Accept a reload that leaves the dataset empty or loses more than
+        :data:`~layers.loading.checks.SHRINK_TOLERANCE` of its rows.
 
     Returns
     -------
@@ -77,7 +84,7 @@ def load_file(
         the refusal is recorded in the store's load attempts with its reason.
     """
     path = Path(path)
-    dataset = dataset or path.stem
+    dataset = dataset or dataset_name_from_file(path.stem)
     try:
         kind = kind_named(kind_name)
     except UnknownKindError:
@@ -85,6 +92,9 @@ def load_file(
             f"el tipo {kind_name!r} no existe; use uno de {', '.join(KINDS)}"
         ) from None
     try:
+        # A given name is refused, never rewritten: the user must know what it is called.
+        if not is_dataset_name(dataset):
+            raise InvalidDatasetNameError(invalid_dataset_name_message(dataset))
         with store.write_lock():
             report = _load_locked(
                 store, kind, path, dataset, crs, force, context, layer, allow_shrink

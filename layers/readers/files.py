@@ -15,7 +15,7 @@ import pyogrio
 import shapely
 
 from domain.text import fold
-from layers.errors import LayerError, SchemaError
+from layers.errors import LayerError, SchemaError, TruncatedFileError
 from layers.parsing import parse_number_column
 from layers.validation import SOURCE_ROW
 
@@ -65,13 +65,19 @@ def require_columns(
 
 
 _CSV_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+#: pandas' words for a file that ends inside a quoted field.
+_CSV_OPEN_QUOTE = re.compile(r"EOF inside string")
+#: GDAL's words for a GeoJSON document that stops before it closes.
+_JSON_UNTERMINATED = re.compile(r"At line (\d+), character \d+: Unterminated", re.IGNORECASE)
 
 
 def read_csv(path: Path) -> pd.DataFrame:
     """Read a CSV as text columns, sniffing the delimiter and the encoding.
 
     UTF-8 (with or without BOM), UTF-16 with BOM and Latin-1 (Excel's "CSV" on Windows) are
-    read; an empty, binary or ragged file is a :class:`LayerError` naming the line to fix.
+    read; an empty, binary or ragged file is a :class:`LayerError` naming the line to fix, and a
+    file cut mid-row (see :func:`refuse_cut_last_row`) or inside a quoted field is a
+    :class:`TruncatedFileError`.
     """
     raw = path.read_bytes()
     if not raw.strip():
@@ -92,6 +98,8 @@ def read_csv(path: Path) -> pd.DataFrame:
             "CSV UTF-8 desde la planilla"
         )
     sample = text[:20_000]
+    # Whole lines only: a cut last line would make the sniffer doubt the delimiter.
+    sample = sample[: sample.rfind("\n") + 1] or sample
     try:
         delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
@@ -103,6 +111,14 @@ def read_csv(path: Path) -> pd.DataFrame:
             f"{path.name}: el archivo no tiene encabezado ni filas; exporte de nuevo los datos"
         ) from None
     except pd.errors.ParserError as error:
+        if _CSV_OPEN_QUOTE.search(str(error)):
+            # The quote left open is the file's last one (pandas counts records, not lines).
+            line = text.count("\n", 0, text.rfind('"')) + 1
+            raise TruncatedFileError(
+                f"{path.name}: el archivo está cortado: termina dentro de un campo entre comillas "
+                f"abierto en la línea {line}; exporte de nuevo el archivo completo (o cierre esas "
+                "comillas)"
+            ) from None
         fields = _CSV_FIELDS.search(str(error))
         where = (
             f"la línea {fields.group(2)} tiene {fields.group(3)} campos y el encabezado "
@@ -114,23 +130,53 @@ def read_csv(path: Path) -> pd.DataFrame:
             f"{path.name}: {where}; revise los separadores ({delimiter!r}) y las comillas de esa "
             "línea"
         ) from None
+    refuse_cut_last_row(text, delimiter, len(frame.columns), path.name)
     frame = frame.replace({"": None})
     frame.insert(0, SOURCE_ROW, range(1, len(frame) + 1))
     return frame
 
 
-def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
+def refuse_cut_last_row(text: str, delimiter: str, header_fields: int, name: str) -> None:
+    """Refuse a CSV whose last row has no line end and fewer fields than the header.
+
+    That is how a file cut at a byte count looks (a download or a copy that stopped): pandas
+    would fill the missing fields with nothing and load the half row. Only the last record is
+    parsed, so the check costs nothing on big files.
+    """
+    if not text or text.endswith(("\n", "\r")):
+        return
+    start = text.rfind("\n") + 1
+    if text.count('"', start) % 2:
+        # The last line closes a quoted field opened on an earlier line: start from there.
+        start = text.rfind("\n", 0, max(text.rfind('"', 0, start), 0)) + 1
+    last = text[start:]
+    if not last.strip():
+        return
+    fields = len(next(csv.reader(io.StringIO(last), delimiter=delimiter), []))
+    if fields < header_fields:
+        line = text.count("\n", 0, start) + 1
+        raise TruncatedFileError(
+            f"{name}: el archivo está cortado: la última línea ({line}) no termina en salto de "
+            f"línea y tiene {fields} de los {header_fields} campos del encabezado; exporte de "
+            "nuevo el archivo completo"
+        )
+
+
+def read_vector(
+    path: Path, layer: str | None = None, *, points_optional: bool = False
+) -> gpd.GeoDataFrame:
     """Read a vector file, or a CSV whose points are in lat/lon or UTM 19S columns.
 
     The CRS is the one the file declares (GeoJSON without ``crs`` is EPSG:4326 by RFC 7946); a
     CSV with lat/lon columns is EPSG:4326 and one with UTM columns EPSG:32719. Shapefiles without
-    a ``.prj`` come back with no CRS, which the loader refuses unless one is given.
+    a ``.prj`` come back with no CRS, which the loader refuses unless one is given. A CSV without
+    coordinate columns is refused unless ``points_optional`` (then every row has no geometry).
     """
     if not path.exists():
         raise LayerError(f"no se encontró el archivo {path}; revise la ruta")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return points_from_csv(read_csv(path), path)
+        return points_from_csv(read_csv(path), path, optional=points_optional)
     if suffix not in VECTOR_SUFFIXES:
         raise LayerError(
             f"{path.name}: el tipo de archivo {path.suffix!r} no se puede cargar; use GeoJSON, "
@@ -158,6 +204,12 @@ def read_vector(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
         OSError,
     ) as error:
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        unterminated = _JSON_UNTERMINATED.search(detail)
+        if unterminated:
+            raise TruncatedFileError(
+                f"{path.name}: el archivo está cortado: el JSON termina sin cerrarse (línea "
+                f"{unterminated.group(1)}); exporte de nuevo el archivo completo"
+            ) from None
         raise LayerError(
             f"{path.name}: no se puede leer como archivo vectorial ({detail}); ¿está truncado o "
             "dañado? Expórtelo de nuevo"
@@ -201,10 +253,12 @@ def _only_layer(path: Path) -> str | None:
     return layers[0] if layers else None
 
 
-def points_from_csv(frame: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
+def points_from_csv(frame: pd.DataFrame, path: Path, *, optional: bool = False) -> gpd.GeoDataFrame:
     """Build points from lat/lon (EPSG:4326) or UTM 19S (EPSG:32719) columns.
 
     Rows without coordinates keep an empty geometry; the loader decides whether that is allowed.
+    A file without coordinate columns is a :class:`SchemaError`, unless ``optional`` (a kind
+    whose rows may have no point, like projects located by commune): then no row has one.
     """
     lat, lon = find_column(frame, LATITUDE_NAMES), find_column(frame, LONGITUDE_NAMES)
     east, north = find_column(frame, EASTING_NAMES), find_column(frame, NORTHING_NAMES)
@@ -212,6 +266,8 @@ def points_from_csv(frame: pd.DataFrame, path: Path) -> gpd.GeoDataFrame:
         x, y, crs = _degrees(frame[lon]), _degrees(frame[lat]), "EPSG:4326"
     elif east and north:
         x, y, crs = parse_number_column(frame[east]), parse_number_column(frame[north]), UTM19S
+    elif optional:
+        return gpd.GeoDataFrame(frame, geometry=[None] * len(frame), crs="EPSG:4326")
     else:
         raise SchemaError(
             f"{path.name}: no tiene columnas de coordenadas; un CSV de puntos necesita "

@@ -46,7 +46,7 @@ class Kind:
     def open(self, path: Path, layer: str | None = None) -> Frame:
         """Open ``path`` (``layer`` of a GeoPackage) as a vector file or a CSV."""
         if self.spatial:
-            spatial: Frame = read_vector(path, layer)
+            spatial: Frame = read_vector(path, layer, points_optional=self.geometry_optional)
             return spatial
         if path.suffix.lower() != ".csv":
             frame = read_vector(path, layer)

@@ -55,7 +55,8 @@ def projects(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome)
     has_point = ~(frame.geometry.isna() | frame.geometry.is_empty)
     precision = text_of(frame, find_column(frame, ("location_precision", "precision")))
     precision = precision.where(precision.notna(), has_point.map({True: "exact", False: "commune"}))
-    typology = text_of(frame, cols["typology"]).map(lambda t: _TYPOLOGIES.get(fold(t or "")))
+    typology_text = text_of(frame, cols["typology"])
+    typology = typology_text.map(lambda t: _TYPOLOGIES.get(fold(t or "")))
     result = keep_columns(
         frame,
         {
@@ -74,6 +75,11 @@ def projects(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome)
             "source_note": text_of(frame, find_column(frame, ("source_note", "fuente", "nota"))),
             "outside_declared_commune": False,
         },
+    )
+    result = out.reject(
+        result,
+        typology_text.isna(),
+        f"falta la tipología (typology); escriba una de {', '.join(PROJECT_TYPOLOGIES)}",
     )
     result = out.reject(
         result,

@@ -19,6 +19,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer
 
+from domain.datasets import DATASET_NAME_PATTERN
 from layers.features.source import FeatureSource
 from layers.queries import ReadRequest, read_request
 from layers.runs import NATIONAL_SCOPE, RunRecord
@@ -137,11 +138,15 @@ class Store(ABC):
         """Each dataset's newest load attempt, when that attempt was refused or failed.
 
         A file refused outright leaves no rows and no provenance; this is where it shows, until
-        a later attempt of the same dataset loads (or the dataset is removed).
+        a later attempt of the same dataset loads (or the dataset is removed). Attempts under a
+        name that is not a dataset name (``../x``, markup) stay in :meth:`load_attempts` only:
+        no such dataset can exist, and the name is not echoed to every reader of ``/datasets``.
         """
         attempts = self.load_attempts()
         if attempts.empty:
             return attempts
+        named = attempts["dataset"].astype(str).str.lower().str.fullmatch(DATASET_NAME_PATTERN)
+        attempts = attempts[named.fillna(False).astype(bool)]
         newest = attempts.sort_values("attempted_at", kind="stable").groupby("dataset").tail(1)
         refused = newest[newest["status"].isin(["refused", "failed"])]
         return refused.sort_values("dataset").reset_index(drop=True)

@@ -155,6 +155,44 @@ def main() -> None:
         ),
         encoding="utf-8",
     )
+    write_trust_cases()
+
+
+def write_trust_cases() -> None:
+    """Files that look right but are not (issue 16): cut files, shrinking reloads, fractions."""
+    x, y = COYHAIQUE
+    header = "nombre,cut,latitud,longitud,cant_arr,benef_est\n"
+    rows = [f"APR {i},11101,{y + i * 0.001:.4f},{x},{40 + i},{120 + i}\n" for i in range(12)]
+    (HERE / "cut").mkdir(exist_ok=True)
+    # A copy that stopped mid-row, over the loaded 14 systems: 11 rows and a half.
+    (HERE / "cut" / "ssr_coyhaique_11101.csv").write_text(
+        header + "".join(rows[:11]) + rows[11][:22], encoding="utf-8"
+    )
+    (HERE / "unclosed_quote.csv").write_text(
+        header + "".join(rows[:3]) + f'"APR sin cerrar,11101,{y},{x},10,30\n', encoding="utf-8"
+    )
+    (HERE / "shrunk").mkdir(exist_ok=True)
+    # Complete and well formed, but 12 systems where 14 are loaded.
+    (HERE / "shrunk" / "ssr_coyhaique_11101.csv").write_text(
+        header + "".join(rows), encoding="utf-8"
+    )
+    (HERE / "fractional_connections.csv").write_text(
+        header + rows[0] + f"APR medio,11101,{y + 0.02},{x},3.5,120\n", encoding="utf-8"
+    )
+    (HERE / "fractional_inhabitants.csv").write_text(
+        "codigo_comuna;localidad;tipo;habitantes;viviendas\n"
+        "11101;El Blanco;Aldea;250;80\n11101;Villa Ortega;Caserío;12,5;4\n",
+        encoding="utf-8",
+    )
+    (HERE / "projects_without_coordinates.csv").write_text(
+        "project_id,cut,name,typology,stage\n"
+        "HL-01,11101,Sede social,Equipamiento,diseño\n"
+        "HL-02,11101,Sin tipología,,diseño\n",
+        encoding="utf-8",
+    )
+    (HERE / "Agua potable Ñuble 2024.csv").write_text(
+        "cut,intervention\n11101,mesa_convergencia\n", encoding="utf-8"
+    )
 
 
 if __name__ == "__main__":
