@@ -157,3 +157,19 @@ def test_a_store_moved_away_while_serving_answers_503(tmp_path: Path) -> None:
         assert client.get("/communes/04303").status_code == 503  # not "comuna desconocida"
         assert _upload(client) == 503
     assert not folder.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/collections/comunas/items", "/collections/apr/items", "/communes", "/datasets", "/runs"],
+)
+def test_offsets_are_bounded_before_any_database(client: TestClient, path: str) -> None:
+    response = client.get(path, params={"offset": "9223372036854775808"})
+    assert response.status_code == 422
+
+
+def test_an_empty_ogc_page_is_an_empty_collection(client: TestClient) -> None:
+    for query in ({"offset": 9_000_000}, {"bbox": "10,10,11,11"}):
+        page = client.get("/collections/comunas/items", params=query)
+        assert page.status_code == 200, page.text
+        assert page.json()["features"] == [] and page.json()["numberReturned"] == 0

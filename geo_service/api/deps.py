@@ -87,7 +87,11 @@ RunIdQuery = Annotated[
 LimitQuery = Annotated[
     int, Query(ge=1, le=MAX_PAGE, description="Filas por página (máximo 10 000).")
 ]
-OffsetQuery = Annotated[int, Query(ge=0, le=10_000_000, description="Filas a saltar.")]
+#: Largest offset of any page: far beyond every table, and far below what a database integer holds.
+MAX_OFFSET = 10_000_000
+OffsetQuery = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="Filas a saltar (máximo 10.000.000).")
+]
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from geo_service.api.deps import MAX_OFFSET
 from geo_service.errors import BadRequestError
 from geo_service.services.collections import collection_named, collections
 from layers.features import (
@@ -387,7 +388,14 @@ def items(
     limit: Annotated[
         int, Query(ge=1, le=MAX_LIMIT, description=f"Objetos por página (máximo {MAX_LIMIT}).")
     ] = DEFAULT_LIMIT,
-    offset: Annotated[int, Query(ge=0, description="Objetos a saltar antes de la página.")] = 0,
+    offset: Annotated[
+        int,
+        Query(
+            ge=0,
+            le=MAX_OFFSET,
+            description="Objetos a saltar antes de la página (máximo 10.000.000).",
+        ),
+    ] = 0,
     properties: Annotated[
         str | None,
         Query(

@@ -108,6 +108,8 @@ class EmbeddedFeatures(FeatureSource):
         properties: tuple[Property, ...],
         simplify: float | None,
     ) -> bytes:
+        if frame.empty:  # past the end, or nothing in the bbox: an empty collection, as PostGIS
+            return b""
         geometries = np.asarray(frame["geom"].array)
         if simplify and collection.polygonal:
             geometries = shapely.simplify(geometries, simplify, preserve_topology=True)
