@@ -10,6 +10,7 @@ figures (cases tried / handled cleanly per store) are printed by the test sessio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -194,6 +195,7 @@ CASES = (
         args=("--crs", "EPSG:4326"),
     ),
     Case("multilayer_gpkg", "multilayer.gpkg", "apr", 1, "elija una con --layer"),
+    Case("cut_gpkg", "cut.gpkg", "apr", 1, "no se puede leer como archivo vectorial"),
     Case(
         "multilayer_gpkg_with_layer",
         "multilayer.gpkg",
@@ -293,6 +295,8 @@ def test_bad_input(corpus_runs, store_name, case):
     result = run["results"][case]
     output = result.stdout + result.stderr
     assert "Traceback" not in output
+    # Parser internals (GDAL's SQL, pandas' tokenizer) are never echoed to people.
+    assert not re.search(r"sqlite3_|SELECT |C error|Error tokenizing", output), output
     assert result.returncode == case.exit_code, output
     assert case.message in " ".join(output.split()), output
     # nothing already loaded changed (a refused reload of a base dataset included)

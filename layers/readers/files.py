@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import logging
 import re
 import warnings
 from pathlib import Path
@@ -18,6 +19,8 @@ from domain.text import fold
 from layers.errors import LayerError, SchemaError, TruncatedFileError
 from layers.parsing import parse_number_column
 from layers.validation import SOURCE_ROW
+
+logger = logging.getLogger("geogaps.layers")
 
 VECTOR_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip", ".fgb", ".parquet"}
 LATITUDE_NAMES = ("latitude", "latitud", "lat", "y_wgs84")
@@ -124,7 +127,7 @@ def read_csv(path: Path) -> pd.DataFrame:
             f"la línea {fields.group(2)} tiene {fields.group(3)} campos y el encabezado "
             f"{fields.group(1)}"
             if fields
-            else f"no se puede separar en columnas ({str(error).strip()})"
+            else "no se puede separar en columnas"
         )
         raise LayerError(
             f"{path.name}: {where}; revise los separadores ({delimiter!r}) y las comillas de esa "
@@ -210,9 +213,12 @@ def read_vector(
                 f"{path.name}: el archivo está cortado: el JSON termina sin cerrarse (línea "
                 f"{unterminated.group(1)}); exporte de nuevo el archivo completo"
             ) from None
+        # The library's words (GDAL's SQL, internal paths) are logged, never shown: they say
+        # nothing a user can act on and may reach an API client.
+        logger.info("%s: lectura vectorial fallida: %s", path.name, detail)
         raise LayerError(
-            f"{path.name}: no se puede leer como archivo vectorial ({detail}); ¿está truncado o "
-            "dañado? Expórtelo de nuevo"
+            f"{path.name}: no se puede leer como archivo vectorial (GeoJSON, GeoPackage, "
+            "Shapefile o GeoParquet); ¿está truncado o dañado? Expórtelo de nuevo"
         ) from None
     frame = frame.reset_index(drop=True)
     if frame.geometry.name in frame and len(frame):

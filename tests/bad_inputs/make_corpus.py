@@ -106,6 +106,9 @@ def main() -> None:
     multi.unlink(missing_ok=True)
     frame.to_file(multi, layer="sistemas")
     frame.assign(nombre="APR B").to_file(multi, layer="copia")
+    # A GeoPackage cut in half: GDAL's error quotes its own SQL, which must not reach people.
+    whole = multi.read_bytes()
+    (HERE / "cut.gpkg").write_bytes(whole[: len(whole) // 2])
     bowtie = Polygon([(x, y), (x + 0.01, y + 0.01), (x + 0.01, y), (x, y + 0.01), (x, y)])
     gpd.GeoDataFrame(
         {"CUT": [11101], "NOMBRE": ["campamento"], "N_HOG": [12]}, geometry=[bowtie], crs=4326
