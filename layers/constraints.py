@@ -93,6 +93,14 @@ INTEGER_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: table → (lower bound, estimate, upper bound) columns of a published interval: every row must
+#: hold 0 ≤ lower ≤ estimate ≤ upper ≤ 1 (each column's own range is in COLUMN_RANGES). A
+#: missing bound stays missing and is not checked.
+INTERVALS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "poverty": (("ci_lower", "rate", "ci_upper"),),
+}
+
+
 def table_named(name: str) -> Table:
     """The SQLAlchemy table of a data table."""
     return Base.metadata.tables[DATA_TABLES[name].__tablename__]

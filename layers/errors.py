@@ -27,6 +27,10 @@ class TruncatedFileError(LayerError):
     """A file that stops early: cut mid-row, inside a quoted field or before its JSON closes."""
 
 
+class MixedUnitsError(LayerError):
+    """A share-or-percentage column that mixes both units (one rate typed as 18,27 among 0,18)."""
+
+
 class SchemaError(LayerError):
     """The file lacks the columns its kind needs."""
 

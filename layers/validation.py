@@ -16,7 +16,8 @@ import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from layers.constraints import INTEGER_COLUMNS, numeric_columns, range_of
+from domain.labels import MISSING
+from layers.constraints import INTEGER_COLUMNS, INTERVALS, numeric_columns, range_of
 from layers.errors import LayerError, MissingCRSError
 from layers.parsing import pad_cut
 
@@ -66,6 +67,14 @@ class ValidationOutcome:
             for row, reason in zip(rows, reasons[mask], strict=True)
         )
         return frame.loc[~mask]
+
+
+def row_label(row: int, path_name: str) -> str:
+    """Where source row ``row`` (1-based, header excluded) is, as the user sees the file.
+
+    A CSV's first data row is its line 2; other files number their features from 1.
+    """
+    return f"línea {row + 1}" if path_name.lower().endswith(".csv") else f"elemento {row}"
 
 
 #: Boxes (west, south, east, north, in degrees) that hold every Chilean place: the mainland
@@ -255,6 +264,49 @@ def reject_fractional_counts(
         )
         frame = outcome.reject_each(frame, fractional, reasons.reindex(frame.index))
     return frame
+
+
+def reject_broken_intervals(
+    frame: pd.DataFrame, table_name: str, outcome: ValidationOutcome, path_name: str
+) -> pd.DataFrame:
+    """Reject rows whose interval does not hold lower ≤ estimate ≤ upper; refuse most broken.
+
+    The intervals are those of :data:`layers.constraints.INTERVALS`, checked after each column's
+    range (so all three already lie in [0, 1]). A missing bound is not checked. When more than
+    half of the rows with a bound break the order, the columns are swapped or mislabelled and
+    the whole file is refused.
+    """
+    for lower, estimate, upper in INTERVALS.get(table_name, ()):
+        if not {lower, estimate, upper} <= set(frame.columns):
+            continue
+        low, value, high = (frame[c].astype(float) for c in (lower, estimate, upper))
+        broken = (low > value) | (value > high) | (low > high)
+        if not broken.any():
+            continue
+        bounded = value.notna() & (low.notna() | high.notna())
+        reasons = pd.Series(
+            [
+                f"no se cumple {lower} ≤ {estimate} ≤ {upper} "
+                f"({' ≤ '.join(_number_or_missing(v) for v in (a, b, c))})"
+                for a, b, c in zip(low, value, high, strict=True)
+            ],
+            index=frame.index,
+        )
+        if broken.sum() > MOSTLY_OUTSIDE * bounded.sum():
+            first = broken[broken].index[0]
+            raise LayerError(
+                f"{path_name}: {int(broken.sum())} de {int(bounded.sum())} filas con intervalo "
+                f"no cumplen {lower} ≤ {estimate} ≤ {upper} (por ejemplo "
+                f"{row_label(int(frame[SOURCE_ROW][first]), path_name)}: "
+                f"{reasons[first].split('(')[-1].rstrip(')')}); revise si las columnas del límite "
+                "inferior y superior están intercambiadas o son de otra variable"
+            )
+        frame = outcome.reject_each(frame, broken, reasons)
+    return frame
+
+
+def _number_or_missing(value: float) -> str:
+    return MISSING if np.isnan(value) else f"{value:.4g}"
 
 
 def ensure_storage_crs(

@@ -234,6 +234,42 @@ CASES = (
         1,
         "ya tiene el conjunto 'comunas_chile_345'",
     ),
+    Case(
+        "poverty_one_rate_as_percentage",
+        "units/pobreza_un_porcentaje_2022.csv",
+        "poverty",
+        1,
+        "mezcla proporciones (entre 0 y 1) y porcentajes (mayores que 1): de 1029 valores "
+        "distintos de cero, 1 pasan de 1 y 1028 no (línea 2, comuna 1101: pobreza_p = 18,27)",
+    ),
+    Case(
+        "poverty_as_percentages",
+        "units/pobreza_porcentajes_2022.csv",
+        "poverty",
+        0,
+        "cargadas 345",
+    ),
+    Case(
+        "poverty_one_interval_swapped",
+        "units/pobreza_intervalo_invertido_2022.csv",
+        "poverty",
+        0,
+        "no se cumple ci_lower ≤ rate ≤ ci_upper (0.3573 ≤ 0.326 ≤ 0.2948)",
+    ),
+    Case(
+        "poverty_interval_headers_swapped",
+        "units/pobreza_limites_intercambiados_2022.csv",
+        "poverty",
+        1,
+        "no cumplen ci_lower ≤ rate ≤ ci_upper",
+    ),
+    Case(
+        "income_poverty_percent_header_with_shares",
+        "units/pobreza_ingresos_proporciones_2022.csv",
+        "income_poverty",
+        1,
+        "debería estar en porcentaje pero todos sus valores están entre 0 y 1",
+    ),
     Case("unknown_kind", "latin1.csv", "rivers", 1, "el tipo 'rivers' no existe"),
     Case("missing_file", "does_not_exist.geojson", "apr", 1, "no se encontró el archivo"),
 )

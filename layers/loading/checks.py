@@ -21,6 +21,7 @@ from layers.validation import (
     area_km2,
     flag_outside_declared_commune,
     normalise_cuts,
+    reject_broken_intervals,
     reject_conflicting_keys,
     reject_fractional_counts,
     reject_out_of_integer_range,
@@ -94,6 +95,7 @@ def validate_rows(
     store: Store,
     communes: gpd.GeoDataFrame | None,
     outcome: ValidationOutcome,
+    path_name: str = "el archivo",
 ) -> pd.DataFrame:
     """Repair, code, check and flag a reader's rows; the rows that pass, without SOURCE_ROW."""
     if kind.spatial:
@@ -119,6 +121,7 @@ def validate_rows(
     frame = reject_conflicting_keys(frame, list(kind.key), outcome)
     frame = reject_out_of_integer_range(frame, int32_columns(kind.table, frame), outcome)
     frame = reject_out_of_range(frame, kind.table, outcome)
+    frame = reject_broken_intervals(frame, kind.table, outcome, path_name)
     frame = reject_fractional_counts(frame, kind.table, outcome)
     if kind.check_point_in_commune and communes is not None:
         frame = frame.assign(

@@ -170,7 +170,7 @@ def _load_locked(
     frame = kind.transform(raw, path, context, outcome)
     if kind.drop_exact_duplicates:
         frame = drop_exact_duplicates(frame, outcome)
-    frame = validate_rows(frame, kind, store, communes, outcome)
+    frame = validate_rows(frame, kind, store, communes, outcome, path.name)
     report.rows_loaded = len(frame)
     refuse_shrinking(report, previous, allow_shrink)
     refuse_keys_of_other_datasets(store, kind, dataset, frame)

@@ -11,6 +11,7 @@ from layers.errors import SchemaError
 from layers.readers.columns import Frame, keep_columns, numbers_of, require_number, text_of
 from layers.readers.context import ReadContext
 from layers.readers.files import find_column, require_columns
+from layers.readers.units import percent_divisor
 from layers.validation import ValidationOutcome
 
 
@@ -26,26 +27,53 @@ def _year_from(frame: Frame, path: Path) -> pd.Series | int:
     return int(match.group(0))
 
 
+def _rates(
+    frame: Frame,
+    path: Path,
+    cols: dict[str, str],
+    bounds: tuple[tuple[str, ...], tuple[str, ...]],
+    percent: bool,
+) -> tuple[pd.Series, dict[str, pd.Series]]:
+    """The CUT codes, and the rate with its interval bounds as shares, one unit for all three.
+
+    ``bounds`` are the names of the lower and upper bound columns. The unit is decided from the
+    three columns together (:mod:`layers.readers.units`); a file that mixes shares and
+    percentages is refused. Missing bounds stay missing.
+    """
+    cut = text_of(frame, cols["cut"])
+    columns = {
+        "rate": cols["rate"],
+        "ci_lower": find_column(frame, bounds[0]),
+        "ci_upper": find_column(frame, bounds[1]),
+    }
+    values = {name: numbers_of(frame, column) for name, column in columns.items()}
+    written = {column: values[name] for name, column in columns.items() if column is not None}
+    divisor = percent_divisor(frame, written, cut, path, declared_percent=percent)
+    return cut, {name: series / divisor for name, series in values.items()}
+
+
 def poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
-    """MDSF multidimensional poverty rate (0-1, a percentage is converted) with its interval."""
+    """MDSF multidimensional poverty rate with its interval, as shares or as percentages.
+
+    Stored as shares (0-1); the file's unit is read from its rate and interval columns
+    together, and a file mixing both units is refused (:mod:`layers.readers.units`).
+    """
     cols = require_columns(
         frame,
         {"cut": ("codigo", "cut", "codigo_comuna"), "rate": ("pobreza_p", "tasa", "rate")},
         path,
     )
-    rate = numbers_of(frame, cols["rate"])
-    if rate.max() > 1:  # published as a percentage
-        rate = rate / 100
+    cut, rates = _rates(
+        frame, path, cols, (("limite_inferior", "ci_lower"), ("limite_superior", "ci_upper")), False
+    )
     result = keep_columns(
         frame,
         {
-            "cut": text_of(frame, cols["cut"]),
+            "cut": cut,
             "year": _year_from(frame, path),
             "population": numbers_of(frame, find_column(frame, ("poblacion",))),
             "poor_count": numbers_of(frame, find_column(frame, ("pobreza_n",))),
-            "rate": rate,
-            "ci_lower": numbers_of(frame, find_column(frame, ("limite_inferior", "ci_lower"))),
-            "ci_upper": numbers_of(frame, find_column(frame, ("limite_superior", "ci_upper"))),
+            **rates,
             "measure": "multidimensional",
         },
     )
@@ -55,7 +83,11 @@ def poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) 
 
 
 def income_poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
-    """MDSF small-area income poverty: percentages (0-100) with their 95 % interval."""
+    """MDSF small-area income poverty: percentages (0-100) with their 95 % interval.
+
+    The ``_pct`` headers declare percentages; a file whose values mix units, or are all shares,
+    is refused (:mod:`layers.readers.units`).
+    """
     cols = require_columns(
         frame,
         {
@@ -64,16 +96,17 @@ def income_poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOu
         },
         path,
     )
+    cut, rates = _rates(
+        frame, path, cols, (("limite_inferior_pct",), ("limite_superior_pct",)), True
+    )
     result = keep_columns(
         frame,
         {
-            "cut": text_of(frame, cols["cut"]),
+            "cut": cut,
             "year": _year_from(frame, path),
             "population": numbers_of(frame, None),
             "poor_count": numbers_of(frame, None),
-            "rate": numbers_of(frame, cols["rate"]) / 100,
-            "ci_lower": numbers_of(frame, find_column(frame, ("limite_inferior_pct",))) / 100,
-            "ci_upper": numbers_of(frame, find_column(frame, ("limite_superior_pct",))) / 100,
+            **rates,
             "measure": "income",
         },
     )

@@ -159,6 +159,7 @@ def main() -> None:
         encoding="utf-8",
     )
     write_trust_cases()
+    write_unit_cases()
 
 
 def write_trust_cases() -> None:
@@ -195,6 +196,56 @@ def write_trust_cases() -> None:
     )
     (HERE / "Agua potable Ñuble 2024.csv").write_text(
         "cut,intervention\n11101,mesa_convergencia\n", encoding="utf-8"
+    )
+
+
+def write_unit_cases() -> None:
+    """Copies of the real MDSF poverty files with units mixed or intervals broken (issue 16)."""
+    social = HERE.parents[2] / "shared" / "data" / "chile" / "social"
+    lines = (social / "pobreza_multidimensional_comunal_2022.csv").read_text("utf-8").splitlines()
+    header, rows = lines[0], lines[1:]
+    fields = [row.split(";") for row in rows]
+    (HERE / "units").mkdir(exist_ok=True)
+
+    def write(name: str, first: str, body: list[list[str]]) -> None:
+        text = "\n".join([first, *(";".join(row) for row in body)]) + "\n"
+        (HERE / "units" / name).write_text(text, encoding="utf-8")
+
+    def percent(text: str) -> str:
+        return repr(float(text.replace(",", ".")) * 100).replace(".", ",") if text else text
+
+    # Iquique typed as a percentage among 345 shares: the whole file was divided by 100.
+    write(
+        "pobreza_un_porcentaje_2022.csv",
+        header,
+        [[*fields[0][:5], "18,27", *fields[0][6:]], *fields[1:]],
+    )
+    # The same figures published as percentages, rate and interval alike: loads as shares.
+    write(
+        "pobreza_porcentajes_2022.csv",
+        header,
+        [[*row[:5], *(percent(value) for value in row[5:])] for row in fields],
+    )
+    # Alto Hospicio's bounds swapped: that row is rejected, the others load.
+    swapped = [*fields[1][:6], fields[1][7], fields[1][6]]
+    write("pobreza_intervalo_invertido_2022.csv", header, [fields[0], swapped, *fields[2:]])
+    # Every lower bound under the upper bound's header: the file is refused.
+    write(
+        "pobreza_limites_intercambiados_2022.csv",
+        header.replace("limite_inferior", "TMP")
+        .replace("limite_superior", "limite_inferior")
+        .replace("TMP", "limite_superior"),
+        fields,
+    )
+    # Income poverty declared in percent (_pct) but written as shares.
+    income = (social / "pobreza_ingresos_comunal_2022.csv").read_text("utf-8").splitlines()
+    shares = []
+    for line in income[1:]:
+        cells = line.split(",")
+        cells[3:6] = [repr(float(cell) / 100) for cell in cells[3:6]]
+        shares.append(",".join(cells))
+    (HERE / "units" / "pobreza_ingresos_proporciones_2022.csv").write_text(
+        "\n".join([income[0], *shares]) + "\n", encoding="utf-8"
     )
 
 
