@@ -15,7 +15,7 @@ from layers.validation import ValidationOutcome, parse_crs
 
 #: Version of the readers and validation rules; bump it when a change alters what a file
 #: loads as, so unchanged files are reloaded once.
-READER_VERSION = "3"
+READER_VERSION = "4"
 #: Files that belong to a main file of the same name (a Shapefile is several files).
 SIDECAR_SUFFIXES = (".shp", ".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx", ".qmd")
 
