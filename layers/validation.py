@@ -164,22 +164,54 @@ def check_degrees(
     )
 
 
-def reject_outside_chile(
-    frame: gpd.GeoDataFrame, outcome: ValidationOutcome, path_name: str
-) -> gpd.GeoDataFrame:
-    """Reject geometries (in EPSG:4326) outside Chile; refuse the file if most are outside."""
-    present, bounds = present_bounds(frame)
-    if not present.any():
-        return frame
+def in_boxes(bounds: np.ndarray, boxes: Iterable[tuple[float, float, float, float]]) -> np.ndarray:
+    """Whether each row of ``bounds`` (minx, miny, maxx, maxy) lies wholly in one of ``boxes``."""
     inside = np.zeros(len(bounds), dtype=bool)
-    for west, south, east, north in CHILE_EXTENT.values():
+    for west, south, east, north in boxes:
         inside |= (
             (bounds[:, 0] >= west)
             & (bounds[:, 2] <= east)
             & (bounds[:, 1] >= south)
             & (bounds[:, 3] <= north)
         )
-    if inside.all():
+    return inside
+
+
+#: The inhabited boxes of CHILE_EXTENT: a swapped Magallanes point lands in the Antarctic box.
+_INHABITED = [box for name, box in CHILE_EXTENT.items() if "Antártico" not in name]
+_ANTARCTIC = [box for name, box in CHILE_EXTENT.items() if "Antártico" in name]
+SWAPPED_REASON = (
+    "latitud y longitud invertidas: tal como vienen quedan fuera de Chile o en la Antártica, "
+    "leídas al revés caen en Chile"
+)
+
+
+def reject_outside_chile(
+    frame: gpd.GeoDataFrame, outcome: ValidationOutcome, path_name: str
+) -> gpd.GeoDataFrame:
+    """Reject geometries (in EPSG:4326) outside Chile; refuse the file if most are outside.
+
+    A geometry outside Chile, or in the Antarctic box, whose coordinates read the other way round
+    fall in inhabited Chile has its latitude and longitude swapped: it is rejected saying so, and
+    a file where most are swapped is refused with that hint (a Punta Arenas point swapped lands
+    in the Antarctic box, which would otherwise accept it).
+    """
+    present, bounds = present_bounds(frame)
+    if not present.any():
+        return frame
+    inside = in_boxes(bounds, CHILE_EXTENT.values())
+    swapped = (~inside | in_boxes(bounds, _ANTARCTIC)) & in_boxes(
+        bounds[:, [1, 0, 3, 2]], _INHABITED
+    )
+    if swapped.sum() > MOSTLY_OUTSIDE * len(inside):
+        example = bounds[swapped][0]
+        raise LayerError(
+            f"{path_name}: {int(swapped.sum())} de {len(inside)} geometrías tienen latitud y "
+            f"longitud invertidas (por ejemplo lon {example[0]:.4f}, lat {example[1]:.4f}, que "
+            "leídas al revés caen en Chile); revise qué columna es la latitud y cuál la "
+            "longitud (en GeoJSON y WKT el orden es longitud, latitud)"
+        )
+    if inside.all() and not swapped.any():
         return frame
     if (~inside).sum() > MOSTLY_OUTSIDE * len(inside):
         example = bounds[~inside][0]
@@ -190,9 +222,11 @@ def reject_outside_chile(
             f"{source}); revise que el sistema de coordenadas sea el correcto o indíquelo con "
             "--crs (EPSG:4326 para grados, EPSG:32719 para UTM 19S)"
         )
-    mask = np.zeros(len(frame), dtype=bool)
-    mask[present] = ~inside
-    return outcome.reject(frame, pd.Series(mask, index=frame.index), "coordenadas fuera de Chile")
+    reasons = np.full(len(frame), "", dtype=object)
+    reasons[np.flatnonzero(present)[~inside]] = "coordenadas fuera de Chile"
+    reasons[np.flatnonzero(present)[swapped]] = SWAPPED_REASON
+    reason_series = pd.Series(reasons, index=frame.index)
+    return outcome.reject_each(frame, reason_series != "", reason_series)
 
 
 _DIMENSION_NAMES = {0: "puntos", 1: "líneas", 2: "polígonos"}
@@ -338,7 +372,35 @@ def ensure_storage_crs(
     frame = check_degrees(frame, outcome, path_name)
     if not CRS.from_user_input(frame.crs).equals(CRS.from_user_input(STORAGE_CRS)):
         outcome.reprojected_from = CRS.from_user_input(frame.crs).to_string()
-        frame = frame.to_crs(STORAGE_CRS)
+        frame = check_transform(frame.to_crs(STORAGE_CRS), outcome.reprojected_from, path_name)
+    return frame
+
+
+def check_transform(frame: gpd.GeoDataFrame, source: str, path_name: str) -> gpd.GeoDataFrame:
+    """Refuse a reprojection that broke the data: non-finite results, or a centre out of Chile.
+
+    A CRS with an absurd datum shift (``+towgs84=1e308,…``) or the wrong zone is valid to PROJ
+    and moves every point; the median of the geometries' centres (robust to a few strays and to
+    data split between the mainland and the islands) must still fall in Chile.
+    """
+    present, bounds = present_bounds(frame)
+    if not present.any():
+        return frame
+    finite = np.isfinite(bounds).all(axis=1)
+    if not finite.all():
+        raise LayerError(
+            f"{path_name}: la transformación desde {source} da coordenadas infinitas o no "
+            f"numéricas en {int((~finite).sum())} de {len(finite)} geometrías; revise --crs "
+            "(un parámetro +towgs84 o una zona absurdos) o use un código EPSG"
+        )
+    lon = float(np.median((bounds[:, 0] + bounds[:, 2]) / 2))
+    lat = float(np.median((bounds[:, 1] + bounds[:, 3]) / 2))
+    if not in_boxes(np.array([[lon, lat, lon, lat]]), CHILE_EXTENT.values()).any():
+        raise LayerError(
+            f"{path_name}: reproyectado desde {source}, el centro de los datos queda en lon "
+            f"{lon:.4f}, lat {lat:.4f}, fuera de Chile; el sistema de coordenadas indicado no es "
+            "el del archivo: revise --crs (EPSG:4326 para grados, EPSG:32719 para UTM 19S)"
+        )
     return frame
 
 
@@ -466,26 +528,6 @@ def reject_conflicting_keys(
         return frame
     repeated = frame.duplicated(subset=key, keep="first")
     return outcome.reject(frame, repeated, f"repeats the key ({', '.join(key)}) of an earlier row")
-
-
-def flag_outside_declared_commune(
-    points: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, outcome: ValidationOutcome
-) -> pd.Series:
-    """Return True for points that lie outside the polygon of the commune they declare.
-
-    Communes without a polygon cannot be checked and are not flagged.
-    """
-    outlines = communes.set_index("cut").geometry
-    flags = pd.Series(False, index=points.index)
-    has_point = ~(points.geometry.isna() | points.geometry.is_empty)
-    declared = points.loc[has_point, "cut"].map(outlines)
-    checkable = declared.notna()
-    if checkable.any():
-        polygons = gpd.GeoSeries(declared[checkable], crs=STORAGE_CRS).array
-        inside = shapely.covers(polygons, points.geometry.loc[checkable[checkable].index].array)
-        flags.loc[checkable[checkable].index] = ~np.asarray(inside)
-    outcome.outside_declared_commune += int(flags.sum())
-    return flags
 
 
 def area_km2(polygons: gpd.GeoSeries) -> pd.Series:

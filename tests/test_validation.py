@@ -128,19 +128,30 @@ def test_exact_duplicates_are_dropped_and_counted(store, inside, tmp_path):
     assert (report.rows_read, report.rows_loaded, report.outcome.duplicates_removed) == (4, 2, 2)
 
 
-def test_points_outside_their_declared_commune_are_flagged_not_dropped(store, inside, tmp_path):
+def test_points_just_outside_their_declared_commune_are_flagged_far_ones_rejected(
+    store, inside, tmp_path
+):
+    petorca = store.read_table("communes").set_index("cut").loc["05404", "geom"]
+    # ~500 m outside Petorca's outline: within the 2 km tolerance, kept and flagged.
+    largest = max(getattr(petorca, "geoms", [petorca]), key=lambda part: part.area)
+    x, y = largest.buffer(0.005).exterior.coords[0]
     path = _geojson(
         tmp_path / "apr.geojson",
         [
             _point_feature(inside["05404"], nombre="bien ubicado", cut="05404"),
+            _point_feature(Point(x, y), nombre="en el borde", cut="05404"),
             _point_feature(inside["04303"], nombre="mal declarado", cut="05404"),
         ],
     )
     report = load_file(store, "apr", path)
     assert report.outcome.outside_declared_commune == 1
     stored = store.read_table("apr_systems").set_index("name")
-    assert bool(stored.loc["mal declarado", "outside_declared_commune"])
+    assert bool(stored.loc["en el borde", "outside_declared_commune"])
     assert not bool(stored.loc["bien ubicado", "outside_declared_commune"])
+    assert "mal declarado" not in stored.index
+    (reason,) = [r.reason for r in report.outcome.rejections]
+    assert reason.startswith("fuera de su comuna declarada 05404: a ")
+    assert "dentro de la comuna 04303" in reason
 
 
 def test_chilean_number_formats_in_a_csv(store, tmp_path):

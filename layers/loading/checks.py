@@ -12,6 +12,7 @@ from domain.text import fold
 from layers.constraints import unique_keys
 from layers.errors import DependencyError, LayerError
 from layers.loading.report import LoadReport
+from layers.places import check_declared_communes, reject_antarctic_elsewhere
 from layers.readers import Kind
 from layers.stores.base import Store
 from layers.tables import table_named
@@ -19,7 +20,6 @@ from layers.validation import (
     SOURCE_ROW,
     ValidationOutcome,
     area_km2,
-    flag_outside_declared_commune,
     normalise_cuts,
     reject_broken_intervals,
     reject_conflicting_keys,
@@ -123,9 +123,13 @@ def validate_rows(
     frame = reject_out_of_range(frame, kind.table, outcome)
     frame = reject_broken_intervals(frame, kind.table, outcome, path_name)
     frame = reject_fractional_counts(frame, kind.table, outcome)
+    if kind.spatial and "cut" in frame:
+        frame = reject_antarctic_elsewhere(frame, outcome)
     if kind.check_point_in_commune and communes is not None:
-        frame = frame.assign(
-            outside_declared_commune=flag_outside_declared_commune(frame, communes, outcome)
+        frame = check_declared_communes(frame, communes, outcome)
+    elif kind.check_point_in_commune:
+        outcome.notes.append(
+            "commune boundaries not loaded: points checked against Chile's extent only"
         )
     if kind.name == "communes":
         frame = frame.assign(area_km2=area_km2(frame.geometry).to_numpy())

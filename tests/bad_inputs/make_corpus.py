@@ -15,6 +15,7 @@ HERE = Path(__file__).resolve().parent
 COYHAIQUE = (-72.0662, -45.5712)  # inside commune 11101
 PASCUA = (-109.4267, -27.1500)  # Hanga Roa, commune 05201
 JUAN_FERNANDEZ = (-78.8300, -33.6400)  # San Juan Bautista, commune 05104
+COYHAIQUE_UTM = (260752, 4949020)  # COYHAIQUE in UTM 19S (EPSG:32719) metres
 
 
 def feature(x: float, y: float, **properties: object) -> dict:
@@ -49,10 +50,10 @@ def main() -> None:
     )
     (HERE / "utf16.csv").write_bytes("cut,intervention\n11101,mesa_convergencia\n".encode("utf-16"))
     (HERE / "binary.csv").write_bytes(bytes(range(256)) * 4)
-    geojson("utm_without_crs.geojson", [feature(732000, 4950000, nombre="APR UTM", cut="11101")])
+    geojson("utm_without_crs.geojson", [feature(*COYHAIQUE_UTM, nombre="APR UTM", cut="11101")])
     geojson(
         "utm_declared.geojson",
-        [feature(732000, 4950000, nombre="APR UTM", cut="11101")],
+        [feature(*COYHAIQUE_UTM, nombre="APR UTM", cut="11101")],
         crs="urn:ogc:def:crs:EPSG::32719",
     )
     geojson("points_as_communes.geojson", [feature(x, y, codigo_comuna="11101", nombre="X")])
@@ -160,6 +161,7 @@ def main() -> None:
     )
     write_trust_cases()
     write_unit_cases()
+    write_place_cases()
 
 
 def write_trust_cases() -> None:
@@ -246,6 +248,38 @@ def write_unit_cases() -> None:
         shares.append(",".join(cells))
     (HERE / "units" / "pobreza_ingresos_proporciones_2022.csv").write_text(
         "\n".join([income[0], *shares]) + "\n", encoding="utf-8"
+    )
+
+
+def write_place_cases() -> None:
+    """Points that are not where they say (issue 16, plausible places)."""
+    x, y = COYHAIQUE
+    good = feature(x, y, nombre="APR bien", cut="11101")
+    header = "nombre,cut,latitud,longitud\n"
+    # Punta Arenas (-70.9167, -53.1667) with latitude and longitude swapped: the Antarctic box.
+    (HERE / "swapped_punta_arenas.csv").write_text(
+        header + f"APR bien,11101,{y},{x}\nAPR invertido,12101,-70.9167,-53.1667\n",
+        encoding="utf-8",
+    )
+    (HERE / "swapped_file.csv").write_text(
+        header + "APR 1,12101,-70.9167,-53.1667\nAPR 2,12101,-70.9000,-53.1500\n",
+        encoding="utf-8",
+    )
+    geojson(
+        "mendoza_declared_santiago.geojson",
+        [good, feature(-68.8272, -32.8895, nombre="APR Mendoza", cut="13101")],
+    )
+    geojson(
+        "at_sea_off_valparaiso.geojson",
+        [good, feature(-74.85, -33.05, nombre="APR en el mar", cut="05101")],
+    )
+    geojson(
+        "coyhaique_declared_santiago.geojson",
+        [good, feature(x, y + 0.002, nombre="APR lejos", cut="13101")],
+    )
+    geojson(
+        "antarctic_declared_coyhaique.geojson",
+        [good, feature(-58.9667, -62.2, nombre="Villa Las Estrellas", cut="11101")],
     )
 
 
