@@ -13,7 +13,8 @@ echo "== ruff"; .venv/bin/ruff check .
 echo "== mypy"; .venv/bin/mypy domain geo_service layers analysis maps tests
 echo "== pytest"
 set +e
-.venv/bin/python -m pytest --cov --cov-report=term "$@"
+# Two workers (one per core), one module per worker at a time: module fixtures stay per module.
+.venv/bin/python -m pytest -n "${GEOGAPS_TEST_WORKERS:-2}" --dist loadfile --durations=15 --cov --cov-report=term "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

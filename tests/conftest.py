@@ -47,14 +47,22 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def database_url() -> Iterator[str]:
     url = os.environ.get("GEOGAPS_TEST_DATABASE_URL")
     if not url:
         pytest.fail(
             "GEOGAPS_TEST_DATABASE_URL is not set; run the tests with scripts/test.sh, which "
             "starts a throwaway PostGIS"
         )
-    return url
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        # Under pytest-xdist each worker gets its own base database, so the template and module
+        # copies derived from it never collide with another worker's.
+        name = f"{_database_name(url)}_{worker}"
+        yield _fresh_database(url, name)
+        _drop_database(url, name)
+        return
+    yield url
 
 
 def _database_name(url: str) -> str:
