@@ -256,3 +256,48 @@ def accessibility_features(
             )
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def overlay_legends() -> dict[str, dict[str, Any]]:
+    """The legend of each point overlay, from the colours and sizes the features above use.
+
+    Returns
+    -------
+    dict
+        Overlay id (``/mapa/capas/{id}.geojson``) → ``items`` (``label``, ``colour`` and
+        ``dashed`` for an approximate location) and ``note`` (what a marker's size says, or
+        None). The map page draws it when the overlay is switched on.
+    """
+
+    def item(label: str, colour: str, *, dashed: bool = False) -> dict[str, Any]:
+        return {"label": label, "colour": colour, "dashed": dashed}
+
+    approximate = "Ubicación aproximada: dibujado en el centro de la comuna (borde punteado)"
+    return {
+        "apr": {
+            "items": [item("Sistema APR / SSR", APR_COLOUR)],
+            "note": "Tamaño según beneficiarios; el círculo mínimo es un sistema sin dato "
+            "de beneficiarios.",
+        },
+        "proyectos": {
+            "items": [item(TYPOLOGY_LABELS[t], TYPOLOGY_COLOURS[t]) for t in PROJECT_TYPOLOGIES]
+            + [item(approximate, "#ffffff", dashed=True)],
+            "note": None,
+        },
+        "salud": {
+            "items": [item(label, colour) for label, colour, _ in HEALTH_GROUPS]
+            + [item(*OTHER_HEALTH)],
+            "note": "Solo establecimientos vigentes en operación.",
+        },
+        "escuelas": {"items": [item("Establecimiento educacional", SCHOOL_COLOUR)], "note": None},
+        "huella": {
+            "items": [item("Comuna con intervención de Huella Local", HUELLA_COLOUR)],
+            "note": None,
+        },
+        "accesibilidad": {
+            "items": [item("Comuna y tipo de destino (un círculo por destino)", ACCESS_COLOUR)],
+            "note": "Tamaño según los minutos de viaje de la población rural al destino más "
+            "cercano: mayor círculo, más lejos (tope a las 3 h 15 min); el círculo mínimo "
+            "también marca una comuna sin dato de minutos.",
+        },
+    }

@@ -16,9 +16,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from analysis.challenges import Catalogue
-from analysis.formatting import UNIT_DECIMALS, format_day, format_share
+from analysis.formatting import UNIT_DECIMALS, format_day
 from domain.labels import LABELS
 from maps.assets import STATIC_URL, TEMPLATE_DIR, localise
+from maps.overlays import overlay_legends
 
 #: Colour of each tier number, the same in every view (tier 1 = largest gaps, darkest).
 #: ColorBrewer YlOrRd; tiers beyond five (rare: ``--tiers`` up to 10) reuse the lightest.
@@ -146,6 +147,7 @@ def page_config(
         }
     )
     created = run.get("created_at")
+    legends = overlay_legends()
     return {
         "challenges": challenges,
         "composite_id": catalogue.composite_id,
@@ -172,7 +174,13 @@ def page_config(
         ),
         "initial": {"challenge": challenge, "region": region or ""},
         "overlays": [
-            {"id": key, "label": label, "kind": "points", "url": f"{urls.overlays}{key}.geojson"}
+            {
+                "id": key,
+                "label": label,
+                "kind": "points",
+                "url": f"{urls.overlays}{key}.geojson",
+                "legend": legends.get(key),
+            }
             for key, label in (overlays or OVERLAYS).items()
             if key not in COMMUNE_OVERLAYS
         ]
@@ -221,7 +229,8 @@ def map_page(config: dict[str, Any], static_url: str = STATIC_URL) -> str:
             location=[-33.0, -71.0],
             zoom_start=4,
             tiles=None,
-            control_scale=True,
+            # The script adds a metric-only scale (folium's would show miles too).
+            control_scale=False,
             prefer_canvas=True,
             min_zoom=3,
             zoom_snap=0.25,
@@ -271,10 +280,7 @@ def _classification_sentence(parameters: dict[str, Any]) -> str:
     aggregation = _AGGREGATIONS.get(parameters.get("aggregation", "arithmetic"), "aritmética")
     return (
         f"Clasificación: {tiers} tramos por {method_text} del puntaje (tramo 1 = mayor brecha); "
-        f"normalización {normalization}, media {aggregation}. "
-        f"Prioridad inestable: una comuna del tramo 1 que queda en él en menos del "
-        f"{format_share(UNSTABLE_SHARE)} de las simulaciones Monte Carlo, o una de otro tramo "
-        f"que llega al tramo 1 en más del {format_share(1 - UNSTABLE_SHARE)}."
+        f"normalización {normalization}, media {aggregation}."
     )
 
 

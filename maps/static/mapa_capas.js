@@ -41,6 +41,10 @@ window.geogaps.overlays = function (context) {
     overlayLoaders[L.stamp(group)] = overlay;
     layerControl.addOverlay(group, overlay.label);
   });
+  // On a small screen the open list would hide the map: it closes once a layer is chosen
+  // (and, as everywhere, when the map is tapped).
+  var smallScreen = window.matchMedia("(max-width: 760px)");
+  map.on("overlayadd overlayremove", function () { if (smallScreen.matches) layerControl.collapse(); });
   map.on("overlayadd", function (event) { loadOverlay(event.layer); });
   map.on("overlayremove", function (event) {
     var overlay = overlayLoaders[L.stamp(event.layer)];
@@ -95,7 +99,7 @@ window.geogaps.overlays = function (context) {
     fetch(overlay.url + "?" + query.toString()).then(checked).then(function (data) {
       if (group.token !== token) return;
       group.clearLayers();
-      var count = overlay.kind === "points" ? drawOverlay(group, data)
+      var count = overlay.kind === "points" ? drawOverlay(group, overlay, data)
         : overlay.kind === "rezago" ? drawLaggingOverlay(group, overlay, data)
         : overlay.kind === "sitios" ? drawSitesOverlay(group, overlay, data)
         : drawCommuneOverlay(group, overlay, data);
@@ -147,6 +151,19 @@ window.geogaps.overlays = function (context) {
       shape.addTo(group);
       drawn += 1;
     });
+    var keys = Object.keys(colours);
+    var nodes = [];
+    if (overlay.kind === "clusters") {
+      nodes.push(swatchList(keys.map(function (key) { return { label: key, colour: colours[key] }; })));
+      nodes.push(el("p", { "class": "geogaps-small" },
+        "Comunas con agrupamiento significativo (Moran local) del desafío elegido; las demás no se marcan."));
+    } else {
+      nodes.push(el("p", { "class": "geogaps-small" }, formatInteger(keys.length) +
+        " grupos intercomunales propuestos: un color por grupo (los colores se repiten desde el " +
+        formatInteger(palette.length + 1) + "º grupo); el detalle de cada grupo, al pasar sobre la comuna."));
+    }
+    if (!keys.length) nodes = [el("p", { "class": "geogaps-small" }, "Ninguna comuna marcada en esta vista.")];
+    overlayNote(overlay, nodes);
     return drawn;
   }
 
@@ -223,8 +240,28 @@ window.geogaps.overlays = function (context) {
     return features.length;
   }
 
-  function drawOverlay(group, data) {
+  // A legend list: a swatch (colour, dashed border for approximate places) and a label each.
+  function swatchList(items) {
+    var list = el("ul", { "class": "geogaps-swatches" });
+    items.forEach(function (entry) {
+      var item = el("li");
+      var swatch = el("span", { "class": "geogaps-swatch geogaps-swatch-round" });
+      swatch.style.background = entry.colour;
+      if (entry.dashed) swatch.style.borderStyle = "dashed";
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(entry.label));
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  // Points and areas of the server's layers, with the legend the server sends for each.
+  function drawOverlay(group, overlay, data) {
     var renderer = communeRenderer;
+    var legend = overlay.legend || { items: [], note: null };
+    var nodes = [swatchList(legend.items)];
+    if (legend.note) nodes.push(el("p", { "class": "geogaps-small" }, legend.note));
+    overlayNote(overlay, nodes);
     L.geoJSON(data, {
       pointToLayer: function (feature, latlng) {
         var p = feature.properties;
