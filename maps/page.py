@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from analysis.challenges import Catalogue
 from analysis.formatting import UNIT_DECIMALS, format_day
+from analysis.spatial import QUADRANT_LABELS
 from domain.labels import LABELS
 from maps.assets import STATIC_URL, TEMPLATE_DIR, localise
 from maps.overlays import overlay_legends
@@ -70,6 +71,13 @@ OVERLAYS: Final = {
     "escuelas": "Establecimientos educacionales",
     "huella": "Presencia de Huella Local",
     "accesibilidad": "Tiempo de viaje de la población rural (geogaps accessibility)",
+}
+#: Colour and meaning of each significant local Moran quadrant (the clusters overlay's legend).
+CLUSTER_LEGEND: Final = {
+    QUADRANT_LABELS[1]: ("#b2182b", "brecha alta rodeada de brechas altas"),
+    QUADRANT_LABELS[3]: ("#2166ac", "brecha baja rodeada de brechas bajas"),
+    QUADRANT_LABELS[4]: ("#ef8a62", "brecha alta entre vecinas de brecha baja"),
+    QUADRANT_LABELS[2]: ("#67a9cf", "brecha baja entre vecinas de brecha alta"),
 }
 #: Overlays drawn on the commune outlines from the API's run tables: id → (label, endpoint).
 COMMUNE_OVERLAYS: Final = {
@@ -191,6 +199,10 @@ def page_config(
         + [
             {"id": key, "label": label, "kind": key, "url": url}
             for key, (label, url) in DECISION_OVERLAYS.items()
+        ],
+        "cluster_legend": [
+            {"label": quadrant, "colour": colour, "meaning": meaning}
+            for quadrant, (colour, meaning) in CLUSTER_LEGEND.items()
         ],
         "siting_query": dict(SITING_QUERY),
         "urls": {

@@ -8,7 +8,7 @@ copies in ``maps/static/vendor`` (FastAPI's defaults would load them from public
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Request
@@ -76,10 +76,16 @@ def map_page_route(
     return HTMLResponse(page)
 
 
+#: The documentation pages may fetch images, fonts and data from this server only: ReDoc's
+#: sidebar asks cdn.redoc.ly for a logo, which the browser then does not request (the image
+#: hides itself when it fails).
+DOCS_POLICY: Final = "img-src 'self' data:; font-src 'self' data:; connect-src 'self'"
+
+
 @router.get("/docs", response_class=HTMLResponse)
 def swagger_ui(request: Request) -> HTMLResponse:
     """Interactive API documentation (Swagger UI), every asset from this server."""
-    return get_swagger_ui_html(
+    page = get_swagger_ui_html(
         openapi_url=_openapi_url(request),
         title=f"{request.app.title} · documentación interactiva de la API",
         swagger_js_url=f"{STATIC_URL}/{SWAGGER_UI_JS}",
@@ -88,18 +94,22 @@ def swagger_ui(request: Request) -> HTMLResponse:
         # No validator badge: it would send the OpenAPI document to validator.swagger.io.
         swagger_ui_parameters={"validatorUrl": None},
     )
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
 
 
 @router.get("/redoc", response_class=HTMLResponse)
 def redoc(request: Request) -> HTMLResponse:
     """API reference (ReDoc), every asset from this server and the system's fonts."""
-    return get_redoc_html(
+    page = get_redoc_html(
         openapi_url=_openapi_url(request),
         title=f"{request.app.title} · referencia de la API",
         redoc_js_url=f"{STATIC_URL}/{REDOC_JS}",
         redoc_favicon_url=f"{STATIC_URL}/{FAVICON}",
         with_google_fonts=False,
     )
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
 
 
 def _openapi_url(request: Request) -> str:

@@ -123,17 +123,24 @@ window.geogaps.overlays = function (context) {
     });
   }
 
-  var QUADRANT_COLOURS = ["#b2182b", "#2166ac", "#ef8a62", "#67a9cf", "#999999"];
+  // Significant quadrants only (not "No significativo" nor "Sin vecinos"), one colour each.
+  var QUADRANT_COLOURS = {};
+  (config.cluster_legend || []).forEach(function (entry) { QUADRANT_COLOURS[entry.label] = entry.colour; });
   var GROUP_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
   function drawCommuneOverlay(group, overlay, data) {
     var rows = data.clusters || data.groups || [];
     var colours = {};
-    var palette = overlay.kind === "clusters" ? QUADRANT_COLOURS : GROUP_COLOURS;
+    var palette = GROUP_COLOURS;
+    var counts = {};
     var drawn = 0;
     rows.forEach(function (row) {
       var key = overlay.kind === "clusters" ? row.quadrant : row.group_id;
-      if (!key || (overlay.kind === "clusters" && /^no significativ/i.test(key))) return;
-      if (!(key in colours)) colours[key] = palette[Object.keys(colours).length % palette.length];
+      if (!key || (overlay.kind === "clusters" && !(key in QUADRANT_COLOURS))) return;
+      counts[key] = (counts[key] || 0) + 1;
+      if (!(key in colours)) {
+        colours[key] = overlay.kind === "clusters" ? QUADRANT_COLOURS[key]
+          : palette[Object.keys(colours).length % palette.length];
+      }
       var base = layersByCut[row.cut];
       if (!base) return;
       var shape = L.geoJSON(base.feature, {
@@ -154,15 +161,19 @@ window.geogaps.overlays = function (context) {
     var keys = Object.keys(colours);
     var nodes = [];
     if (overlay.kind === "clusters") {
-      nodes.push(swatchList(keys.map(function (key) { return { label: key, colour: colours[key] }; })));
+      nodes.push(swatchList(config.cluster_legend.map(function (entry) {
+        return { label: entry.label + " (" + entry.meaning + "): " + formatInteger(counts[entry.label] || 0) + " comunas",
+          colour: entry.colour };
+      })));
       nodes.push(el("p", { "class": "geogaps-small" },
-        "Comunas con agrupamiento significativo (Moran local) del desafío elegido; las demás no se marcan."));
-    } else {
+        "Moran local del puntaje del desafío elegido; se marcan solo las comunas con agrupamiento significativo."));
+    } else if (keys.length) {
       nodes.push(el("p", { "class": "geogaps-small" }, formatInteger(keys.length) +
         " grupos intercomunales propuestos: un color por grupo (los colores se repiten desde el " +
         formatInteger(palette.length + 1) + "º grupo); el detalle de cada grupo, al pasar sobre la comuna."));
+    } else {
+      nodes.push(el("p", { "class": "geogaps-small" }, "Ningún grupo intercomunal propuesto en esta vista."));
     }
-    if (!keys.length) nodes = [el("p", { "class": "geogaps-small" }, "Ninguna comuna marcada en esta vista.")];
     overlayNote(overlay, nodes);
     return drawn;
   }

@@ -39,6 +39,10 @@ window.geogaps.panel = function (context) {
     var close = el("button", { type: "button", "class": "geogaps-close", "aria-label": "Cerrar" }, "×");
     close.addEventListener("click", closePanel);
     panel.appendChild(close);
+    // On a phone the map is above, out of sight once the panel is read (hidden on wide screens).
+    var back = el("button", { type: "button", "class": "geogaps-to-map" }, "↑ Ver el mapa");
+    back.addEventListener("click", function () { map.getContainer().scrollIntoView({ block: "start" }); });
+    panel.appendChild(back);
     panel.appendChild(el("h2", { id: "geogaps-panel-title" }, namesByCut[cut] || cut));
     panel.appendChild(el("div", { id: "geogaps-panel-scores" }));
     panel.appendChild(el("div", { id: "geogaps-panel-profile" }, "Cargando perfil…"));
