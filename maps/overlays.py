@@ -216,6 +216,15 @@ DESTINATION_LABELS: Final = {
     "apr": "sistema APR",
     "centre": "centro comunal",
 }
+#: Colour of each destination kind: a commune's circles (one per kind) share its label point.
+DESTINATION_COLOURS: Final = {
+    "primary": "#1b9e77",
+    "cesfam": "#66a61e",
+    "hospital": "#e31a1c",
+    "school": "#f781bf",
+    "apr": "#08519c",
+    "centre": "#6a51a3",
+}
 
 
 def accessibility_features(
@@ -250,7 +259,7 @@ def accessibility_features(
                 {
                     "title": f"Accesibilidad · {names.get(cut, cut)}",
                     "lines": lines,
-                    "colour": ACCESS_COLOUR,
+                    "colour": DESTINATION_COLOURS.get(kind, ACCESS_COLOUR),
                     "radius": round(radius, 1),
                 },
             )
@@ -295,9 +304,13 @@ def overlay_legends() -> dict[str, dict[str, Any]]:
             "note": None,
         },
         "accesibilidad": {
-            "items": [item("Comuna y tipo de destino (un círculo por destino)", ACCESS_COLOUR)],
-            "note": "Tamaño según los minutos de viaje de la población rural al destino más "
-            "cercano: mayor círculo, más lejos (tope a las 3 h 15 min); el círculo mínimo "
-            "también marca una comuna sin dato de minutos.",
+            "items": [
+                item(f"Hasta {label}", DESTINATION_COLOURS[kind])
+                for kind, label in DESTINATION_LABELS.items()
+            ],
+            "note": "Un círculo por comuna y destino, en el centro de la comuna. Tamaño según "
+            "los minutos de viaje de la población rural al destino más cercano: mayor círculo, "
+            "más lejos (tope a las 3 h 15 min); el círculo mínimo también marca una comuna sin "
+            "dato de minutos.",
         },
     }

@@ -277,6 +277,9 @@ def test_laptop_panel_in_view_and_every_overlay_has_a_legend(browser, server, tm
                 assert f"{entry['label']} ({entry['meaning']})" in text
         # A list of swatches, or (groups: one colour each) a sentence saying what is drawn.
         assert note.locator(".geogaps-swatch").count() or "grupo" in text, overlay["id"]
+        drawn = page.get_attribute("body", f"data-overlay-{overlay['id']}")
+        if overlay["kind"] == "points":  # an empty layer says so, never reads as "none there"
+            assert (drawn == f"{REGION}:0") == (note.locator("[data-empty]").count() == 1)
         page.get_by_label(overlay["label"]).uncheck()
         assert note.count() == 0
     assert set(legends) == {o["id"] for o in config["overlays"] if o["kind"] == "points"}

@@ -272,6 +272,11 @@ window.geogaps.overlays = function (context) {
     var legend = overlay.legend || { items: [], note: null };
     var nodes = [swatchList(legend.items)];
     if (legend.note) nodes.push(el("p", { "class": "geogaps-small" }, legend.note));
+    if (!(data.features || []).length) {
+      // Nothing loaded here is not "nothing there": the data may not cover this view.
+      nodes.push(el("p", { "class": "geogaps-small", "data-empty": "1" },
+        "Sin elementos cargados en esta vista: los datos cargados no la cubren, lo que no significa que no existan."));
+    }
     overlayNote(overlay, nodes);
     L.geoJSON(data, {
       pointToLayer: function (feature, latlng) {
