@@ -260,8 +260,23 @@ def test_laptop_panel_in_view_and_every_overlay_has_a_legend(browser, server, tm
     panel = page.locator("#geogaps-panel").bounding_box()
     assert side["y"] <= panel["y"] < side["y"] + side["height"] / 2
 
-    legends = overlay_legends()
     config = page.evaluate("JSON.parse(document.getElementById('geogaps-config').textContent)")
+    # Another challenge: the open panel lists that challenge's indicators, not the old ones.
+    other = next(c for c in config["challenges"] if c["id"] not in {"agua", config["composite_id"]})
+    page.wait_for_selector("#geogaps-panel .geogaps-indicators")
+    before = page.get_attribute("body", "data-scores-ready")
+    page.select_option("#geogaps-challenge", other["id"])
+    base.scores_answered(page, before)
+    labels = {i["label"] for i in other["indicators"]}
+    page.wait_for_function(
+        "(labels) => { const cells = document.querySelectorAll("
+        "'#geogaps-panel .geogaps-indicators tbody td:first-child');"
+        " return cells.length > 0 && [...cells].every(c => labels.includes(c.textContent)); }",
+        arg=sorted(labels),
+    )
+    page.select_option("#geogaps-challenge", "agua")
+
+    legends = overlay_legends()
     # Proposed sites are computed on request (tens of seconds): test_browser draws them.
     for overlay in (o for o in config["overlays"] if o["id"] != "sitios"):
         page.hover(".leaflet-control-layers")

@@ -125,7 +125,7 @@
         renderer: communeRenderer,
         style: { color: "#222222", weight: 1.6, fill: false, opacity: 0.9 },
       }).addTo(map);
-      layerControl.addOverlay(regionLayer, "Límites regionales");
+      layerControl.addOverlay(regionLayer, "Límites regionales (línea negra)");
     });
     var communes = fetch(config.urls.communes).then(checked).then(function (collection) {
       communeLayer = L.geoJSON(collection, {
@@ -343,6 +343,8 @@
       renderWeights();
       loadScores();
       refreshOverlays();
+      // The open panel lists the indicators of the challenge: drawn again, where it stands.
+      if (state.selected) selectCommune(state.selected, false, { scroll: false });
     });
     var regionSelect = byId("geogaps-region");
     config.regions.forEach(function (region) {

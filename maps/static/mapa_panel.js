@@ -13,8 +13,8 @@ window.geogaps = window.geogaps || {};
  *
  * context: config, state (read when drawing), map, helpers (window.geogaps.helpers),
  * layersByCut and namesByCut (filled as communes arrive), restyle() and liveRegional() of mapa.js.
- * Returns { select(cut, zoom) (opens the panel and scrolls it into view), renderScores(cut),
- * close() }.
+ * Returns { select(cut, zoom, options) (opens the panel and scrolls it into view unless
+ * options.scroll is false), renderScores(cut), close() }.
  */
 window.geogaps.panel = function (context) {
   var config = context.config, state = context.state, map = context.map, helpers = context.helpers;
@@ -26,7 +26,7 @@ window.geogaps.panel = function (context) {
   var formatValue = helpers.formatValue, isUnstable = helpers.isUnstable;
   var challengeLabel = helpers.challengeLabel, regionName = helpers.regionName;
 
-  function selectCommune(cut, zoom) {
+  function selectCommune(cut, zoom, options) {
     state.selected = cut;
     restyle();
     Array.prototype.forEach.call(document.querySelectorAll("#geogaps-table-body tr"), function (tr) {
@@ -50,7 +50,7 @@ window.geogaps.panel = function (context) {
       "Ver perfil imprimible de la comuna");
     panel.appendChild(link);
     renderPanelScores(cut);
-    bringIntoView(panel);
+    if (!options || options.scroll !== false) bringIntoView(panel);
     fetch(config.urls.commune + encodeURIComponent(cut)).then(checked).then(function (profile) {
       // Medians of the same run, for the commune's own region (the API profile has values only).
       return fetch(config.urls.medians + encodeURIComponent(profile.region_code) + ".json")
