@@ -161,10 +161,10 @@ window.geogaps.overlays = function (context) {
     var keys = Object.keys(colours);
     var nodes = [];
     if (overlay.kind === "clusters") {
-      nodes.push(swatchList(config.cluster_legend.map(function (entry) {
+      nodes.push(swatchList((config.cluster_legend || []).map(function (entry) {
         return { label: entry.label + " (" + entry.meaning + "): " + formatInteger(counts[entry.label] || 0) + " comunas",
-          colour: entry.colour };
-      })));
+          colour: entry.colour, dashed: true };
+      }), true));
       nodes.push(el("p", { "class": "geogaps-small" },
         "Moran local del puntaje del desafío elegido; se marcan solo las comunas con agrupamiento significativo."));
     } else if (keys.length) {
@@ -251,12 +251,13 @@ window.geogaps.overlays = function (context) {
     return features.length;
   }
 
-  // A legend list: a swatch (colour, dashed border for approximate places) and a label each.
-  function swatchList(items) {
+  // A legend list: a swatch (round for points, square for areas; dashed border for
+  // approximate places and outlined communes) and a label each.
+  function swatchList(items, areas) {
     var list = el("ul", { "class": "geogaps-swatches" });
     items.forEach(function (entry) {
       var item = el("li");
-      var swatch = el("span", { "class": "geogaps-swatch geogaps-swatch-round" });
+      var swatch = el("span", { "class": areas ? "geogaps-swatch" : "geogaps-swatch geogaps-swatch-round" });
       swatch.style.background = entry.colour;
       if (entry.dashed) swatch.style.borderStyle = "dashed";
       item.appendChild(swatch);
