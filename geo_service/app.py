@@ -72,6 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
+        # /docs and /redoc are served by geo_service.api.pages from vendored assets: FastAPI's
+        # own pages load Swagger UI, ReDoc, a favicon and fonts from public CDNs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     install_error_handlers(app)

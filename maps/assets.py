@@ -1,4 +1,4 @@
-"""Vendored browser assets (Leaflet) served by the app, so no page needs the internet.
+"""Vendored browser assets (Leaflet, Swagger UI, ReDoc) served by the app: no page needs internet.
 
 Folium builds the pages, but its defaults load Leaflet, jQuery and Bootstrap from public CDNs.
 :func:`localise` points a map at the copies in ``maps/static/vendor`` instead (served under
@@ -19,6 +19,12 @@ TEMPLATE_DIR: Final = Path(__file__).resolve().parent / "templates"
 STATIC_URL: Final = "/static/mapa"
 LEAFLET_JS: Final = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS: Final = "vendor/leaflet/leaflet.css"
+#: The API's documentation pages (``/docs``, ``/redoc``): versions in ``vendor/README.md``.
+SWAGGER_UI_JS: Final = "vendor/swagger-ui/swagger-ui-bundle.js"
+SWAGGER_UI_CSS: Final = "vendor/swagger-ui/swagger-ui.css"
+REDOC_JS: Final = "vendor/redoc/redoc.standalone.js"
+#: The service's own icon (tier colours as bars), so a page never asks another host for one.
+FAVICON: Final = "favicon.svg"
 
 
 def localise(folium_map: folium.Map, prefix: str = STATIC_URL) -> folium.Map:

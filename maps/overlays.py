@@ -216,6 +216,15 @@ DESTINATION_LABELS: Final = {
     "apr": "sistema APR",
     "centre": "centro comunal",
 }
+#: Colour of each destination kind: a commune's circles (one per kind) share its label point.
+DESTINATION_COLOURS: Final = {
+    "primary": "#1b9e77",
+    "cesfam": "#66a61e",
+    "hospital": "#e31a1c",
+    "school": "#f781bf",
+    "apr": "#08519c",
+    "centre": "#6a51a3",
+}
 
 
 def accessibility_features(
@@ -250,9 +259,58 @@ def accessibility_features(
                 {
                     "title": f"Accesibilidad · {names.get(cut, cut)}",
                     "lines": lines,
-                    "colour": ACCESS_COLOUR,
+                    "colour": DESTINATION_COLOURS.get(kind, ACCESS_COLOUR),
                     "radius": round(radius, 1),
                 },
             )
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def overlay_legends() -> dict[str, dict[str, Any]]:
+    """The legend of each point overlay, from the colours and sizes the features above use.
+
+    Returns
+    -------
+    dict
+        Overlay id (``/mapa/capas/{id}.geojson``) → ``items`` (``label``, ``colour`` and
+        ``dashed`` for an approximate location) and ``note`` (what a marker's size says, or
+        None). The map page draws it when the overlay is switched on.
+    """
+
+    def item(label: str, colour: str, *, dashed: bool = False) -> dict[str, Any]:
+        return {"label": label, "colour": colour, "dashed": dashed}
+
+    approximate = "Ubicación aproximada: dibujado en el centro de la comuna (borde punteado)"
+    return {
+        "apr": {
+            "items": [item("Sistema APR / SSR", APR_COLOUR)],
+            "note": "Tamaño según beneficiarios; el círculo mínimo es un sistema sin dato "
+            "de beneficiarios.",
+        },
+        "proyectos": {
+            "items": [item(TYPOLOGY_LABELS[t], TYPOLOGY_COLOURS[t]) for t in PROJECT_TYPOLOGIES]
+            + [item(approximate, "#ffffff", dashed=True)],
+            "note": None,
+        },
+        "salud": {
+            "items": [item(label, colour) for label, colour, _ in HEALTH_GROUPS]
+            + [item(*OTHER_HEALTH)],
+            "note": "Solo establecimientos vigentes en operación.",
+        },
+        "escuelas": {"items": [item("Establecimiento educacional", SCHOOL_COLOUR)], "note": None},
+        "huella": {
+            "items": [item("Comuna con intervención de Huella Local", HUELLA_COLOUR)],
+            "note": None,
+        },
+        "accesibilidad": {
+            "items": [
+                item(f"Hasta {label}", DESTINATION_COLOURS[kind])
+                for kind, label in DESTINATION_LABELS.items()
+            ],
+            "note": "Un círculo por comuna y destino, en el centro de la comuna. Tamaño según "
+            "los minutos de viaje de la población rural al destino más cercano: mayor círculo, "
+            "más lejos (tope a las 3 h 15 min); el círculo mínimo también marca una comuna sin "
+            "dato de minutos.",
+        },
+    }

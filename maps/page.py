@@ -16,9 +16,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from analysis.challenges import Catalogue
-from analysis.formatting import UNIT_DECIMALS, format_day, format_share
+from analysis.formatting import UNIT_DECIMALS, format_day
+from analysis.spatial import QUADRANT_LABELS
 from domain.labels import LABELS
 from maps.assets import STATIC_URL, TEMPLATE_DIR, localise
+from maps.overlays import overlay_legends
 
 #: Colour of each tier number, the same in every view (tier 1 = largest gaps, darkest).
 #: ColorBrewer YlOrRd; tiers beyond five (rare: ``--tiers`` up to 10) reuse the lightest.
@@ -69,6 +71,13 @@ OVERLAYS: Final = {
     "escuelas": "Establecimientos educacionales",
     "huella": "Presencia de Huella Local",
     "accesibilidad": "Tiempo de viaje de la población rural (geogaps accessibility)",
+}
+#: Colour and meaning of each significant local Moran quadrant (the clusters overlay's legend).
+CLUSTER_LEGEND: Final = {
+    QUADRANT_LABELS[1]: ("#b2182b", "brecha alta rodeada de brechas altas"),
+    QUADRANT_LABELS[3]: ("#2166ac", "brecha baja rodeada de brechas bajas"),
+    QUADRANT_LABELS[4]: ("#ef8a62", "brecha alta entre vecinas de brecha baja"),
+    QUADRANT_LABELS[2]: ("#67a9cf", "brecha baja entre vecinas de brecha alta"),
 }
 #: Overlays drawn on the commune outlines from the API's run tables: id → (label, endpoint).
 COMMUNE_OVERLAYS: Final = {
@@ -146,6 +155,7 @@ def page_config(
         }
     )
     created = run.get("created_at")
+    legends = overlay_legends()
     return {
         "challenges": challenges,
         "composite_id": catalogue.composite_id,
@@ -172,7 +182,13 @@ def page_config(
         ),
         "initial": {"challenge": challenge, "region": region or ""},
         "overlays": [
-            {"id": key, "label": label, "kind": "points", "url": f"{urls.overlays}{key}.geojson"}
+            {
+                "id": key,
+                "label": label,
+                "kind": "points",
+                "url": f"{urls.overlays}{key}.geojson",
+                "legend": legends.get(key),
+            }
             for key, label in (overlays or OVERLAYS).items()
             if key not in COMMUNE_OVERLAYS
         ]
@@ -183,6 +199,10 @@ def page_config(
         + [
             {"id": key, "label": label, "kind": key, "url": url}
             for key, (label, url) in DECISION_OVERLAYS.items()
+        ],
+        "cluster_legend": [
+            {"label": quadrant, "colour": colour, "meaning": meaning}
+            for quadrant, (colour, meaning) in CLUSTER_LEGEND.items()
         ],
         "siting_query": dict(SITING_QUERY),
         "urls": {
@@ -221,7 +241,8 @@ def map_page(config: dict[str, Any], static_url: str = STATIC_URL) -> str:
             location=[-33.0, -71.0],
             zoom_start=4,
             tiles=None,
-            control_scale=True,
+            # The script adds a metric-only scale (folium's would show miles too).
+            control_scale=False,
             prefer_canvas=True,
             min_zoom=3,
             zoom_snap=0.25,
@@ -271,10 +292,7 @@ def _classification_sentence(parameters: dict[str, Any]) -> str:
     aggregation = _AGGREGATIONS.get(parameters.get("aggregation", "arithmetic"), "aritmética")
     return (
         f"Clasificación: {tiers} tramos por {method_text} del puntaje (tramo 1 = mayor brecha); "
-        f"normalización {normalization}, media {aggregation}. "
-        f"Prioridad inestable: una comuna del tramo 1 que queda en él en menos del "
-        f"{format_share(UNSTABLE_SHARE)} de las simulaciones Monte Carlo, o una de otro tramo "
-        f"que llega al tramo 1 en más del {format_share(1 - UNSTABLE_SHARE)}."
+        f"normalización {normalization}, media {aggregation}."
     )
 
 

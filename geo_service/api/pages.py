@@ -1,16 +1,18 @@
-"""The planners' web pages: the map ``/mapa``, its assets and medians, the printable profile.
+"""The people's web pages: the map ``/mapa``, the printable profile, the API's documentation.
 
 The map page is a shell: its script reads scores from the JSON API (``/scores``, ``/gaps``,
 ``/communes/{cut}``) and its layers from :mod:`geo_service.api.map_layers`. Pages are not part
-of the OpenAPI document.
+of the OpenAPI document. ``/docs`` and ``/redoc`` load Swagger UI and ReDoc from the vendored
+copies in ``maps/static/vendor`` (FastAPI's defaults would load them from public CDNs).
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from analysis import load_catalogue
@@ -25,7 +27,7 @@ from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
 from geo_service.services.serving import commune_profile_data
 from layers.stores import Store
-from maps.assets import STATIC_DIR, STATIC_URL
+from maps.assets import FAVICON, REDOC_JS, STATIC_DIR, STATIC_URL, SWAGGER_UI_CSS, SWAGGER_UI_JS
 from maps.page import map_page, page_config
 from maps.profile import inset_svg, lagging_section, portfolio_section, profile_page
 
@@ -74,9 +76,50 @@ def map_page_route(
     return HTMLResponse(page)
 
 
+#: The documentation pages may fetch images, fonts and data from this server only: ReDoc's
+#: sidebar asks cdn.redoc.ly for a logo, which the browser then does not request (the image
+#: hides itself when it fails).
+DOCS_POLICY: Final = "img-src 'self' data:; font-src 'self' data:; connect-src 'self'"
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def swagger_ui(request: Request) -> HTMLResponse:
+    """Interactive API documentation (Swagger UI), every asset from this server."""
+    page = get_swagger_ui_html(
+        openapi_url=_openapi_url(request),
+        title=f"{request.app.title} · documentación interactiva de la API",
+        swagger_js_url=f"{STATIC_URL}/{SWAGGER_UI_JS}",
+        swagger_css_url=f"{STATIC_URL}/{SWAGGER_UI_CSS}",
+        swagger_favicon_url=f"{STATIC_URL}/{FAVICON}",
+        # No validator badge: it would send the OpenAPI document to validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+def redoc(request: Request) -> HTMLResponse:
+    """API reference (ReDoc), every asset from this server and the system's fonts."""
+    page = get_redoc_html(
+        openapi_url=_openapi_url(request),
+        title=f"{request.app.title} · referencia de la API",
+        redoc_js_url=f"{STATIC_URL}/{REDOC_JS}",
+        redoc_favicon_url=f"{STATIC_URL}/{FAVICON}",
+        with_google_fonts=False,
+    )
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
+
+
+def _openapi_url(request: Request) -> str:
+    """Where the OpenAPI document is, behind a proxy's root path too."""
+    return str(request.scope.get("root_path", "")) + str(request.app.openapi_url)
+
+
 @router.get("/static/mapa/{asset:path}")
 def static_asset(asset: str) -> FileResponse:
-    """Vendored Leaflet (with its licence), the page's script and styles."""
+    """Vendored Leaflet, Swagger UI and ReDoc (with licences), the pages' scripts and styles."""
     path = (STATIC_DIR / asset).resolve()
     if not path.is_relative_to(STATIC_DIR) or not path.is_file():
         raise NotFoundError(f"no existe {STATIC_URL}/{asset}")
@@ -143,5 +186,3 @@ def _portfolio(store: Store, caches: Caches, cut: str) -> dict[str, Any] | None:
     return portfolio_section(
         records(own.communes)[0], records(own.challenges), records(own.investments), source
     )
-
-

@@ -70,6 +70,8 @@
       .addTo(map);
   }
   map.attributionControl.setPrefix(false);
+  // Kilometres only: Chile measures in metres.
+  L.control.scale({ imperial: false }).addTo(map);
   map.attributionControl.addAttribution("Límites: " + config.boundaries_source);
 
   function tierColour(row) {
@@ -123,7 +125,7 @@
         renderer: communeRenderer,
         style: { color: "#222222", weight: 1.6, fill: false, opacity: 0.9 },
       }).addTo(map);
-      layerControl.addOverlay(regionLayer, "Límites regionales");
+      layerControl.addOverlay(regionLayer, "Límites regionales (línea negra)");
     });
     var communes = fetch(config.urls.communes).then(checked).then(function (collection) {
       communeLayer = L.geoJSON(collection, {
@@ -341,6 +343,8 @@
       renderWeights();
       loadScores();
       refreshOverlays();
+      // The open panel lists the indicators of the challenge: drawn again, where it stands.
+      if (state.selected) selectCommune(state.selected, false, { scroll: false });
     });
     var regionSelect = byId("geogaps-region");
     config.regions.forEach(function (region) {
@@ -349,6 +353,9 @@
     regionSelect.value = state.region;
     regionSelect.addEventListener("change", function () {
       state.region = regionSelect.value;
+      // A commune outside the new region would keep a panel of the old view.
+      var selected = state.selected && layersByCut[state.selected];
+      if (selected && state.region && selected.feature.properties.region_code !== state.region) panel.close();
       zoomToRegion();
       loadScores();
       refreshOverlays();
@@ -469,6 +476,9 @@
     png.set("challenge", state.challenge);
     if (state.region) png.set("region", state.region);
     byId("geogaps-png").href = config.urls.png + "?" + png.toString();
+    // A file to keep, named like the CSV, instead of an image that replaces the map.
+    byId("geogaps-png").setAttribute("download",
+      "mapa_" + state.challenge + "_" + (state.region || "nacional") + ".png");
     var page = new URLSearchParams();
     page.set("desafio", state.challenge);
     if (state.region) page.set("region", state.region);

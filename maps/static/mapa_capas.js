@@ -41,6 +41,10 @@ window.geogaps.overlays = function (context) {
     overlayLoaders[L.stamp(group)] = overlay;
     layerControl.addOverlay(group, overlay.label);
   });
+  // On a small screen the open list would hide the map: it closes once a layer is chosen
+  // (and, as everywhere, when the map is tapped).
+  var smallScreen = window.matchMedia("(max-width: 760px)");
+  map.on("overlayadd overlayremove", function () { if (smallScreen.matches) layerControl.collapse(); });
   map.on("overlayadd", function (event) { loadOverlay(event.layer); });
   map.on("overlayremove", function (event) {
     var overlay = overlayLoaders[L.stamp(event.layer)];
@@ -95,7 +99,7 @@ window.geogaps.overlays = function (context) {
     fetch(overlay.url + "?" + query.toString()).then(checked).then(function (data) {
       if (group.token !== token) return;
       group.clearLayers();
-      var count = overlay.kind === "points" ? drawOverlay(group, data)
+      var count = overlay.kind === "points" ? drawOverlay(group, overlay, data)
         : overlay.kind === "rezago" ? drawLaggingOverlay(group, overlay, data)
         : overlay.kind === "sitios" ? drawSitesOverlay(group, overlay, data)
         : drawCommuneOverlay(group, overlay, data);
@@ -119,17 +123,24 @@ window.geogaps.overlays = function (context) {
     });
   }
 
-  var QUADRANT_COLOURS = ["#b2182b", "#2166ac", "#ef8a62", "#67a9cf", "#999999"];
+  // Significant quadrants only (not "No significativo" nor "Sin vecinos"), one colour each.
+  var QUADRANT_COLOURS = {};
+  (config.cluster_legend || []).forEach(function (entry) { QUADRANT_COLOURS[entry.label] = entry.colour; });
   var GROUP_COLOURS = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666"];
   function drawCommuneOverlay(group, overlay, data) {
     var rows = data.clusters || data.groups || [];
     var colours = {};
-    var palette = overlay.kind === "clusters" ? QUADRANT_COLOURS : GROUP_COLOURS;
+    var palette = GROUP_COLOURS;
+    var counts = {};
     var drawn = 0;
     rows.forEach(function (row) {
       var key = overlay.kind === "clusters" ? row.quadrant : row.group_id;
-      if (!key || (overlay.kind === "clusters" && /^no significativ/i.test(key))) return;
-      if (!(key in colours)) colours[key] = palette[Object.keys(colours).length % palette.length];
+      if (!key || (overlay.kind === "clusters" && !(key in QUADRANT_COLOURS))) return;
+      counts[key] = (counts[key] || 0) + 1;
+      if (!(key in colours)) {
+        colours[key] = overlay.kind === "clusters" ? QUADRANT_COLOURS[key]
+          : palette[Object.keys(colours).length % palette.length];
+      }
       var base = layersByCut[row.cut];
       if (!base) return;
       var shape = L.geoJSON(base.feature, {
@@ -147,6 +158,23 @@ window.geogaps.overlays = function (context) {
       shape.addTo(group);
       drawn += 1;
     });
+    var keys = Object.keys(colours);
+    var nodes = [];
+    if (overlay.kind === "clusters") {
+      nodes.push(swatchList((config.cluster_legend || []).map(function (entry) {
+        return { label: entry.label + " (" + entry.meaning + "): " + formatInteger(counts[entry.label] || 0) + " comunas",
+          colour: entry.colour, dashed: true };
+      }), true));
+      nodes.push(el("p", { "class": "geogaps-small" },
+        "Moran local del puntaje del desafío elegido; se marcan solo las comunas con agrupamiento significativo."));
+    } else if (keys.length) {
+      nodes.push(el("p", { "class": "geogaps-small" }, formatInteger(keys.length) +
+        " grupos intercomunales propuestos: un color por grupo (los colores se repiten desde el " +
+        formatInteger(palette.length + 1) + "º grupo); el detalle de cada grupo, al pasar sobre la comuna."));
+    } else {
+      nodes.push(el("p", { "class": "geogaps-small" }, "Ningún grupo intercomunal propuesto en esta vista."));
+    }
+    overlayNote(overlay, nodes);
     return drawn;
   }
 
@@ -223,8 +251,34 @@ window.geogaps.overlays = function (context) {
     return features.length;
   }
 
-  function drawOverlay(group, data) {
+  // A legend list: a swatch (round for points, square for areas; dashed border for
+  // approximate places and outlined communes) and a label each.
+  function swatchList(items, areas) {
+    var list = el("ul", { "class": "geogaps-swatches" });
+    items.forEach(function (entry) {
+      var item = el("li");
+      var swatch = el("span", { "class": areas ? "geogaps-swatch" : "geogaps-swatch geogaps-swatch-round" });
+      swatch.style.background = entry.colour;
+      if (entry.dashed) swatch.style.borderStyle = "dashed";
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(entry.label));
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  // Points and areas of the server's layers, with the legend the server sends for each.
+  function drawOverlay(group, overlay, data) {
     var renderer = communeRenderer;
+    var legend = overlay.legend || { items: [], note: null };
+    var nodes = [swatchList(legend.items)];
+    if (legend.note) nodes.push(el("p", { "class": "geogaps-small" }, legend.note));
+    if (!(data.features || []).length) {
+      // Nothing loaded here is not "nothing there": the data may not cover this view.
+      nodes.push(el("p", { "class": "geogaps-small", "data-empty": "1" },
+        "Sin elementos cargados en esta vista: los datos cargados no la cubren, lo que no significa que no existan."));
+    }
+    overlayNote(overlay, nodes);
     L.geoJSON(data, {
       pointToLayer: function (feature, latlng) {
         var p = feature.properties;

@@ -13,7 +13,8 @@ window.geogaps = window.geogaps || {};
  *
  * context: config, state (read when drawing), map, helpers (window.geogaps.helpers),
  * layersByCut and namesByCut (filled as communes arrive), restyle() and liveRegional() of mapa.js.
- * Returns { select(cut, zoom), renderScores(cut) }.
+ * Returns { select(cut, zoom, options) (opens the panel and scrolls it into view unless
+ * options.scroll is false), renderScores(cut), close() }.
  */
 window.geogaps.panel = function (context) {
   var config = context.config, state = context.state, map = context.map, helpers = context.helpers;
@@ -25,7 +26,7 @@ window.geogaps.panel = function (context) {
   var formatValue = helpers.formatValue, isUnstable = helpers.isUnstable;
   var challengeLabel = helpers.challengeLabel, regionName = helpers.regionName;
 
-  function selectCommune(cut, zoom) {
+  function selectCommune(cut, zoom, options) {
     state.selected = cut;
     restyle();
     Array.prototype.forEach.call(document.querySelectorAll("#geogaps-table-body tr"), function (tr) {
@@ -36,8 +37,12 @@ window.geogaps.panel = function (context) {
     panel.hidden = false;
     clear(panel);
     var close = el("button", { type: "button", "class": "geogaps-close", "aria-label": "Cerrar" }, "×");
-    close.addEventListener("click", function () { panel.hidden = true; state.selected = null; restyle(); });
+    close.addEventListener("click", closePanel);
     panel.appendChild(close);
+    // On a phone the map is above, out of sight once the panel is read (hidden on wide screens).
+    var back = el("button", { type: "button", "class": "geogaps-to-map" }, "↑ Ver el mapa");
+    back.addEventListener("click", function () { map.getContainer().scrollIntoView({ block: "start" }); });
+    panel.appendChild(back);
     panel.appendChild(el("h2", { id: "geogaps-panel-title" }, namesByCut[cut] || cut));
     panel.appendChild(el("div", { id: "geogaps-panel-scores" }));
     panel.appendChild(el("div", { id: "geogaps-panel-profile" }, "Cargando perfil…"));
@@ -45,6 +50,7 @@ window.geogaps.panel = function (context) {
       "Ver perfil imprimible de la comuna");
     panel.appendChild(link);
     renderPanelScores(cut);
+    if (!options || options.scroll !== false) bringIntoView(panel);
     fetch(config.urls.commune + encodeURIComponent(cut)).then(checked).then(function (profile) {
       // Medians of the same run, for the commune's own region (the API profile has values only).
       return fetch(config.urls.medians + encodeURIComponent(profile.region_code) + ".json")
@@ -53,6 +59,29 @@ window.geogaps.panel = function (context) {
     }).catch(function (error) {
       if (state.selected === cut) byId("geogaps-panel-profile").textContent = "Perfil no disponible (" + error.message + ")";
     });
+  }
+
+  function closePanel() {
+    var panel = byId("geogaps-panel");
+    panel.hidden = true;
+    clear(panel);
+    state.selected = null;
+    restyle();
+    Array.prototype.forEach.call(document.querySelectorAll("#geogaps-table-body tr.geogaps-selected"), function (tr) {
+      tr.classList.remove("geogaps-selected");
+    });
+  }
+
+  // The panel sits in the side column (below the map on a phone): scroll it to the top of
+  // what the reader sees, unless all of it is already visible.
+  function bringIntoView(panel) {
+    var box = panel.getBoundingClientRect();
+    var bottom = window.innerHeight || document.documentElement.clientHeight;
+    var side = panel.closest(".geogaps-side");
+    var sideBox = side ? side.getBoundingClientRect() : { top: 0, bottom: bottom };
+    var top = Math.max(0, sideBox.top), end = Math.min(bottom, sideBox.bottom);
+    if (box.top >= top && box.bottom <= end) return;
+    panel.scrollIntoView({ block: "start", inline: "nearest" });
   }
 
   function renderPanelScores(cut) {
@@ -127,5 +156,5 @@ window.geogaps.panel = function (context) {
     }
   }
 
-  return { select: selectCommune, renderScores: renderPanelScores };
+  return { select: selectCommune, renderScores: renderPanelScores, close: closePanel };
 };
