@@ -33,7 +33,7 @@ def settings_from_env() -> Settings:
         return Settings()
     except ValidationError as error:
         details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise UserError(f"invalid settings: {details}") from None
+        raise UserError(f"configuración no válida: {details}") from None
 
 
 @contextmanager
