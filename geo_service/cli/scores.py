@@ -11,7 +11,13 @@ from pydantic import ValidationError
 from rich.table import Table
 
 from analysis.formatting import format_integer, join_spanish
-from geo_service.cli.common import UserError, console, opened_store, settings_from_env
+from geo_service.cli.common import (
+    UserError,
+    console,
+    opened_store,
+    settings_from_env,
+    validation_details,
+)
 
 CHALLENGE_HELP = "Id de un desafío del catálogo (agua, conectividad, rural_urbano…) o compuesto."
 
@@ -92,8 +98,7 @@ def score(
                 {**options, "weight_spread": weight_spread}
             )
     except ValidationError as error:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise UserError(f"opciones de cálculo no válidas: {details}") from None
+        raise UserError(f"opciones de cálculo no válidas: {validation_details(error)}") from None
     choices = _score_ids(override)
     if challenge not in choices:
         raise UserError(f"desafío desconocido {challenge!r}; elija {join_spanish(choices)}")
