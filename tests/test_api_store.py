@@ -46,7 +46,7 @@ def _filters(arguments: dict) -> dict:
 
 
 def test_bad_filters_are_refused(national_postgis):
-    with pytest.raises(ValueError, match="region"):
+    with pytest.raises(ValueError, match="la región debe ser un código"):
         national_postgis.read("communes", region="4")
     with pytest.raises(ValueError, match="columnas desconocidas"):
         national_postgis.read("communes", columns=["cut; drop table communes"])
