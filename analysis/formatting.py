@@ -3,7 +3,9 @@
 Every number a planner reads — in the CLI, the explanations, the map, the profile page and the
 Excel-ready CSV — goes through these functions, so ``1.234.567,8``, ``45,1 %`` and
 ``3 de 15`` look the same everywhere. Locale data come from babel (``es_CL``): thousands
-point, decimal comma. Percentages carry a space before ``%`` as the RAE writes them.
+point, decimal comma. Percentages carry a space before ``%`` as the RAE writes them. The
+formatters ``layers/`` also needs (numbers, counts, shares, seconds) are defined in
+:mod:`domain.numbers` and re-exported here.
 A missing value (None or NaN) is written ``sin dato`` (:data:`domain.MISSING`) rather than a
 misleading zero; a place in a ranking fills the template :func:`domain.labels.rank_of`, which
 the map's script receives too.
@@ -11,71 +13,26 @@ the map's script receives too.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import date, datetime
-from functools import cache
 from typing import Final
 
-from babel import Locale
 from babel.dates import format_date as _babel_date
-from babel.numbers import NumberPattern, parse_pattern
 
 from domain.labels import MISSING as MISSING  # re-exported beside the formatters that write it
 from domain.labels import rank_of as rank_label
 
-LOCALE: Final = "es_CL"
+# The formatters layers/ needs too live in the vocabulary package; re-exported here so this
+# module stays the one place every other package takes number formatting from.
+from domain.numbers import LOCALE as LOCALE
+from domain.numbers import format_integer as format_integer
+from domain.numbers import format_number as format_number
+from domain.numbers import format_seconds as format_seconds
+from domain.numbers import format_share as format_share
+from domain.numbers import is_missing as is_missing
 
 #: Decimals shown per unit; other units get two.
 UNIT_DECIMALS: Final = {"%": 1, "km": 1, "CLP/hab": 0, "hab/km²": 1, "min": 0, "minutos": 0}
-
-
-def is_missing(value: object) -> bool:
-    """Whether ``value`` is None or a float NaN (or not a number at all)."""
-    if value is None:
-        return True
-    try:
-        return math.isnan(float(value))  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return True
-
-
-def format_number(value: float | None, decimals: int = 2) -> str:
-    """``1.234.567,89`` with exactly ``decimals`` decimals; ``sin dato`` when missing.
-
-    Examples
-    --------
-    >>> format_number(1234567.891, 1)
-    '1.234.567,9'
-    """
-    if is_missing(value):
-        return MISSING
-    rounded = round(float(value), decimals)  # type: ignore[arg-type]
-    # What babel's format_decimal does, minus re-parsing the locale and pattern on every call.
-    text: str = _decimal_pattern(decimals).apply(rounded + 0.0, _locale())
-    return text
-
-
-@cache
-def _locale() -> Locale:
-    return Locale.parse(LOCALE)
-
-
-@cache
-def _decimal_pattern(decimals: int) -> NumberPattern:
-    return parse_pattern("#,##0" + ("." + "0" * decimals if decimals > 0 else ""))
-
-
-def format_integer(value: float | None) -> str:
-    """A count with thousands points: ``29.256``."""
-    return format_number(value, 0)
-
-
-def format_share(share: float | None, decimals: int = 0) -> str:
-    """A 0–1 share as a percentage with a space before the sign: ``78 %``, ``4,5 %``."""
-    if is_missing(share):
-        return MISSING
-    return f"{format_number(100.0 * float(share), decimals)} %"  # type: ignore[arg-type]
 
 
 def format_value(value: float | None, unit: str) -> str:

@@ -227,7 +227,7 @@ def main() -> None:
     url = bench_database(base_url)
     store, run = prepare(url, arguments.draws)
     # Profiles are cached per worker (run, data state, CUT): cycle over 20 communes and warm
-    # each worker with a few passes; an uncached profile costs one build (see the README).
+    # each worker with a few passes; an uncached profile costs one build (docs/operacion.md, 3).
     cuts = list(store.read("communes", region="04", columns=["cut"])["cut"])
     cuts += list(store.read("communes", region="05", columns=["cut"], limit=5)["cut"])
     regions = [f"{r:02d}" for r in range(1, 17)]

@@ -81,7 +81,7 @@ class Settings(BaseSettings):
             return None
         if not value.startswith("postgresql"):
             raise ValueError(
-                "GEOGAPS_DATABASE_URL must be a postgresql:// URL of a PostGIS database"
+                "GEOGAPS_DATABASE_URL debe ser una URL postgresql:// de una base PostGIS"
             )
         if value.startswith("postgresql://"):
             # psycopg 3 is the driver we install; make the URL say so.
@@ -94,7 +94,7 @@ class Settings(BaseSettings):
         if value is None:
             return None
         if not is_region_code(value.strip().zfill(2)):
-            raise ValueError("GEOGAPS_DEFAULT_REGION must be a region code from 01 to 16")
+            raise ValueError("GEOGAPS_DEFAULT_REGION debe ser un código de región de 01 a 16")
         return value.strip().zfill(2)
 
     @property

@@ -20,7 +20,7 @@ def read_mapping_file(path: Path) -> dict[str, Any]:
     """Read a TOML, YAML or JSON file whose top level is a mapping (e.g. a weights file)."""
     path = Path(path)
     if not path.is_file():
-        raise LayerError(f"file not found: {path}")
+        raise LayerError(f"no se encuentra el archivo {path}")
     text = path.read_text(encoding="utf-8")
     try:
         if path.suffix.lower() == ".toml":
@@ -30,11 +30,11 @@ def read_mapping_file(path: Path) -> dict[str, Any]:
         elif path.suffix.lower() == ".json":
             content = json.loads(text)
         else:
-            raise LayerError(f"{path.name}: use a .toml, .yaml or .json file")
+            raise LayerError(f"{path.name}: use un archivo .toml, .yaml o .json")
     except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as error:
-        raise LayerError(f"{path.name}: cannot parse ({error})") from None
+        raise LayerError(f"{path.name}: no se puede leer ({error})") from None
     if not isinstance(content, dict):
-        raise LayerError(f"{path.name}: the top level must be a mapping of ids to values")
+        raise LayerError(f"{path.name}: el nivel superior debe asociar ids con valores")
     return content
 
 
@@ -46,7 +46,7 @@ def write_table(frame: pd.DataFrame, path: Path, communes: gpd.GeoDataFrame | No
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in TABLE_SUFFIXES:
-        raise LayerError(f"{path.name}: output must end in {', '.join(TABLE_SUFFIXES)}")
+        raise LayerError(f"{path.name}: la salida debe terminar en {', '.join(TABLE_SUFFIXES)}")
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
         frame.to_csv(path, index=False, encoding="utf-8")
@@ -62,5 +62,5 @@ def write_table(frame: pd.DataFrame, path: Path, communes: gpd.GeoDataFrame | No
     elif suffix == ".parquet":
         frame.to_parquet(path, index=False)
     else:
-        raise LayerError("GeoPackage output needs the commune boundaries")
+        raise LayerError("la salida GeoPackage necesita los límites comunales")
     return path

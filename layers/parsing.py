@@ -51,7 +51,7 @@ def parse_chilean_number(value: object) -> float:
     try:
         return float(text)
     except ValueError:
-        raise InvalidInputError(f"not a number: {value!r}") from None
+        raise InvalidInputError(f"no es un número: {value!r}") from None
 
 
 def parse_number_column(series: pd.Series) -> pd.Series:

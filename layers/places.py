@@ -14,6 +14,7 @@ import pandas as pd
 import shapely
 from pyproj import Geod, Transformer
 
+from domain.numbers import format_number
 from layers.validation import CHILE_EXTENT, STORAGE_CRS, ValidationOutcome, in_boxes
 
 #: Distance (km) from every commune outline beyond which a point is not on Chilean land: the
@@ -112,8 +113,8 @@ def check_declared_communes(
         for row, own, near, near_cut in found:
             if near > COASTAL_BUFFER_KM:
                 reasons.iloc[row] = (
-                    f"fuera de toda comuna: a {near:.1f} km de la costa o del límite más cercano"
-                    f" (se aceptan {COASTAL_BUFFER_KM:g} km)"
+                    f"fuera de toda comuna: a {format_number(near, 1)} km de la costa o del "
+                    f"límite más cercano (se aceptan {COASTAL_BUFFER_KM:g} km)"
                 )
             elif own > DECLARED_COMMUNE_TOLERANCE_KM:
                 cut = points["cut"].iloc[row]
@@ -122,10 +123,10 @@ def check_declared_communes(
                 elif near_cut == cut:
                     where = "sin otra comuna más cerca"
                 else:
-                    where = f"a {near:.1f} km de la comuna {near_cut}"
+                    where = f"a {format_number(near, 1)} km de la comuna {near_cut}"
                 reasons.iloc[row] = (
-                    f"fuera de su comuna declarada {cut}: a {own:.1f} km de ella, {where} "
-                    f"(se aceptan {DECLARED_COMMUNE_TOLERANCE_KM:g} km)"
+                    f"fuera de su comuna declarada {cut}: a {format_number(own, 1)} km de ella, "
+                    f"{where} (se aceptan {DECLARED_COMMUNE_TOLERANCE_KM:g} km)"
                 )
     rejected = reasons != ""
     flags = pd.Series(outside, index=points.index) & ~rejected

@@ -94,36 +94,38 @@ def read_request(
     names = list(columns) if columns else known
     unknown = [c for c in names if c not in known]
     if unknown:
-        raise InvalidInputError(f"{table}: unknown column(s) {', '.join(unknown)}")
+        raise InvalidInputError(f"{table}: columnas desconocidas: {', '.join(unknown)}")
     if region is not None and not is_region_code(region):
-        raise InvalidInputError(f"region must be a two-digit code from 01 to 16, not {region!r}")
+        raise InvalidInputError(
+            f"la región debe ser un código de dos dígitos de 01 a 16, no {region!r}"
+        )
     cut_tuple = None
     if cuts is not None:
         cut_tuple = tuple(dict.fromkeys(cuts))
         bad = [c for c in cut_tuple if not _CUT.match(str(c))]
         if bad:
-            raise InvalidInputError(f"not commune codes (CUT): {', '.join(map(str, bad))}")
+            raise InvalidInputError(f"no son códigos de comuna (CUT): {', '.join(map(str, bad))}")
     if (region is not None or cuts is not None) and "cut" not in model.c:
-        raise InvalidInputError(f"{table} has no commune code to filter by region or CUT")
+        raise InvalidInputError(f"{table} no tiene código comunal para filtrar por región o CUT")
     box: BBox | None = None
     if bbox is not None:
         if "geom" not in model.c:
-            raise InvalidInputError(f"{table} has no geometry to filter by bbox")
+            raise InvalidInputError(f"{table} no tiene geometría para filtrar por bbox")
         values = [float(v) for v in bbox]
         if len(values) != 4 or values[0] > values[2] or values[1] > values[3]:
-            raise InvalidInputError("bbox must be min_lon,min_lat,max_lon,max_lat")
+            raise InvalidInputError("bbox debe ser min_lon,min_lat,max_lon,max_lat")
         box = (values[0], values[1], values[2], values[3])
     filters = dict(equals or {})
     for name in filters:
         if name not in model.c:
-            raise InvalidInputError(f"{table}: unknown column {name!r}")
+            raise InvalidInputError(f"{table}: columna desconocida {name!r}")
     sort = list(order) if order else row_order(table)
     for name in sort:
         if name.lstrip("-") not in known and name.lstrip("-") != "id":
-            raise InvalidInputError(f"{table}: cannot order by {name!r}")
+            raise InvalidInputError(f"{table}: no se puede ordenar por {name!r}")
     for number, label in ((limit, "limit"), (offset, "offset")):
         if number is not None and number < 0:
-            raise InvalidInputError(f"{label} must not be negative")
+            raise InvalidInputError(f"{label} no puede ser negativo")
     return ReadRequest(
         table=table,
         columns=names,

@@ -55,7 +55,7 @@ def read_land_cover(path: Path) -> LandCoverRaster:
     """
     path = Path(path)
     if not path.is_file():
-        raise LayerError(f"land-cover raster not found: {path}")
+        raise LayerError(f"no se encuentra el ráster de cobertura de suelo {path}")
     try:
         with rasterio.open(path) as dataset:
             classes = dataset.read(1)
@@ -63,7 +63,7 @@ def read_land_cover(path: Path) -> LandCoverRaster:
             declared = dataset.crs
             nodata = dataset.nodata
     except rasterio.errors.RasterioIOError as error:
-        raise LayerError(f"{path.name}: cannot read as a raster ({error})") from None
+        raise LayerError(f"{path.name}: no se puede leer como ráster ({error})") from None
     crs = "EPSG:4326"
     if declared is not None and not declared.is_geographic and declared.to_epsg() is not None:
         crs = f"EPSG:{declared.to_epsg()}"

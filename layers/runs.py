@@ -128,7 +128,7 @@ def same_run(record: RunRecord, stored_sha256: str) -> bool:
     if stored_sha256 == record.result_sha256:
         return False
     raise RunConflictError(
-        f"run {record.run_id[:12]} is already stored with different results "
-        f"(stored {stored_sha256[:12]}, new {record.result_sha256[:12]}); runs are never "
-        "overwritten"
+        f"la corrida {record.run_id[:12]} ya está guardada con otros resultados "
+        f"(guardado {stored_sha256[:12]}, nuevo {record.result_sha256[:12]}); una corrida "
+        "nunca se sobrescribe"
     )

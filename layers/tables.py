@@ -18,7 +18,7 @@ def table_named(name: str) -> Table:
         return Base.metadata.tables[name]
     except KeyError:
         known = ", ".join(sorted(Base.metadata.tables))
-        raise NotFoundError(f"unknown table {name!r}; tables are {known}") from None
+        raise NotFoundError(f"tabla desconocida {name!r}; las tablas son {known}") from None
 
 
 def stored_columns(table_name: str) -> list[str]:

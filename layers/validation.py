@@ -17,6 +17,7 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from domain.labels import MISSING
+from domain.numbers import format_integer
 from layers.constraints import INTEGER_COLUMNS, INTERVALS, numeric_columns, range_of
 from layers.errors import LayerError, MissingCRSError
 from layers.parsing import pad_cut
@@ -361,7 +362,7 @@ def ensure_storage_crs(
         given = parse_crs(declared)
         if frame.crs is not None and not CRS.from_user_input(frame.crs).equals(given):
             outcome.notes.append(
-                f"CRS {frame.crs.to_string()} of the file overridden by {declared}"
+                f"el CRS {frame.crs.to_string()} del archivo se reemplazó por {declared}"
             )
         frame = frame.set_crs(given, allow_override=True)
     if frame.crs is None:
@@ -433,10 +434,18 @@ def repair_geometries(
     if allow_missing:
         frame.loc[missing, frame.geometry.name] = None
         return frame
-    return outcome.reject(frame, missing, f"no usable {geometry_type.lower()} geometry")
+    return outcome.reject(
+        frame, missing, f"sin geometría utilizable ({GEOMETRY_WORDS[geometry_type]})"
+    )
 
 
 _TYPE_IDS = {"POINT": 0, "MULTILINESTRING": 5, "MULTIPOLYGON": 6}
+#: The geometry types of the tables, as a rejection reason names them.
+GEOMETRY_WORDS = {
+    "POINT": "punto",
+    "MULTILINESTRING": "multilínea",
+    "MULTIPOLYGON": "multipolígono",
+}
 
 
 def _coerce(geom: shapely.Geometry | None, geometry_type: str) -> shapely.Geometry | None:
@@ -471,7 +480,7 @@ def normalise_cuts(frame: pd.DataFrame, outcome: ValidationOutcome) -> pd.DataFr
     # Thousands of rows share a few hundred codes: pad each distinct code once.
     padded = codes.map({code: pad_cut(code) for code in codes.dropna().unique()})
     frame = frame.assign(cut=padded)
-    return outcome.reject(frame, padded.isna(), "missing or malformed CUT commune code")
+    return outcome.reject(frame, padded.isna(), "falta el código comunal (CUT) o está mal escrito")
 
 
 def reject_unknown_cuts(
@@ -482,7 +491,7 @@ def reject_unknown_cuts(
     unknown = ~frame["cut"].isin(known)
     for code in sorted(frame.loc[unknown, "cut"].unique()):
         mask = frame["cut"] == code
-        frame = outcome.reject(frame, mask, f"unknown CUT commune code {code}")
+        frame = outcome.reject(frame, mask, f"código comunal (CUT) desconocido: {code}")
     return frame
 
 
@@ -515,7 +524,9 @@ def reject_out_of_integer_range(
         outside = values.notna() & ((values < low) | (values > high))
         for value in sorted(values[outside].unique()):
             mask = values == value
-            frame = outcome.reject(frame, mask, f"{column} = {value:.0f} is out of integer range")
+            frame = outcome.reject(
+                frame, mask, f"{column} = {format_integer(value)} excede el rango de los enteros"
+            )
             values = values[~mask]
     return frame
 
@@ -527,7 +538,9 @@ def reject_conflicting_keys(
     if not key:
         return frame
     repeated = frame.duplicated(subset=key, keep="first")
-    return outcome.reject(frame, repeated, f"repeats the key ({', '.join(key)}) of an earlier row")
+    return outcome.reject(
+        frame, repeated, f"repite la clave ({', '.join(key)}) de una fila anterior"
+    )
 
 
 def area_km2(polygons: gpd.GeoSeries) -> pd.Series:

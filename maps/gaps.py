@@ -83,7 +83,7 @@ def gap_map(
     """
     rows = scores[scores["challenge"] == challenge]
     if rows.empty:
-        raise InvalidInputError(f"no scores for challenge {challenge!r} in this run")
+        raise InvalidInputError(f"esta corrida no tiene puntajes del desafío {challenge!r}")
     tier_count = int(rows["tier"].max()) if rows["tier"].notna().any() else 1
     shown = communes[communes["cut"].isin(rows["cut"])][["cut", "name", "region_name", "geom"]]
     shown = shown.merge(rows.drop(columns=["name"], errors="ignore"), on="cut", how="left")

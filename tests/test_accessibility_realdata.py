@@ -45,7 +45,7 @@ def test_mineduc_schools_load_as_education_with_rejections_named(
     provenance = national_embedded.provenance_of("establecimientos_educacionales_mineduc")
     assert provenance is not None
     reasons = provenance["report"]["rejected_by_reason"]
-    without = reasons["school without coordinates (LATITUD/LONGITUD)"]
+    without = reasons["establecimiento educacional sin coordenadas (LATITUD/LONGITUD)"]
     assert without > 0
     assert provenance["rows_loaded"] + provenance["rows_rejected"] == provenance["rows_read"]
     assert len(schools) == provenance["rows_loaded"]

@@ -46,9 +46,9 @@ def _filters(arguments: dict) -> dict:
 
 
 def test_bad_filters_are_refused(national_postgis):
-    with pytest.raises(ValueError, match="region"):
+    with pytest.raises(ValueError, match="la región debe ser un código"):
         national_postgis.read("communes", region="4")
-    with pytest.raises(ValueError, match="unknown column"):
+    with pytest.raises(ValueError, match="columnas desconocidas"):
         national_postgis.read("communes", columns=["cut; drop table communes"])
     with pytest.raises(ValueError, match="bbox"):
         national_postgis.read("huella_presence", bbox=(0, 0, 1, 1))
@@ -106,7 +106,7 @@ def test_a_stored_run_is_never_overwritten(store_name, request):
     tables = {"scores": _results(run_id, ["04303", "04101"])}
     assert store.save_run(_record(run_id, now), _results(run_id, ["04303", "04101"]), tables)
     assert not store.save_run(_record(run_id, now), _results(run_id, ["04303", "04101"]), tables)
-    with pytest.raises(RunConflictError, match="never overwritten"):
+    with pytest.raises(RunConflictError, match="nunca se sobrescribe"):
         store.save_run(_record(run_id, now, digest="b"), _results(run_id, ["04303"]))
     assert len(store.run_results(run_id)) == 2
     assert store.run(run_id).result_sha256 == "a" * 64

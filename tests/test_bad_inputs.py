@@ -183,7 +183,7 @@ CASES = (
         0,
         "duplicados exactos eliminados: 1",
     ),
-    Case("duplicate_keys", "duplicate_keys.csv", "poverty", 0, "repeats the key (cut)"),
+    Case("duplicate_keys", "duplicate_keys.csv", "poverty", 0, "repite la clave (cut)"),
     Case("shapefile_without_sidecars", "lonely_shp/apr.shp", "apr", 1, "faltan apr.shx y apr.dbf"),
     Case("shapefile_without_prj", "no_prj_shp/apr.shp", "apr", 1, "no declara su sistema"),
     Case(
@@ -219,7 +219,13 @@ CASES = (
         "no es un sistema de referencia",
         args=("--crs", "EPSG:99999"),
     ),
-    Case("unknown_cut", "unknown_cut.csv", "huella_presence", 0, "unknown CUT commune code 99999"),
+    Case(
+        "unknown_cut",
+        "unknown_cut.csv",
+        "huella_presence",
+        0,
+        "código comunal (CUT) desconocido: 99999",
+    ),
     Case("only_unknown_cuts", "only_unknown_cuts.csv", "huella_presence", 1, "no hay ninguna fila"),
     Case("wrong_kind_columns", "wrong_columns.csv", "poverty", 1, "faltan las columnas"),
     Case("unsupported_type", "spreadsheet.xlsx", "apr", 1, "no se puede cargar"),

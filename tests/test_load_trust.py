@@ -227,14 +227,12 @@ def test_projects_without_coordinates_are_at_commune_precision_and_need_a_typolo
         "P3,11101,Plaza,Parques\n",
     )
     outcome = ValidationOutcome()
-    rows = projects.projects(
-        read_vector(path, points_optional=True), path, ReadContext(), outcome
-    )
+    rows = projects.projects(read_vector(path, points_optional=True), path, ReadContext(), outcome)
     assert list(rows["project_id"]) == ["P1"]
     assert list(rows["location_precision"]) == ["commune"]
     reasons = {r.row: r.reason for r in outcome.rejections}
     assert reasons[2].startswith("falta la tipología (typology)")
-    assert reasons[3].startswith("typology is not one of")
+    assert reasons[3].startswith("la tipología no es una de")
 
 
 def test_every_integer_column_is_a_number_column_of_its_table():

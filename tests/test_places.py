@@ -100,10 +100,10 @@ def test_declared_commune_checks(communes):
     assert outcome.outside_declared_commune == 2
     reasons = {r.row: r.reason for r in outcome.rejections}
     assert reasons[3].startswith(
-        "fuera de su comuna declarada 05101: a 10.0 km de ella, dentro de la comuna 05102"
+        "fuera de su comuna declarada 05101: a 10,0 km de ella, dentro de la comuna 05102"
     )
-    assert reasons[5].startswith("fuera de su comuna declarada 05101: a 3.0 km de ella, sin otra")
-    assert reasons[6].startswith("fuera de toda comuna: a 299.8 km de la costa")
+    assert reasons[5].startswith("fuera de su comuna declarada 05101: a 3,0 km de ella, sin otra")
+    assert reasons[6].startswith("fuera de toda comuna: a 299,8 km de la costa")
     assert reasons[7].startswith("fuera de toda comuna: a ")
 
 

@@ -67,7 +67,7 @@ def test_provenance_records_file_hash_and_counts(national_postgis, data_dir):
     assert row["rows_read"] == 5146
     assert row["rows_read"] == row["rows_loaded"] + row["rows_rejected"]
     reasons = dict(row["report"]["rejected_by_reason"])
-    assert reasons.pop("facility is closed (EstadoFuncionamiento = Cerrado)") == 5
+    assert reasons.pop("establecimiento cerrado (EstadoFuncionamiento = Cerrado)") == 5
     # Seven facilities lie 8 to 650 km inside another commune than the one they declare
     # (e.g. one declared in La Serena, 04101, sits in Antofagasta, 02101).
     assert sum(reasons.values()) == 7 == row["rows_rejected"] - 5

@@ -82,7 +82,7 @@ def test_cli_score_prints_ranking_and_writes_files(postgis_env, tmp_path: Path):
     )
     assert result.returncode == 0, result.stderr
     assert "Brechas — agua" in result.stdout
-    assert "run " in result.stdout and "saved" in result.stdout
+    assert "corrida " in result.stdout and "guardada" in result.stdout
     written = gpd.read_file(gpkg)
     assert len(written) == 4 * 15
     assert written.geometry.notna().all()
@@ -108,10 +108,10 @@ def test_cli_explain_and_bad_options(postgis_env, stored_run):
     assert "Monte Patria" in explained.stdout and "Agua" in explained.stdout
     for args, message in [
         (("explain", "99999"), "99999"),
-        (("score", "--region", "4x"), "invalid scoring options"),
-        (("score", "--challenge", "salud"), "unknown challenge"),
-        (("score", "--normalization", "fancy"), "invalid scoring options"),
-        (("score", "--weights", "/nonexistent.toml"), "file not found"),
+        (("score", "--region", "4x"), "opciones de cálculo no válidas"),
+        (("score", "--challenge", "salud"), "desafío desconocido"),
+        (("score", "--normalization", "fancy"), "opciones de cálculo no válidas"),
+        (("score", "--weights", "/nonexistent.toml"), "no se encuentra el archivo"),
     ]:
         result = run_geogaps(*args, env=postgis_env)
         assert result.returncode == 1, (args, result.stdout)

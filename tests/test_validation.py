@@ -112,12 +112,12 @@ def test_integer_codes_are_padded_and_unknown_codes_rejected_with_reason(store, 
     assert report.rows_read == 4
     assert report.rows_loaded == 2
     assert report.rejection_reasons() == {
-        "missing or malformed CUT commune code": 1,
-        "unknown CUT commune code 99999": 1,
+        "falta el código comunal (CUT) o está mal escrito": 1,
+        "código comunal (CUT) desconocido: 99999": 1,
     }
     assert sorted(store.read_table("huella_presence")["cut"]) == ["04303", "05404"]
     stored = store.provenance().set_index("dataset").loc["presence", "report"]
-    assert {"row": 2, "reason": "unknown CUT commune code 99999"} in stored["rejections"]
+    assert {"row": 2, "reason": "código comunal (CUT) desconocido: 99999"} in stored["rejections"]
 
 
 def test_exact_duplicates_are_dropped_and_counted(store, inside, tmp_path):
@@ -180,7 +180,7 @@ def test_projects_without_coordinates_are_kept_with_commune_precision(store, ins
     )
     report = load_file(store, "projects", path)
     assert report.rejection_reasons() == {
-        "typology is not one of Equipamiento, Espacios_Públicos, Infraestructura_Vial, "
+        "la tipología no es una de Equipamiento, Espacios_Públicos, Infraestructura_Vial, "
         "Servicios_Básicos": 1
     }
     stored = store.read_table("project_sites").set_index("project_id")
@@ -261,7 +261,7 @@ def test_counts_beyond_the_integer_range_are_rejected_not_wrapped(store, data_di
     )
     report = load_file(store, "water_sources", bad)
     assert report.rejection_reasons() == {
-        "dwellings_public_network = 99999999999 is out of integer range": 1
+        "dwellings_public_network = 99.999.999.999 excede el rango de los enteros": 1
     }
     stored = store.read_table("water_sources")
     assert len(stored) == 344

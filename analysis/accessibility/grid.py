@@ -120,7 +120,7 @@ def grid_around(
     four 500 m cells.
     """
     if resolution <= 0:
-        raise InvalidInputError(f"resolution must be positive, got {resolution}")
+        raise InvalidInputError(f"la resolución debe ser positiva, no {resolution}")
     xmin, ymin, xmax, ymax = bounds
     xmin = math.floor(xmin / resolution - margin_cells) * resolution
     ymin = math.floor(ymin / resolution - margin_cells) * resolution

@@ -233,7 +233,9 @@ def run_accessibility(
     """
     unknown = [k for k in kinds if k not in FACILITY_KINDS]
     if unknown:
-        raise InvalidInputError(f"unknown facility kind(s) {unknown}; choose from {FACILITY_KINDS}")
+        raise InvalidInputError(
+            f"tipos de destino desconocidos {unknown}; elija entre {FACILITY_KINDS}"
+        )
     settings = settings or load_catalogue().settings
     say = progress or (lambda _message: None)
     population, year = commune_population(inputs, settings)
@@ -246,7 +248,7 @@ def run_accessibility(
     if region is not None:
         wanted_cuts = set(communes.loc[communes["region_code"].astype(str) == region, "cut"])
         if not wanted_cuts:
-            raise InvalidInputError(f"no commune of region {region!r} is loaded")
+            raise InvalidInputError(f"no hay comunas cargadas de la región {region!r}")
 
     grids: list[tuple[GridSpec, gpd.GeoDataFrame]] = []
     continental = territory.continental

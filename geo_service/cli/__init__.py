@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from sqlalchemy.exc import OperationalError
+from typer import rich_utils
 
 # typer (>= 0.20, as declared) ships its own copy of click and raises its exceptions.
 from typer._click.exceptions import ClickException
@@ -22,15 +23,26 @@ from domain.errors import GeogapsError
 from geo_service.cli import accessibility, data, decision, robustness, runs, scores, serve
 from geo_service.cli.common import UserError, errors, global_options
 
+# typer frames --help in English; it reads these words when it draws the help, so the panels
+# and the default/required marks come out in Spanish.
+for _name, _words in {
+    "ARGUMENTS_PANEL_TITLE": "Argumentos",
+    "OPTIONS_PANEL_TITLE": "Opciones",
+    "COMMANDS_PANEL_TITLE": "Comandos",
+    "DEFAULT_STRING": "[por omisión: {}]",
+    "REQUIRED_LONG_STRING": "[obligatorio]",
+}.items():
+    setattr(rich_utils, _name, _words)
+
 app = typer.Typer(
-    help="geogaps: brechas territoriales de las comunas de Chile — territorial gap analysis.\n\n"
-    "Without GEOGAPS_DATABASE_URL every command uses the embedded store (GeoParquet files in "
-    "GEOGAPS_STORE_DIR); with it, PostGIS.",
+    help="geogaps: brechas territoriales de las comunas de Chile.\n\n"
+    "Sin GEOGAPS_DATABASE_URL cada comando usa el almacén embebido (archivos GeoParquet en "
+    "GEOGAPS_STORE_DIR); con ella, PostGIS.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema (PostGIS only).", no_args_is_help=True)
+db_app = typer.Typer(help="Esquema de la base de datos (sólo PostGIS).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 
@@ -52,15 +64,13 @@ app.command("audit")(robustness.audit)
 app.command("accessibility")(accessibility.accessibility)
 
 
-
-
 @app.callback()
 def _global_options(
     debug: Annotated[
-        bool, typer.Option("--debug", help="Show the Python traceback of any error.")
+        bool, typer.Option("--debug", help="Muestra la traza de Python de cualquier error.")
     ] = False,
 ) -> None:
-    """Options for every command."""
+    """Opciones de todos los comandos."""
     global_options["debug"] = debug
 
 

@@ -47,27 +47,28 @@ def accessibility(
         list[Facility] | None,
         typer.Option(
             "--facility",
-            help="Destination kind (repeat for several); default all six.",
+            help="Tipo de destino (repita la opción para varios); por omisión, los seis.",
             case_sensitive=False,
         ),
     ] = None,
     resolution: Annotated[
-        int, typer.Option(min=100, max=5000, help="Cell size in metres (1000 or 500).")
+        int, typer.Option(min=100, max=5000, help="Tamaño de celda en metros (1000 o 500).")
     ] = 1000,
     region: Annotated[
-        str | None, typer.Option(help="Two-digit region code, e.g. 05; default national.")
+        str | None,
+        typer.Option(help="Código de región de dos dígitos, p. ej. 05; por omisión, todo el país."),
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Write the per-commune table as FILE.csv/.gpkg/.parquet.")
+        Path | None, typer.Option(help="Escribe la tabla por comuna en ARCHIVO.csv/.gpkg/.parquet.")
     ] = None,
     save: Annotated[
-        bool, typer.Option(help="Store the table for geogaps score (default yes).")
+        bool, typer.Option(help="Guarda la tabla para geogaps score (por omisión, sí).")
     ] = True,
     rasters: Annotated[
-        bool, typer.Option(help="Write COG rasters and PNG overlays (default yes).")
+        bool, typer.Option(help="Escribe rásters COG y capas PNG (por omisión, sí).")
     ] = True,
 ) -> None:
-    """Population-weighted travel time to the nearest service, per commune."""
+    """Tiempo de viaje al servicio más cercano, ponderado por población, por comuna."""
     # The raster stack (rasterio, exactextract, scikit-image) is imported only when this command
     # runs, so every other geogaps command starts quickly.
     from analysis import load_catalogue

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from analysis.formatting import format_integer, format_seconds
 from geo_service.cli.common import (
     UserError,
     console,
@@ -34,17 +35,19 @@ def _print_report(report: LoadReport) -> None:
     if report.skipped_unchanged:
         console.print(
             f"[dim]= {report.dataset}: sin cambios (sha256 {report.sha256[:12]}…), "
-            f"{report.rows_loaded} filas ya cargadas[/dim]"
+            f"{format_integer(report.rows_loaded)} filas ya cargadas[/dim]"
         )
         return
     outcome = report.outcome
     console.print(
-        f"[green]✓[/green] {report.dataset} → {report.table_name}: leídas {report.rows_read}, "
-        f"cargadas {report.rows_loaded}, rechazadas {report.rows_rejected} "
-        f"({report.seconds:.2f} s)"
+        f"[green]✓[/green] {report.dataset} → {report.table_name}: "
+        f"leídas {format_integer(report.rows_read)}, "
+        f"cargadas {format_integer(report.rows_loaded)}, "
+        f"rechazadas {format_integer(report.rows_rejected)} "
+        f"({format_seconds(report.seconds)})"
     )
     for reason, count in report.rejection_reasons().items():
-        console.print(f"    rechazadas {count}: {escape(reason)}")
+        console.print(f"    rechazadas {format_integer(count)}: {escape(reason)}")
     extras = {
         "duplicados exactos eliminados": outcome.duplicates_removed,
         "geometrías inválidas reparadas": outcome.repaired_geometries,
@@ -52,7 +55,7 @@ def _print_report(report: LoadReport) -> None:
     }
     for label, count in extras.items():
         if count:
-            console.print(f"    {label}: {count}")
+            console.print(f"    {label}: {format_integer(count)}")
     if outcome.reprojected_from:
         console.print(f"    reproyectado de {outcome.reprojected_from} a EPSG:4326")
     for note in outcome.notes:
@@ -74,19 +77,23 @@ def _print_directory(result: DirectoryLoad) -> None:
 def load(
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder laid out like ../shared/data/chile (default GEOGAPS_DATA_DIR)."),
+        typer.Option(
+            help="Carpeta ordenada como ../shared/data/chile (por omisión, GEOGAPS_DATA_DIR)."
+        ),
     ] = None,
     force: Annotated[
-        bool, typer.Option(help="Reload files even when nothing that shapes them changed.")
+        bool, typer.Option(help="Recarga los archivos aunque no haya cambiado nada que los afecte.")
     ] = False,
     allow_shrink: Annotated[
         bool,
-        typer.Option(help="Accept reloads that empty a dataset or drop more than 5 % of its rows."),
+        typer.Option(
+            help="Acepta recargas que vacían un conjunto o pierden más del 5 % de sus filas."
+        ),
     ] = False,
 ) -> None:
-    """Load every known dataset of a data folder, validated, with provenance.
+    """Carga cada conjunto conocido de una carpeta de datos, validado y con su procedencia.
 
-    Every file is tried and reported; the exit code is 1 if any of them was refused.
+    Se intenta y se informa cada archivo; el código de salida es 1 si alguno fue rechazado.
     """
     settings = settings_from_env()
     folder = data_dir or settings.data_dir
@@ -113,30 +120,28 @@ def load(
 
 
 def load_one_file(
-    path: Annotated[
-        Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, GeoParquet or CSV.")
-    ],
-    kind: Annotated[str, typer.Option(help=f"Kind of data: {', '.join(KINDS)}.")],
+    path: Annotated[Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile, GeoParquet o CSV.")],
+    kind: Annotated[str, typer.Option(help=f"Tipo de datos: {', '.join(KINDS)}.")],
     crs: Annotated[
-        str | None, typer.Option(help="CRS when the file declares none, e.g. EPSG:32719.")
+        str | None, typer.Option(help="CRS si el archivo no declara uno, p. ej. EPSG:32719.")
     ] = None,
     dataset: Annotated[
         str | None,
         typer.Option(
-            help="Dataset name: letters, digits and _, at most 63 (default: the file name, "
-            "accents folded and other characters as _)."
+            help="Nombre del conjunto: letras, dígitos y _, hasta 63 (por omisión, el nombre del "
+            "archivo, sin tildes y con _ en lugar de otros caracteres)."
         ),
     ] = None,
     layer: Annotated[
-        str | None, typer.Option(help="Layer of a GeoPackage that has several.")
+        str | None, typer.Option(help="Capa de un GeoPackage que tiene varias.")
     ] = None,
-    force: Annotated[bool, typer.Option(help="Reload even if nothing changed.")] = False,
+    force: Annotated[bool, typer.Option(help="Recarga aunque nada haya cambiado.")] = False,
     allow_shrink: Annotated[
         bool,
-        typer.Option(help="Accept a reload that empties the dataset or drops more than 5 % of it."),
+        typer.Option(help="Acepta una recarga que vacía el conjunto o pierde más del 5 % de él."),
     ] = False,
 ) -> None:
-    """Load one file as a dataset of the given kind."""
+    """Carga un archivo como conjunto del tipo indicado."""
     settings = settings_from_env()
     # Boundaries get their accents from the INE names of the data folder, as in `load`.
     context = names_with_accents(settings.data_dir) if kind == "communes" else None
@@ -156,19 +161,19 @@ def load_one_file(
 
 
 def remove(
-    dataset: Annotated[str, typer.Argument(help="Dataset name, as `geogaps status` lists it.")],
+    dataset: Annotated[str, typer.Argument(help="Nombre del conjunto, como en `geogaps status`.")],
 ) -> None:
-    """Delete a dataset's rows and its provenance, in one transaction."""
+    """Borra las filas de un conjunto y su procedencia, en una sola transacción."""
     from layers.loading import attempt_row
 
     settings = settings_from_env()
     with opened_store(settings) as store:
         removed = store.remove_dataset(dataset, attempt_row(dataset, status="removed"))
-    console.print(f"conjunto {dataset} eliminado: {removed} filas y su procedencia")
+    console.print(f"conjunto {dataset} eliminado: {format_integer(removed)} filas y su procedencia")
 
 
 def status() -> None:
-    """List loaded datasets with row counts and provenance, and files that were refused."""
+    """Lista los conjuntos cargados con sus filas y procedencia, y los archivos rechazados."""
     settings = settings_from_env()
     with opened_store(settings) as store:
         provenance = store.provenance()
@@ -196,9 +201,9 @@ def status() -> None:
             table.add_row(
                 str(row["dataset"]),
                 str(row["table_name"]),
-                str(row["rows_read"]),
-                str(row["rows_loaded"]),
-                str(row["rows_rejected"]),
+                format_integer(row["rows_read"]),
+                format_integer(row["rows_loaded"]),
+                format_integer(row["rows_rejected"]),
                 str(row["sha256"])[:12],
                 pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d %H:%M UTC"),
             )
@@ -217,14 +222,10 @@ def status() -> None:
         console.print(table)
 
 
-CHALLENGE_HELP = "Challenge id of the catalogue (agua, conectividad, rural_urbano…) or compuesto."
-
-
-
 def db_upgrade() -> None:
-    """Apply the Alembic migrations to the PostGIS database."""
+    """Aplica las migraciones de Alembic a la base de datos PostGIS."""
     settings = settings_from_env()
     if not settings.uses_postgis:
-        raise UserError("GEOGAPS_DATABASE_URL is not set: the embedded store needs no migrations")
+        raise UserError("falta GEOGAPS_DATABASE_URL: el almacén embebido no necesita migraciones")
     with opened_store(settings, create=True):
-        console.print("schema is up to date")
+        console.print("el esquema está al día")

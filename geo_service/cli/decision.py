@@ -16,30 +16,31 @@ from analysis.formatting import format_integer, format_number, format_share
 from geo_service.cli.common import UserError, console, opened_store, settings_from_env
 
 RegionOption = Annotated[
-    str | None, typer.Option(help="Two-digit region code, e.g. 04; default national.")
+    str | None,
+    typer.Option(help="Código de región de dos dígitos, p. ej. 04; por omisión, todo el país."),
 ]
 
 
 def _check_region(region: str | None) -> None:
     if region is not None and not (len(region) == 2 and region.isdigit()):
-        raise UserError(f"invalid region {region!r}: use a two-digit code such as 04")
+        raise UserError(f"región no válida {region!r}: use un código de dos dígitos, como 04")
 
 
 def portafolio(
     out: Annotated[
         Path | None,
-        typer.Option(help="Write FILE.csv (Excel-ready) or, with --commune, FILE.html."),
+        typer.Option(help="Escribe ARCHIVO.csv (para Excel) o, con --commune, ARCHIVO.html."),
     ] = None,
     region: RegionOption = None,
-    commune: Annotated[str | None, typer.Option(help="One commune's CUT.")] = None,
+    commune: Annotated[str | None, typer.Option(help="CUT de una comuna.")] = None,
     by_challenge: Annotated[
-        bool, typer.Option(help="CSV with one line per commune and challenge.")
+        bool, typer.Option(help="CSV con una línea por comuna y desafío.")
     ] = False,
     priority_tiers: Annotated[
-        int, typer.Option(min=1, help="Tiers counted as a high gap (1 = top tier).")
+        int, typer.Option(min=1, help="Tramos que cuentan como brecha alta (1 = el primer tramo).")
     ] = 1,
 ) -> None:
-    """The Mesa's portfolio against its gaps: money by typology and stage, unaddressed gaps."""
+    """La cartera de la Mesa frente a sus brechas: inversión por tipología y etapa."""
     # Imported when the command runs: the decision stack (spopt, scipy) is slow to import.
     from analysis import load_catalogue
     from geo_service.services.exports import (
@@ -81,23 +82,23 @@ def portafolio(
         return
     if out.suffix.lower() == ".html":
         if commune is None:
-            raise UserError("the printable page is per commune: add --commune CUT")
+            raise UserError("la página imprimible es por comuna: agregue --commune CUT")
         out.write_text(portfolio_page(review, source, load_catalogue().version), "utf-8")
     elif out.suffix.lower() == ".csv":
         text = portfolio_challenges_csv(review) if by_challenge else portfolio_communes_csv(review)
         out.write_text(text, "utf-8", newline="")
     else:
-        raise UserError(f"unsupported output {out.name!r}: use .csv or .html")
-    console.print(f"written {out}")
+        raise UserError(f"salida no admitida {out.name!r}: use .csv o .html")
+    console.print(f"escrito {out}")
 
 
 def rezago(
     out: Annotated[
-        Path | None, typer.Option(help="Write FILE.csv (Excel-ready) or FILE.json.")
+        Path | None, typer.Option(help="Escribe ARCHIVO.csv (para Excel) o ARCHIVO.json.")
     ] = None,
     region: RegionOption = None,
 ) -> None:
-    """Zonas Rezagadas eligibility emulated on open data: criteria, margins, probabilities."""
+    """Zonas Rezagadas emuladas con datos abiertos: criterios, márgenes y probabilidades."""
     from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
     from geo_service.services.eligibility import eligibility
     from geo_service.services.exports import eligibility_csv
@@ -144,33 +145,33 @@ def rezago(
     elif out.suffix.lower() == ".json":
         out.write_text(communes.to_json(orient="records", force_ascii=False, indent=1), "utf-8")
     else:
-        raise UserError(f"unsupported output {out.name!r}: use .csv or .json")
-    console.print(f"written {out}")
+        raise UserError(f"salida no admitida {out.name!r}: use .csv o .json")
+    console.print(f"escrito {out}")
 
 
 def siting(
     facility: Annotated[
-        str, typer.Option(help="primary, cesfam, hospital, school, apr or centre.")
+        str, typer.Option(help="primary, cesfam, hospital, school, apr o centre.")
     ] = "primary",
-    new: Annotated[int, typer.Option(min=1, max=50, help="New sites to place (p).")] = 5,
+    new: Annotated[int, typer.Option(min=1, max=50, help="Sitios nuevos que ubicar (p).")] = 5,
     minutes: Annotated[
-        float, typer.Option(min=5, max=600, help="Coverage standard T in minutes.")
+        float, typer.Option(min=5, max=600, help="Estándar de cobertura T, en minutos.")
     ] = 60.0,
-    region: Annotated[str, typer.Option(help="Two-digit region code, e.g. 04.")] = "04",
+    region: Annotated[str, typer.Option(help="Código de región de dos dígitos, p. ej. 04.")] = "04",
     model: Annotated[
-        str, typer.Option(help="mclp (maximal covering) or pmedian (mean travel time).")
+        str, typer.Option(help="mclp (máxima cobertura) o pmedian (tiempo medio de viaje).")
     ] = "mclp",
     resolution: Annotated[
-        int, typer.Option(min=250, max=5000, help="Cell size of the surfaces, metres.")
+        int, typer.Option(min=250, max=5000, help="Tamaño de celda de las superficies, en metros.")
     ] = 1000,
     max_candidates: Annotated[
-        int, typer.Option(min=1, max=500, help="Largest candidate set (rural schools, APR).")
+        int, typer.Option(min=1, max=500, help="Máximo de candidatos (escuelas rurales, APR).")
     ] = 60,
     out: Annotated[
-        Path | None, typer.Option(help="Write FILE.gpkg (sites + communes), .geojson or .csv.")
+        Path | None, typer.Option(help="Escribe ARCHIVO.gpkg (sitios y comunas), .geojson o .csv.")
     ] = None,
 ) -> None:
-    """Where new facilities reach the most rural people (spopt MCLP or p-median)."""
+    """Dónde nuevos establecimientos alcanzan a más población rural (spopt MCLP o p-mediana)."""
     from analysis.decision.siting import Model
     from geo_service.services.accessibility import land_cover_path
     from geo_service.services.siting import siting
@@ -179,7 +180,7 @@ def siting(
 
     _check_region(region)
     if model not in ("mclp", "pmedian"):
-        raise UserError(f"unknown model {model!r}: use mclp or pmedian")
+        raise UserError(f"modelo desconocido {model!r}: use mclp o pmedian")
     chosen: Model = "pmedian" if model == "pmedian" else "mclp"
     settings = settings_from_env()
     with opened_store(settings) as store:
@@ -238,4 +239,4 @@ def siting(
             write_siting(out, report.sites, report.communes, outlines)
         except LayerError as error:
             raise UserError(str(error)) from None
-        console.print(f"written {out}")
+        console.print(f"escrito {out}")

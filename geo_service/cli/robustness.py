@@ -12,7 +12,13 @@ from rich.table import Table
 
 from analysis import ScoringParameters
 from analysis.formatting import format_number
-from geo_service.cli.common import UserError, console, opened_store, settings_from_env
+from geo_service.cli.common import (
+    UserError,
+    console,
+    opened_store,
+    settings_from_env,
+    validation_details,
+)
 
 
 def _parameters(region: str | None, seed: int | None) -> ScoringParameters:
@@ -24,8 +30,7 @@ def _parameters(region: str | None, seed: int | None) -> ScoringParameters:
             draws=0,
         )
     except ValidationError as error:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise UserError(f"opciones inválidas: {details}") from None
+        raise UserError(f"opciones inválidas: {validation_details(error)}") from None
 
 
 def sensitivity(
@@ -38,7 +43,7 @@ def sensitivity(
     samples: Annotated[int, typer.Option(help="N del diseño de Sobol' (potencia de 2).")] = 512,
     top: Annotated[int, typer.Option(help="Tamaño del grupo de primeras comunas.")] = 10,
     seed: Annotated[int | None, typer.Option(help="Semilla (GEOGAPS_RANDOM_SEED).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Escribe la tabla en FILE.csv.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Escribe la tabla en ARCHIVO.csv.")] = None,
     chart: Annotated[
         Path | None,
         typer.Option(
@@ -100,7 +105,7 @@ def audit(
         str | None, typer.Option(help="Sólo las comunas de una región, p. ej. 04.")
     ] = None,
     out: Annotated[
-        Path | None, typer.Option(help="Escribe las correlaciones entre pares en FILE.csv.")
+        Path | None, typer.Option(help="Escribe las correlaciones entre pares en ARCHIVO.csv.")
     ] = None,
 ) -> None:
     """Auditoría de coherencia: correlaciones, alfa de Cronbach, primer componente, alertas."""

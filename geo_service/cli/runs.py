@@ -12,11 +12,12 @@ from geo_service.cli.common import UserError, console, errors, opened_store, set
 
 def runs(
     scope: Annotated[
-        str | None, typer.Option(help="Only runs of this scope: nacional or a region code.")
+        str | None,
+        typer.Option(help="Sólo corridas de este ámbito: nacional o un código de región."),
     ] = None,
-    limit: Annotated[int, typer.Option(help="How many runs (newest first).")] = 20,
+    limit: Annotated[int, typer.Option(help="Cuántas corridas (las más nuevas primero).")] = 20,
 ) -> None:
-    """List stored score runs: id, scope, date, parameters and result digest."""
+    """Lista las corridas guardadas: id, ámbito, fecha, parámetros y huella del resultado."""
     settings = settings_from_env()
     with opened_store(settings) as store:
         total = store.count_runs(scope)
@@ -42,19 +43,20 @@ def runs(
 
 
 def explain(
-    cut: Annotated[str, typer.Argument(help="Commune code (CUT), e.g. 04303 or 4303.")],
+    cut: Annotated[str, typer.Argument(help="Código de comuna (CUT), p. ej. 04303 o 4303.")],
     run_id: Annotated[
-        str | None, typer.Option(help="A stored run (default: the newest national run).")
+        str | None,
+        typer.Option(help="Una corrida guardada (por omisión, la nacional más reciente)."),
     ] = None,
 ) -> None:
-    """Print one commune's score breakdown from a stored run (nothing is re-scored)."""
+    """Explica el puntaje de una comuna según una corrida guardada (no se recalcula nada)."""
     from analysis import explain_commune
     from geo_service.services.runs import data_changes, stored_result
     from layers.parsing import pad_cut
 
     code = pad_cut(cut)
     if code is None:
-        raise UserError(f"{cut!r} is not a commune code (CUT)")
+        raise UserError(f"{cut!r} no es un código de comuna (CUT)")
     settings = settings_from_env()
     with opened_store(settings) as store:
         try:
@@ -71,7 +73,7 @@ def explain(
                     run = newest[0]
             result = stored_result(store, run)
         except LookupError as error:
-            raise UserError(f"{error}: run `geogaps score` first") from None
+            raise UserError(f"{error}: ejecute primero `geogaps score`") from None
         changed = data_changes(store, run)
     try:
         text = explain_commune(result, code)

@@ -10,9 +10,16 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from geo_service.cli.common import UserError, console, opened_store, settings_from_env
+from analysis.formatting import format_integer, join_spanish
+from geo_service.cli.common import (
+    UserError,
+    console,
+    opened_store,
+    settings_from_env,
+    validation_details,
+)
 
-CHALLENGE_HELP = "Challenge id of the catalogue (agua, conectividad, rural_urbano…) or compuesto."
+CHALLENGE_HELP = "Id de un desafío del catálogo (agua, conectividad, rural_urbano…) o compuesto."
 
 
 def _score_ids(override: dict[str, object] | None) -> tuple[str, ...]:
@@ -22,41 +29,52 @@ def _score_ids(override: dict[str, object] | None) -> tuple[str, ...]:
     try:
         return load_catalogue(override).score_ids
     except (KeyError, ValueError) as error:
-        raise UserError(f"invalid catalogue override: {error}") from None
+        raise UserError(f"cambio de catálogo no válido: {error}") from None
 
 
 def score(
     region: Annotated[
-        str | None, typer.Option(help="Compare only the communes of one region, e.g. 04.")
+        str | None, typer.Option(help="Compara sólo las comunas de una región, p. ej. 04.")
     ] = None,
-    challenge: Annotated[str, typer.Option(help=f"Table to print. {CHALLENGE_HELP}")] = "compuesto",
+    challenge: Annotated[
+        str, typer.Option(help=f"Tabla que imprimir. {CHALLENGE_HELP}")
+    ] = "compuesto",
     weights: Annotated[
         Path | None,
-        typer.Option(help="TOML/YAML/JSON file of weights {id: weight} or catalogue changes."),
+        typer.Option(help="Archivo TOML/YAML/JSON de pesos {id: peso} o de cambios al catálogo."),
     ] = None,
     normalization: Annotated[
-        str, typer.Option(help="minmax, zscore, rank or target (distance to target).")
+        str, typer.Option(help="minmax, zscore, rank o target (distancia a la meta).")
     ] = "minmax",
-    aggregation: Annotated[str, typer.Option(help="arithmetic or geometric.")] = "arithmetic",
-    draws: Annotated[int, typer.Option(help="Monte Carlo draws for rank uncertainty.")] = 1000,
+    aggregation: Annotated[
+        str, typer.Option(help="arithmetic (aritmética) o geometric (geométrica).")
+    ] = "arithmetic",
+    draws: Annotated[
+        int, typer.Option(help="Simulaciones de Monte Carlo para la incertidumbre del lugar.")
+    ] = 1000,
     weight_spread: Annotated[
-        float, typer.Option(help="Monte Carlo weights drawn within ±this share (JRC: 0.25).")
+        float, typer.Option(help="Pesos simulados dentro de ± esta fracción (JRC: 0,25).")
     ] = 0.25,
     legacy_uncertainty: Annotated[
         bool,
-        typer.Option(help="Former Monte Carlo: weights ±50 %, geometric mean with 0.01 offset."),
+        typer.Option(
+            help="Monte Carlo anterior: pesos ±50 %, media geométrica con desplazamiento 0,01."
+        ),
     ] = False,
     seed: Annotated[
-        int | None, typer.Option(help="Random seed (default GEOGAPS_RANDOM_SEED).")
+        int | None, typer.Option(help="Semilla aleatoria (por omisión, GEOGAPS_RANDOM_SEED).")
     ] = None,
-    tiers: Annotated[int, typer.Option(help="Number of priority tiers.")] = 5,
-    tier_method: Annotated[str, typer.Option(help="quantiles or natural_breaks.")] = "quantiles",
-    top: Annotated[int, typer.Option(help="Rows to print (0 = all).")] = 20,
+    tiers: Annotated[int, typer.Option(help="Número de tramos de prioridad.")] = 5,
+    tier_method: Annotated[
+        str, typer.Option(help="quantiles (cuantiles) o natural_breaks (cortes naturales).")
+    ] = "quantiles",
+    top: Annotated[int, typer.Option(help="Filas que imprimir (0 = todas).")] = 20,
     out: Annotated[
-        Path | None, typer.Option(help="Also write all scores to FILE.csv, .gpkg or .parquet.")
+        Path | None,
+        typer.Option(help="Escribe además todos los puntajes en ARCHIVO.csv, .gpkg o .parquet."),
     ] = None,
 ) -> None:
-    """Score every commune's gaps, print the ranked table and save the run."""
+    """Calcula las brechas de cada comuna, imprime el orden de prioridad y guarda la corrida."""
     from analysis import ScoringParameters, ranked_table
     from geo_service.services.runs import run_scoring
     from layers.files_out import read_mapping_file, write_table
@@ -80,11 +98,10 @@ def score(
                 {**options, "weight_spread": weight_spread}
             )
     except ValidationError as error:
-        details = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        raise UserError(f"invalid scoring options: {details}") from None
+        raise UserError(f"opciones de cálculo no válidas: {validation_details(error)}") from None
     choices = _score_ids(override)
     if challenge not in choices:
-        raise UserError(f"unknown challenge {challenge!r}; choose {', '.join(choices)}")
+        raise UserError(f"desafío desconocido {challenge!r}; elija {join_spanish(choices)}")
     with opened_store(settings) as store:
         try:
             record = run_scoring(store, parameters, override)
@@ -95,12 +112,12 @@ def score(
             write_table(record.result.scores, out, store.read_table("communes", ["cut", "geom"]))
     _print_ranking(table, challenge, top)
     console.print(
-        f"run {record.run['run_id'][:12]} saved · {record.result.scope_label} · "
-        f"{draws} draws · seed {parameters.seed} · result sha256 "
+        f"corrida {record.run['run_id'][:12]} guardada · {record.result.scope_label} · "
+        f"{format_integer(draws)} simulaciones · semilla {parameters.seed} · sha256 del resultado "
         f"{record.run['result_sha256'][:12]}"
     )
     if out is not None:
-        console.print(f"scores written to {out}")
+        console.print(f"puntajes escritos en {out}")
 
 
 def _print_ranking(table: pd.DataFrame, challenge: str, top: int) -> None:
@@ -139,13 +156,15 @@ def _print_ranking(table: pd.DataFrame, challenge: str, top: int) -> None:
 
 
 def map_file(
-    out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("output/mapa.html"),
+    out: Annotated[Path, typer.Option(help="Archivo HTML que escribir.")] = Path(
+        "output/mapa.html"
+    ),
     challenge: Annotated[
-        str, typer.Option(help=f"Challenge to map. {CHALLENGE_HELP}")
+        str, typer.Option(help=f"Desafío que mapear. {CHALLENGE_HELP}")
     ] = "compuesto",
-    region: Annotated[str | None, typer.Option(help="Only one region, e.g. 04.")] = None,
+    region: Annotated[str | None, typer.Option(help="Sólo una región, p. ej. 04.")] = None,
 ) -> None:
-    """Write the planners' web map of the newest saved run to an HTML file."""
+    """Escribe en un archivo HTML el mapa para planificadores de la corrida más reciente."""
     from geo_service.services.maps import stored_run_map
 
     settings = settings_from_env()
@@ -153,9 +172,9 @@ def map_file(
         try:
             folium_map = stored_run_map(store, challenge, region)
         except LookupError as error:
-            raise UserError(f"{error}: run `geogaps score` first") from None
+            raise UserError(f"{error}: ejecute primero `geogaps score`") from None
         except ValueError as error:
             raise UserError(str(error)) from None
     out.parent.mkdir(parents=True, exist_ok=True)
     folium_map.save(str(out))
-    console.print(f"map written to {out}")
+    console.print(f"mapa escrito en {out}")

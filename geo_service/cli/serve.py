@@ -35,11 +35,11 @@ class NoDelayH11Protocol(H11Protocol):
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    host: Annotated[str, typer.Option(help="Interfaz en la que escuchar.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Puerto TCP.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Procesos de trabajo.")] = 1,
 ) -> None:
-    """Serve the HTTP API (run `geogaps db upgrade` first; the server does not migrate)."""
+    """Sirve la API HTTP y el mapa (antes, `geogaps db upgrade`: el servidor no migra)."""
     import uvicorn
 
     settings_from_env()  # refuse bad settings before starting workers

@@ -20,7 +20,9 @@ def read_analysis_inputs(store: Store) -> AnalysisInputs:
     """Read every table the analysis needs; refuse an empty store with what to do."""
     tables = {name: store.read_table(name) for name in INPUT_TABLES}
     if tables["communes"].empty:
-        raise DependencyError("no communes loaded: run `geogaps load` before scoring")
+        raise DependencyError(
+            "no hay comunas cargadas: ejecute `geogaps load` antes de calcular puntajes"
+        )
     return AnalysisInputs(**tables)
 
 

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from analysis.formatting import format_seconds
 from domain.errors import NotFoundError
 from geo_service.services.cache import Caches
 from geo_service.services.serving import (
@@ -64,6 +65,8 @@ def warm_caches(store: Store, caches: Caches) -> list[str]:
         else:
             filled.append(name)
     logger.info(
-        "cachés listas en %.1f s: %s", time.perf_counter() - started, ", ".join(filled) or "ninguna"
+        "cachés listas en %s: %s",
+        format_seconds(time.perf_counter() - started),
+        ", ".join(filled) or "ninguna",
     )
     return filled

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 from sqlalchemy import BigInteger, Integer
 
+from domain.numbers import format_integer, format_share
 from domain.text import fold
 from layers.constraints import unique_keys
 from layers.errors import DependencyError, LayerError
@@ -41,14 +42,17 @@ def refuse_shrinking(
 ) -> None:
     """Refuse a load that would leave a dataset empty or much smaller, saying what is lost."""
     reasons = ", ".join(
-        f"{reason} ({count})" for reason, count in report.rejection_reasons().items()
+        f"{reason} ({format_integer(count)})"
+        for reason, count in report.rejection_reasons().items()
     )
     why = f"; filas rechazadas: {reasons}" if reasons else ""
     if previous is None:
         if report.rows_loaded == 0:
             raise LayerError(
-                f"{report.path.name}: no hay ninguna fila que cargar ({report.rows_read} leídas, "
-                f"{report.rows_rejected} rechazadas){why}; revise el archivo y --kind"
+                f"{report.path.name}: no hay ninguna fila que cargar "
+                f"({format_integer(report.rows_read)} leídas, "
+                f"{format_integer(report.rows_rejected)} rechazadas){why}; "
+                "revise el archivo y --kind"
             )
         return
     before = int(previous["rows_loaded"])
@@ -57,9 +61,10 @@ def refuse_shrinking(
         return
     raise LayerError(
         f"{report.path.name}: la carga dejaría el conjunto {report.dataset!r} con "
-        f"{report.rows_loaded} filas en lugar de {before} (se perderían {lost} filas, "
-        f"{100 * lost / before:.0f} % de las cargadas desde {previous['file_name']}; se aceptan "
-        f"pérdidas de hasta {100 * SHRINK_TOLERANCE:.0f} %){why}; no se cambió nada: si es "
+        f"{format_integer(report.rows_loaded)} filas en lugar de {format_integer(before)} "
+        f"(se perderían {format_integer(lost)} filas, "
+        f"{format_share(lost / before)} de las cargadas desde {previous['file_name']}; se aceptan "
+        f"pérdidas de hasta {format_share(SHRINK_TOLERANCE)}){why}; no se cambió nada: si es "
         "intencional repita con --allow-shrink"
     )
 
@@ -129,7 +134,8 @@ def validate_rows(
         frame = check_declared_communes(frame, communes, outcome)
     elif kind.check_point_in_commune:
         outcome.notes.append(
-            "commune boundaries not loaded: points checked against Chile's extent only"
+            "límites comunales sin cargar: los puntos sólo se comprobaron contra la extensión "
+            "de Chile"
         )
     if kind.name == "communes":
         frame = frame.assign(area_km2=area_km2(frame.geometry).to_numpy())
@@ -168,7 +174,9 @@ def assign_cut_by_location(
     joined = joined[~joined.index.duplicated(keep="first")]
     frame = frame.copy()
     frame.loc[missing, "cut"] = joined["cut"].reindex(frame.index[missing]).to_numpy()
-    outcome.notes.append(f"{int(missing.sum())} rows had no commune code: assigned by location")
+    outcome.notes.append(
+        f"{format_integer(missing.sum())} filas sin código comunal: se les asignó por ubicación"
+    )
     return frame
 
 

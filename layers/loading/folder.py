@@ -46,15 +46,15 @@ MANIFEST: tuple[tuple[str, str], ...] = (
 #: Files of that layout deliberately left out of ``load``, and why.
 NOT_LOADED: dict[str, str] = {
     "water/apr_petorca_05404_raw_with_duplicates.geojson": (
-        "same layer as water/apr_petorca_05404.geojson with 23 duplicate rows; "
-        "load it with `geogaps load-file --kind apr` to see the duplicate report"
+        "la misma capa que water/apr_petorca_05404.geojson con 23 filas duplicadas; "
+        "cárguela con `geogaps load-file --kind apr` para ver el informe de duplicados"
     ),
     "petorca/Establecimientos_de_salud_Petorca_.geojson": (
-        "older copy of facilities already in the national MINSAL-DEIS directory"
+        "copia antigua de establecimientos que ya están en el directorio nacional MINSAL-DEIS"
     ),
-    "petorca/Comuna_Petorca_.geojson": "the commune outline is in the national boundaries",
-    "petorca/Unidades_vecinales_2017_Petorca_.geojson": "no neighbourhood-unit table yet",
-    "SOURCES.md": "documentation",
+    "petorca/Comuna_Petorca_.geojson": "el contorno de la comuna ya está en los límites nacionales",
+    "petorca/Unidades_vecinales_2017_Petorca_.geojson": "aún no hay tabla de unidades vecinales",
+    "SOURCES.md": "documentación",
 }
 NAMES_SOURCE = "population/ine_proyecciones_urbana_rural_comuna.csv"
 
@@ -132,5 +132,7 @@ def load_directory(
     for path in sorted(p for p in data_dir.rglob("*") if p.is_file()):
         relative = path.relative_to(data_dir).as_posix()
         if relative not in known:
-            result.not_loaded[relative] = NOT_LOADED.get(relative, "not a known dataset file")
+            result.not_loaded[relative] = NOT_LOADED.get(
+                relative, "no es un archivo de un conjunto conocido"
+            )
     return result

@@ -57,4 +57,4 @@ def cut_codes(frame: Frame, context: ReadContext, names: tuple[str, ...]) -> pd.
 
 def require_number(frame: Frame, column: str, outcome: ValidationOutcome, label: str) -> Frame:
     """Reject the rows whose ``column`` is missing or not a number."""
-    return outcome.reject(frame, frame[column].isna(), f"{label} is missing or not a number")
+    return outcome.reject(frame, frame[column].isna(), f"{label}: falta o no es un número")

@@ -54,7 +54,7 @@ def require_columns(
     """Map target names to source columns; raise a SchemaError naming what is missing."""
     found = {target: find_column(frame, names) for target, names in mapping.items()}
     missing = [
-        f"{target} (one of {', '.join(mapping[target])})"
+        f"{target} (una de {', '.join(mapping[target])})"
         for target, column in found.items()
         if column is None
     ]

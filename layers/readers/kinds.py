@@ -213,4 +213,6 @@ def kind_named(name: str) -> Kind:
     try:
         return KINDS[name]
     except KeyError:
-        raise UnknownKindError(f"unknown kind {name!r}; choose one of {', '.join(KINDS)}") from None
+        raise UnknownKindError(
+            f"tipo desconocido {name!r}; elija uno de {', '.join(KINDS)}"
+        ) from None

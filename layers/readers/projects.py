@@ -25,7 +25,7 @@ def huella_presence(frame: Frame, path: Path, ctx: ReadContext, out: ValidationO
         frame,
         {"cut": text_of(frame, cols["cut"]), "intervention": text_of(frame, cols["intervention"])},
     )
-    return out.reject(result, result["intervention"].isna(), "intervention is missing")
+    return out.reject(result, result["intervention"].isna(), "falta la intervención")
 
 
 #: Folded typology → the typology as the project files and ``project_sites`` write it.
@@ -84,15 +84,17 @@ def projects(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome)
     result = out.reject(
         result,
         result["typology"].isna(),
-        f"typology is not one of {', '.join(PROJECT_TYPOLOGIES)}",
+        f"la tipología no es una de {', '.join(PROJECT_TYPOLOGIES)}",
     )
     bad_precision = ~result["location_precision"].isin(LOCATION_PRECISIONS)
     result = out.reject(
-        result, bad_precision, f"location_precision is not {'/'.join(LOCATION_PRECISIONS)}"
+        result, bad_precision, f"location_precision no es {'/'.join(LOCATION_PRECISIONS)}"
     )
     # A point-less project is still a project: it counts for its commune.
     claims_point = result["location_precision"].isin(("exact",))
     missing_point = result.geometry.isna() | result.geometry.is_empty
     return out.reject(
-        result, claims_point & missing_point, "location_precision is exact but no coordinates"
+        result,
+        claims_point & missing_point,
+        "location_precision es exact pero faltan las coordenadas",
     )

@@ -134,12 +134,14 @@ def facilities(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcom
             "outside_declared_commune": False,
         },
     )
-    result = out.reject(result, result["name"].isna(), "facility without a name")
+    result = out.reject(result, result["name"].isna(), "establecimiento sin nombre")
     if layout is _FACILITY_LAYOUTS["educacion_mineduc"]:
         # The directory leaves LATITUD/LONGITUD empty for some schools: say so, by name.
         no_point = result.geometry.isna() | result.geometry.is_empty
-        result = out.reject(result, no_point, "school without coordinates (LATITUD/LONGITUD)")
+        result = out.reject(
+            result, no_point, "establecimiento educacional sin coordenadas (LATITUD/LONGITUD)"
+        )
     statuses = result["operating_status"]
     closed_values = {s for s in statuses.dropna().unique() if fold(s) in CLOSED_STATUSES}
     closed = statuses.isin(closed_values)
-    return out.reject(result, closed, "facility is closed (EstadoFuncionamiento = Cerrado)")
+    return out.reject(result, closed, "establecimiento cerrado (EstadoFuncionamiento = Cerrado)")

@@ -79,7 +79,7 @@ def poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) 
     )
     result = require_number(result, "rate", out, "poverty rate")
     outside = (result["rate"] < 0) | (result["rate"] > 1)
-    return out.reject(result, outside, "poverty rate outside 0-1")
+    return out.reject(result, outside, "tasa de pobreza fuera de 0–1")
 
 
 def income_poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:
@@ -112,7 +112,7 @@ def income_poverty(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOu
     )
     result = require_number(result, "rate", out, "income poverty rate")
     outside = (result["rate"] < 0) | (result["rate"] > 1)
-    return out.reject(result, outside, "income poverty rate outside 0-100 %")
+    return out.reject(result, outside, "tasa de pobreza por ingresos fuera de 0–100 %")
 
 
 def finance(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> Frame:

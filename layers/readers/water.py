@@ -89,4 +89,4 @@ def apr(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcome) -> F
             "outside_declared_commune": False,
         },
     )
-    return out.reject(result, result["name"].isna(), "APR system without a name")
+    return out.reject(result, result["name"].isna(), "sistema APR sin nombre")

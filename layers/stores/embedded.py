@@ -263,7 +263,7 @@ class EmbeddedStore(Store):
     def _run_dir(self, run_id: str) -> Path:
         self._check_present()
         if not _RUN_ID.match(run_id):
-            raise UnknownRunError(f"no run {run_id}")
+            raise UnknownRunError(f"no hay corrida {run_id}")
         return self.root / "runs" / run_id
 
     def save_run(
@@ -304,7 +304,7 @@ class EmbeddedStore(Store):
     def _record(self, run_id: str) -> RunRecord:
         rows = self._run_rows(pc.field("run_id") == run_id)
         if rows.empty:
-            raise UnknownRunError(f"no run {run_id}")
+            raise UnknownRunError(f"no hay corrida {run_id}")
         frame = conform(rows, ScoreRun.__tablename__)
         return RunRecord.from_row(frame.iloc[0].to_dict())
 
@@ -316,7 +316,7 @@ class EmbeddedStore(Store):
         """The newest run of ``scope`` (reads three small columns, then one row)."""
         rows = self._run_rows(pc.field("scope") == scope, ["run_id", "created_at"])
         if rows.empty:
-            raise UnknownRunError(f"no score run stored for scope {scope!r}")
+            raise UnknownRunError(f"no hay corridas guardadas del ámbito {scope!r}")
         newest = rows.sort_values(["created_at", "run_id"]).iloc[-1]
         return self._record(str(newest["run_id"]))
 

@@ -252,7 +252,7 @@ class PostgisStore(Store):
         with self.reads.connect() as connection:
             row = connection.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
         if row is None:
-            raise UnknownRunError(f"no run {run_id}")
+            raise UnknownRunError(f"no hay corrida {run_id}")
         return RunRecord.from_row(row)
 
     def newest_run(self, scope: str = NATIONAL_SCOPE) -> RunRecord:
@@ -264,7 +264,7 @@ class PostgisStore(Store):
         with self.reads.connect() as connection:
             row = connection.execute(query).mappings().first()
         if row is None:
-            raise UnknownRunError(f"no score run stored for scope {scope!r}")
+            raise UnknownRunError(f"no hay corridas guardadas del ámbito {scope!r}")
         return RunRecord.from_row(row)
 
     def runs(
