@@ -140,8 +140,8 @@ ThresholdQuery = Annotated[
     Query(
         ge=0.0,
         le=1.0,
-        description="Umbral del índice de aislamiento (0–1); por omisión, el calibrado al rango "
-        "de las listas publicadas por SUBDERE (120–135 comunas).",
+        description="Umbral del índice de aislamiento (0–1) marcado en la curva; por omisión, "
+        "el calibrado al rango de las listas publicadas por SUBDERE (120–135 comunas).",
     ),
 ]
 
@@ -186,14 +186,10 @@ def _method(result: EligibilityResult, sources: pd.DataFrame) -> dict[str, Any]:
 
 @router.get("/rezago")
 def lagging_zones(
-    store: StoreDep,
-    caches: CachesDep,
-    settings: SettingsDep,
-    region: RegionQuery = None,
-    umbral: ThresholdQuery = None,
+    store: StoreDep, caches: CachesDep, settings: SettingsDep, region: RegionQuery = None
 ) -> dict[str, Any]:
     """Zonas Rezagadas eligibility emulated on open data, per commune, with territories."""
-    result, sources = _eligibility(store, caches, settings, region, umbral)
+    result, sources = _eligibility(store, caches, settings, region)
     counts = result.communes["status"].value_counts()
     return {
         **_method(result, sources),
@@ -205,14 +201,10 @@ def lagging_zones(
 
 @router.get("/rezago.csv")
 def lagging_zones_csv(
-    store: StoreDep,
-    caches: CachesDep,
-    settings: SettingsDep,
-    region: RegionQuery = None,
-    umbral: ThresholdQuery = None,
+    store: StoreDep, caches: CachesDep, settings: SettingsDep, region: RegionQuery = None
 ) -> Response:
     """The emulation as Excel-ready CSV (UTF-8 with BOM, ``;``, decimal comma)."""
-    result, _ = _eligibility(store, caches, settings, region, umbral)
+    result, _ = _eligibility(store, caches, settings, region)
     name = f"rezago_{region or 'nacional'}.csv"
     return Response(
         eligibility_csv(result.communes), media_type=CSV_MEDIA, headers=_attachment(name)

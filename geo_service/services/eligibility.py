@@ -6,6 +6,7 @@ shows the same verdicts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -133,24 +134,41 @@ def isolation(
     return commune_isolation(run, political_centres(inputs.urban_zones, inputs.communes), settings)
 
 
-def _national_eligibility(
-    store: Store, land_cover: Path | None, threshold: float | None
-) -> tuple[EligibilityResult, pd.DataFrame]:
+@dataclass(frozen=True)
+class EligibilityInputs:
+    """The slow part of the emulation: the commune table, contiguity, sources, isolation."""
+
+    table: pd.DataFrame
+    neighbours: dict[int, list[int]]
+    sources: pd.DataFrame
+    isolation: IsolationResult
+    land_cover: str
+
+
+def eligibility_inputs(store: Store, land_cover: Path | None) -> EligibilityInputs:
+    """Everything the emulation reads, the isolation index included (seconds: cache it)."""
     inputs = read_analysis_inputs(store)
     table, neighbours, sources = eligibility_table(store, inputs)
-    result = assess_eligibility(
+    return EligibilityInputs(
         table,
         neighbours,
-        isolation=isolation(store, land_cover, inputs),
-        index_threshold=threshold,
+        sources,
+        isolation(store, land_cover, inputs),
+        "MODIS MCD12C1 2019"
+        if land_cover is not None and land_cover.is_file()
+        else "no disponible: velocidades uniformes",
+    )
+
+
+def _national_eligibility(
+    data: EligibilityInputs, threshold: float | None
+) -> tuple[EligibilityResult, pd.DataFrame]:
+    result = assess_eligibility(
+        data.table, data.neighbours, isolation=data.isolation, index_threshold=threshold
     )
     if result.calibration is not None:
-        result.calibration["cobertura_del_suelo"] = (
-            "MODIS MCD12C1 2019"
-            if land_cover is not None and land_cover.is_file()
-            else "no disponible: velocidades uniformes"
-        )
-    return result, sources
+        result.calibration["cobertura_del_suelo"] = data.land_cover
+    return result, data.sources
 
 
 def eligibility(
@@ -167,13 +185,20 @@ def eligibility(
     filters the rows. ``threshold`` fixes the index threshold instead of calibrating it.
     """
     if caches is None:
-        result, sources = _national_eligibility(store, land_cover, threshold)
+        result, sources = _national_eligibility(eligibility_inputs(store, land_cover), threshold)
     else:
+        state = caches.data_state(store)
+        data = caches.get_or_make(
+            "decision",
+            ("eligibility-inputs", str(land_cover)),
+            lambda: eligibility_inputs(store, land_cover),
+            state=state,
+        )
         result, sources = caches.get_or_make(
             "decision",
             ("eligibility", str(land_cover), threshold),
-            lambda: _national_eligibility(store, land_cover, threshold),
-            state=caches.data_state(store),
+            lambda: _national_eligibility(data, threshold),
+            state=state,
         )
     if region is None:
         return result, sources
