@@ -32,6 +32,7 @@ from analysis.decision.isolation import (
     load_isolation_settings,
     threshold_curve,
 )
+from tests.test_decision_eligibility import _table
 
 SETTINGS = load_isolation_settings()
 #: A straight valley 300 km long: 10 km cells at 30 km/h (20 minutes a cell), every service,
@@ -151,22 +152,9 @@ def _isolation(critical: list[float], draws: list[list[float]]) -> IsolationResu
 
 
 def _poverty_table() -> pd.DataFrame:
-    """Five communes, equal populations: region 01 = c1..c3, region 02 = c4, c5."""
+    """The five communes of the eligibility tests (region 01 = c1..c3, 02 = c4, c5)."""
     income = [20.0, 11.0, 6.0, 12.0, 2.0]
-    return pd.DataFrame(
-        {
-            "cut": ["01001", "01002", "01003", "02001", "02002"],
-            "name": ["c1", "c2", "c3", "c4", "c5"],
-            "region_code": ["01", "01", "01", "02", "02"],
-            "population_total": 100.0,
-            "pobreza_ingresos_pct": income,
-            "pobreza_ingresos_ic_inferior_pct": [v - 3.0 for v in income],
-            "pobreza_ingresos_ic_superior_pct": [v + 3.0 for v in income],
-            "pobreza_multidimensional_pct": [30.0, 25.0, 5.0, 26.0, 14.0],
-            "pobreza_ic_inferior_pct": [27.0, 22.0, 3.0, 23.0, 11.0],
-            "pobreza_ic_superior_pct": [33.0, 28.0, 7.0, 29.0, 17.0],
-        }
-    )
+    return _table(income, [v + 3.0 for v in income])
 
 
 def test_probability_of_susceptibility_combines_poverty_and_isolation() -> None:
