@@ -278,7 +278,16 @@ def lagging_section(
                 "met": MISSING if is_missing(met) else ("Sí" if met else "No"),
             }
         )
+    # Issue 18: the probability of being susceptible and the people in isolation (emulated
+    # SUBDERE index); absent with the fallback isolation measure.
+    probability = commune.get("probabilidad_susceptible")
+    isolated = commune.get("aislamiento_poblacion_aislada")
     return {
+        "probability": None if is_missing(probability) else format_share(probability),
+        "isolated": None
+        if is_missing(isolated)
+        else f"{format_integer(isolated)} habitantes en aislamiento "
+        f"({format_number(commune.get('aislamiento_poblacion_pct'), 1)} % de la comuna)",
         "status": _text(commune.get("status")) or MISSING,
         "met": format_integer(commune.get("criteria_met")),
         "total": format_integer(commune.get("criteria_total")),

@@ -67,7 +67,11 @@ class LandCover:
 
 @dataclass
 class GridResult:
-    """Rasters of one grid (continental or an island commune); ``land``: cells of a commune."""
+    """Rasters of one grid (continental or an island commune); ``land``: cells of a commune.
+
+    ``owner`` holds, for every cell, the position in ``cuts`` of the commune that owns it
+    (-1 outside every commune), so cell values can be summed per commune.
+    """
 
     grid: GridSpec
     population: FloatGrid
@@ -75,6 +79,8 @@ class GridResult:
     speed: FloatGrid
     land: npt.NDArray[np.bool_]
     minutes: dict[str, FloatGrid] = field(default_factory=dict)
+    owner: npt.NDArray[np.int32] | None = None
+    cuts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -316,7 +322,15 @@ def run_accessibility(
         method = road_method(
             surface.owner, surface.rural, road_speed, len(grid_communes), grid.resolution
         )
-        result = GridResult(grid, surface.total, surface.rural, speed, land)
+        result = GridResult(
+            grid,
+            surface.total,
+            surface.rural,
+            speed,
+            land,
+            owner=surface.owner,
+            cuts=tuple(surface.report["cut"].astype(str)),
+        )
         counts: dict[str, int] = {}
         for kind in kinds:
             say(f"tiempo de viaje a {kind} ({label})")

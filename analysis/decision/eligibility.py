@@ -9,7 +9,11 @@ the regional and the national averages. This module checks the five criteria for
 2. income poverty above the national average;
 3. multidimensional poverty above the regional average;
 4. multidimensional poverty above the national average;
-5. isolation measure at or above :data:`ISOLATION_THRESHOLD`.
+5. isolation: with the travel-time surfaces, SUBDERE's isolation index
+   (:mod:`analysis.decision.isolation`): the commune has inhabitants living in isolated places,
+   the index threshold calibrated so that the count of susceptible communes falls within the
+   published counts; without them, the fallback measure :func:`isolation_measure` at or above
+   :data:`ISOLATION_THRESHOLD`.
 
 The averages are population-weighted means of the communal small-area estimates (the same
 files the index uses), so they approximate the regional and national CASEN rates. The
@@ -22,21 +26,36 @@ commune's rate exceeds an average uses a normal approximation: the standard erro
 interval width divided by ``2 × 1.96`` and the average is treated as fixed, so
 ``P = Φ((rate − average) / se)``.
 
-A commune is *casi susceptible* when it fails exactly one criterion and that failure lies
-within the criterion's uncertainty: a poverty rate at or below the average whose upper bound is
-above it, or an isolation measure within :data:`ISOLATION_TOLERANCE` of the threshold.
+With SUBDERE's index, each commune also gets the probability of being susceptible: the
+probability that its income rate exceeds the higher of its two averages, times that of its
+multidimensional rate, times the share of speed draws in which it keeps an isolated place
+(the three are independent estimates). A commune that is not susceptible is *casi susceptible*
+when that probability is at least the catalogue's ``near_probability``.
+
+With the fallback measure, a commune is *casi susceptible* when it fails exactly one criterion
+and that failure lies within the criterion's uncertainty: a poverty rate at or below the
+average whose upper bound is above it, or an isolation measure within
+:data:`ISOLATION_TOLERANCE` of the threshold.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.stats import norm
 
+from analysis.decision.isolation import (
+    IsolationResult,
+    calibrate,
+    isolated_population,
+    load_isolation_settings,
+    threshold_curve,
+)
 from analysis.model import Z_95
 from analysis.spatial import contiguous_groups, subgraph
 
@@ -53,8 +72,10 @@ STATUSES = (SUSCEPTIBLE, NEAR_MISS, NOT_SUSCEPTIBLE, NO_DATA)
 
 DISCLAIMER = (
     "Emulación con datos abiertos de los criterios de la Política Nacional de Zonas Rezagadas "
-    "(Decreto 975): no es la nómina oficial de SUBDERE. El índice de aislamiento oficial no está "
-    "disponible; se usa una medida de aislamiento propia y documentada."
+    "(Decreto 975), no la lista oficial de SUBDERE. El aislamiento reconstruye el método SUBDERE "
+    "2013 (grado de integración y condiciones geográficas estructurales) sobre tiempos de viaje "
+    "por superficie de fricción, calibrado al rango de las listas publicadas (SUBDERE 2021: 135; "
+    "2022: 120 comunas); pobreza: estimaciones comunales MDSF 2022."
 )
 
 
@@ -134,12 +155,20 @@ class EligibilityResult:
         names, population``.
     isolation_inputs : tuple of str
         Labels of the isolation components that had data.
+    curve : pandas.DataFrame, optional
+        With SUBDERE's index: susceptible communes (``susceptibles``) for every threshold of
+        the index (``umbral``).
+    calibration : dict, optional
+        With SUBDERE's index: the threshold used, whether it was calibrated, its count, the
+        target range, the published counts and the vintages.
     """
 
     communes: pd.DataFrame
     criteria: pd.DataFrame
     territories: pd.DataFrame
     isolation_inputs: tuple[str, ...]
+    curve: pd.DataFrame | None = None
+    calibration: dict[str, Any] | None = None
 
 
 def isolation_measure(
@@ -217,6 +246,8 @@ def assess_eligibility(
     isolation_tolerance: float = ISOLATION_TOLERANCE,
     components: Sequence[IsolationComponent] = ISOLATION_COMPONENTS,
     max_territory_size: int = 8,
+    isolation: IsolationResult | None = None,
+    index_threshold: float | None = None,
 ) -> EligibilityResult:
     """Check the five criteria for every commune and group the susceptible ones.
 
@@ -239,6 +270,11 @@ def assess_eligibility(
     max_territory_size : int
         Larger connected sets of susceptible communes are split (SKATER) into groups of
         about this size.
+    isolation : IsolationResult, optional
+        SUBDERE's isolation index per commune (:func:`analysis.decision.isolation.
+        commune_isolation`); without it the fallback measure is used.
+    index_threshold : float, optional
+        Threshold of SUBDERE's index; calibrated to the published counts when omitted.
 
     Returns
     -------
@@ -249,12 +285,22 @@ def assess_eligibility(
     out = frame[["cut", "name", "region_code"]].copy()
     out["population_total"] = pd.to_numeric(frame["population_total"], errors="coerce")
     criteria_rows = _poverty_criteria(frame, out)
-    isolation_rows, inputs = _isolation_criterion(
-        frame, out, components, isolation_threshold, isolation_tolerance
-    )
+    curve: pd.DataFrame | None = None
+    calibration: dict[str, Any] | None = None
+    if isolation is None:
+        isolation_rows, inputs = _isolation_criterion(
+            frame, out, components, isolation_threshold, isolation_tolerance
+        )
+    else:
+        isolation_rows, curve, calibration = _subdere_isolation_criterion(
+            out, isolation, index_threshold
+        )
+        inputs = tuple(c.label for c in _settings_components())
     criteria_rows.append(isolation_rows)
     names = [f"{m[0]}_{scope}" for m in POVERTY_MEASURES for scope, _ in SCOPES] + ["aislamiento"]
     _classify(out, names, criteria_rows)
+    if isolation is not None:
+        _classify_by_probability(out)
     out["territory"] = _territories(out, frame, neighbours, max_territory_size)
 
     criteria = pd.concat(criteria_rows, ignore_index=True)
@@ -267,6 +313,135 @@ def assess_eligibility(
         criteria=criteria,
         territories=_territory_table(out),
         isolation_inputs=inputs,
+        curve=curve,
+        calibration=calibration,
+    )
+
+
+def restricted(result: EligibilityResult, cuts: set[str], region: str) -> EligibilityResult:
+    """The national result with only the rows of ``cuts`` (averages stay national)."""
+    return replace(
+        result,
+        communes=result.communes[result.communes["cut"].isin(cuts)].reset_index(drop=True),
+        criteria=result.criteria[result.criteria["cut"].isin(cuts)].reset_index(drop=True),
+        territories=result.territories[
+            result.territories["region_code"].astype(str) == region
+        ].reset_index(drop=True),
+    )
+
+
+def _settings_components() -> tuple[Any, ...]:
+    settings = load_isolation_settings()
+    return settings.integration + settings.structure
+
+
+def _poverty_met(out: pd.DataFrame) -> npt.NDArray[np.bool_]:
+    """Communes meeting the four poverty criteria at the point estimates."""
+    columns = [f"{m[0]}_{scope}_cumple" for m in POVERTY_MEASURES for scope, _ in SCOPES]
+    met = out[columns].to_numpy(dtype=float)
+    return np.asarray((met == 1.0).all(axis=1), dtype=bool)
+
+
+def _subdere_isolation_criterion(
+    out: pd.DataFrame, isolation: IsolationResult, threshold: float | None
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Criterion 5 with SUBDERE's index: an isolated place in the commune, and its probability.
+
+    The threshold of the index is calibrated when not given: the one whose count of
+    susceptible communes is nearest the middle of the published range
+    (:func:`analysis.decision.isolation.calibrate`). Writes the critical index, threshold,
+    margin, flag, probability, inhabitants in isolation and share into ``out``; returns the
+    criterion rows, the threshold curve and the calibration record.
+    """
+    settings = load_isolation_settings()
+    communes = isolation.communes.set_index("cut")
+    critical = communes["aislamiento_indice_critico"].reindex(out["cut"]).to_numpy(dtype=float)
+    position = pd.Series(np.arange(len(communes)), index=communes.index)
+    rows = position.reindex(out["cut"]).to_numpy(dtype=float)
+    known_row = np.isfinite(rows)
+    draws = np.full((len(out), isolation.critical_draws.shape[1]), np.nan)
+    draws[known_row] = isolation.critical_draws[rows[known_row].astype(int)]
+    target = settings.calibration
+    curve = threshold_curve(_poverty_met(out), critical, target.thresholds)
+    calibrated_threshold, count, within = calibrate(curve, target.target_min, target.target_max)
+    used = calibrated_threshold if threshold is None else float(threshold)
+    margin = critical - used
+    met = np.where(np.isfinite(margin), margin >= -1e-12, np.nan)
+    with np.errstate(invalid="ignore"):
+        probability = np.where(np.isfinite(critical), (draws >= used - 1e-12).mean(axis=1), np.nan)
+    isolated = isolated_population(isolation, used).set_index("cut").reindex(out["cut"])
+    out["aislamiento"] = critical
+    out["aislamiento_umbral"] = used
+    out["aislamiento_margen"] = margin
+    out["aislamiento_cumple"] = met
+    out["aislamiento_probabilidad"] = probability
+    out["aislamiento_dentro_intervalo"] = (met == 0) & (probability > 0)
+    out["aislamiento_poblacion_aislada"] = isolated["aislamiento_poblacion_aislada"].to_numpy()
+    out["aislamiento_poblacion_pct"] = isolated["aislamiento_poblacion_pct"].to_numpy()
+    for column in ("aislamiento_indice_medio", "aislamiento_integracion_media"):
+        out[column] = communes[column].reindex(out["cut"]).to_numpy(dtype=float)
+    out["aislamiento_estructura_media"] = (
+        communes["aislamiento_estructura_media"].reindex(out["cut"]).to_numpy(dtype=float)
+    )
+    out["aislamiento_insumos"] = "índice SUBDERE 2013 emulado (" + settings.version + ")"
+    criterion = pd.DataFrame(
+        {
+            "cut": out["cut"],
+            "criterion": "aislamiento",
+            "label": "localidades en condición de aislamiento (índice SUBDERE emulado)",
+            "value": critical,
+            "threshold": used,
+            "margin": margin,
+            "unit": "índice 0–1",
+            "met": met,
+            "probability": probability,
+            "within_interval": out["aislamiento_dentro_intervalo"].to_numpy(),
+        }
+    )
+    used_count = int(threshold_curve(_poverty_met(out), critical, [used])["susceptibles"].iloc[0])
+    calibration = {
+        "umbral": used,
+        "calibrado": threshold is None,
+        "umbral_calibrado": calibrated_threshold,
+        "susceptibles": used_count,
+        "susceptibles_calibrado": count,
+        "dentro_del_rango": bool(target.target_min <= used_count <= target.target_max),
+        "rango_publicado": [target.target_min, target.target_max],
+        "calibracion_lograda": within,
+        "listas_publicadas": [p.model_dump() for p in target.published],
+        "vintages": target.vintages,
+        "habitantes_minimos": settings.min_isolated_population,
+        "sorteos": int(isolation.critical_draws.shape[1]),
+        "factor_velocidad": [
+            settings.uncertainty.speed_factor_min,
+            settings.uncertainty.speed_factor_max,
+        ],
+        "sustitutos": dict(settings.proxies),
+        "fuente": settings.source,
+    }
+    return criterion, curve, calibration
+
+
+def _classify_by_probability(out: pd.DataFrame) -> None:
+    """Probability of susceptibility and the near miss it defines (SUBDERE's index)."""
+    near = load_isolation_settings().uncertainty.near_probability
+    poverty = np.ones(len(out))
+    for key, *_ in POVERTY_MEASURES:
+        higher = np.fmax(
+            out[f"{key}_regional_promedio_pct"].to_numpy(dtype=float),
+            out[f"{key}_nacional_promedio_pct"].to_numpy(dtype=float),
+        )
+        poverty = poverty * probability_above(
+            out[f"{key}_pct"], out[f"{key}_ic_inferior_pct"], out[f"{key}_ic_superior_pct"], higher
+        )
+    probability = poverty * out["aislamiento_probabilidad"].to_numpy(dtype=float)
+    out["probabilidad_susceptible"] = probability
+    status = out["status"].to_numpy(dtype=object)
+    candidates = (status != SUSCEPTIBLE) & (status != NO_DATA)
+    out["status"] = np.where(
+        candidates,
+        np.where(np.nan_to_num(probability, nan=0.0) >= near, NEAR_MISS, NOT_SUSCEPTIBLE),
+        status,
     )
 
 

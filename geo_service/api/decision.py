@@ -37,7 +37,9 @@ from geo_service.services.exports import (
 from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
 from geo_service.services.siting import SitingReport, siting
+from geo_service.settings import Settings
 from layers.stores import Store
+from maps.eligibility import EMULATION_NOTE, curve_caption, threshold_curve_png
 
 router = APIRouter(tags=["decisión"])
 
@@ -133,29 +135,61 @@ def commune_portfolio(
     }
 
 
+ThresholdQuery = Annotated[
+    float | None,
+    Query(
+        ge=0.0,
+        le=1.0,
+        description="Umbral del índice de aislamiento (0–1) marcado en la curva; por omisión, "
+        "el calibrado al rango de las listas publicadas por SUBDERE (120–135 comunas).",
+    ),
+]
+
+
+def _eligibility(
+    store: Store,
+    caches: Caches,
+    settings: Settings,
+    region: str | None,
+    threshold: float | None = None,
+) -> tuple[EligibilityResult, pd.DataFrame]:
+    return eligibility(
+        store, region, caches, land_cover=land_cover_path(settings), threshold=threshold
+    )
+
+
 def _method(result: EligibilityResult, sources: pd.DataFrame) -> dict[str, Any]:
+    calibration = result.calibration
     return {
         "emulation": True,
         "disclaimer": DISCLAIMER,
         "rule": (
             "Susceptible: pobreza por ingresos y pobreza multidimensional sobre los promedios "
             "regional y nacional (promedios ponderados por población de las estimaciones "
-            "comunales) y medida de aislamiento mayor o igual al umbral. Casi susceptible: falla "
-            "un solo criterio y dentro de su intervalo."
+            "comunales) y al menos un lugar poblado en condición de aislamiento según el índice "
+            "SUBDERE emulado. Casi susceptible: no lo es, pero su probabilidad de serlo "
+            "(intervalos de pobreza y sorteos de velocidad) alcanza el mínimo del catálogo."
+            if calibration is not None
+            else "Susceptible: pobreza por ingresos y pobreza multidimensional sobre los "
+            "promedios regional y nacional y medida de aislamiento mayor o igual al umbral. Casi "
+            "susceptible: falla un solo criterio y dentro de su intervalo."
         ),
         "isolation_inputs": list(result.isolation_inputs),
-        "isolation_threshold": ISOLATION_THRESHOLD,
-        "isolation_tolerance": ISOLATION_TOLERANCE,
+        "isolation_threshold": (
+            calibration["umbral"] if calibration is not None else ISOLATION_THRESHOLD
+        ),
+        "isolation_tolerance": None if calibration is not None else ISOLATION_TOLERANCE,
+        "calibration": calibration,
         "sources": records(sources),
     }
 
 
 @router.get("/rezago")
 def lagging_zones(
-    store: StoreDep, caches: CachesDep, region: RegionQuery = None
+    store: StoreDep, caches: CachesDep, settings: SettingsDep, region: RegionQuery = None
 ) -> dict[str, Any]:
     """Zonas Rezagadas eligibility emulated on open data, per commune, with territories."""
-    result, sources = eligibility(store, region, caches)
+    result, sources = _eligibility(store, caches, settings, region)
     counts = result.communes["status"].value_counts()
     return {
         **_method(result, sources),
@@ -167,20 +201,61 @@ def lagging_zones(
 
 @router.get("/rezago.csv")
 def lagging_zones_csv(
-    store: StoreDep, caches: CachesDep, region: RegionQuery = None
+    store: StoreDep, caches: CachesDep, settings: SettingsDep, region: RegionQuery = None
 ) -> Response:
     """The emulation as Excel-ready CSV (UTF-8 with BOM, ``;``, decimal comma)."""
-    result, _ = eligibility(store, region, caches)
+    result, _ = _eligibility(store, caches, settings, region)
     name = f"rezago_{region or 'nacional'}.csv"
     return Response(
         eligibility_csv(result.communes), media_type=CSV_MEDIA, headers=_attachment(name)
     )
 
 
+def _curve(
+    store: Store, caches: Caches, settings: Settings, threshold: float | None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The national threshold curve and the calibration record."""
+    result, _ = _eligibility(store, caches, settings, None, threshold)
+    if result.curve is None or result.calibration is None:
+        raise NotFoundError("sin curva de umbral: el índice de aislamiento SUBDERE no se calculó")
+    return result.curve, result.calibration
+
+
+@router.get("/rezago/curva")
+def lagging_zones_curve(
+    store: StoreDep, caches: CachesDep, settings: SettingsDep, umbral: ThresholdQuery = None
+) -> dict[str, Any]:
+    """How the national count of susceptible communes moves with the isolation threshold."""
+    curve, calibration = _curve(store, caches, settings, umbral)
+    return {
+        "emulation": True,
+        "disclaimer": DISCLAIMER,
+        "note": EMULATION_NOTE,
+        "caption": curve_caption(calibration),
+        "calibration": calibration,
+        "curve": records(curve),
+    }
+
+
+@router.get(
+    "/rezago/curva.png",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "Imagen PNG."}},
+)
+def lagging_zones_curve_png(
+    store: StoreDep, caches: CachesDep, settings: SettingsDep, umbral: ThresholdQuery = None
+) -> Response:
+    """The threshold curve as a PNG chart, with the published range and the threshold used."""
+    curve, calibration = _curve(store, caches, settings, umbral)
+    return Response(threshold_curve_png(curve, calibration), media_type="image/png")
+
+
 @router.get("/rezago/{cut}")
-def commune_lagging_zone(store: StoreDep, caches: CachesDep, cut: CutPath) -> dict[str, Any]:
+def commune_lagging_zone(
+    store: StoreDep, caches: CachesDep, settings: SettingsDep, cut: CutPath
+) -> dict[str, Any]:
     """One commune's criteria (value, threshold, margin, probability) for the profile page."""
-    result, sources = eligibility(store, region_of(cut), caches)
+    result, sources = _eligibility(store, caches, settings, region_of(cut))
     row = result.communes[result.communes["cut"] == cut]
     if row.empty:
         raise NotFoundError(f"comuna desconocida {cut!r}")

@@ -8,6 +8,7 @@ copies in ``maps/static/vendor`` (FastAPI's defaults would load them from public
 
 from __future__ import annotations
 
+from pathlib import Path as PathLike
 from typing import Annotated, Any, Final
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from analysis.decision.eligibility import DISCLAIMER
 from domain import REGION_PATTERN, region_of
 from domain.errors import GeogapsError, NotFoundError
 from geo_service.api.deps import CachesDep, RegionQuery, SettingsDep, StoreDep
+from geo_service.services.accessibility import land_cover_path
 from geo_service.services.cache import Caches
 from geo_service.services.eligibility import eligibility
 from geo_service.services.map_data import json_bytes, medians, outlines, region_list
@@ -136,7 +138,10 @@ def medians_route(
 
 @router.get("/comunas/{cut}", response_class=HTMLResponse)
 def profile_route(
-    store: StoreDep, caches: CachesDep, cut: Annotated[str, Path(pattern=r"^\d{4,5}$")]
+    store: StoreDep,
+    caches: CachesDep,
+    settings: SettingsDep,
+    cut: Annotated[str, Path(pattern=r"^\d{4,5}$")],
 ) -> HTMLResponse:
     """Printable profile of one commune (A4), from the API's profile of the stored run."""
     profile = commune_profile_data(store, caches, cut)
@@ -152,16 +157,16 @@ def profile_route(
             region_medians,
             load_catalogue(),
             inset,
-            lagging=_lagging(store, caches, code),
+            lagging=_lagging(store, caches, code, land_cover_path(settings)),
             portfolio=_portfolio(store, caches, code),
         )
     )
 
 
-def _lagging(store: Store, caches: Caches, cut: str) -> dict[str, Any] | None:
+def _lagging(store: Store, caches: Caches, cut: str, land_cover: PathLike) -> dict[str, Any] | None:
     """The commune's Zonas Rezagadas emulation (as ``/rezago/{cut}``), or None without data."""
     try:
-        result, _ = eligibility(store, region_of(cut), caches)
+        result, _ = eligibility(store, region_of(cut), caches, land_cover=land_cover)
     except GeogapsError:
         return None
     row = result.communes[result.communes["cut"] == cut]

@@ -97,33 +97,74 @@ def rezago(
         Path | None, typer.Option(help="Escribe ARCHIVO.csv (para Excel) o ARCHIVO.json.")
     ] = None,
     region: RegionOption = None,
+    umbral: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Umbral del índice de aislamiento (0–1); por omisión, el calibrado al rango "
+            "de las listas publicadas por SUBDERE.",
+        ),
+    ] = None,
+    curva: Annotated[
+        Path | None,
+        typer.Option(help="Escribe la curva umbral → comunas susceptibles como ARCHIVO.png."),
+    ] = None,
 ) -> None:
     """Zonas Rezagadas emuladas con datos abiertos: criterios, márgenes y probabilidades."""
-    from analysis.decision.eligibility import DISCLAIMER, ISOLATION_THRESHOLD, STATUSES
+    from analysis.decision.eligibility import DISCLAIMER, STATUSES
+    from geo_service.services.accessibility import land_cover_path
     from geo_service.services.eligibility import eligibility
     from geo_service.services.exports import eligibility_csv
+    from maps.eligibility import curve_caption, threshold_curve_png
 
     _check_region(region)
-    with opened_store(settings_from_env()) as store:
+    if curva is not None and curva.suffix.lower() != ".png":
+        raise UserError(f"la curva se escribe como PNG: {curva.name!r} no termina en .png")
+    settings = settings_from_env()
+    with opened_store(settings) as store:
         try:
-            result, sources = eligibility(store, region)
+            result, sources = eligibility(
+                store, region, land_cover=land_cover_path(settings), threshold=umbral
+            )
         except LookupError as error:
             raise UserError(str(error.args[0] if error.args else error)) from None
     communes = result.communes
     console.print(f"[bold]{DISCLAIMER}[/bold]")
     for row in sources.to_dict("records"):
         console.print(f"  fuente: {row['dato']}: {row['fuente']} ({row['año']})")
-    console.print(
-        f"  aislamiento: {', '.join(result.isolation_inputs) or 'sin insumos'}; "
-        f"umbral {ISOLATION_THRESHOLD}"
-    )
+    console.print(f"  aislamiento: {', '.join(result.isolation_inputs) or 'sin insumos'}")
+    if result.calibration is not None and result.curve is not None:
+        calibration = result.calibration
+        console.print(f"  {curve_caption(calibration)}")
+        console.print(f"  años de los datos: {calibration['vintages']}")
+        for proxy in calibration["sustitutos"].values():
+            console.print(f"  sustituto: {proxy}")
+        console.print(
+            "  curva (umbral → susceptibles, nacional): "
+            + " · ".join(
+                f"{format_number(row['umbral'], 2)} → {format_integer(row['susceptibles'])}"
+                for row in result.curve.to_dict("records")
+            )
+        )
+        if curva is not None:
+            curva.write_bytes(threshold_curve_png(result.curve, calibration))
+            console.print(f"written {curva}")
     counts = communes["status"].value_counts()
     console.print(
         "; ".join(f"{status}: {int(counts.get(status, 0))}" for status in STATUSES)
         + f" (de {len(communes)} comunas)"
     )
     table = Table(title="Comunas susceptibles y casi susceptibles (emulación)")
-    for header in ("CUT", "Comuna", "Clasificación", "Criterios", "No cumple", "Territorio"):
+    for header in (
+        "CUT",
+        "Comuna",
+        "Clasificación",
+        "Probabilidad",
+        "Criterios",
+        "No cumple",
+        "Territorio",
+    ):
         table.add_column(header)
     shown = communes[communes["status"].isin(STATUSES[:2])]
     for row in shown.head(80).to_dict("records"):
@@ -131,6 +172,7 @@ def rezago(
             str(row["cut"]),
             str(row["name"]),
             str(row["status"]),
+            format_share(row.get("probabilidad_susceptible")),
             f"{row['criteria_met']} de {row['criteria_total']}",
             str(row["failed_criteria"]),
             row["territory"] if isinstance(row["territory"], str) else "",

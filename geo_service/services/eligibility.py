@@ -6,13 +6,25 @@ shows the same verdicts.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
 from analysis import compute_indicators, load_catalogue
-from analysis.decision.eligibility import EligibilityResult, assess_eligibility
+from analysis.decision.eligibility import EligibilityResult, assess_eligibility, restricted
+from analysis.decision.isolation import (
+    CENTRE_KINDS,
+    IsolationResult,
+    commune_isolation,
+    load_isolation_settings,
+    political_centres,
+)
 from analysis.geometry import contiguity, geometries
+from analysis.inputs import AnalysisInputs
 from domain.errors import NotFoundError
+from geo_service.services.accessibility import compute_accessibility, land_cover_at
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs
 from layers.stores import Store
@@ -55,7 +67,9 @@ def accessibility_columns(store: Store, cuts: pd.Series) -> pd.DataFrame:
     return out
 
 
-def eligibility_table(store: Store) -> tuple[pd.DataFrame, dict[int, list[int]], pd.DataFrame]:
+def eligibility_table(
+    store: Store, inputs: AnalysisInputs | None = None
+) -> tuple[pd.DataFrame, dict[int, list[int]], pd.DataFrame]:
     """National commune table for the eligibility criteria, its contiguity and its sources.
 
     Returns
@@ -64,7 +78,7 @@ def eligibility_table(store: Store) -> tuple[pd.DataFrame, dict[int, list[int]],
         The table (indicators plus isolation inputs, sorted by CUT), the contiguity of its
         rows and the catalogue rows (label, source, year) of the indicators it uses.
     """
-    inputs = read_analysis_inputs(store)
+    inputs = inputs if inputs is not None else read_analysis_inputs(store)
     catalogue = load_catalogue()
     indicators = compute_indicators(inputs, catalogue).sort_values("cut").reset_index(drop=True)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -96,40 +110,99 @@ def eligibility_table(store: Store) -> tuple[pd.DataFrame, dict[int, list[int]],
     return indicators, neighbours, sources
 
 
-def _national_eligibility(store: Store) -> tuple[EligibilityResult, pd.DataFrame]:
-    table, neighbours, sources = eligibility_table(store)
-    return assess_eligibility(table, neighbours), sources
+def isolation(
+    store: Store, land_cover: Path | None, inputs: AnalysisInputs | None = None
+) -> IsolationResult:
+    """SUBDERE's isolation index for every commune, on the store's travel-time surfaces.
+
+    Runs the accessibility pipeline nationally at the catalogue's resolution for the
+    destinations the index needs (schools, primary care, hospitals, cities) and adds the
+    political-administrative centres; ``land_cover`` is the MODIS raster (uniform speeds
+    without it).
+    """
+    inputs = inputs if inputs is not None else read_analysis_inputs(store)
+    settings = load_isolation_settings()
+    kinds = tuple(k for k in settings.destinations if k not in CENTRE_KINDS)
+    run = compute_accessibility(
+        store,
+        resolution=float(load_catalogue().settings.accessibility_resolution_m),
+        kinds=kinds,
+        land_cover=land_cover_at(land_cover),
+        region=None,
+        inputs=inputs,
+    )
+    return commune_isolation(run, political_centres(inputs.urban_zones, inputs.communes), settings)
+
+
+@dataclass(frozen=True)
+class EligibilityInputs:
+    """The slow part of the emulation: the commune table, contiguity, sources, isolation."""
+
+    table: pd.DataFrame
+    neighbours: dict[int, list[int]]
+    sources: pd.DataFrame
+    isolation: IsolationResult
+    land_cover: str
+
+
+def eligibility_inputs(store: Store, land_cover: Path | None) -> EligibilityInputs:
+    """Everything the emulation reads, the isolation index included (seconds: cache it)."""
+    inputs = read_analysis_inputs(store)
+    table, neighbours, sources = eligibility_table(store, inputs)
+    return EligibilityInputs(
+        table,
+        neighbours,
+        sources,
+        isolation(store, land_cover, inputs),
+        "MODIS MCD12C1 2019"
+        if land_cover is not None and land_cover.is_file()
+        else "no disponible: velocidades uniformes",
+    )
+
+
+def _national_eligibility(
+    data: EligibilityInputs, threshold: float | None
+) -> tuple[EligibilityResult, pd.DataFrame]:
+    result = assess_eligibility(
+        data.table, data.neighbours, isolation=data.isolation, index_threshold=threshold
+    )
+    if result.calibration is not None:
+        result.calibration["cobertura_del_suelo"] = data.land_cover
+    return result, data.sources
 
 
 def eligibility(
-    store: Store, region: str | None, caches: Caches | None = None
+    store: Store,
+    region: str | None,
+    caches: Caches | None = None,
+    *,
+    land_cover: Path | None = None,
+    threshold: float | None = None,
 ) -> tuple[EligibilityResult, pd.DataFrame]:
     """Zonas Rezagadas emulation nationally, then restricted to ``region``.
 
-    Averages and isolation percentiles are always national; ``region`` only filters the rows.
+    Averages, the isolation index and its calibration are always national; ``region`` only
+    filters the rows. ``threshold`` fixes the index threshold instead of calibrating it.
     """
     if caches is None:
-        result, sources = _national_eligibility(store)
+        result, sources = _national_eligibility(eligibility_inputs(store, land_cover), threshold)
     else:
+        state = caches.data_state(store)
+        data = caches.get_or_make(
+            "decision",
+            ("eligibility-inputs", str(land_cover)),
+            lambda: eligibility_inputs(store, land_cover),
+            state=state,
+        )
         result, sources = caches.get_or_make(
             "decision",
-            "eligibility",
-            lambda: _national_eligibility(store),
-            state=caches.data_state(store),
+            ("eligibility", str(land_cover), threshold),
+            lambda: _national_eligibility(data, threshold),
+            state=state,
         )
     if region is None:
         return result, sources
     if region not in set(result.communes["region_code"].astype(str)):
         raise NotFoundError(f"región desconocida {region!r}")
     cuts = set(result.communes.loc[result.communes["region_code"].astype(str) == region, "cut"])
-    return (
-        EligibilityResult(
-            communes=result.communes[result.communes["cut"].isin(cuts)].reset_index(drop=True),
-            criteria=result.criteria[result.criteria["cut"].isin(cuts)].reset_index(drop=True),
-            territories=result.territories[
-                result.territories["region_code"].astype(str) == region
-            ].reset_index(drop=True),
-            isolation_inputs=result.isolation_inputs,
-        ),
-        sources,
-    )
+    return restricted(result, cuts, region), sources

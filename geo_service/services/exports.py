@@ -20,6 +20,7 @@ from analysis.formatting import (
     format_integer,
     format_number,
     format_rank,
+    format_share,
     is_missing,
     rank_of,
 )
@@ -290,6 +291,11 @@ def _percent(value: Any) -> str:
     return format_number(value, 1)
 
 
+def _share(value: Any) -> str:
+    """A probability as a percentage (``45 %``)."""
+    return format_share(None if is_missing(value) else float(value))
+
+
 def _index(value: Any) -> str:
     return format_number(value, 3)
 
@@ -333,9 +339,15 @@ ELIGIBILITY_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("aislamiento_umbral", "Umbral de aislamiento", _index),
     ("aislamiento_margen", "Margen de aislamiento", _index),
     ("aislamiento_insumos", "Insumos de la medida de aislamiento", text),
+    # With the emulated SUBDERE index (issue 18); absent with the fallback measure.
+    ("aislamiento_probabilidad", "Probabilidad de aislamiento (sorteos de velocidad)", _share),
+    ("aislamiento_poblacion_aislada", "Habitantes en aislamiento", format_integer),
+    ("aislamiento_poblacion_pct", "Población en aislamiento (%)", _percent),
+    ("probabilidad_susceptible", "Probabilidad de ser susceptible", _share),
 )
 
 
 def eligibility_csv(communes: pd.DataFrame) -> str:
     """The eligibility emulation, one line per commune, Excel-ready."""
-    return spanish_csv(communes, ELIGIBILITY_COLUMNS)
+    present = [column for column in ELIGIBILITY_COLUMNS if column[0] in communes.columns]
+    return spanish_csv(communes, present)

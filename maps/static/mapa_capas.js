@@ -196,12 +196,18 @@ window.geogaps.overlays = function (context) {
       box.appendChild(el("br"));
       box.appendChild(document.createTextNode("Zonas rezagadas: " + row.status +
         " (" + formatInteger(row.criteria_met) + " de " + formatInteger(row.criteria_total) + " criterios)"));
+      if (row.probabilidad_susceptible !== null && row.probabilidad_susceptible !== undefined) {
+        // Issue 18: poverty intervals and speed draws combined (sin dato when absent).
+        box.appendChild(el("br"));
+        box.appendChild(document.createTextNode(
+          "Probabilidad de ser susceptible: " + formatShare(row.probabilidad_susceptible)));
+      }
       if (row.territory) {
         box.appendChild(el("br"));
         box.appendChild(document.createTextNode("Territorio " + row.territory));
       }
       box.appendChild(el("br"));
-      box.appendChild(el("em", {}, "Emulación con datos abiertos, no oficial."));
+      box.appendChild(el("em", {}, "Emulación con datos abiertos, no la lista oficial de SUBDERE."));
       shape.bindTooltip(box, { sticky: true });
       shape.on("click", function () { selectCommune(row.cut, false); });
       shape.addTo(group);
