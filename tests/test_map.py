@@ -226,9 +226,22 @@ def test_static_png_and_printable_profile(client):
 
 @pytest.mark.postgis
 @pytest.mark.realdata
+def test_profile_does_not_wait_for_the_lagging_zone_emulation(national_postgis, national_run):
+    # A worker that has not computed the emulation yet says where to open it (missing, with a
+    # reason) instead of running national travel times inside a profile request.
+    url = national_postgis.engine.url.render_as_string(hide_password=False)
+    with TestClient(create_app(Settings(database_url=url, warm_caches=False))) as fresh:
+        page = fresh.get("/comunas/04202").text
+    pending = _first_group(r'id="rezago-pendiente">(.*?)</p>', page)
+    assert "Sin dato todavía" in pending and 'href="/rezago/04202"' in pending
+    assert 'id="rezago-estado"' not in page
+
+
+@pytest.mark.postgis
+@pytest.mark.realdata
 def test_profile_shows_the_lagging_zone_emulation_and_the_mesa_portfolio(client):
-    page = client.get("/comunas/04202").text  # Canela
     lagging = client.get("/rezago/04202").json()
+    page = client.get("/comunas/04202").text  # Canela
     portfolio = client.get("/portafolio/04202").json()
     assert "Zonas rezagadas (emulación con datos abiertos)" in page
     assert "Cartera de la Mesa frente a sus brechas" in page

@@ -23,7 +23,7 @@ from domain.errors import GeogapsError, NotFoundError
 from geo_service.api.deps import CachesDep, RegionQuery, SettingsDep, StoreDep
 from geo_service.services.accessibility import land_cover_path
 from geo_service.services.cache import Caches
-from geo_service.services.eligibility import eligibility
+from geo_service.services.eligibility import eligibility, eligibility_is_ready
 from geo_service.services.map_data import json_bytes, medians, outlines, region_list
 from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
@@ -164,7 +164,13 @@ def profile_route(
 
 
 def _lagging(store: Store, caches: Caches, cut: str, land_cover: PathLike) -> dict[str, Any] | None:
-    """The commune's Zonas Rezagadas emulation (as ``/rezago/{cut}``), or None without data."""
+    """The commune's Zonas Rezagadas emulation (as ``/rezago/{cut}``), or None without data.
+
+    Not computed here when this worker does not hold it yet: the section then says where to
+    open it (``pending``), so the profile never waits for national travel times.
+    """
+    if not eligibility_is_ready(store, caches, land_cover=land_cover):
+        return {"pending": True, "url": f"/rezago/{cut}"}
     try:
         result, _ = eligibility(store, region_of(cut), caches, land_cover=land_cover)
     except GeogapsError:

@@ -171,6 +171,25 @@ def _national_eligibility(
     return result, data.sources
 
 
+def _inputs_key(land_cover: Path | None) -> tuple[str, str]:
+    return ("eligibility-inputs", str(land_cover))
+
+
+def _result_key(land_cover: Path | None, threshold: float | None) -> tuple[str, str, float | None]:
+    return ("eligibility", str(land_cover), threshold)
+
+
+def eligibility_is_ready(store: Store, caches: Caches, *, land_cover: Path | None) -> bool:
+    """Whether this worker already holds the calibrated emulation for the data loaded now.
+
+    The emulation runs the national travel times (seconds to tens of seconds): pages that
+    only show it beside something else (the commune profile) use it when it is ready and say
+    where to compute it when it is not, instead of making a planner wait.
+    """
+    state = caches.data_state(store)
+    return caches.holds("decision", _result_key(land_cover, None), state=state)
+
+
 def eligibility(
     store: Store,
     region: str | None,
@@ -190,13 +209,13 @@ def eligibility(
         state = caches.data_state(store)
         data = caches.get_or_make(
             "decision",
-            ("eligibility-inputs", str(land_cover)),
+            _inputs_key(land_cover),
             lambda: eligibility_inputs(store, land_cover),
             state=state,
         )
         result, sources = caches.get_or_make(
             "decision",
-            ("eligibility", str(land_cover), threshold),
+            _result_key(land_cover, threshold),
             lambda: _national_eligibility(data, threshold),
             state=state,
         )
