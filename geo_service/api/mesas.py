@@ -1,0 +1,478 @@
+"""A Mesa de Convergencia's workspace: matrix, initiatives, commitments, follow-up, history.
+
+``POST /mesas`` takes the service's API key (``X-API-Key``) and answers the first coordination
+token; every other route takes a member's personal token (``Authorization: Bearer <token>``),
+which opens its own Mesa only. Changes of a commitment (and of the Mesa) require the ``ETag``
+of the version they are based on in ``If-Match``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain import CUT_PATTERN
+from geo_service.api.deps import StoreDep, WriteAccess
+from geo_service.api.responses import _error
+from geo_service.services import mesas as service
+from layers.mesas import MesaRecords, mesa_records
+
+router = APIRouter(tags=["mesas de convergencia"])
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="Token de miembro",
+    description="Token personal de un miembro de la mesa (se muestra una sola vez al crearlo).",
+)
+
+
+def get_records(store: StoreDep) -> MesaRecords:
+    """The Mesas' records of the application's store."""
+    return mesa_records(store)
+
+
+RecordsDep = Annotated[MesaRecords, Depends(get_records)]
+MesaId = Annotated[
+    str,
+    Path(pattern=r"^[0-9a-f]{16}$", description="Id de la mesa (lo entrega `POST /mesas`)."),
+]
+IfMatch = Annotated[
+    str | None,
+    Header(description="ETag de la versión leída; sin ella el cambio se rechaza (428)."),
+]
+RetiredQuery = Annotated[
+    bool, Query(description="Incluir los registros retirados (nada se borra).")
+]
+
+
+def current_member(
+    mesa_id: MesaId,
+    records: RecordsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(bearer)],
+) -> dict[str, Any]:
+    """The member whose token opens this Mesa (401 without a valid token, 403 another Mesa)."""
+    return service.authenticate(
+        records, mesa_id, None if credentials is None else credentials.credentials
+    )
+
+
+MemberDep = Annotated[dict[str, Any], Depends(current_member)]
+
+#: Statuses of every member route.
+MEMBER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: _error("Falta el token de miembro (Authorization: Bearer) o no es válido."),
+    403: _error("El token es de otra mesa, o su rol no permite esta acción."),
+}
+#: Statuses of a route that writes.
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **MEMBER_RESPONSES,
+    409: _error("El cambio contradice lo guardado."),
+    422: _error("Un campo no es válido; el mensaje lo nombra."),
+}
+#: Statuses of a change based on a version (ETag / If-Match).
+CHANGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **WRITE_RESPONSES,
+    412: _error("Otra persona cambió el registro desde su lectura: léalo de nuevo (ETag)."),
+    428: _error("Falta la cabecera If-Match con la ETag de la versión leída."),
+}
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Criterion(_Body):
+    """A participatory criterion of the matrix and its weight."""
+
+    id: str = Field(description="Id en minúsculas (`magnitud`, `urgencia`...).")
+    nombre: str | None = None
+    peso: float = Field(default=1.0, gt=0, allow_inf_nan=False)
+
+
+class Coordinator(_Body):
+    """Who receives the first coordination token."""
+
+    nombre: str | None = Field(default=None, max_length=200)
+    tipo_actor: str | None = None
+    organizacion: str | None = Field(default=None, max_length=200)
+
+
+class NewMesa(_Body):
+    """``POST /mesas``."""
+
+    nombre: str = Field(min_length=1, max_length=200)
+    comunas: list[Annotated[str, Field(pattern=CUT_PATTERN)]] = Field(min_length=1, max_length=60)
+    fecha_inicio: date | None = None
+    fecha_termino: date | None = None
+    corrida: str | None = Field(
+        default=None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="Corrida guardada de la que la matriz toma las brechas (por omisión, la "
+        "nacional más reciente al crear cada fila).",
+    )
+    criterios: list[Criterion] | None = Field(
+        default=None,
+        description="Criterios participativos con su peso (por omisión magnitud, urgencia, "
+        "factibilidad y prioridad comunitaria, peso 1).",
+    )
+    coordinador: Coordinator | None = None
+
+
+class MesaChange(_Body):
+    """``PATCH /mesas/{id}``: only the fields sent change."""
+
+    nombre: str | None = Field(default=None, min_length=1, max_length=200)
+    fecha_inicio: date | None = None
+    fecha_termino: date | None = None
+    corrida: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    criterios: list[Criterion] | None = None
+
+
+class NewMember(_Body):
+    """``POST /mesas/{id}/miembros``."""
+
+    nombre: str = Field(min_length=1, max_length=200)
+    tipo_actor: str = Field(description="municipio, gobierno regional, empresa, comunidad, ...")
+    organizacion: str = Field(min_length=1, max_length=200)
+    rol: str = Field(default="miembro", description="coordinacion, miembro o lectura.")
+
+
+class NewMatrixRow(_Body):
+    """``POST /mesas/{id}/matriz``: a need or problem, linked to the catalogue or free text."""
+
+    necesidad: str = Field(min_length=1, max_length=1000)
+    desafio: str | None = Field(default=None, description="Desafío del catálogo.")
+    indicador: str | None = Field(default=None, description="Indicador del catálogo.")
+    comuna: str | None = Field(default=None, pattern=CUT_PATTERN)
+    puntajes: dict[str, int | None] = Field(
+        default_factory=dict, description="Puntaje de 1 a 5 por criterio de la mesa."
+    )
+    recursos: str | None = Field(
+        default=None, max_length=2000, description="Recursos y potencialidades."
+    )
+
+
+class NewInitiative(_Body):
+    """``POST /mesas/{id}/iniciativas``."""
+
+    nombre: str = Field(min_length=1, max_length=300)
+    tipologia: str = Field(description="Equipamiento, Espacios Públicos, ...")
+    etapa: str = Field(default="idea", description="idea, perfil, diseño, financiada, ...")
+    monto_publico_clp: int | None = Field(default=None, ge=0)
+    monto_privado_clp: int | None = Field(default=None, ge=0)
+    fuente_financiamiento: str | None = Field(default=None, max_length=300)
+    beneficiarios: int | None = Field(default=None, ge=0)
+    comuna: str | None = Field(default=None, pattern=CUT_PATTERN)
+    lon: float | None = Field(default=None, ge=-110, le=-66)
+    lat: float | None = Field(default=None, ge=-56, le=-17)
+    filas_matriz: list[int] = Field(default_factory=list, description="Filas de la matriz.")
+
+
+class NewCommitment(_Body):
+    """``POST /mesas/{id}/compromisos``."""
+
+    responsable: int = Field(description="Id del miembro responsable.")
+    descripcion: str = Field(min_length=1, max_length=2000)
+    vence: date = Field(description="Fecha de vencimiento (ISO, AAAA-MM-DD).")
+    estado: str = Field(
+        default="pendiente", description="pendiente, en curso, cumplido, cancelado."
+    )
+    iniciativa_id: int | None = None
+
+
+class CommitmentChange(_Body):
+    """``PATCH /mesas/{id}/compromisos/{cid}``: only the fields sent change."""
+
+    responsable: int | None = None
+    descripcion: str | None = Field(default=None, min_length=1, max_length=2000)
+    vence: date | None = None
+    estado: str | None = None
+    iniciativa_id: int | None = None
+    retirado: bool | None = Field(default=None, description="true retira el compromiso.")
+
+
+class NewFollowUp(_Body):
+    """``POST /mesas/{id}/seguimiento``: one entry of the follow-up matrix."""
+
+    fecha: date | None = Field(default=None, description="Por omisión, hoy.")
+    avance: str = Field(min_length=1, max_length=4000)
+    nudos_criticos: str | None = Field(default=None, max_length=4000)
+    soluciones: str | None = Field(default=None, max_length=4000)
+    proximo_paso: str | None = Field(default=None, max_length=4000)
+    compromiso_id: int | None = None
+    iniciativa_id: int | None = None
+
+
+class NewMilestone(_Body):
+    """``POST /mesas/{id}/hitos``."""
+
+    fecha: date
+    tipo: str = Field(default="otro", description="acuerdo firmado, sesión de mesa, ...")
+    titulo: str = Field(min_length=1, max_length=500)
+    iniciativa_id: int | None = None
+
+
+def _set_etag(response: Response, entity: str, row: dict[str, Any]) -> None:
+    response.headers["ETag"] = service.etag(entity, row)
+
+
+@router.post(
+    "/mesas",
+    status_code=201,
+    summary="Crear una mesa",
+    description="Crea una Mesa de Convergencia de una o más comunas (clave `X-API-Key`). "
+    "Responde su `id` y el `token` de coordinación del primer miembro: se muestra esta única "
+    "vez (se guarda solo su huella sha256).",
+    dependencies=[WriteAccess],
+    responses={
+        401: _error("Falta X-API-Key o no coincide."),
+        403: _error("Escrituras deshabilitadas."),
+    },
+)
+def create_mesa(body: NewMesa, store: StoreDep, records: RecordsDep) -> dict[str, Any]:
+    """Create a Mesa."""
+    return service.create_mesa(store, records, body.model_dump(exclude_none=True))
+
+
+@router.get(
+    "/mesas/{mesa_id}",
+    summary="Una mesa",
+    description="La mesa: nombre, comunas, fechas, criterios de la matriz con sus pesos y "
+    "miembros (sin tokens). Envía `ETag` para cambiarla con `PATCH`.",
+    responses=MEMBER_RESPONSES,
+)
+def read_mesa(
+    mesa_id: MesaId, member: MemberDep, records: RecordsDep, response: Response
+) -> dict[str, Any]:
+    """One Mesa."""
+    view = service.mesa_view(records, mesa_id)
+    _set_etag(response, "mesa", view)
+    return view
+
+
+@router.patch(
+    "/mesas/{mesa_id}",
+    summary="Cambiar una mesa",
+    description="Nombre, fechas, corrida o criterios y pesos de la matriz (rol coordinación). "
+    "Requiere `If-Match` con la `ETag` leída.",
+    responses=CHANGE_RESPONSES,
+)
+def change_mesa(
+    mesa_id: MesaId,
+    body: MesaChange,
+    member: MemberDep,
+    store: StoreDep,
+    records: RecordsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Change a Mesa."""
+    version = service.expected_version("mesa", mesa_id, if_match)
+    changes = body.model_dump(exclude_unset=True)
+    view = service.change_mesa(store, records, member, version, changes)
+    _set_etag(response, "mesa", view)
+    return view
+
+
+@router.post(
+    "/mesas/{mesa_id}/miembros",
+    status_code=201,
+    summary="Agregar un miembro",
+    description="Agrega un miembro con su tipo de actor, organización y rol (coordinación, "
+    "miembro o lectura; solo coordinación). Responde su `token` personal, esta única vez.",
+    responses=WRITE_RESPONSES,
+)
+def add_member(
+    mesa_id: MesaId, body: NewMember, member: MemberDep, records: RecordsDep
+) -> dict[str, Any]:
+    """Add a member."""
+    return service.add_member(records, member, body.model_dump())
+
+
+@router.get(
+    "/mesas/{mesa_id}/matriz",
+    summary="Matriz de priorización",
+    description="Necesidades y problemas con la brecha de datos de la comuna (de una corrida "
+    "guardada: puntaje, nivel, lugar, motivos), los puntajes participativos, los recursos y "
+    "la prioridad combinada según la regla indicada en `regla`.",
+    responses=MEMBER_RESPONSES,
+)
+def read_matrix(
+    mesa_id: MesaId, member: MemberDep, records: RecordsDep, incluir_retirados: RetiredQuery = False
+) -> dict[str, Any]:
+    """The matrix."""
+    return service.matrix_view(records, mesa_id, incluir_retirados)
+
+
+@router.post(
+    "/mesas/{mesa_id}/matriz",
+    status_code=201,
+    summary="Agregar una fila a la matriz",
+    description="Una necesidad o problema, vinculado a un desafío o indicador del catálogo o "
+    "en texto libre; la brecha se copia de la corrida de la mesa (rol coordinación).",
+    responses=WRITE_RESPONSES,
+)
+def add_matrix_row(
+    mesa_id: MesaId, body: NewMatrixRow, member: MemberDep, store: StoreDep, records: RecordsDep
+) -> dict[str, Any]:
+    """Add a matrix row."""
+    return service.add_matrix_row(store, records, member, body.model_dump())
+
+
+def _lister(entity: str, path: str, summary: str, description: str) -> None:
+    """Register ``GET /mesas/{id}/<path>``: the Mesa's rows of one entity."""
+
+    def read_rows(
+        mesa_id: MesaId,
+        member: MemberDep,
+        records: RecordsDep,
+        incluir_retirados: RetiredQuery = False,
+    ) -> dict[str, Any]:
+        return {path: service.rows_view(records, mesa_id, entity, incluir_retirados)}
+
+    read_rows.__name__ = f"read_{entity}"
+    router.get(
+        f"/mesas/{{mesa_id}}/{path}",
+        summary=summary,
+        description=description,
+        responses=MEMBER_RESPONSES,
+    )(read_rows)
+
+
+_lister(
+    "iniciativa",
+    "iniciativas",
+    "Iniciativas",
+    "Cartera de la mesa: tipología, etapa, montos público y privado (CLP) con su fuente, "
+    "beneficiarios, lugar y filas de la matriz que atienden.",
+)
+_lister(
+    "compromiso",
+    "compromisos",
+    "Compromisos",
+    "Quién se comprometió a qué y para cuándo; `atrasado` se deriva de la fecha (pendiente o "
+    "en curso después de `vence`).",
+)
+_lister(
+    "seguimiento",
+    "seguimiento",
+    "Matriz de seguimiento",
+    "Entradas fechadas con avance, nudos críticos, soluciones acordadas y próximo paso.",
+)
+_lister("hito", "hitos", "Hitos", "Hitos comunicables: acuerdo firmado, sesiones, iniciativas.")
+
+
+@router.post(
+    "/mesas/{mesa_id}/iniciativas",
+    status_code=201,
+    summary="Agregar una iniciativa",
+    description="Rol coordinación.",
+    responses=WRITE_RESPONSES,
+)
+def add_initiative(
+    mesa_id: MesaId, body: NewInitiative, member: MemberDep, records: RecordsDep
+) -> dict[str, Any]:
+    """Add an initiative."""
+    return service.add_initiative(records, member, body.model_dump())
+
+
+@router.post(
+    "/mesas/{mesa_id}/compromisos",
+    status_code=201,
+    summary="Agregar un compromiso",
+    description="Coordinación, para cualquier miembro; un miembro, solo para sí mismo.",
+    responses=WRITE_RESPONSES,
+)
+def add_commitment(
+    mesa_id: MesaId, body: NewCommitment, member: MemberDep, records: RecordsDep
+) -> dict[str, Any]:
+    """Add a commitment."""
+    return service.add_commitment(records, member, body.model_dump())
+
+
+@router.get(
+    "/mesas/{mesa_id}/compromisos/{cid}",
+    summary="Un compromiso",
+    description="Envía `ETag`: un cambio (`PATCH`) debe traerla en `If-Match`.",
+    responses=MEMBER_RESPONSES,
+)
+def read_commitment(
+    mesa_id: MesaId,
+    cid: Annotated[int, Path(ge=1)],
+    member: MemberDep,
+    records: RecordsDep,
+    response: Response,
+) -> dict[str, Any]:
+    """One commitment."""
+    view = service.commitment(records, mesa_id, cid)
+    _set_etag(response, "compromiso", view)
+    return view
+
+
+@router.patch(
+    "/mesas/{mesa_id}/compromisos/{cid}",
+    summary="Cambiar un compromiso",
+    description="Coordinación, o el miembro responsable. Requiere `If-Match` con la `ETag` "
+    "leída: si otra persona lo cambió entretanto, responde 412 y no sobrescribe nada. "
+    "`retirado: true` lo retira (coordinación): nada se borra.",
+    responses=CHANGE_RESPONSES,
+)
+def change_commitment(
+    mesa_id: MesaId,
+    cid: Annotated[int, Path(ge=1)],
+    body: CommitmentChange,
+    member: MemberDep,
+    records: RecordsDep,
+    response: Response,
+    if_match: IfMatch = None,
+) -> dict[str, Any]:
+    """Change a commitment."""
+    version = service.expected_version("compromiso", cid, if_match)
+    view = service.change_commitment(
+        records, member, cid, version, body.model_dump(exclude_unset=True)
+    )
+    _set_etag(response, "compromiso", view)
+    return view
+
+
+@router.post(
+    "/mesas/{mesa_id}/seguimiento",
+    status_code=201,
+    summary="Agregar una entrada de seguimiento",
+    description="Coordinación o miembro; la entrada queda a nombre de quien la escribe.",
+    responses=WRITE_RESPONSES,
+)
+def add_follow_up(
+    mesa_id: MesaId, body: NewFollowUp, member: MemberDep, records: RecordsDep
+) -> dict[str, Any]:
+    """Add a follow-up entry."""
+    return service.add_follow_up(records, member, body.model_dump())
+
+
+@router.post(
+    "/mesas/{mesa_id}/hitos",
+    status_code=201,
+    summary="Agregar un hito",
+    description="Rol coordinación.",
+    responses=WRITE_RESPONSES,
+)
+def add_milestone(
+    mesa_id: MesaId, body: NewMilestone, member: MemberDep, records: RecordsDep
+) -> dict[str, Any]:
+    """Add a milestone."""
+    return service.add_milestone(records, member, body.model_dump())
+
+
+@router.get(
+    "/mesas/{mesa_id}/historial",
+    summary="Historial de la mesa",
+    description="Cada escritura, una vez: quién, cuándo, qué registro, antes y después.",
+    responses=MEMBER_RESPONSES,
+)
+def read_history(mesa_id: MesaId, member: MemberDep, records: RecordsDep) -> dict[str, Any]:
+    """The Mesa's history."""
+    return {"historial": service.history_view(records, mesa_id)}

@@ -1,0 +1,391 @@
+"""A Mesa de Convergencia's workspace through the API, on both stores.
+
+Two Mesas, members of every role, the whole authorization matrix, the history (every write
+exactly once, refused writes never), stale and concurrent changes of a commitment.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from httpx import Response
+from pydantic import SecretStr
+
+from analysis import ScoringParameters
+from geo_service.app import create_app
+from geo_service.services.runs import run_scoring
+from geo_service.settings import Settings
+from layers.stores import Store
+
+pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
+
+API_KEY = "clave-mesas"
+#: Coquimbo communes of the Huella Local (Monte Patria, Canela, Combarbalá).
+MONTE_PATRIA, CANELA, COMBARBALA = "04303", "04202", "04302"
+
+
+@dataclass
+class Workspace:
+    """A served store with a stored run of the Coquimbo region."""
+
+    client: TestClient
+    store: Store
+    run_id: str
+
+    def create(self, **body: Any) -> dict[str, Any]:
+        body = {"nombre": "Mesa de prueba", "comunas": [MONTE_PATRIA], **body}
+        response = self.client.post("/mesas", json=body, headers={"X-API-Key": API_KEY})
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+
+@pytest.fixture(scope="module", params=["postgis", "embedded"])
+def workspace(request: pytest.FixtureRequest) -> Iterator[Workspace]:
+    store = request.getfixturevalue(f"national_{request.param}")
+    run = run_scoring(store, ScoringParameters(region="04", draws=10, seed=19)).run
+    if request.param == "postgis":
+        url = store.engine.url.render_as_string(hide_password=False)
+        settings = Settings(database_url=url, api_key=SecretStr(API_KEY), warm_caches=False)
+    else:
+        settings = Settings(
+            database_url=None,
+            store_dir=store.root,
+            api_key=SecretStr(API_KEY),
+            warm_caches=False,
+        )
+    with TestClient(create_app(settings)) as client:
+        yield Workspace(client, store, run.run_id)
+
+
+def bearer(token: str | None) -> dict[str, str]:
+    return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+def add_member(ws: Workspace, mesa: dict[str, Any], rol: str, nombre: str) -> dict[str, Any]:
+    response = ws.client.post(
+        f"/mesas/{mesa['id']}/miembros",
+        json={"nombre": nombre, "tipo_actor": "comunidad", "organizacion": "Junta", "rol": rol},
+        headers=bearer(mesa["token"]),
+    )
+    assert response.status_code == 201, response.text
+    member: dict[str, Any] = response.json()
+    return member
+
+
+def history(ws: Workspace, mesa: dict[str, Any]) -> list[dict[str, Any]]:
+    response = ws.client.get(f"/mesas/{mesa['id']}/historial", headers=bearer(mesa["token"]))
+    assert response.status_code == 200, response.text
+    entries: list[dict[str, Any]] = response.json()["historial"]
+    return entries
+
+
+def commitment(ws: Workspace, mesa: dict[str, Any], responsable: int, **body: Any) -> int:
+    body = {
+        "responsable": responsable,
+        "descripcion": "Gestionar el perfil del proyecto de agua",
+        "vence": (date.today() + timedelta(days=30)).isoformat(),
+        **body,
+    }
+    path = f"/mesas/{mesa['id']}/compromisos"
+    response = ws.client.post(path, json=body, headers=bearer(mesa["token"]))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+def member_commitment(ws: Workspace) -> tuple[dict[str, Any], dict[str, Any], str]:
+    """A new Mesa, a member, and the path of a commitment of that member."""
+    mesa = ws.create()
+    member = add_member(ws, mesa, "miembro", "Ana")
+    cid = commitment(ws, mesa, member["id"])
+    return mesa, member, f"/mesas/{mesa['id']}/compromisos/{cid}"
+
+
+def test_only_the_api_key_creates_mesas(workspace: Workspace) -> None:
+    body = {"nombre": "Mesa", "comunas": [CANELA]}
+    assert workspace.client.post("/mesas", json=body).status_code == 401
+    wrong = workspace.client.post("/mesas", json=body, headers={"X-API-Key": "otra"})
+    assert wrong.status_code == 401
+    created = workspace.create(comunas=[CANELA, COMBARBALA])
+    assert (
+        set(created) == {"id", "token", "miembro"} and created["miembro"]["rol"] == "coordinacion"
+    )
+    mesa = workspace.client.get(f"/mesas/{created['id']}", headers=bearer(created["token"]))
+    assert mesa.status_code == 200
+    assert mesa.json()["comunas"] == sorted([CANELA, COMBARBALA])
+    assert "token_hash" not in mesa.json()["miembros"][0]
+    # A Mesa of a commune that does not exist is refused, naming it.
+    refused = workspace.client.post(
+        "/mesas", json={"nombre": "Mesa", "comunas": ["99999"]}, headers={"X-API-Key": API_KEY}
+    )
+    assert refused.status_code == 422 and "99999" in refused.text
+
+
+def test_authorization_matrix(workspace: Workspace) -> None:
+    ws = workspace
+    mesa = ws.create()
+    other = ws.create(nombre="Otra mesa", comunas=[CANELA])
+    member = add_member(ws, mesa, "miembro", "Ana")
+    colleague = add_member(ws, mesa, "miembro", "Berta")
+    reader = add_member(ws, mesa, "lectura", "Carla")
+    own = commitment(ws, mesa, member["id"])
+    tokens = {
+        "coordinacion": mesa["token"],
+        "miembro": member["token"],
+        "otro_miembro": colleague["token"],
+        "lectura": reader["token"],
+        "otra_mesa": other["token"],
+        "sin_token": None,
+        "token_falso": "no-es-un-token",
+    }
+    base = f"/mesas/{mesa['id']}"
+    everyone = {"coordinacion", "miembro", "otro_miembro", "lectura"}
+    matrix_row = {"necesidad": "Agua potable en sectores rurales", "desafio": "agua"}
+    initiative = {"nombre": "Estanque", "tipologia": "Servicios Básicos"}
+    follow_up = {"avance": "Reunión con la DOH"}
+    milestone = {"fecha": "2023-05-04", "tipo": "acuerdo firmado", "titulo": "Firma"}
+    # (method, path, body, roles allowed); the member's own commitment is theirs to change.
+    cases: list[tuple[str, str, dict[str, Any] | None, set[str]]] = [
+        ("GET", base, None, everyone),
+        ("GET", f"{base}/matriz", None, everyone),
+        ("GET", f"{base}/iniciativas", None, everyone),
+        ("GET", f"{base}/compromisos", None, everyone),
+        ("GET", f"{base}/compromisos/{own}", None, everyone),
+        ("GET", f"{base}/seguimiento", None, everyone),
+        ("GET", f"{base}/hitos", None, everyone),
+        ("GET", f"{base}/historial", None, everyone),
+        (
+            "POST",
+            f"{base}/miembros",
+            {"nombre": "Dina", "tipo_actor": "empresa", "organizacion": "Minera"},
+            {"coordinacion"},
+        ),
+        ("POST", f"{base}/matriz", matrix_row, {"coordinacion"}),
+        ("POST", f"{base}/iniciativas", initiative, {"coordinacion"}),
+        ("POST", f"{base}/hitos", milestone, {"coordinacion"}),
+        ("POST", f"{base}/seguimiento", follow_up, {"coordinacion", "miembro", "otro_miembro"}),
+        (
+            "POST",
+            f"{base}/compromisos",
+            {"responsable": member["id"], "descripcion": "Convocar", "vence": "2030-01-01"},
+            {"coordinacion", "miembro"},
+        ),
+        ("PATCH", f"{base}/compromisos/{own}", {"estado": "en curso"}, {"coordinacion", "miembro"}),
+    ]
+    wrong: list[str] = []
+    for method, path, body, allowed in cases:
+        for who, token in tokens.items():
+            headers = bearer(token)
+            if method == "PATCH":
+                read = ws.client.get(path, headers=bearer(mesa["token"]))
+                headers["If-Match"] = read.headers["ETag"]
+            response = ws.client.request(method, path, json=body, headers=headers)
+            if who in ("sin_token", "token_falso"):
+                expected = 401
+            elif who not in allowed:
+                expected = 403
+            else:
+                expected = 201 if method == "POST" else 200
+            if response.status_code != expected:
+                wrong.append(f"{who} {method} {path}: {response.status_code} ≠ {expected}")
+    assert not wrong, "\n".join(wrong)
+    # The other Mesa's coordinator saw nothing of this one, and this one nothing of the other.
+    assert len(history(ws, other)) == 2  # its creation and its first member
+    foreign = ws.client.get(f"/mesas/{other['id']}", headers=bearer(mesa["token"]))
+    assert foreign.status_code == 403
+    assert ws.client.get(base, headers=bearer(None)).headers["WWW-Authenticate"] == "Bearer"
+
+
+def test_every_write_lands_once_in_the_history(workspace: Workspace) -> None:
+    ws = workspace
+    mesa = ws.create()
+    headers = bearer(mesa["token"])
+    base = f"/mesas/{mesa['id']}"
+    member = add_member(ws, mesa, "miembro", "Ana")
+    row = ws.client.post(f"{base}/matriz", json={"necesidad": "Caminos"}, headers=headers).json()
+    ws.client.post(
+        f"{base}/iniciativas",
+        json={
+            "nombre": "Mejoramiento de camino",
+            "tipologia": "Infraestructura_Vial",
+            "filas_matriz": [row["id"]],
+        },
+        headers=headers,
+    )
+    cid = commitment(ws, mesa, member["id"], iniciativa_id=1)
+    etag = ws.client.get(f"{base}/compromisos/{cid}", headers=headers).headers["ETag"]
+    changed = ws.client.patch(
+        f"{base}/compromisos/{cid}",
+        json={"estado": "cumplido"},
+        headers={**headers, "If-Match": etag},
+    )
+    assert changed.status_code == 200
+    ws.client.post(f"{base}/seguimiento", json={"avance": "Ok"}, headers=bearer(member["token"]))
+    # Refused writes: none may reach the history.
+    refused = [
+        ws.client.post(f"{base}/matriz", json={"necesidad": "x"}, headers=bearer(member["token"])),
+        ws.client.post(
+            f"{base}/iniciativas", json={"nombre": "x", "tipologia": "Otra"}, headers=headers
+        ),
+        ws.client.patch(
+            f"{base}/compromisos/{cid}",
+            json={"estado": "pendiente"},
+            headers={**headers, "If-Match": etag},
+        ),
+        ws.client.patch(f"{base}/compromisos/{cid}", json={"estado": "pendiente"}, headers=headers),
+    ]
+    assert [r.status_code for r in refused] == [403, 422, 412, 428]
+    entries = history(ws, mesa)
+    written = Counter((e["entidad"], e["accion"]) for e in entries)
+    assert written == {
+        ("mesa", "crear"): 1,
+        ("miembro", "crear"): 2,
+        ("fila_matriz", "crear"): 1,
+        ("iniciativa", "crear"): 1,
+        ("compromiso", "crear"): 1,
+        ("compromiso", "modificar"): 1,
+        ("seguimiento", "crear"): 1,
+    }
+    assert [e["id"] for e in entries] == list(range(1, len(entries) + 1))
+    change = next(e for e in entries if e["accion"] == "modificar")
+    assert change["antes"]["estado"] == "pendiente" and change["despues"]["estado"] == "cumplido"
+    assert change["miembro_id"] == mesa["miembro"]["id"]
+    assert all("token_hash" not in (e["despues"] or {}) for e in entries)
+    # Each entity's last "después" is what is stored now.
+    final = ws.client.get(f"{base}/compromisos/{cid}", headers=headers).json()
+    assert {k: final[k] for k in change["despues"] if k != "mesa_id"} == {
+        k: v for k, v in change["despues"].items() if k != "mesa_id"
+    }
+
+
+def test_a_stale_change_is_refused(workspace: Workspace) -> None:
+    ws = workspace
+    mesa, member, path = member_commitment(ws)
+    headers = bearer(mesa["token"])
+    first = ws.client.get(path, headers=headers)
+    stale_tag = first.headers["ETag"]
+    updated = ws.client.patch(
+        path,
+        json={"estado": "en curso"},
+        headers={**bearer(member["token"]), "If-Match": stale_tag},
+    )
+    assert updated.status_code == 200 and updated.headers["ETag"] != stale_tag
+    stale = ws.client.patch(
+        path, json={"descripcion": "Otra cosa"}, headers={**headers, "If-Match": stale_tag}
+    )
+    assert stale.status_code == 412 and "cambió" in stale.json()["detail"]
+    missing = ws.client.patch(path, json={"descripcion": "Otra cosa"}, headers=headers)
+    assert missing.status_code == 428
+    now = ws.client.get(path, headers=headers)
+    assert now.json()["descripcion"] == first.json()["descripcion"]
+    assert now.json()["estado"] == "en curso" and now.headers["ETag"] == updated.headers["ETag"]
+
+
+def test_two_concurrent_writers_one_wins(workspace: Workspace) -> None:
+    ws = workspace
+    mesa, member, path = member_commitment(ws)
+    headers = bearer(mesa["token"])
+    tag = ws.client.get(path, headers=headers).headers["ETag"]
+    barrier = threading.Barrier(2)
+    answers: dict[str, Response] = {}
+
+    def write(who: str, token: str, state: str) -> None:
+        barrier.wait()
+        answers[who] = ws.client.patch(
+            path, json={"estado": state}, headers={**bearer(token), "If-Match": tag}
+        )
+
+    writers = [
+        threading.Thread(target=write, args=("coordinacion", mesa["token"], "cancelado")),
+        threading.Thread(target=write, args=("miembro", member["token"], "cumplido")),
+    ]
+    for thread in writers:
+        thread.start()
+    for thread in writers:
+        thread.join()
+    statuses = sorted(r.status_code for r in answers.values())
+    assert statuses == [200, 412]
+    winner = next(r for r in answers.values() if r.status_code == 200).json()
+    assert ws.client.get(path, headers=headers).json()["estado"] == winner["estado"]
+    changes = [e for e in history(ws, mesa) if e["accion"] == "modificar"]
+    assert len(changes) == 1 and changes[0]["despues"]["estado"] == winner["estado"]
+
+
+def test_matrix_prefills_the_gap_and_combines_the_priority(workspace: Workspace) -> None:
+    ws = workspace
+    criteria = [
+        {"id": "magnitud", "peso": 2},
+        {"id": "urgencia", "peso": 1},
+        {"id": "factibilidad", "peso": 1},
+    ]
+    mesa = ws.create(corrida=ws.run_id, criterios=criteria)
+    headers = bearer(mesa["token"])
+    path = f"/mesas/{mesa['id']}/matriz"
+    scores = {"magnitud": 5, "urgencia": 3, "factibilidad": 2}
+    body = {"necesidad": "Agua", "desafio": "agua", "puntajes": scores, "recursos": "APR"}
+    row = ws.client.post(path, json=body, headers=headers)
+    assert row.status_code == 201, row.text
+    stored = ws.store.read(
+        "score_results",
+        cuts=[MONTE_PATRIA],
+        equals={"run_id": ws.run_id, "challenge": "agua"},
+        columns=["score", "rank", "tier"],
+    ).iloc[0]
+    gap = row.json()["brecha"]
+    assert gap["corrida"] == ws.run_id and gap["puntaje"] == pytest.approx(stored["score"])
+    assert gap["lugar"] == stored["rank"] and gap["nivel"] == stored["tier"]
+    weights = {c["id"]: c["peso"] for c in criteria}
+    expected = sum(weights[k] * v for k, v in scores.items()) / sum(weights.values())
+    assert row.json()["prioridad"]["valor"] == pytest.approx(expected, abs=0.005)
+    partial = ws.client.post(
+        path, json={"necesidad": "Sede social", "puntajes": {"magnitud": 4}}, headers=headers
+    ).json()
+    assert partial["prioridad"]["valor"] is None
+    assert "urgencia" in partial["prioridad"]["motivo"] and partial["brecha"] is None
+    bad = ws.client.post(
+        path, json={"necesidad": "x", "puntajes": {"magnitud": 7}}, headers=headers
+    )
+    assert bad.status_code == 422 and "1 a 5" in bad.text
+    listed = ws.client.get(path, headers=headers).json()
+    assert [r["id"] for r in listed["filas"]] == [1, 2] and listed["regla"]
+
+
+def test_overdue_is_derived_from_the_date(workspace: Workspace) -> None:
+    ws = workspace
+    mesa = ws.create()
+    me = mesa["miembro"]["id"]
+    past = (date.today() - timedelta(days=3)).isoformat()
+    late = commitment(ws, mesa, me, vence=past)
+    done = commitment(ws, mesa, me, vence=past, estado="cumplido")
+    listed = ws.client.get(f"/mesas/{mesa['id']}/compromisos", headers=bearer(mesa["token"]))
+    flags = {c["id"]: c["atrasado"] for c in listed.json()["compromisos"]}
+    assert flags == {late: True, done: False}
+
+
+def test_every_route_is_documented(workspace: Workspace) -> None:
+    paths = workspace.client.get("/openapi.json").json()["paths"]
+    expected = {
+        "/mesas": {"post"},
+        "/mesas/{mesa_id}": {"get", "patch"},
+        "/mesas/{mesa_id}/miembros": {"post"},
+        "/mesas/{mesa_id}/matriz": {"get", "post"},
+        "/mesas/{mesa_id}/iniciativas": {"get", "post"},
+        "/mesas/{mesa_id}/compromisos": {"get", "post"},
+        "/mesas/{mesa_id}/compromisos/{cid}": {"get", "patch"},
+        "/mesas/{mesa_id}/seguimiento": {"get", "post"},
+        "/mesas/{mesa_id}/hitos": {"get", "post"},
+        "/mesas/{mesa_id}/historial": {"get"},
+    }
+    for path, methods in expected.items():
+        assert set(paths[path]) == methods, path
+        for method in methods:
+            assert {"401", "403"} <= set(paths[path][method]["responses"]), (path, method)
+    patch = paths["/mesas/{mesa_id}/compromisos/{cid}"]["patch"]["responses"]
+    assert {"412", "428"} <= set(patch)
