@@ -136,6 +136,14 @@ def test_authorization_matrix(workspace: Workspace) -> None:
     colleague = add_member(ws, mesa, "miembro", "Berta")
     reader = add_member(ws, mesa, "lectura", "Carla")
     own = commitment(ws, mesa, member["id"])
+    entry = ws.client.post(
+        f"/mesas/{mesa['id']}/seguimiento",
+        json={"avance": "Visita a terreno"},
+        headers=bearer(member["token"]),
+    ).json()["id"]
+    row = ws.client.post(
+        f"/mesas/{mesa['id']}/matriz", json={"necesidad": "Sede"}, headers=bearer(mesa["token"])
+    ).json()["id"]
     tokens = {
         "coordinacion": mesa["token"],
         "miembro": member["token"],
@@ -178,6 +186,10 @@ def test_authorization_matrix(workspace: Workspace) -> None:
             {"coordinacion", "miembro"},
         ),
         ("PATCH", f"{base}/compromisos/{own}", {"estado": "en curso"}, {"coordinacion", "miembro"}),
+        ("PATCH", f"{base}/seguimiento/{entry}", {"avance": "Hecho"}, {"coordinacion", "miembro"}),
+        ("PATCH", f"{base}/matriz/{row}", {"puntajes": {"magnitud": 3}}, {"coordinacion"}),
+        ("PATCH", base, {"nombre": "Mesa renombrada"}, {"coordinacion"}),
+        ("GET", f"{base}/miembros/{member['id']}", None, everyone),
     ]
     wrong: list[str] = []
     for method, path, body, allowed in cases:
@@ -374,18 +386,73 @@ def test_every_route_is_documented(workspace: Workspace) -> None:
     expected = {
         "/mesas": {"post"},
         "/mesas/{mesa_id}": {"get", "patch"},
-        "/mesas/{mesa_id}/miembros": {"post"},
-        "/mesas/{mesa_id}/matriz": {"get", "post"},
-        "/mesas/{mesa_id}/iniciativas": {"get", "post"},
-        "/mesas/{mesa_id}/compromisos": {"get", "post"},
-        "/mesas/{mesa_id}/compromisos/{cid}": {"get", "patch"},
-        "/mesas/{mesa_id}/seguimiento": {"get", "post"},
-        "/mesas/{mesa_id}/hitos": {"get", "post"},
         "/mesas/{mesa_id}/historial": {"get"},
     }
+    for collection, item in [
+        ("miembros", "mid"),
+        ("matriz", "fid"),
+        ("iniciativas", "iid"),
+        ("compromisos", "cid"),
+        ("seguimiento", "sid"),
+        ("hitos", "hid"),
+    ]:
+        expected[f"/mesas/{{mesa_id}}/{collection}"] = {"get", "post"}
+        expected[f"/mesas/{{mesa_id}}/{collection}/{{{item}}}"] = {"get", "patch"}
     for path, methods in expected.items():
         assert set(paths[path]) == methods, path
         for method in methods:
             assert {"401", "403"} <= set(paths[path][method]["responses"]), (path, method)
     patch = paths["/mesas/{mesa_id}/compromisos/{cid}"]["patch"]["responses"]
     assert {"412", "428"} <= set(patch)
+
+
+def test_retired_members_lose_their_token(workspace: Workspace) -> None:
+    ws = workspace
+    mesa = ws.create()
+    headers = bearer(mesa["token"])
+    member = add_member(ws, mesa, "miembro", "Ana")
+    path = f"/mesas/{mesa['id']}/miembros/{member['id']}"
+    tag = ws.client.get(path, headers=headers).headers["ETag"]
+    retired = ws.client.patch(path, json={"retirado": True}, headers={**headers, "If-Match": tag})
+    assert retired.status_code == 200 and retired.json()["retirado"] is not None
+    assert ws.client.get(f"/mesas/{mesa['id']}", headers=bearer(member["token"])).status_code == 401
+    # Still listed with its history: nothing is deleted.
+    listed = ws.client.get(
+        f"/mesas/{mesa['id']}/miembros", params={"incluir_retirados": True}, headers=headers
+    )
+    assert member["id"] in [m["id"] for m in listed.json()["miembros"]]
+    current = ws.client.get(f"/mesas/{mesa['id']}/miembros", headers=headers).json()["miembros"]
+    assert [m["id"] for m in current] == [mesa["miembro"]["id"]]
+    # The last coordinator cannot step down.
+    me = f"/mesas/{mesa['id']}/miembros/{mesa['miembro']['id']}"
+    tag = ws.client.get(me, headers=headers).headers["ETag"]
+    alone = ws.client.patch(me, json={"rol": "lectura"}, headers={**headers, "If-Match": tag})
+    assert alone.status_code == 409 and "coordinación" in alone.json()["detail"]
+
+
+def test_weights_set_by_the_mesa_change_the_priority(workspace: Workspace) -> None:
+    ws = workspace
+    mesa = ws.create()
+    headers = bearer(mesa["token"])
+    base = f"/mesas/{mesa['id']}"
+    scores = {"magnitud": 5, "urgencia": 1, "factibilidad": 1, "prioridad_comunitaria": 1}
+    row = ws.client.post(
+        f"{base}/matriz", json={"necesidad": "Luminarias", "puntajes": scores}, headers=headers
+    ).json()
+    assert row["prioridad"]["valor"] == pytest.approx(sum(scores.values()) / 4, abs=0.005)
+    tag = ws.client.get(base, headers=headers).headers["ETag"]
+    criteria = [{"id": k, "peso": 3 if k == "magnitud" else 1} for k in scores]
+    changed = ws.client.patch(
+        base, json={"criterios": criteria}, headers={**headers, "If-Match": tag}
+    )
+    assert changed.status_code == 200, changed.text
+    weighted = (3 * 5 + 1 + 1 + 1) / 6
+    matrix = ws.client.get(f"{base}/matriz", headers=headers).json()
+    assert matrix["filas"][0]["prioridad"]["valor"] == pytest.approx(weighted, abs=0.005)
+    # Editing a score is a versioned change too.
+    path = f"{base}/matriz/{row['id']}"
+    tag = ws.client.get(path, headers=headers).headers["ETag"]
+    edited = ws.client.patch(
+        path, json={"puntajes": {**scores, "urgencia": 5}}, headers={**headers, "If-Match": tag}
+    )
+    assert edited.status_code == 200 and edited.json()["puntajes"]["urgencia"] == 5

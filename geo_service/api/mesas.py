@@ -2,18 +2,18 @@
 
 ``POST /mesas`` takes the service's API key (``X-API-Key``) and answers the first coordination
 token; every other route takes a member's personal token (``Authorization: Bearer <token>``),
-which opens its own Mesa only. Changes of a commitment (and of the Mesa) require the ``ETag``
-of the version they are based on in ``If-Match``.
+which opens its own Mesa only. A change (``PATCH``) requires the ``ETag`` of the version it is
+based on in ``If-Match``. Annotations are evaluated at definition (no ``from __future__``), so
+the routes made for each entity by :func:`_entity_routes` carry their own body models.
 """
 
-from __future__ import annotations
-
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from domain import CUT_PATTERN
 from geo_service.api.deps import StoreDep, WriteAccess
@@ -122,14 +122,14 @@ class NewMesa(_Body):
     coordinador: Coordinator | None = None
 
 
-class MesaChange(_Body):
-    """``PATCH /mesas/{id}``: only the fields sent change."""
+class MesaFields(_Body):
+    """What ``PATCH /mesas/{id}`` may change."""
 
-    nombre: str | None = Field(default=None, min_length=1, max_length=200)
+    nombre: str = Field(min_length=1, max_length=200)
     fecha_inicio: date | None = None
     fecha_termino: date | None = None
     corrida: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
-    criterios: list[Criterion] | None = None
+    criterios: list[Criterion] = Field(description="Criterios y pesos de la matriz.")
 
 
 class NewMember(_Body):
@@ -184,17 +184,6 @@ class NewCommitment(_Body):
     iniciativa_id: int | None = None
 
 
-class CommitmentChange(_Body):
-    """``PATCH /mesas/{id}/compromisos/{cid}``: only the fields sent change."""
-
-    responsable: int | None = None
-    descripcion: str | None = Field(default=None, min_length=1, max_length=2000)
-    vence: date | None = None
-    estado: str | None = None
-    iniciativa_id: int | None = None
-    retirado: bool | None = Field(default=None, description="true retira el compromiso.")
-
-
 class NewFollowUp(_Body):
     """``POST /mesas/{id}/seguimiento``: one entry of the follow-up matrix."""
 
@@ -214,6 +203,29 @@ class NewMilestone(_Body):
     tipo: str = Field(default="otro", description="acuerdo firmado, sesión de mesa, ...")
     titulo: str = Field(min_length=1, max_length=500)
     iniciativa_id: int | None = None
+
+
+def _optional(annotation: Any) -> Any:
+    return Any if annotation is None else annotation | None
+
+
+def _change_model(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """The ``PATCH`` body of an entity: its ``POST`` body's fields, all optional, and ``retirado``.
+
+    ``retirado: true`` retires the row (nothing is deleted). Field checks are the service's.
+    """
+    fields: dict[str, Any] = {
+        field: (_optional(info.annotation), Field(default=None, description=info.description))
+        for field, info in model.model_fields.items()
+    }
+    fields["retirado"] = (
+        bool | None,
+        Field(default=None, description="true retira el registro (rol coordinación)."),
+    )
+    return create_model(name, __base__=_Body, **fields)
+
+
+MesaChange = _change_model(MesaFields, "MesaChange")
 
 
 def _set_etag(response: Response, entity: str, row: dict[str, Any]) -> None:
@@ -263,7 +275,7 @@ def read_mesa(
 )
 def change_mesa(
     mesa_id: MesaId,
-    body: MesaChange,
+    body: MesaChange,  # type: ignore[valid-type]
     member: MemberDep,
     store: StoreDep,
     records: RecordsDep,
@@ -272,25 +284,11 @@ def change_mesa(
 ) -> dict[str, Any]:
     """Change a Mesa."""
     version = service.expected_version("mesa", mesa_id, if_match)
-    changes = body.model_dump(exclude_unset=True)
-    view = service.change_mesa(store, records, member, version, changes)
+    changes = cast(BaseModel, body).model_dump(exclude_unset=True)
+    service.change(store, records, member, "mesa", None, version, changes)
+    view = service.mesa_view(records, mesa_id)
     _set_etag(response, "mesa", view)
     return view
-
-
-@router.post(
-    "/mesas/{mesa_id}/miembros",
-    status_code=201,
-    summary="Agregar un miembro",
-    description="Agrega un miembro con su tipo de actor, organización y rol (coordinación, "
-    "miembro o lectura; solo coordinación). Responde su `token` personal, esta única vez.",
-    responses=WRITE_RESPONSES,
-)
-def add_member(
-    mesa_id: MesaId, body: NewMember, member: MemberDep, records: RecordsDep
-) -> dict[str, Any]:
-    """Add a member."""
-    return service.add_member(records, member, body.model_dump())
 
 
 @router.get(
@@ -302,29 +300,36 @@ def add_member(
     responses=MEMBER_RESPONSES,
 )
 def read_matrix(
-    mesa_id: MesaId, member: MemberDep, records: RecordsDep, incluir_retirados: RetiredQuery = False
+    mesa_id: MesaId,
+    member: MemberDep,
+    records: RecordsDep,
+    incluir_retirados: RetiredQuery = False,
 ) -> dict[str, Any]:
     """The matrix."""
     return service.matrix_view(records, mesa_id, incluir_retirados)
 
 
-@router.post(
-    "/mesas/{mesa_id}/matriz",
-    status_code=201,
-    summary="Agregar una fila a la matriz",
-    description="Una necesidad o problema, vinculado a un desafío o indicador del catálogo o "
-    "en texto libre; la brecha se copia de la corrida de la mesa (rol coordinación).",
-    responses=WRITE_RESPONSES,
-)
-def add_matrix_row(
-    mesa_id: MesaId, body: NewMatrixRow, member: MemberDep, store: StoreDep, records: RecordsDep
-) -> dict[str, Any]:
-    """Add a matrix row."""
-    return service.add_matrix_row(store, records, member, body.model_dump())
+@dataclass(frozen=True)
+class EntityRoutes:
+    """The routes of one entity of a Mesa: its list, a new row, one row and its change."""
+
+    entity: str
+    path: str
+    item: str
+    body: type[BaseModel]
+    title: str
+    new_title: str
+    description: str
+    #: Whether ``GET /mesas/{id}/<path>`` is made here (the matrix has its own).
+    listed: bool = True
 
 
-def _lister(entity: str, path: str, summary: str, description: str) -> None:
-    """Register ``GET /mesas/{id}/<path>``: the Mesa's rows of one entity."""
+def _entity_routes(spec: EntityRoutes) -> None:
+    """Register the routes of one entity (the same rules and statuses for every entity)."""
+    entity, path = spec.entity, f"/mesas/{{mesa_id}}/{spec.path}"
+    item_path = f"{path}/{{{spec.item}}}"
+    item_type = Annotated[int, Path(alias=spec.item, ge=1, description="Id del registro.")]
+    change_body = _change_model(spec.body, f"{spec.body.__name__}Change")
 
     def read_rows(
         mesa_id: MesaId,
@@ -332,139 +337,148 @@ def _lister(entity: str, path: str, summary: str, description: str) -> None:
         records: RecordsDep,
         incluir_retirados: RetiredQuery = False,
     ) -> dict[str, Any]:
-        return {path: service.rows_view(records, mesa_id, entity, incluir_retirados)}
+        return {spec.path: service.rows_view(records, mesa_id, entity, incluir_retirados)}
 
-    read_rows.__name__ = f"read_{entity}"
+    def add_row(
+        mesa_id: MesaId,
+        body: spec.body,  # type: ignore[name-defined]
+        member: MemberDep,
+        store: StoreDep,
+        records: RecordsDep,
+        response: Response,
+    ) -> dict[str, Any]:
+        view = service.add(store, records, member, entity, body.model_dump())
+        _set_etag(response, entity, view)
+        return view
+
+    def read_row(
+        mesa_id: MesaId,
+        item_id: item_type,
+        member: MemberDep,
+        records: RecordsDep,
+        response: Response,
+    ) -> dict[str, Any]:
+        view = service.item(records, mesa_id, entity, item_id)
+        _set_etag(response, entity, view)
+        return view
+
+    def change_row(
+        mesa_id: MesaId,
+        item_id: item_type,
+        body: change_body,  # type: ignore[valid-type]
+        member: MemberDep,
+        store: StoreDep,
+        records: RecordsDep,
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> dict[str, Any]:
+        version = service.expected_version(entity, item_id, if_match)
+        changes = cast(BaseModel, body).model_dump(exclude_unset=True)
+        view = service.change(store, records, member, entity, item_id, version, changes)
+        _set_etag(response, entity, view)
+        return view
+
+    for function, verb in ((read_rows, "read"), (add_row, "add"), (read_row, "read_one")):
+        function.__name__ = f"{verb}_{entity}"
+    change_row.__name__ = f"change_{entity}"
+    if spec.listed:
+        router.get(
+            path, summary=spec.title, description=spec.description, responses=MEMBER_RESPONSES
+        )(read_rows)
+    router.post(
+        path,
+        status_code=201,
+        summary=spec.new_title,
+        description=f"{spec.new_title}. {service.RULES[entity].create and _who(entity, 'create')}",
+        responses=WRITE_RESPONSES,
+    )(add_row)
     router.get(
-        f"/mesas/{{mesa_id}}/{path}",
-        summary=summary,
-        description=description,
+        item_path,
+        summary=f"{spec.title}: un registro",
+        description="Envía `ETag`: un cambio (`PATCH`) debe traerla en `If-Match`.",
         responses=MEMBER_RESPONSES,
-    )(read_rows)
+    )(read_row)
+    router.patch(
+        item_path,
+        summary=f"{spec.title}: cambiar un registro",
+        description="Solo cambian los campos enviados. Requiere `If-Match` con la `ETag` leída: "
+        "si otra persona lo cambió entretanto responde 412 y no sobrescribe nada. "
+        f"`retirado: true` lo retira (nada se borra). {_who(entity, 'change')}",
+        responses=CHANGE_RESPONSES,
+    )(change_row)
 
 
-_lister(
-    "iniciativa",
-    "iniciativas",
-    "Iniciativas",
-    "Cartera de la mesa: tipología, etapa, montos público y privado (CLP) con su fuente, "
-    "beneficiarios, lugar y filas de la matriz que atienden.",
-)
-_lister(
-    "compromiso",
-    "compromisos",
-    "Compromisos",
-    "Quién se comprometió a qué y para cuándo; `atrasado` se deriva de la fecha (pendiente o "
-    "en curso después de `vence`).",
-)
-_lister(
-    "seguimiento",
-    "seguimiento",
-    "Matriz de seguimiento",
-    "Entradas fechadas con avance, nudos críticos, soluciones acordadas y próximo paso.",
-)
-_lister("hito", "hitos", "Hitos", "Hitos comunicables: acuerdo firmado, sesiones, iniciativas.")
+def _who(entity: str, action: str) -> str:
+    """Who may write an entity, in words."""
+    rules = service.RULES[entity]
+    roles = rules.create if action == "create" else rules.change
+    own = " (un miembro, solo lo propio)" if rules.owner and "miembro" in roles else ""
+    return f"Roles: {', '.join(roles)}{own}."
 
 
-@router.post(
-    "/mesas/{mesa_id}/iniciativas",
-    status_code=201,
-    summary="Agregar una iniciativa",
-    description="Rol coordinación.",
-    responses=WRITE_RESPONSES,
-)
-def add_initiative(
-    mesa_id: MesaId, body: NewInitiative, member: MemberDep, records: RecordsDep
-) -> dict[str, Any]:
-    """Add an initiative."""
-    return service.add_initiative(records, member, body.model_dump())
-
-
-@router.post(
-    "/mesas/{mesa_id}/compromisos",
-    status_code=201,
-    summary="Agregar un compromiso",
-    description="Coordinación, para cualquier miembro; un miembro, solo para sí mismo.",
-    responses=WRITE_RESPONSES,
-)
-def add_commitment(
-    mesa_id: MesaId, body: NewCommitment, member: MemberDep, records: RecordsDep
-) -> dict[str, Any]:
-    """Add a commitment."""
-    return service.add_commitment(records, member, body.model_dump())
-
-
-@router.get(
-    "/mesas/{mesa_id}/compromisos/{cid}",
-    summary="Un compromiso",
-    description="Envía `ETag`: un cambio (`PATCH`) debe traerla en `If-Match`.",
-    responses=MEMBER_RESPONSES,
-)
-def read_commitment(
-    mesa_id: MesaId,
-    cid: Annotated[int, Path(ge=1)],
-    member: MemberDep,
-    records: RecordsDep,
-    response: Response,
-) -> dict[str, Any]:
-    """One commitment."""
-    view = service.commitment(records, mesa_id, cid)
-    _set_etag(response, "compromiso", view)
-    return view
-
-
-@router.patch(
-    "/mesas/{mesa_id}/compromisos/{cid}",
-    summary="Cambiar un compromiso",
-    description="Coordinación, o el miembro responsable. Requiere `If-Match` con la `ETag` "
-    "leída: si otra persona lo cambió entretanto, responde 412 y no sobrescribe nada. "
-    "`retirado: true` lo retira (coordinación): nada se borra.",
-    responses=CHANGE_RESPONSES,
-)
-def change_commitment(
-    mesa_id: MesaId,
-    cid: Annotated[int, Path(ge=1)],
-    body: CommitmentChange,
-    member: MemberDep,
-    records: RecordsDep,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    """Change a commitment."""
-    version = service.expected_version("compromiso", cid, if_match)
-    view = service.change_commitment(
-        records, member, cid, version, body.model_dump(exclude_unset=True)
-    )
-    _set_etag(response, "compromiso", view)
-    return view
-
-
-@router.post(
-    "/mesas/{mesa_id}/seguimiento",
-    status_code=201,
-    summary="Agregar una entrada de seguimiento",
-    description="Coordinación o miembro; la entrada queda a nombre de quien la escribe.",
-    responses=WRITE_RESPONSES,
-)
-def add_follow_up(
-    mesa_id: MesaId, body: NewFollowUp, member: MemberDep, records: RecordsDep
-) -> dict[str, Any]:
-    """Add a follow-up entry."""
-    return service.add_follow_up(records, member, body.model_dump())
-
-
-@router.post(
-    "/mesas/{mesa_id}/hitos",
-    status_code=201,
-    summary="Agregar un hito",
-    description="Rol coordinación.",
-    responses=WRITE_RESPONSES,
-)
-def add_milestone(
-    mesa_id: MesaId, body: NewMilestone, member: MemberDep, records: RecordsDep
-) -> dict[str, Any]:
-    """Add a milestone."""
-    return service.add_milestone(records, member, body.model_dump())
+for _spec in (
+    EntityRoutes(
+        "miembro",
+        "miembros",
+        "mid",
+        NewMember,
+        "Miembros",
+        "Agregar un miembro",
+        "Miembros con su tipo de actor, organización y rol. La respuesta de `POST` trae su "
+        "`token` personal, esta única vez.",
+    ),
+    EntityRoutes(
+        "fila_matriz",
+        "matriz",
+        "fid",
+        NewMatrixRow,
+        "Matriz de priorización",
+        "Agregar una fila a la matriz",
+        "Una necesidad o problema, vinculado a un desafío o indicador del catálogo o en texto "
+        "libre; la brecha se copia de la corrida de la mesa.",
+        listed=False,
+    ),
+    EntityRoutes(
+        "iniciativa",
+        "iniciativas",
+        "iid",
+        NewInitiative,
+        "Iniciativas",
+        "Agregar una iniciativa",
+        "Cartera de la mesa: tipología, etapa, montos público y privado (CLP) con su fuente, "
+        "beneficiarios, lugar y filas de la matriz que atienden.",
+    ),
+    EntityRoutes(
+        "compromiso",
+        "compromisos",
+        "cid",
+        NewCommitment,
+        "Compromisos",
+        "Agregar un compromiso",
+        "Quién se comprometió a qué y para cuándo; `atrasado` se deriva de la fecha (pendiente "
+        "o en curso después de `vence`).",
+    ),
+    EntityRoutes(
+        "seguimiento",
+        "seguimiento",
+        "sid",
+        NewFollowUp,
+        "Matriz de seguimiento",
+        "Agregar una entrada de seguimiento",
+        "Entradas fechadas con avance, nudos críticos, soluciones acordadas y próximo paso, a "
+        "nombre de quien las escribe.",
+    ),
+    EntityRoutes(
+        "hito",
+        "hitos",
+        "hid",
+        NewMilestone,
+        "Hitos",
+        "Agregar un hito",
+        "Hitos comunicables: acuerdo firmado, sesiones de la mesa, hitos de iniciativas.",
+    ),
+):
+    _entity_routes(_spec)
 
 
 @router.get(

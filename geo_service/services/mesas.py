@@ -12,7 +12,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +28,7 @@ from analysis.mesas import (
     is_overdue,
 )
 from domain.errors import (
+    ConflictError,
     ForbiddenError,
     InvalidInputError,
     NotFoundError,
@@ -43,6 +46,7 @@ from domain.mesas import (
 )
 from domain.regions import region_of
 from layers.mesas import Actor, MesaRecords, MesaWrite
+from layers.mesas.base import plain
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
@@ -57,6 +61,9 @@ PRIORITY_RULE = (
 )
 #: Time zone of the Mesas' dates (a commitment is late the day after it was due, in Chile).
 CHILE = ZoneInfo("America/Santiago")
+#: Longitudes and latitudes of an initiative's point (continental and insular Chile).
+CHILE_LON = (-110.0, -66.0)
+CHILE_LAT = (-56.0, -17.0)
 COORDINATION = "coordinacion"
 MEMBER = "miembro"
 
@@ -249,23 +256,361 @@ def rows_view(
     return [_view(r) for r in rows]
 
 
-# -- writes ------------------------------------------------------------------------------------
+# -- writes: one table of rules per entity -------------------------------------------------
+
+
+@dataclass
+class _Context:
+    """What a field's check may consult: the store, the open write, the caller, the Mesa."""
+
+    store: Store
+    write: MesaWrite
+    caller: Mapping[str, Any]
+    mesa: dict[str, Any]
+    communes: list[str]
+
+
+Check = Callable[[_Context, Any], Any]
+
+
+def _text_check(what: str) -> Check:
+    return lambda _, value: _text(value, what)
+
+
+def _optional(_: _Context, value: Any) -> str | None:
+    return _optional_text(value)
+
+
+def _choice(allowed: tuple[str, ...], what: str, default: str | None = None) -> Check:
+    return lambda _, value: _one_of(str(value if value is not None else default), allowed, what)
+
+
+def _as_is(_: _Context, value: Any) -> Any:
+    return value
+
+
+def _link(entity: str, what: str) -> Check:
+    return lambda ctx, value: _existing(ctx.write, entity, value, what)
+
+
+def _amount_check(what: str) -> Check:
+    return lambda _, value: _amount(value, what)
+
+
+def _commune(ctx: _Context, value: Any) -> str | None:
+    """A commune of the Mesa (the only one by default)."""
+    if value is None:
+        return ctx.communes[0] if len(ctx.communes) == 1 else None
+    if value not in ctx.communes:
+        raise InvalidInputError(f"la comuna {value} no es de esta mesa ({', '.join(ctx.communes)})")
+    return str(value)
+
+
+def _responsible(ctx: _Context, value: Any) -> int:
+    """The commitment's responsible member: any for coordination, oneself for a member."""
+    member_id = int(value)
+    if ctx.caller["rol"] != COORDINATION and member_id != ctx.caller["id"]:
+        raise ForbiddenError(
+            "su rol (miembro) solo permite compromisos propios: responsable debe ser su id "
+            f"({ctx.caller['id']})"
+        )
+    _existing(ctx.write, "miembro", member_id, "el miembro")
+    return member_id
+
+
+def _scores(ctx: _Context, value: Any) -> dict[str, int | None]:
+    return checked_scores(dict(value or {}), ctx.mesa["criterios"])
+
+
+def _matrix_rows(ctx: _Context, value: Any) -> list[int]:
+    rows = sorted({int(r) for r in value or []})
+    for row_id in rows:
+        _existing(ctx.write, "fila_matriz", row_id, "la fila de la matriz")
+    return rows
+
+
+def _typology(_: _Context, value: Any) -> str:
+    return _one_of(str(value).replace(" ", "_"), PROJECT_TYPOLOGIES, "tipología")
+
+
+def _run(ctx: _Context, value: Any) -> str | None:
+    return _checked_run(ctx.store, value)
+
+
+def _criteria(_: _Context, value: Any) -> list[dict[str, Any]]:
+    return checked_criteria(value or [])
+
+
+def _with_gap(ctx: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+    """A matrix row's challenge (its own or its indicator's) and gap, when they change."""
+    if not changed & {"desafio", "indicador", "comuna"}:
+        return {}
+    # A new indicator alone brings its own challenge; a challenge sent is checked against it.
+    own = row.get("desafio") if "desafio" in changed or "indicador" not in changed else None
+    challenge = _catalogue_link(own, row.get("indicador"))
+    return {
+        "desafio": challenge,
+        "brecha": _gap(ctx.store, ctx.mesa["corrida"], row.get("comuna"), challenge),
+    }
+
+
+def _point(_: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+    lon, lat = row.get("lon"), row.get("lat")
+    if lon is None or lat is None:
+        if lon is not None or lat is not None:
+            raise InvalidInputError("un punto necesita lon y lat, o ninguno de los dos")
+        return {}
+    if not (CHILE_LON[0] <= lon <= CHILE_LON[1] and CHILE_LAT[0] <= lat <= CHILE_LAT[1]):
+        raise InvalidInputError(
+            f"el punto ({lon}, {lat}) está fuera de Chile; ¿están lon y lat invertidas?"
+        )
+    return {}
+
+
+def _dates(_: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+    _check_dates(_as_date(row.get("fecha_inicio")), _as_date(row.get("fecha_termino")))
+    return {}
+
+
+def _keeps_a_coordinator(ctx: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+    """A Mesa always keeps one coordinator in office (or nobody could add members)."""
+    others = [
+        m
+        for m in ctx.write.rows("miembro")
+        if m["rol"] == COORDINATION and m["retirado"] is None and m["id"] != row.get("id")
+    ]
+    leaves = row.get("rol") != COORDINATION or row.get("retirado") is not None
+    if "id" in row and leaves and not others:
+        raise ConflictError("la mesa quedaría sin coordinación: nombre antes a otra persona")
+    return {}
+
+
+def _no_check(_: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Who may write an entity, and the check of each field a request may send."""
+
+    fields: dict[str, Check]
+    create: tuple[str, ...]
+    change: tuple[str, ...]
+    words: str
+    #: Field naming the member whose row it is: a member changes only its own rows.
+    owner: str | None = None
+    #: Checks of the whole row (several fields together); they may add derived fields.
+    finish: Callable[[_Context, dict[str, Any], set[str]], dict[str, Any]] = _no_check
+
+
+BOTH = (COORDINATION, MEMBER)
+RULES: dict[str, Rules] = {
+    "mesa": Rules(
+        {
+            "nombre": _text_check("el nombre de la mesa"),
+            "fecha_inicio": _as_is,
+            "fecha_termino": _as_is,
+            "corrida": _run,
+            "criterios": _criteria,
+        },
+        (),
+        (COORDINATION,),
+        "la mesa",
+        finish=_dates,
+    ),
+    "miembro": Rules(
+        {
+            "nombre": _text_check("el nombre del miembro"),
+            "tipo_actor": _choice(ACTOR_TYPES, "tipo de actor"),
+            "organizacion": _text_check("la organización"),
+            "rol": _choice(ROLES, "rol", MEMBER),
+        },
+        (COORDINATION,),
+        (COORDINATION,),
+        "los miembros",
+        finish=_keeps_a_coordinator,
+    ),
+    "fila_matriz": Rules(
+        {
+            "necesidad": _text_check("la necesidad o problema"),
+            "desafio": _optional,
+            "indicador": _optional,
+            "comuna": _commune,
+            "puntajes": _scores,
+            "recursos": _optional,
+        },
+        (COORDINATION,),
+        (COORDINATION,),
+        "la matriz de priorización",
+        finish=_with_gap,
+    ),
+    "iniciativa": Rules(
+        {
+            "nombre": _text_check("el nombre de la iniciativa"),
+            "tipologia": _typology,
+            "etapa": _choice(PROJECT_STAGES, "etapa", "idea"),
+            "monto_publico_clp": _amount_check("el monto público"),
+            "monto_privado_clp": _amount_check("el monto privado"),
+            "fuente_financiamiento": _optional,
+            "beneficiarios": _amount_check("beneficiarios"),
+            "comuna": _commune,
+            "lon": _as_is,
+            "lat": _as_is,
+            "filas_matriz": _matrix_rows,
+        },
+        (COORDINATION,),
+        (COORDINATION,),
+        "las iniciativas",
+        finish=_point,
+    ),
+    "compromiso": Rules(
+        {
+            "responsable": _responsible,
+            "descripcion": _text_check("la descripción del compromiso"),
+            "vence": _as_is,
+            "estado": _choice(COMMITMENT_STATES, "estado", "pendiente"),
+            "iniciativa_id": _link("iniciativa", "la iniciativa"),
+        },
+        BOTH,
+        BOTH,
+        "los compromisos",
+        owner="responsable",
+    ),
+    "seguimiento": Rules(
+        {
+            "fecha": lambda _, value: value or today(),
+            "avance": _text_check("el avance"),
+            "nudos_criticos": _optional,
+            "soluciones": _optional,
+            "proximo_paso": _optional,
+            "compromiso_id": _link("compromiso", "el compromiso"),
+            "iniciativa_id": _link("iniciativa", "la iniciativa"),
+        },
+        BOTH,
+        BOTH,
+        "el seguimiento",
+        owner="autor",
+    ),
+    "hito": Rules(
+        {
+            "fecha": _as_is,
+            "tipo": _choice(MILESTONE_KINDS, "tipo de hito", "otro"),
+            "titulo": _text_check("el título del hito"),
+            "iniciativa_id": _link("iniciativa", "la iniciativa"),
+        },
+        (COORDINATION,),
+        (COORDINATION,),
+        "los hitos",
+    ),
+}
+
+
+def _checked(ctx: _Context, rules: Rules, body: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(body) - set(rules.fields))
+    if unknown:
+        raise InvalidInputError(f"campo desconocido: {', '.join(unknown)}")
+    return {name: rules.fields[name](ctx, value) for name, value in body.items()}
+
+
+@contextmanager
+def _writing(store: Store, records: MesaRecords, caller: Mapping[str, Any]) -> Iterator[_Context]:
+    mesa_id = caller["mesa_id"]
+    with records.writing(mesa_id, actor_of(caller)) as write:
+        yield _Context(store, write, caller, write.row("mesa"), records.communes(mesa_id))
+
+
+def view_of(entity: str, row: Mapping[str, Any], mesa: Mapping[str, Any]) -> dict[str, Any]:
+    """A row as the API shows it (derived fields added, private ones left out)."""
+    if entity == "compromiso":
+        return commitment_view(row)
+    if entity == "miembro":
+        return member_view(row)
+    if entity == "fila_matriz":
+        return {**_view(row), "prioridad": combined_priority(row["puntajes"], mesa["criterios"])}
+    return _view(row)
+
+
+def add(
+    store: Store,
+    records: MesaRecords,
+    caller: Mapping[str, Any],
+    entity: str,
+    body: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Add a row of ``entity`` if the caller's role allows it; log it once."""
+    rules = RULES[entity]
+    require_role(caller, rules.create, f"escribir en {rules.words}")
+    token = hashed = None
+    with _writing(store, records, caller) as ctx:
+        values = _checked(ctx, rules, {name: body.get(name) for name in rules.fields})
+        if rules.owner == "autor":
+            values["autor"] = caller["id"]
+        if entity == "miembro":
+            token, hashed = _new_token()
+            values["token_hash"] = hashed
+        values.update(rules.finish(ctx, values, set(values)))
+        row = ctx.write.insert(entity, values)
+    view = view_of(entity, row, ctx.mesa)
+    return view if token is None else {**view, "token": token}
+
+
+def change(
+    store: Store,
+    records: MesaRecords,
+    caller: Mapping[str, Any],
+    entity: str,
+    row_id: int | None,
+    version: int,
+    changes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Change a row still at ``version`` (only the fields sent); ``retirado: true`` retires it.
+
+    A member changes only its own rows (its commitments, its follow-up entries); retiring is
+    for coordination. Nothing is deleted: a retired row stays, with its history.
+    """
+    rules = RULES[entity]
+    require_role(caller, rules.change, f"cambiar {rules.words}")
+    fields = {k: v for k, v in changes.items() if k != "retirado"}
+    retire = bool(changes.get("retirado"))
+    if retire:
+        require_role(caller, (COORDINATION,), f"retirar registros de {rules.words}")
+    if not fields and not retire:
+        raise InvalidInputError("el cambio no modifica ningún campo")
+    with _writing(store, records, caller) as ctx:
+        current = ctx.write.row(entity, row_id)
+        if current["retirado"] is not None:
+            raise ConflictError("el registro está retirado: ya no se cambia")
+        if rules.owner and caller["rol"] != COORDINATION and current[rules.owner] != caller["id"]:
+            raise ForbiddenError(
+                f"su rol (miembro) solo permite cambiar lo propio en {rules.words}"
+            )
+        values = _checked(ctx, rules, fields)
+        merged = {**current, **{k: plain(v) for k, v in values.items()}}
+        if retire:
+            merged["retirado"] = ctx.write.now
+        values.update(rules.finish(ctx, merged, set(values)))
+        row = ctx.write.update(entity, row_id, version, values, retire=retire)
+    return view_of(entity, row, ctx.mesa if entity != "mesa" else row)
+
+
+def item(records: MesaRecords, mesa_id: str, entity: str, row_id: int) -> dict[str, Any]:
+    """One row as shown."""
+    return view_of(entity, records.row(mesa_id, entity, row_id), records.mesa(mesa_id))
 
 
 def create_mesa(store: Store, records: MesaRecords, body: Mapping[str, Any]) -> dict[str, Any]:
     """Create a Mesa and its first coordination member; return the id and the token (once)."""
     communes = checked_communes(store, list(body.get("comunas") or []))
-    criteria = checked_criteria(body.get("criterios") or default_criteria())
     coordinator = dict(body.get("coordinador") or {})
+    _check_dates(body.get("fecha_inicio"), body.get("fecha_termino"))
     token, hashed = _new_token()
     mesa_id = secrets.token_hex(8)
-    _check_dates(body.get("fecha_inicio"), body.get("fecha_termino"))
     values = {
         "nombre": _text(body.get("nombre"), "el nombre de la mesa"),
         "fecha_inicio": body.get("fecha_inicio"),
         "fecha_termino": body.get("fecha_termino"),
         "corrida": _checked_run(store, body.get("corrida")),
-        "criterios": criteria,
+        "criterios": checked_criteria(body.get("criterios") or default_criteria()),
     }
     with records.writing(mesa_id, API_KEY_ACTOR, new=True) as write:
         write.insert("mesa", values)
@@ -292,24 +637,16 @@ def _check_dates(start: date | None, end: date | None) -> None:
         raise InvalidInputError("la fecha de término es anterior a la de inicio")
 
 
-def add_member(
-    records: MesaRecords, caller: Mapping[str, Any], body: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Add a member (coordination only); the answer carries its token, shown this once."""
-    require_role(caller, (COORDINATION,), "agregar miembros")
-    token, hashed = _new_token()
-    with records.writing(caller["mesa_id"], actor_of(caller)) as write:
-        member = write.insert(
-            "miembro",
-            {
-                "nombre": _text(body.get("nombre"), "el nombre del miembro"),
-                "tipo_actor": _one_of(str(body.get("tipo_actor")), ACTOR_TYPES, "tipo de actor"),
-                "organizacion": _text(body.get("organizacion"), "la organización"),
-                "rol": _one_of(str(body.get("rol") or MEMBER), ROLES, "rol"),
-                "token_hash": hashed,
-            },
-        )
-    return {**member_view(member), "token": token}
+def _as_date(value: Any) -> date | None:
+    return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _amount(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidInputError(f"{what} debe ser un entero no negativo")
+    return value
 
 
 def _gap(
@@ -377,235 +714,6 @@ def _catalogue_link(challenge: str | None, indicator: str | None) -> str | None:
     return challenge
 
 
-def add_matrix_row(
-    store: Store, records: MesaRecords, caller: Mapping[str, Any], body: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Add a need/problem to the matrix (coordination), its gap pre-filled from the run."""
-    require_role(caller, (COORDINATION,), "editar la matriz de priorización")
-    mesa_id = caller["mesa_id"]
-    mesa = records.mesa(mesa_id)
-    communes = records.communes(mesa_id)
-    cut = body.get("comuna") or (communes[0] if len(communes) == 1 else None)
-    if cut is not None and cut not in communes:
-        raise InvalidInputError(f"la comuna {cut} no es de esta mesa ({', '.join(communes)})")
-    indicator = _optional_text(body.get("indicador"))
-    challenge = _catalogue_link(_optional_text(body.get("desafio")), indicator)
-    values = {
-        "necesidad": _text(body.get("necesidad"), "la necesidad o problema"),
-        "desafio": challenge,
-        "indicador": indicator,
-        "comuna": cut,
-        "brecha": _gap(store, mesa["corrida"], cut, challenge),
-        "puntajes": checked_scores(dict(body.get("puntajes") or {}), mesa["criterios"]),
-        "recursos": _optional_text(body.get("recursos")),
-    }
-    with records.writing(mesa_id, actor_of(caller)) as write:
-        row = write.insert("fila_matriz", values)
-    return {**_view(row), "prioridad": combined_priority(row["puntajes"], mesa["criterios"])}
-
-
-def _amount(value: Any, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError(f"{what} debe ser un entero de pesos no negativo")
-    return value
-
-
-def add_initiative(
-    records: MesaRecords, caller: Mapping[str, Any], body: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Add an initiative (coordination): typology, stage, amounts, place, matrix rows."""
-    require_role(caller, (COORDINATION,), "registrar iniciativas")
-    mesa_id = caller["mesa_id"]
-    communes = records.communes(mesa_id)
-    cut = body.get("comuna") or (communes[0] if len(communes) == 1 else None)
-    if cut is not None and cut not in communes:
-        raise InvalidInputError(f"la comuna {cut} no es de esta mesa ({', '.join(communes)})")
-    lon, lat = body.get("lon"), body.get("lat")
-    if (lon is None) != (lat is None):
-        raise InvalidInputError("un punto necesita lon y lat, o ninguno de los dos")
-    with records.writing(mesa_id, actor_of(caller)) as write:
-        rows = [int(r) for r in body.get("filas_matriz") or []]
-        for row_id in rows:
-            _existing(write, "fila_matriz", row_id, "la fila de la matriz")
-        initiative = write.insert(
-            "iniciativa",
-            {
-                "nombre": _text(body.get("nombre"), "el nombre de la iniciativa"),
-                "tipologia": _one_of(
-                    str(body.get("tipologia")).replace(" ", "_"), PROJECT_TYPOLOGIES, "tipología"
-                ),
-                "etapa": _one_of(str(body.get("etapa") or "idea"), PROJECT_STAGES, "etapa"),
-                "monto_publico_clp": _amount(body.get("monto_publico_clp"), "el monto público"),
-                "monto_privado_clp": _amount(body.get("monto_privado_clp"), "el monto privado"),
-                "fuente_financiamiento": _optional_text(body.get("fuente_financiamiento")),
-                "beneficiarios": _amount(body.get("beneficiarios"), "beneficiarios"),
-                "comuna": cut,
-                "lon": lon,
-                "lat": lat,
-                "filas_matriz": sorted(set(rows)),
-            },
-        )
-    return _view(initiative)
-
-
-def _responsible(write: MesaWrite, caller: Mapping[str, Any], member_id: int) -> int:
-    """The commitment's responsible member: any for coordination, oneself for a member."""
-    if caller["rol"] != COORDINATION and member_id != caller["id"]:
-        raise ForbiddenError(
-            "su rol (miembro) solo permite compromisos propios: responsable debe ser su id "
-            f"({caller['id']})"
-        )
-    _existing(write, "miembro", member_id, "el miembro")
-    return member_id
-
-
-def add_commitment(
-    records: MesaRecords, caller: Mapping[str, Any], body: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Add a commitment (coordination for anyone; a member for itself)."""
-    require_role(caller, (COORDINATION, MEMBER), "registrar compromisos")
-    with records.writing(caller["mesa_id"], actor_of(caller)) as write:
-        row = write.insert(
-            "compromiso",
-            {
-                "responsable": _responsible(write, caller, int(body["responsable"])),
-                "descripcion": _text(body.get("descripcion"), "la descripción del compromiso"),
-                "vence": body["vence"],
-                "estado": _one_of(
-                    str(body.get("estado") or "pendiente"), COMMITMENT_STATES, "estado"
-                ),
-                "iniciativa_id": _existing(
-                    write, "iniciativa", body.get("iniciativa_id"), "la iniciativa"
-                ),
-            },
-        )
-    return commitment_view(row)
-
-
-def commitment(records: MesaRecords, mesa_id: str, commitment_id: int) -> dict[str, Any]:
-    """One commitment as shown."""
-    return commitment_view(records.row(mesa_id, "compromiso", commitment_id))
-
-
-def change_commitment(
-    records: MesaRecords,
-    caller: Mapping[str, Any],
-    commitment_id: int,
-    version: int,
-    changes: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Change a commitment still at ``version`` (coordination, or its responsible member).
-
-    ``retirado: true`` retires it (coordination only): it stays, with its history.
-    """
-    require_role(caller, (COORDINATION, MEMBER), "cambiar compromisos")
-    with records.writing(caller["mesa_id"], actor_of(caller)) as write:
-        current = write.row("compromiso", commitment_id)
-        if caller["rol"] != COORDINATION and current["responsable"] != caller["id"]:
-            raise ForbiddenError("su rol (miembro) solo permite cambiar sus propios compromisos")
-        values: dict[str, Any] = {}
-        if "responsable" in changes:
-            values["responsable"] = _responsible(write, caller, int(changes["responsable"]))
-        if "descripcion" in changes:
-            values["descripcion"] = _text(changes["descripcion"], "la descripción")
-        if "vence" in changes:
-            values["vence"] = changes["vence"]
-        if "estado" in changes:
-            values["estado"] = _one_of(str(changes["estado"]), COMMITMENT_STATES, "estado")
-        if "iniciativa_id" in changes:
-            values["iniciativa_id"] = _existing(
-                write, "iniciativa", changes["iniciativa_id"], "la iniciativa"
-            )
-        retire = bool(changes.get("retirado"))
-        if retire:
-            require_role(caller, (COORDINATION,), "retirar compromisos")
-        if not values and not retire:
-            raise InvalidInputError("el cambio no modifica ningún campo")
-        row = write.update("compromiso", commitment_id, version, values, retire=retire)
-    return commitment_view(row)
-
-
-def add_follow_up(
-    records: MesaRecords, caller: Mapping[str, Any], body: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Add a follow-up entry (coordination or member), authored by the caller."""
-    require_role(caller, (COORDINATION, MEMBER), "registrar seguimiento")
-    with records.writing(caller["mesa_id"], actor_of(caller)) as write:
-        row = write.insert(
-            "seguimiento",
-            {
-                "fecha": body.get("fecha") or today(),
-                "autor": caller["id"],
-                "avance": _text(body.get("avance"), "el avance"),
-                "nudos_criticos": _optional_text(body.get("nudos_criticos")),
-                "soluciones": _optional_text(body.get("soluciones")),
-                "proximo_paso": _optional_text(body.get("proximo_paso")),
-                "compromiso_id": _existing(
-                    write, "compromiso", body.get("compromiso_id"), "el compromiso"
-                ),
-                "iniciativa_id": _existing(
-                    write, "iniciativa", body.get("iniciativa_id"), "la iniciativa"
-                ),
-            },
-        )
-    return _view(row)
-
-
-def add_milestone(
-    records: MesaRecords, caller: Mapping[str, Any], body: Mapping[str, Any]
-) -> dict[str, Any]:
-    """Add a milestone (coordination): signed agreement, Mesa session, initiative milestone."""
-    require_role(caller, (COORDINATION,), "registrar hitos")
-    with records.writing(caller["mesa_id"], actor_of(caller)) as write:
-        row = write.insert(
-            "hito",
-            {
-                "fecha": body["fecha"],
-                "tipo": _one_of(str(body.get("tipo") or "otro"), MILESTONE_KINDS, "tipo de hito"),
-                "titulo": _text(body.get("titulo"), "el título del hito"),
-                "iniciativa_id": _existing(
-                    write, "iniciativa", body.get("iniciativa_id"), "la iniciativa"
-                ),
-            },
-        )
-    return _view(row)
-
-
 def history_view(records: MesaRecords, mesa_id: str) -> list[dict[str, Any]]:
     """The Mesa's history, oldest first."""
     return [_view(entry) for entry in records.history(mesa_id)]
-
-
-def change_mesa(
-    store: Store,
-    records: MesaRecords,
-    caller: Mapping[str, Any],
-    version: int,
-    changes: Mapping[str, Any],
-) -> dict[str, Any]:
-    """Change the Mesa's name, dates, run or criteria and weights (coordination)."""
-    require_role(caller, (COORDINATION,), "editar la mesa")
-    values: dict[str, Any] = {}
-    if "nombre" in changes:
-        values["nombre"] = _text(changes["nombre"], "el nombre de la mesa")
-    for name in ("fecha_inicio", "fecha_termino"):
-        if name in changes:
-            values[name] = changes[name]
-    if "corrida" in changes:
-        values["corrida"] = _checked_run(store, changes["corrida"])
-    if "criterios" in changes:
-        values["criterios"] = checked_criteria(changes["criterios"] or [])
-    if not values:
-        raise InvalidInputError("el cambio no modifica ningún campo")
-    with records.writing(caller["mesa_id"], actor_of(caller)) as write:
-        current = write.row("mesa")
-        merged = {**current, **{k: v for k, v in values.items()}}
-        _check_dates(_as_date(merged["fecha_inicio"]), _as_date(merged["fecha_termino"]))
-        write.update("mesa", None, version, values)
-    return mesa_view(records, caller["mesa_id"])
-
-
-def _as_date(value: Any) -> date | None:
-    return date.fromisoformat(value) if isinstance(value, str) else value

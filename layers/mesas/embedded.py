@@ -18,6 +18,7 @@ from filelock import FileLock
 from sqlalchemy import Table
 
 from domain.errors import NotFoundError
+from layers.errors import StoreMissingError
 from layers.mesas.base import Actor, MesaRecords, MesaWrite, by_id, entity_table
 from layers.mesas.tables import HISTORIAL, MESA_COMUNAS, MIEMBROS
 from layers.stores.embedded_files import sync_folder, write_atomically, write_synced
@@ -74,7 +75,13 @@ class EmbeddedMesaRecords(MesaRecords):
         self.folder = Path(store_root) / "mesas"
         self.path = self.folder / FILE_NAME
 
+    def _check_present(self) -> None:
+        """A store folder moved away answers "unavailable", and is never recreated here."""
+        if not self.folder.parent.is_dir():
+            raise StoreMissingError(self.folder.parent)
+
     def _load(self) -> dict[str, Any]:
+        self._check_present()
         try:
             data: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -84,7 +91,8 @@ class EmbeddedMesaRecords(MesaRecords):
     @contextmanager
     def writing(self, mesa_id: str, actor: Actor, *, new: bool = False) -> Iterator[MesaWrite]:
         """Hold the lock, change the content in memory, then replace the file atomically."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._check_present()
+        self.folder.mkdir(exist_ok=True)
         with FileLock(str(self.folder / ".lock")):
             data = self._load()
             if not new and not _of_mesa(data, entity_table("mesa"), mesa_id):
