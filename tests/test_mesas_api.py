@@ -6,6 +6,7 @@ exactly once, refused writes never), stale and concurrent changes of a commitmen
 
 from __future__ import annotations
 
+import io
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import openpyxl
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -98,6 +100,13 @@ def commitment(ws: Workspace, mesa: dict[str, Any], responsable: int, **body: An
     response = ws.client.post(path, json=body, headers=bearer(mesa["token"]))
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
+
+
+def patch_fresh(ws: Workspace, token: str, path: str, body: dict[str, Any]) -> Response:
+    """PATCH ``path`` with the ETag of a read just before (a change based on the newest)."""
+    headers = bearer(token)
+    tag = ws.client.get(path, headers=headers).headers["ETag"]
+    return ws.client.patch(path, json=body, headers={**headers, "If-Match": tag})
 
 
 def member_commitment(ws: Workspace) -> tuple[dict[str, Any], dict[str, Any], str]:
@@ -232,13 +241,9 @@ def test_every_write_lands_once_in_the_history(workspace: Workspace) -> None:
         headers=headers,
     )
     cid = commitment(ws, mesa, member["id"], iniciativa_id=1)
-    etag = ws.client.get(f"{base}/compromisos/{cid}", headers=headers).headers["ETag"]
-    changed = ws.client.patch(
-        f"{base}/compromisos/{cid}",
-        json={"estado": "cumplido"},
-        headers={**headers, "If-Match": etag},
-    )
+    changed = patch_fresh(ws, mesa["token"], f"{base}/compromisos/{cid}", {"estado": "cumplido"})
     assert changed.status_code == 200
+    etag = f'"compromiso-{cid}-v1"'  # the version the change was based on, now stale
     ws.client.post(f"{base}/seguimiento", json={"avance": "Ok"}, headers=bearer(member["token"]))
     # Refused writes: none may reach the history.
     refused = [
@@ -412,8 +417,7 @@ def test_retired_members_lose_their_token(workspace: Workspace) -> None:
     headers = bearer(mesa["token"])
     member = add_member(ws, mesa, "miembro", "Ana")
     path = f"/mesas/{mesa['id']}/miembros/{member['id']}"
-    tag = ws.client.get(path, headers=headers).headers["ETag"]
-    retired = ws.client.patch(path, json={"retirado": True}, headers={**headers, "If-Match": tag})
+    retired = patch_fresh(ws, mesa["token"], path, {"retirado": True})
     assert retired.status_code == 200 and retired.json()["retirado"] is not None
     assert ws.client.get(f"/mesas/{mesa['id']}", headers=bearer(member["token"])).status_code == 401
     # Still listed with its history: nothing is deleted.
@@ -425,8 +429,7 @@ def test_retired_members_lose_their_token(workspace: Workspace) -> None:
     assert [m["id"] for m in current] == [mesa["miembro"]["id"]]
     # The last coordinator cannot step down.
     me = f"/mesas/{mesa['id']}/miembros/{mesa['miembro']['id']}"
-    tag = ws.client.get(me, headers=headers).headers["ETag"]
-    alone = ws.client.patch(me, json={"rol": "lectura"}, headers={**headers, "If-Match": tag})
+    alone = patch_fresh(ws, mesa["token"], me, {"rol": "lectura"})
     assert alone.status_code == 409 and "coordinación" in alone.json()["detail"]
 
 
@@ -440,19 +443,162 @@ def test_weights_set_by_the_mesa_change_the_priority(workspace: Workspace) -> No
         f"{base}/matriz", json={"necesidad": "Luminarias", "puntajes": scores}, headers=headers
     ).json()
     assert row["prioridad"]["valor"] == pytest.approx(sum(scores.values()) / 4, abs=0.005)
-    tag = ws.client.get(base, headers=headers).headers["ETag"]
     criteria = [{"id": k, "peso": 3 if k == "magnitud" else 1} for k in scores]
-    changed = ws.client.patch(
-        base, json={"criterios": criteria}, headers={**headers, "If-Match": tag}
-    )
+    changed = patch_fresh(ws, mesa["token"], base, {"criterios": criteria})
     assert changed.status_code == 200, changed.text
     weighted = (3 * 5 + 1 + 1 + 1) / 6
     matrix = ws.client.get(f"{base}/matriz", headers=headers).json()
     assert matrix["filas"][0]["prioridad"]["valor"] == pytest.approx(weighted, abs=0.005)
     # Editing a score is a versioned change too.
     path = f"{base}/matriz/{row['id']}"
-    tag = ws.client.get(path, headers=headers).headers["ETag"]
-    edited = ws.client.patch(
-        path, json={"puntajes": {**scores, "urgencia": 5}}, headers={**headers, "If-Match": tag}
-    )
+    edited = patch_fresh(ws, mesa["token"], path, {"puntajes": {**scores, "urgencia": 5}})
     assert edited.status_code == 200 and edited.json()["puntajes"]["urgencia"] == 5
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _mesa_with_matrix(ws: Workspace) -> tuple[dict[str, Any], str]:
+    """A Mesa with two matrix rows and one commitment; its base path."""
+    mesa = ws.create()
+    headers = bearer(mesa["token"])
+    base = f"/mesas/{mesa['id']}"
+    for body in (
+        {"necesidad": "Agua potable", "desafio": "agua", "puntajes": {"magnitud": 5}},
+        {"necesidad": "Sede social", "recursos": "Terreno municipal"},
+    ):
+        assert ws.client.post(f"{base}/matriz", json=body, headers=headers).status_code == 201
+    commitment(ws, mesa, mesa["miembro"]["id"])
+    return mesa, base
+
+
+def _workbook(ws: Workspace, mesa: dict[str, Any], base: str) -> Any:
+    response = ws.client.get(f"{base}/matriz.xlsx", headers=bearer(mesa["token"]))
+    assert response.status_code == 200 and response.headers["content-type"] == XLSX
+    return openpyxl.load_workbook(io.BytesIO(response.content))
+
+
+def _column(sheet: Any, name: str) -> int:
+    return [c.value for c in sheet[1]].index(name) + 1
+
+
+def _upload(
+    ws: Workspace, mesa: dict[str, Any], base: str, book: Any, apply: bool = False
+) -> Response:
+    output = io.BytesIO()
+    book.save(output)
+    return ws.client.post(
+        f"{base}/matriz.xlsx",
+        files={"file": ("matriz.xlsx", output.getvalue(), XLSX)},
+        data={"aplicar": "true" if apply else "false"},
+        headers=bearer(mesa["token"]),
+    )
+
+
+def _state(ws: Workspace, mesa: dict[str, Any], base: str) -> dict[str, Any]:
+    headers = bearer(mesa["token"])
+    return {
+        "matriz": ws.client.get(f"{base}/matriz", headers=headers).json()["filas"],
+        "compromisos": ws.client.get(f"{base}/compromisos", headers=headers).json()["compromisos"],
+        "historial": history(ws, mesa),
+    }
+
+
+def test_excel_round_trip_previews_then_applies_the_edits(workspace: Workspace) -> None:
+    ws = workspace
+    mesa, base = _mesa_with_matrix(ws)
+    book = _workbook(ws, mesa, base)
+    matrix, commitments = book["Matriz"], book["Compromisos"]
+    lists = [v.formula1 for v in matrix.data_validations.dataValidation]
+    assert '"1,2,3,4,5"' in lists
+    states = [v.formula1 for v in commitments.data_validations.dataValidation]
+    assert '"pendiente,en curso,cumplido,cancelado"' in states
+    # Edit: a score, a new row, a commitment's state.
+    matrix.cell(row=3, column=_column(matrix, "urgencia"), value=4)
+    new_line = matrix.max_row + 1
+    matrix.cell(row=new_line, column=_column(matrix, "necesidad"), value="Transporte escolar")
+    matrix.cell(row=new_line, column=_column(matrix, "magnitud"), value=3)
+    commitments.cell(row=2, column=_column(commitments, "estado"), value="cumplido")
+    before = _state(ws, mesa, base)
+    preview = _upload(ws, mesa, base, book)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["aplicado"] is False
+    assert sorted(c["accion"] for c in preview.json()["cambios"]) == [
+        "crear",
+        "modificar",
+        "modificar",
+    ]
+    assert _state(ws, mesa, base) == before  # a preview writes nothing
+    applied = _upload(ws, mesa, base, book, apply=True)
+    assert applied.status_code == 200 and applied.json()["aplicado"] is True
+    after = _state(ws, mesa, base)
+    assert len(after["historial"]) == len(before["historial"]) + 3
+    assert after["matriz"][1]["puntajes"]["urgencia"] == 4
+    assert after["matriz"][2]["necesidad"] == "Transporte escolar"
+    assert after["compromisos"][0]["estado"] == "cumplido"
+    # Everything else is as it was.
+    unchanged = ("necesidad", "desafio", "comuna", "brecha", "recursos")
+    for old, new in zip(before["matriz"], after["matriz"][:2], strict=True):
+        assert {k: old[k] for k in unchanged} == {k: new[k] for k in unchanged}
+    assert after["matriz"][0] == before["matriz"][0]
+    # Importing the same workbook again is a conflict: its rows are older than the store's.
+    again = _upload(ws, mesa, base, book, apply=True)
+    assert again.status_code == 409
+
+
+def test_excel_import_names_a_conflicting_edit(workspace: Workspace) -> None:
+    ws = workspace
+    mesa, base = _mesa_with_matrix(ws)
+    book = _workbook(ws, mesa, base)
+    colleague = patch_fresh(ws, mesa["token"], f"{base}/matriz/1", {"recursos": "Pozo"})
+    assert colleague.status_code == 200
+    book["Matriz"].cell(row=2, column=_column(book["Matriz"], "recursos"), value="Camión aljibe")
+    before = _state(ws, mesa, base)
+    refused = _upload(ws, mesa, base, book, apply=True)
+    assert refused.status_code == 409
+    detail = refused.json()["detail"]
+    assert "hoja Matriz, fila 2" in detail and "Coordinación (coordinacion)" in detail
+    assert _state(ws, mesa, base) == before
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        ("not_xlsx", "no es un libro de Excel"),
+        ("no_sheet", "falta la hoja 'Matriz'"),
+        ("formula", "fórmula"),
+        ("out_of_range", "de 1 a 5"),
+        ("not_a_number", "número entero"),
+        ("bad_state", "estado desconocido"),
+    ],
+)
+def test_bad_workbooks_are_refused_in_spanish(
+    workspace: Workspace, edit: str, message: str
+) -> None:
+    ws = workspace
+    mesa, base = _mesa_with_matrix(ws)
+    before = _state(ws, mesa, base)
+    if edit == "not_xlsx":
+        response = ws.client.post(
+            f"{base}/matriz.xlsx",
+            files={"file": ("matriz.xlsx", b"necesidad;magnitud\nAgua;5\n", XLSX)},
+            headers=bearer(mesa["token"]),
+        )
+    else:
+        book = _workbook(ws, mesa, base)
+        matrix = book["Matriz"]
+        score = matrix.cell(row=2, column=_column(matrix, "magnitud"))
+        if edit == "no_sheet":
+            matrix.title = "Hoja1"
+        elif edit == "formula":
+            score.value = "=2+2"
+        elif edit == "out_of_range":
+            score.value = 7
+        elif edit == "not_a_number":
+            score.value = "alta"
+        else:
+            book["Compromisos"].cell(row=2, column=6, value="listo")
+        response = _upload(ws, mesa, base, book, apply=True)
+    assert response.status_code == 422, response.text
+    assert message in response.text
+    assert _state(ws, mesa, base) == before

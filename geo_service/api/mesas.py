@@ -11,14 +11,28 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Response, Security
+from fastapi import (
+    APIRouter,
+    Depends,
+    File,
+    Form,
+    Header,
+    Path,
+    Query,
+    Response,
+    Security,
+    UploadFile,
+)
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from domain import CUT_PATTERN
-from geo_service.api.deps import StoreDep, WriteAccess
+from geo_service.api.deps import SettingsDep, StoreDep, WriteAccess
 from geo_service.api.responses import _error
+from geo_service.errors import PayloadTooLargeError
+from geo_service.services import mesa_workbook as workbook_service
 from geo_service.services import mesas as service
+from geo_service.services.mesa_workbook import XLSX_MEDIA_TYPE
 from layers.mesas import MesaRecords, mesa_records
 
 router = APIRouter(tags=["mesas de convergencia"])
@@ -307,6 +321,57 @@ def read_matrix(
 ) -> dict[str, Any]:
     """The matrix."""
     return service.matrix_view(records, mesa_id, incluir_retirados)
+
+
+@router.get(
+    "/mesas/{mesa_id}/matriz.xlsx",
+    summary="Matriz y seguimiento en Excel",
+    description="Libro `.xlsx` con las hojas Matriz (puntajes con lista desplegable de 1 a 5), "
+    "Compromisos (estado con lista desplegable), Seguimiento y Léame. Cada fila lleva su `id` "
+    "y la `version` exportada, para importarlo de vuelta.",
+    responses={**MEMBER_RESPONSES, 200: {"content": {XLSX_MEDIA_TYPE: {}}}},
+    response_class=Response,
+)
+def export_workbook(mesa_id: MesaId, member: MemberDep, records: RecordsDep) -> Response:
+    """The Mesa's workbook."""
+    content = workbook_service.export_workbook(records, mesa_id)
+    return Response(
+        content,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="mesa_{mesa_id}_matriz.xlsx"'},
+    )
+
+
+@router.post(
+    "/mesas/{mesa_id}/matriz.xlsx",
+    summary="Importar la matriz editada en Excel",
+    description="Sube el libro exportado y editado (campo multipart `file`). Sin `aplicar` "
+    "responde la vista previa de los cambios; con `aplicar=true` los aplica, todos o ninguno. "
+    "Cada fila se valida como en la API (422 nombrando hoja, fila y columna: fórmulas, "
+    "valores fuera de rango, hojas o columnas que faltan); una fila que otra persona cambió "
+    "después de exportar se nombra y no se aplica nada (409). Rol coordinación.",
+    responses={
+        **WRITE_RESPONSES,
+        413: _error("El archivo supera GEOGAPS_MAX_UPLOAD_MB."),
+    },
+)
+def import_workbook(
+    mesa_id: MesaId,
+    member: MemberDep,
+    store: StoreDep,
+    records: RecordsDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="El libro .xlsx exportado y editado.")],
+    aplicar: Annotated[
+        bool, Form(description="true aplica los cambios; por omisión, solo la vista previa.")
+    ] = False,
+) -> dict[str, Any]:
+    """Preview or apply an edited workbook."""
+    limit = settings.max_upload_mb * 1024 * 1024
+    content = file.file.read(limit + 1)
+    if len(content) > limit:
+        raise PayloadTooLargeError(f"el archivo supera el máximo de {settings.max_upload_mb} MB")
+    return workbook_service.import_workbook(store, records, member, content, apply=aplicar)
 
 
 @dataclass(frozen=True)

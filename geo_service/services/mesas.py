@@ -260,7 +260,7 @@ def rows_view(
 
 
 @dataclass
-class _Context:
+class WriteContext:
     """What a field's check may consult: the store, the open write, the caller, the Mesa."""
 
     store: Store
@@ -270,14 +270,14 @@ class _Context:
     communes: list[str]
 
 
-Check = Callable[[_Context, Any], Any]
+Check = Callable[[WriteContext, Any], Any]
 
 
 def _text_check(what: str) -> Check:
     return lambda _, value: _text(value, what)
 
 
-def _optional(_: _Context, value: Any) -> str | None:
+def _optional(_: WriteContext, value: Any) -> str | None:
     return _optional_text(value)
 
 
@@ -285,7 +285,7 @@ def _choice(allowed: tuple[str, ...], what: str, default: str | None = None) -> 
     return lambda _, value: _one_of(str(value if value is not None else default), allowed, what)
 
 
-def _as_is(_: _Context, value: Any) -> Any:
+def _as_is(_: WriteContext, value: Any) -> Any:
     return value
 
 
@@ -297,7 +297,7 @@ def _amount_check(what: str) -> Check:
     return lambda _, value: _amount(value, what)
 
 
-def _commune(ctx: _Context, value: Any) -> str | None:
+def _commune(ctx: WriteContext, value: Any) -> str | None:
     """A commune of the Mesa (the only one by default)."""
     if value is None:
         return ctx.communes[0] if len(ctx.communes) == 1 else None
@@ -306,7 +306,7 @@ def _commune(ctx: _Context, value: Any) -> str | None:
     return str(value)
 
 
-def _responsible(ctx: _Context, value: Any) -> int:
+def _responsible(ctx: WriteContext, value: Any) -> int:
     """The commitment's responsible member: any for coordination, oneself for a member."""
     member_id = int(value)
     if ctx.caller["rol"] != COORDINATION and member_id != ctx.caller["id"]:
@@ -318,30 +318,30 @@ def _responsible(ctx: _Context, value: Any) -> int:
     return member_id
 
 
-def _scores(ctx: _Context, value: Any) -> dict[str, int | None]:
+def _scores(ctx: WriteContext, value: Any) -> dict[str, int | None]:
     return checked_scores(dict(value or {}), ctx.mesa["criterios"])
 
 
-def _matrix_rows(ctx: _Context, value: Any) -> list[int]:
+def _matrix_rows(ctx: WriteContext, value: Any) -> list[int]:
     rows = sorted({int(r) for r in value or []})
     for row_id in rows:
         _existing(ctx.write, "fila_matriz", row_id, "la fila de la matriz")
     return rows
 
 
-def _typology(_: _Context, value: Any) -> str:
+def _typology(_: WriteContext, value: Any) -> str:
     return _one_of(str(value).replace(" ", "_"), PROJECT_TYPOLOGIES, "tipología")
 
 
-def _run(ctx: _Context, value: Any) -> str | None:
+def _run(ctx: WriteContext, value: Any) -> str | None:
     return _checked_run(ctx.store, value)
 
 
-def _criteria(_: _Context, value: Any) -> list[dict[str, Any]]:
+def _criteria(_: WriteContext, value: Any) -> list[dict[str, Any]]:
     return checked_criteria(value or [])
 
 
-def _with_gap(ctx: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+def _with_gap(ctx: WriteContext, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
     """A matrix row's challenge (its own or its indicator's) and gap, when they change."""
     if not changed & {"desafio", "indicador", "comuna"}:
         return {}
@@ -354,7 +354,7 @@ def _with_gap(ctx: _Context, row: dict[str, Any], changed: set[str]) -> dict[str
     }
 
 
-def _point(_: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+def _point(_: WriteContext, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
     lon, lat = row.get("lon"), row.get("lat")
     if lon is None or lat is None:
         if lon is not None or lat is not None:
@@ -367,12 +367,14 @@ def _point(_: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any
     return {}
 
 
-def _dates(_: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+def _dates(_: WriteContext, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
     _check_dates(_as_date(row.get("fecha_inicio")), _as_date(row.get("fecha_termino")))
     return {}
 
 
-def _keeps_a_coordinator(ctx: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+def _keeps_a_coordinator(
+    ctx: WriteContext, row: dict[str, Any], changed: set[str]
+) -> dict[str, Any]:
     """A Mesa always keeps one coordinator in office (or nobody could add members)."""
     others = [
         m
@@ -385,7 +387,7 @@ def _keeps_a_coordinator(ctx: _Context, row: dict[str, Any], changed: set[str]) 
     return {}
 
 
-def _no_check(_: _Context, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
+def _no_check(_: WriteContext, row: dict[str, Any], changed: set[str]) -> dict[str, Any]:
     return {}
 
 
@@ -400,7 +402,7 @@ class Rules:
     #: Field naming the member whose row it is: a member changes only its own rows.
     owner: str | None = None
     #: Checks of the whole row (several fields together); they may add derived fields.
-    finish: Callable[[_Context, dict[str, Any], set[str]], dict[str, Any]] = _no_check
+    finish: Callable[[WriteContext, dict[str, Any], set[str]], dict[str, Any]] = _no_check
 
 
 BOTH = (COORDINATION, MEMBER)
@@ -505,7 +507,7 @@ RULES: dict[str, Rules] = {
 }
 
 
-def _checked(ctx: _Context, rules: Rules, body: Mapping[str, Any]) -> dict[str, Any]:
+def _checked(ctx: WriteContext, rules: Rules, body: Mapping[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(body) - set(rules.fields))
     if unknown:
         raise InvalidInputError(f"campo desconocido: {', '.join(unknown)}")
@@ -513,10 +515,13 @@ def _checked(ctx: _Context, rules: Rules, body: Mapping[str, Any]) -> dict[str, 
 
 
 @contextmanager
-def _writing(store: Store, records: MesaRecords, caller: Mapping[str, Any]) -> Iterator[_Context]:
+def writing_context(
+    store: Store, records: MesaRecords, caller: Mapping[str, Any]
+) -> Iterator[WriteContext]:
+    """One write of the caller's Mesa, with what the field checks consult."""
     mesa_id = caller["mesa_id"]
     with records.writing(mesa_id, actor_of(caller)) as write:
-        yield _Context(store, write, caller, write.row("mesa"), records.communes(mesa_id))
+        yield WriteContext(store, write, caller, write.row("mesa"), records.communes(mesa_id))
 
 
 def view_of(entity: str, row: Mapping[str, Any], mesa: Mapping[str, Any]) -> dict[str, Any]:
@@ -530,6 +535,52 @@ def view_of(entity: str, row: Mapping[str, Any], mesa: Mapping[str, Any]) -> dic
     return _view(row)
 
 
+def add_in(
+    ctx: WriteContext, entity: str, body: Mapping[str, Any]
+) -> tuple[dict[str, Any], str | None]:
+    """Add a row inside an open write; return it and, for a member, its new token."""
+    rules = RULES[entity]
+    require_role(ctx.caller, rules.create, f"escribir en {rules.words}")
+    token = None
+    values = _checked(ctx, rules, {name: body.get(name) for name in rules.fields})
+    if rules.owner == "autor":
+        values["autor"] = ctx.caller["id"]
+    if entity == "miembro":
+        token, values["token_hash"] = _new_token()
+    values.update(rules.finish(ctx, values, set(values)))
+    return ctx.write.insert(entity, values), token
+
+
+def change_in(
+    ctx: WriteContext,
+    entity: str,
+    row_id: int | None,
+    version: int,
+    changes: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Change a row inside an open write (see :func:`change`)."""
+    rules = RULES[entity]
+    caller = ctx.caller
+    require_role(caller, rules.change, f"cambiar {rules.words}")
+    fields = {k: v for k, v in changes.items() if k != "retirado"}
+    retire = bool(changes.get("retirado"))
+    if retire:
+        require_role(caller, (COORDINATION,), f"retirar registros de {rules.words}")
+    if not fields and not retire:
+        raise InvalidInputError("el cambio no modifica ningún campo")
+    current = ctx.write.row(entity, row_id)
+    if current["retirado"] is not None:
+        raise ConflictError("el registro está retirado: ya no se cambia")
+    if rules.owner and caller["rol"] != COORDINATION and current[rules.owner] != caller["id"]:
+        raise ForbiddenError(f"su rol (miembro) solo permite cambiar lo propio en {rules.words}")
+    values = _checked(ctx, rules, fields)
+    merged = {**current, **{k: plain(v) for k, v in values.items()}}
+    if retire:
+        merged["retirado"] = ctx.write.now
+    values.update(rules.finish(ctx, merged, set(values)))
+    return ctx.write.update(entity, row_id, version, values, retire=retire)
+
+
 def add(
     store: Store,
     records: MesaRecords,
@@ -537,19 +588,12 @@ def add(
     entity: str,
     body: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """Add a row of ``entity`` if the caller's role allows it; log it once."""
-    rules = RULES[entity]
-    require_role(caller, rules.create, f"escribir en {rules.words}")
-    token = hashed = None
-    with _writing(store, records, caller) as ctx:
-        values = _checked(ctx, rules, {name: body.get(name) for name in rules.fields})
-        if rules.owner == "autor":
-            values["autor"] = caller["id"]
-        if entity == "miembro":
-            token, hashed = _new_token()
-            values["token_hash"] = hashed
-        values.update(rules.finish(ctx, values, set(values)))
-        row = ctx.write.insert(entity, values)
+    """Add a row of ``entity`` if the caller's role allows it; log it once.
+
+    A new member's answer carries its token, shown this once.
+    """
+    with writing_context(store, records, caller) as ctx:
+        row, token = add_in(ctx, entity, body)
     view = view_of(entity, row, ctx.mesa)
     return view if token is None else {**view, "token": token}
 
@@ -568,28 +612,8 @@ def change(
     A member changes only its own rows (its commitments, its follow-up entries); retiring is
     for coordination. Nothing is deleted: a retired row stays, with its history.
     """
-    rules = RULES[entity]
-    require_role(caller, rules.change, f"cambiar {rules.words}")
-    fields = {k: v for k, v in changes.items() if k != "retirado"}
-    retire = bool(changes.get("retirado"))
-    if retire:
-        require_role(caller, (COORDINATION,), f"retirar registros de {rules.words}")
-    if not fields and not retire:
-        raise InvalidInputError("el cambio no modifica ningún campo")
-    with _writing(store, records, caller) as ctx:
-        current = ctx.write.row(entity, row_id)
-        if current["retirado"] is not None:
-            raise ConflictError("el registro está retirado: ya no se cambia")
-        if rules.owner and caller["rol"] != COORDINATION and current[rules.owner] != caller["id"]:
-            raise ForbiddenError(
-                f"su rol (miembro) solo permite cambiar lo propio en {rules.words}"
-            )
-        values = _checked(ctx, rules, fields)
-        merged = {**current, **{k: plain(v) for k, v in values.items()}}
-        if retire:
-            merged["retirado"] = ctx.write.now
-        values.update(rules.finish(ctx, merged, set(values)))
-        row = ctx.write.update(entity, row_id, version, values, retire=retire)
+    with writing_context(store, records, caller) as ctx:
+        row = change_in(ctx, entity, row_id, version, changes)
     return view_of(entity, row, ctx.mesa if entity != "mesa" else row)
 
 
