@@ -125,3 +125,94 @@ def combined_priority(
 def is_overdue(state: str, due: date, today: date) -> bool:
     """Whether a commitment is late: still open (pendiente, en curso) after its due date."""
     return state in OPEN_COMMITMENT_STATES and due < today
+
+
+def _amount_total(values: Sequence[int | None]) -> dict[str, Any]:
+    known = [v for v in values if v is not None]
+    return {"total": sum(known) if known else None, "sin_monto": len(values) - len(known)}
+
+
+def money_by(initiatives: Sequence[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Public and private amounts (CLP) of the initiatives grouped by ``key``.
+
+    Each group says how many initiatives lack an amount (``sin_monto``): a missing amount is
+    left out of the sum and counted, never added as zero. Initiatives without ``key`` are
+    grouped under None. Groups come sorted by name, None last.
+    """
+    groups: dict[Any, list[Mapping[str, Any]]] = {}
+    for initiative in initiatives:
+        groups.setdefault(initiative.get(key), []).append(initiative)
+    summary = []
+    for name in sorted(groups, key=lambda g: (g is None, str(g))):
+        members = groups[name]
+        summary.append(
+            {
+                "grupo": name,
+                "iniciativas": len(members),
+                "publico": _amount_total([m.get("monto_publico_clp") for m in members]),
+                "privado": _amount_total([m.get("monto_privado_clp") for m in members]),
+            }
+        )
+    return summary
+
+
+def private_share(initiatives: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Private share of the money of initiatives whose public and private amounts are known.
+
+    Returns
+    -------
+    dict
+        ``valor`` (0–1, or None when no initiative has both amounts or they add to nothing),
+        ``iniciativas`` counted and ``sin_monto`` left out.
+    """
+    known = [
+        (int(i["monto_publico_clp"]), int(i["monto_privado_clp"]))
+        for i in initiatives
+        if i.get("monto_publico_clp") is not None and i.get("monto_privado_clp") is not None
+    ]
+    total = sum(public + private for public, private in known)
+    share = sum(private for _, private in known) / total if total > 0 else None
+    return {"valor": share, "iniciativas": len(known), "sin_monto": len(initiatives) - len(known)}
+
+
+def fulfilment_dates(history: Sequence[Mapping[str, Any]]) -> dict[int, date]:
+    """When each commitment was first marked ``cumplido`` (UTC day of the history entry)."""
+    fulfilled: dict[int, date] = {}
+    for entry in history:
+        if entry.get("entidad") != "compromiso" or entry.get("entidad_id") is None:
+            continue
+        after = entry.get("despues") or {}
+        before = entry.get("antes") or {}
+        if after.get("estado") == "cumplido" and before.get("estado") != "cumplido":
+            day = date.fromisoformat(str(entry["en"])[:10])
+            fulfilled.setdefault(int(entry["entidad_id"]), day)
+    return fulfilled
+
+
+def commitment_record(
+    commitments: Sequence[Mapping[str, Any]],
+    history: Sequence[Mapping[str, Any]],
+    today: date,
+) -> dict[str, int]:
+    """How the Mesa keeps its word: commitments met on time, met late, late and still open.
+
+    A commitment is met on time when it was first marked ``cumplido`` on or before its due
+    date (by the history, which nobody edits).
+    """
+    fulfilled = fulfilment_dates(history)
+    record = {"total": 0, "a_tiempo": 0, "con_atraso": 0, "atrasados": 0, "abiertos": 0}
+    record["cancelados"] = 0
+    for row in commitments:
+        record["total"] += 1
+        due = date.fromisoformat(str(row["vence"]))
+        state = str(row["estado"])
+        if state == "cumplido":
+            met = fulfilled.get(int(row["id"]))
+            record["a_tiempo" if met is not None and met <= due else "con_atraso"] += 1
+        elif state == "cancelado":
+            record["cancelados"] += 1
+        elif is_overdue(state, due, today):
+            record["atrasados"] += 1
+        else:
+            record["abiertos"] += 1
+    return record

@@ -21,6 +21,7 @@ from httpx import Response
 from pydantic import SecretStr
 
 from analysis import ScoringParameters
+from analysis.formatting import format_integer, format_share
 from geo_service.app import create_app
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
@@ -602,3 +603,55 @@ def test_bad_workbooks_are_refused_in_spanish(
     assert response.status_code == 422, response.text
     assert message in response.text
     assert _state(ws, mesa, base) == before
+
+
+def test_printable_report_sums_money_and_commitments(workspace: Workspace) -> None:
+    ws = workspace
+    mesa = ws.create(nombre="Mesa <Monte Patria>", corrida=ws.run_id)
+    headers = bearer(mesa["token"])
+    base = f"/mesas/{mesa['id']}"
+    row = ws.client.post(
+        f"{base}/matriz", json={"necesidad": "Agua potable", "desafio": "agua"}, headers=headers
+    ).json()
+    amounts = [(100_000_000, 25_000_000), (40_000_000, None)]
+    for index, (public, private) in enumerate(amounts):
+        created = ws.client.post(
+            f"{base}/iniciativas",
+            json={
+                "nombre": f"Iniciativa {index}",
+                "tipologia": "Servicios_Básicos",
+                "etapa": "financiada",
+                "monto_publico_clp": public,
+                "monto_privado_clp": private,
+                "fuente_financiamiento": "FNDR",
+                "filas_matriz": [row["id"]],
+            },
+            headers=headers,
+        )
+        assert created.status_code == 201, created.text
+    me = mesa["miembro"]["id"]
+    met = commitment(ws, mesa, me)
+    done = patch_fresh(ws, mesa["token"], f"{base}/compromisos/{met}", {"estado": "cumplido"})
+    assert done.status_code == 200
+    commitment(ws, mesa, me, vence=(date.today() - timedelta(days=2)).isoformat())
+    ws.client.post(
+        f"{base}/hitos",
+        json={"fecha": "2023-03-01", "tipo": "acuerdo firmado", "titulo": "Firma del acuerdo"},
+        headers=headers,
+    )
+    assert ws.client.get(f"{base}/reporte").status_code == 401
+    page = ws.client.get(f"{base}/reporte", headers=headers)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    html = page.text
+    assert "Mesa &lt;Monte Patria&gt;" in html and "<Monte Patria>" not in html
+    share = format_share(25_000_000 / 125_000_000, 1)
+    assert (
+        f"<strong>{share}</strong>aporte privado (1 iniciativas con ambos montos; 1 sin monto)"
+        in html
+    )
+    assert f"$ {format_integer(140_000_000)}" in html and "(1 sin monto)" in html
+    assert "Firma del acuerdo" in html
+    assert f"<strong>{format_share(1.0)}</strong>compromisos cumplidos a tiempo" in html
+    assert '<strong class="atrasado">1</strong>compromisos atrasados' in html
+    gap = ws.client.get(f"{base}/matriz", headers=headers).json()["filas"][0]["brecha"]
+    assert "Agua potable — " in html and f"lugar {format_integer(gap['lugar'])}" in html

@@ -23,6 +23,7 @@ from fastapi import (
     Security,
     UploadFile,
 )
+from fastapi.responses import HTMLResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -544,6 +545,22 @@ for _spec in (
     ),
 ):
     _entity_routes(_spec)
+
+
+@router.get(
+    "/mesas/{mesa_id}/reporte",
+    summary="Reporte de avance imprimible",
+    description="Página HTML para imprimir (*reportabilidad*): hitos, inversión por tipología, "
+    "etapa y fuente, aporte privado, compromisos cumplidos a tiempo, qué brechas atiende "
+    "cada iniciativa, la matriz por prioridad y el seguimiento reciente.",
+    responses={**MEMBER_RESPONSES, 200: {"content": {"text/html": {}}}},
+    response_class=HTMLResponse,
+)
+def read_report(
+    mesa_id: MesaId, member: MemberDep, store: StoreDep, records: RecordsDep
+) -> HTMLResponse:
+    """The Mesa's progress report."""
+    return HTMLResponse(service.report_html(store, records, mesa_id))
 
 
 @router.get(

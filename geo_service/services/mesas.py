@@ -741,3 +741,26 @@ def _catalogue_link(challenge: str | None, indicator: str | None) -> str | None:
 def history_view(records: MesaRecords, mesa_id: str) -> list[dict[str, Any]]:
     """The Mesa's history, oldest first."""
     return [_view(entry) for entry in records.history(mesa_id)]
+
+
+def report_html(store: Store, records: MesaRecords, mesa_id: str) -> str:
+    """The Mesa's printable progress report (see :mod:`maps.mesa_report`)."""
+    from maps.mesa_report import mesa_report_html
+
+    mesa = mesa_view(records, mesa_id)
+    names = store.read("communes", cuts=mesa["comunas"], columns=["cut", "name"])
+    catalogue = load_catalogue()
+    labels = {c.id: c.label for c in catalogue.challenges}
+    labels[catalogue.composite_id] = catalogue.composite_label
+    return mesa_report_html(
+        mesa,
+        matrix_view(records, mesa_id),
+        rows_view(records, mesa_id, "iniciativa"),
+        rows_view(records, mesa_id, "compromiso"),
+        rows_view(records, mesa_id, "seguimiento"),
+        rows_view(records, mesa_id, "hito"),
+        records.history(mesa_id),
+        today=today(),
+        commune_names=dict(zip(names["cut"].astype(str), names["name"].astype(str), strict=True)),
+        challenge_labels=labels,
+    )
