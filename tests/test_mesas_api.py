@@ -7,11 +7,13 @@ exactly once, refused writes never), stale and concurrent changes of a commitmen
 from __future__ import annotations
 
 import io
+import re
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import openpyxl
@@ -19,13 +21,16 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
 from analysis import ScoringParameters
 from analysis.formatting import format_integer, format_share
+from geo_service import cli
 from geo_service.app import create_app
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
-from layers.stores import Store
+from layers.stores import EmbeddedStore, Store
+from tests.cli_runner import run_geogaps
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -655,3 +660,57 @@ def test_printable_report_sums_money_and_commitments(workspace: Workspace) -> No
     assert '<strong class="atrasado">1</strong>compromisos atrasados' in html
     gap = ws.client.get(f"{base}/matriz", headers=headers).json()["filas"][0]["brecha"]
     assert "Agua potable — " in html and f"lugar {format_integer(gap['lugar'])}" in html
+
+
+def test_the_example_mesa_holds_only_seed_facts(workspace: Workspace) -> None:
+    from geo_service.services.mesa_example import INITIATIVES, MEMBERS, create_example
+    from layers.mesas import mesa_records
+
+    ws = workspace
+    created = create_example(ws.store, mesa_records(ws.store))
+    headers = bearer(created["token"])
+    base = f"/mesas/{created['id']}"
+    mesa = ws.client.get(base, headers=headers).json()
+    assert mesa["nombre"].startswith("EJEMPLO") and mesa["comunas"] == ["13505"]
+    assert len(mesa["miembros"]) == len(MEMBERS) + 1
+    initiatives = ws.client.get(f"{base}/iniciativas", headers=headers).json()["iniciativas"]
+    assert len(initiatives) == len(INITIATIVES)
+    # The article gives totals only: no amount per initiative is made up.
+    assert all(i["monto_publico_clp"] is None for i in initiatives)
+    matrix = ws.client.get(f"{base}/matriz", headers=headers).json()["filas"]
+    assert all(r["prioridad"]["valor"] is None for r in matrix)  # nobody scored it
+    follow_up = ws.client.get(f"{base}/seguimiento", headers=headers).json()["seguimiento"]
+    assert "966 millones" in follow_up[0]["avance"] and follow_up[0]["fecha"] == "2023-03-25"
+    page = ws.client.get(f"{base}/reporte", headers=headers).text
+    assert "San Pedro (13505)" in page and "Fundación Huella Local" in page
+
+
+def test_cli_runs_the_mesa_workflow(workspace: Workspace, tmp_path: Path) -> None:
+    store = workspace.store
+    if isinstance(store, EmbeddedStore):
+        env = {"GEOGAPS_STORE_DIR": str(store.root), "GEOGAPS_DATABASE_URL": ""}
+    else:
+        url = store.engine.url.render_as_string(hide_password=False)  # type: ignore[attr-defined]
+        env = {"GEOGAPS_DATABASE_URL": url}
+    runner = CliRunner()
+
+    def geogaps(*args: str) -> str:
+        result = runner.invoke(cli.app, list(args), env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    created = geogaps("mesa", "ejemplo")
+    mesa_id = re.search(r"mesa de ejemplo: ([0-9a-f]{16})", created)
+    token = re.search(r"no se vuelve a mostrar\): (\S+)", created)
+    assert mesa_id and token
+    env["GEOGAPS_MESA_TOKEN"] = token.group(1)
+    assert "Salud primaria rural" in geogaps("mesa", "matriz", mesa_id.group(1))
+    book = tmp_path / "matriz.xlsx"
+    geogaps("mesa", "exportar", mesa_id.group(1), "--salida", str(book))
+    assert "0 cambios por aplicar" in geogaps("mesa", "importar", mesa_id.group(1), str(book))
+    # As a user runs it: a wrong token is one Spanish sentence, exit 1, no traceback.
+    stranger = run_geogaps(
+        "mesa", "ver", mesa_id.group(1), env={**env, "GEOGAPS_MESA_TOKEN": "otro"}
+    )
+    assert stranger.returncode == 1 and "token" in stranger.stderr
+    assert "Traceback" not in stranger.stderr

@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError
 from typer._click.exceptions import ClickException
 
 from domain.errors import GeogapsError
-from geo_service.cli import accessibility, data, decision, robustness, runs, scores, serve
+from geo_service.cli import accessibility, data, decision, mesa, robustness, runs, scores, serve
 from geo_service.cli.common import UserError, errors, global_options
 
 app = typer.Typer(
@@ -32,6 +32,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema (PostGIS only).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(mesa.app, name="mesa")
 
 
 app.command()(data.load)
