@@ -18,7 +18,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from analysis.formatting import format_number
 from domain.errors import InvalidInputError
+from domain.labels import MISSING
 from domain.mesas import DEFAULT_CRITERIA, OPEN_COMMITMENT_STATES, SCORE_MAX, SCORE_MIN
 
 _CRITERION_ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -110,16 +112,18 @@ def combined_priority(
     Returns
     -------
     dict
-        ``valor`` (1–5, two decimals) and ``motivo``: null when computed, otherwise why it is
-        missing (the criteria still unscored).
+        ``valor`` (1–5, two decimals), ``texto`` (as people read it: ``3,75``, ``sin dato``)
+        and ``motivo``: null when computed, otherwise why it is missing (criteria unscored).
     """
     scored = {cid: value for cid, value in scores.items() if value is not None}
     missing = [str(c["id"]) for c in criteria if str(c["id"]) not in scored]
     if missing:
-        return {"valor": None, "motivo": f"sin dato: falta puntuar {', '.join(missing)}"}
+        reason = f"sin dato: falta puntuar {', '.join(missing)}"
+        return {"valor": None, "texto": MISSING, "motivo": reason}
     total_weight = sum(float(c["peso"]) for c in criteria)
     weighted = sum(float(c["peso"]) * scored[str(c["id"])] for c in criteria)
-    return {"valor": round(weighted / total_weight, 2), "motivo": None}
+    value = round(weighted / total_weight, 2)
+    return {"valor": value, "texto": format_number(value, 2), "motivo": None}
 
 
 def is_overdue(state: str, due: date, today: date) -> bool:

@@ -1,4 +1,4 @@
-"""The printable progress report of a Mesa de Convergencia (*reportabilidad*).
+"""The printable progress report of a Mesa de Convergencia (*reportabilidad*), and its page.
 
 Milestones, money by typology, stage and source, the private contribution, commitments met
 on time, the gaps each initiative addresses, the matrix by combined priority and the latest
@@ -18,7 +18,7 @@ from analysis.formatting import format_day, format_integer, format_number, forma
 from analysis.mesas import commitment_record, money_by, private_share
 from domain.labels import MISSING
 from domain.projects import TYPOLOGY_LABELS
-from maps.assets import TEMPLATE_DIR
+from maps.assets import STATIC_URL, TEMPLATE_DIR
 
 _templates = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"])
@@ -157,3 +157,8 @@ def mesa_report_html(
         ],
         regla=matrix["regla"],
     )
+
+
+def mesa_page_html(mesa_id: str) -> str:
+    """The Mesa's page (a shell: its script reads everything with the member's token)."""
+    return _templates.get_template("mesa.html").render(mesa_id=mesa_id, static_url=STATIC_URL)

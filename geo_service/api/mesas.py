@@ -563,6 +563,14 @@ def read_report(
     return HTMLResponse(service.report_html(store, records, mesa_id))
 
 
+@router.get("/mesas/{mesa_id}/pagina", include_in_schema=False, response_class=HTMLResponse)
+def mesa_page(mesa_id: MesaId) -> HTMLResponse:
+    """The Mesa's page: a shell that asks for the member's token and reads the JSON API."""
+    from maps.mesa_report import mesa_page_html
+
+    return HTMLResponse(mesa_page_html(mesa_id))
+
+
 @router.get(
     "/mesas/{mesa_id}/historial",
     summary="Historial de la mesa",
