@@ -376,6 +376,8 @@ def test_matrix_prefills_the_gap_and_combines_the_priority(workspace: Workspace)
         path, json={"necesidad": "x", "puntajes": {"magnitud": 7}}, headers=headers
     )
     assert bad.status_code == 422 and "1 a 5" in bad.text
+    hidden = ws.client.post(path, json={"necesidad": "Agua\x0bpotable"}, headers=headers)
+    assert hidden.status_code == 422 and "caracteres de control" in hidden.text
     listed = ws.client.get(path, headers=headers).json()
     assert [r["id"] for r in listed["filas"]] == [1, 2] and listed["regla"]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -44,7 +45,6 @@ from domain.mesas import (
     PROJECT_TYPOLOGIES,
     ROLES,
 )
-from domain.regions import region_of
 from layers.mesas import Actor, MesaRecords, MesaWrite
 from layers.mesas.base import plain
 from layers.runs import NATIONAL_SCOPE, RunRecord
@@ -137,16 +137,24 @@ def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
     return value
 
 
-def _text(value: Any, what: str) -> str:
-    text = str(value or "").strip()
-    if not text:
-        raise InvalidInputError(f"falta {what}")
-    return text
+#: Control characters (tab and line breaks aside): invisible, and refused by spreadsheets.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def _optional_text(value: Any) -> str | None:
     text = str(value).strip() if value is not None else ""
+    if _CONTROL.search(text):
+        raise InvalidInputError(
+            f"el texto {text[:40]!r} tiene caracteres de control; escríbalo sin ellos"
+        )
     return text or None
+
+
+def _text(value: Any, what: str) -> str:
+    text = _optional_text(value)
+    if text is None:
+        raise InvalidInputError(f"falta {what}")
+    return text
 
 
 def checked_communes(store: Store, cuts: list[str]) -> list[str]:
@@ -698,7 +706,8 @@ def _gap(
     )
     base["corrida"] = run.run_id
     if found.empty:
-        return {**base, "motivo": f"sin dato: la corrida no puntuó esta comuna ({region_of(cut)})"}
+        reason = f"sin dato: la corrida ({run.scope}) no puntuó la comuna {cut}"
+        return {**base, "motivo": reason}
     result = found.iloc[0]
 
     def value(name: str) -> Any:

@@ -19,6 +19,7 @@ from io import BytesIO
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
@@ -103,6 +104,15 @@ def _drop_down(sheet: Worksheet, column: int, values: Sequence[str], rows: int) 
     sheet.add_data_validation(validation)
 
 
+def _cell(value: Any) -> Any:
+    """A value a worksheet accepts (control characters, refused by Excel, are dropped)."""
+    return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+
+def _append(sheet: Worksheet, values: Sequence[Any]) -> None:
+    sheet.append([_cell(v) for v in values])
+
+
 def _shown(value: Any) -> Any:
     """A value for a read-only cell: missing is "sin dato", never an empty or zero cell."""
     return MISSING if value is None else value
@@ -132,7 +142,7 @@ def matrix_workbook(
         ["Si otra persona cambió un registro después de exportar, la importación lo nombra y no "],
         ["aplica nada: exporte de nuevo y repita su cambio."],
     ):
-        readme.append(line)
+        _append(readme, line)
 
     sheet = book.create_sheet(MATRIX_SHEET)
     names = ["id", "version", *MATRIX_TEXT, *criteria, *MATRIX_READ_ONLY]
@@ -140,7 +150,8 @@ def matrix_workbook(
     for row in matrix:
         gap = row.get("brecha") or {}
         scores = row.get("puntajes") or {}
-        sheet.append(
+        _append(
+            sheet,
             [
                 row["id"],
                 row["version"],
@@ -150,7 +161,7 @@ def matrix_workbook(
                 _shown(gap.get("nivel_etiqueta")),
                 _shown(gap.get("lugar")),
                 _shown(row["prioridad"]["valor"]),
-            ]
+            ],
         )
     score_values = [str(v) for v in range(SCORE_MIN, SCORE_MAX + 1)]
     for offset in range(len(criteria)):
@@ -160,7 +171,8 @@ def matrix_workbook(
     names = ["id", "version", *COMMITMENT_COLUMNS, *COMMITMENT_READ_ONLY]
     _header(sheet, names, COMMITMENT_READ_ONLY)
     for row in commitments:
-        sheet.append(
+        _append(
+            sheet,
             [
                 row["id"],
                 row["version"],
@@ -171,7 +183,7 @@ def matrix_workbook(
                 row.get("iniciativa_id"),
                 member_names.get(int(row["responsable"]), MISSING),
                 "sí" if row["atrasado"] else "no",
-            ]
+            ],
         )
     _drop_down(sheet, names.index("estado") + 1, COMMITMENT_STATES, len(commitments))
 
@@ -180,7 +192,7 @@ def matrix_workbook(
     for row in follow_up:
         values = [row.get(name) for name in FOLLOW_UP_COLUMNS]
         values[1] = member_names.get(int(row["autor"]), MISSING)
-        sheet.append(values)
+        _append(sheet, values)
     output = BytesIO()
     book.save(output)
     return output.getvalue()
