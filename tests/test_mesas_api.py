@@ -716,3 +716,45 @@ def test_cli_runs_the_mesa_workflow(workspace: Workspace, tmp_path: Path) -> Non
     )
     assert stranger.returncode == 1 and "token" in stranger.stderr
     assert "Traceback" not in stranger.stderr
+
+
+def test_no_mesa_route_answers_5xx(workspace: Workspace) -> None:
+    """Every /mesas operation, with generated bodies and a valid coordination token."""
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.specs.openapi.checks import (
+        content_type_conformance,
+        status_code_conformance,
+    )
+
+    ws = workspace
+    mesa = ws.create(nombre="Mesa generada")
+    schema = schemathesis.openapi.from_asgi("/openapi.json", ws.client.app)
+    checked = []
+    for result in schema.include(path_regex=r"^/mesas").get_all_operations():
+        operation = result.ok()
+
+        @given(case=operation.as_strategy())
+        @settings(
+            max_examples=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def call(case: Any) -> None:
+            if case.path_parameters and "mesa_id" in case.path_parameters:
+                case.path_parameters["mesa_id"] = mesa["id"]
+            case.headers = {
+                **(case.headers or {}),
+                "Authorization": f"Bearer {mesa['token']}",
+                "X-API-Key": API_KEY,
+            }
+            case.call_and_validate(
+                checks=[not_a_server_error, status_code_conformance, content_type_conformance]
+            )
+
+        call()
+        checked.append(operation.label)
+    assert len(checked) >= 29, checked
