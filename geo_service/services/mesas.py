@@ -581,6 +581,11 @@ def change_in(
         raise ConflictError("el registro está retirado: ya no se cambia")
     if rules.owner and caller["rol"] != COORDINATION and current[rules.owner] != caller["id"]:
         raise ForbiddenError(f"su rol (miembro) solo permite cambiar lo propio en {rules.words}")
+    if entity == "fila_matriz" and isinstance(fields.get("puntajes"), Mapping):
+        # Scores sent are merged into the row's: a criterion left out keeps its score (an
+        # explicit null clears it); an unknown criterion is still refused by the check.
+        kept = {c["id"]: current["puntajes"].get(c["id"]) for c in ctx.mesa["criterios"]}
+        fields = {**fields, "puntajes": {**kept, **fields["puntajes"]}}
     values = _checked(ctx, rules, fields)
     merged = {**current, **{k: plain(v) for k, v in values.items()}}
     if retire:
