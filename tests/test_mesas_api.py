@@ -578,7 +578,7 @@ def test_excel_import_names_a_conflicting_edit(workspace: Workspace) -> None:
         ("formula", "fórmula"),
         ("out_of_range", "de 1 a 5"),
         ("not_a_number", "número entero"),
-        ("bad_state", "estado desconocido"),
+        ("bad_state", "no admitido en estado"),
     ],
 )
 def test_bad_workbooks_are_refused_in_spanish(
@@ -759,3 +759,42 @@ def test_no_mesa_route_answers_5xx(workspace: Workspace) -> None:
         call()
         checked.append(operation.label)
     assert len(checked) >= 29, checked
+
+
+def test_a_loaded_portfolio_becomes_initiatives_once(workspace: Workspace) -> None:
+    ws = workspace
+    projects = ws.store.read("project_sites", columns=["dataset", "project_id", "cut", "stage"])
+    dataset = str(projects["dataset"].iloc[0])
+    valid = projects[projects["stage"] == "diseño"].groupby("cut")["project_id"].count()
+    invalid_cuts = set(projects.loc[~projects["stage"].isin(["diseño"]), "cut"])
+    cut = next(c for c in valid.index if c not in invalid_cuts)
+    mesa = ws.create(comunas=[cut])
+    headers = bearer(mesa["token"])
+    path = f"/mesas/{mesa['id']}/iniciativas/cartera"
+    preview = ws.client.post(path, json={"conjunto": dataset}, headers=headers)
+    assert preview.status_code == 200, preview.text
+    assert preview.json()["aplicado"] is False and len(preview.json()["iniciativas"]) == valid[cut]
+    listed = ws.client.get(f"/mesas/{mesa['id']}/iniciativas", headers=headers)
+    assert listed.json()["iniciativas"] == []
+    applied = ws.client.post(path, json={"conjunto": dataset, "aplicar": True}, headers=headers)
+    assert applied.status_code == 200 and applied.json()["aplicado"] is True
+    stored = ws.client.get(f"/mesas/{mesa['id']}/iniciativas", headers=headers).json()
+    assert {i["origen"].split("/")[0] for i in stored["iniciativas"]} == {dataset}
+    assert all(i["monto_privado_clp"] is None for i in stored["iniciativas"])  # none in the file
+    again = ws.client.post(path, json={"conjunto": dataset, "aplicar": True}, headers=headers)
+    assert again.json()["iniciativas"] == [] and len(again.json()["ya_importados"]) == valid[cut]
+    # A project whose stage is not one of an initiative refuses the whole portfolio, named.
+    bad_cut = sorted(invalid_cuts)[0]
+    bad_project = projects.loc[
+        (projects["cut"] == bad_cut) & (projects["stage"] != "diseño"), "project_id"
+    ].iloc[0]
+    other = ws.create(comunas=[bad_cut])
+    refused = ws.client.post(
+        f"/mesas/{other['id']}/iniciativas/cartera",
+        json={"conjunto": dataset, "aplicar": True},
+        headers=bearer(other["token"]),
+    )
+    assert refused.status_code == 422 and f"proyecto {bad_project}" in refused.text
+    assert "no admitido en etapa" in refused.text
+    empty = ws.client.get(f"/mesas/{other['id']}/iniciativas", headers=bearer(other["token"]))
+    assert empty.json()["iniciativas"] == []

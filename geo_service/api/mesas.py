@@ -375,6 +375,38 @@ def import_workbook(
     return workbook_service.import_workbook(store, records, member, content, apply=aplicar)
 
 
+class PortfolioImport(_Body):
+    """``POST /mesas/{id}/iniciativas/cartera``."""
+
+    conjunto: str = Field(
+        min_length=1, max_length=120, description="Conjunto de proyectos cargado (project_sites)."
+    )
+    aplicar: bool = Field(default=False, description="true aplica; por omisión, vista previa.")
+
+
+@router.post(
+    "/mesas/{mesa_id}/iniciativas/cartera",
+    summary="Importar una cartera cargada como iniciativas",
+    description="Copia los proyectos de un conjunto `project_sites` ya cargado (con la "
+    "validación de toda carga) que están en las comunas de la mesa: tipología, etapa, comuna, "
+    "montos y punto. Cada proyecto pasa las reglas de las iniciativas; todos o ninguno (422 "
+    "nombrando los rechazados). Sin `aplicar`, vista previa. Los ya importados se omiten. "
+    "Rol coordinación.",
+    responses=WRITE_RESPONSES,
+)
+def import_portfolio(
+    mesa_id: MesaId,
+    body: PortfolioImport,
+    member: MemberDep,
+    store: StoreDep,
+    records: RecordsDep,
+) -> dict[str, Any]:
+    """Import a loaded portfolio into the Mesa's initiatives."""
+    from geo_service.services.mesa_portfolio import import_portfolio as run_import
+
+    return run_import(store, records, member, body.conjunto, apply=body.aplicar)
+
+
 @dataclass(frozen=True)
 class EntityRoutes:
     """The routes of one entity of a Mesa: its list, a new row, one row and its change."""

@@ -341,3 +341,25 @@ def example() -> None:
         created = create_example(store, mesa_records(store))
     console.print(f"mesa de ejemplo: {created['id']}")
     console.print(f"token de coordinación (guárdelo: no se vuelve a mostrar): {created['token']}")
+
+
+@app.command("cartera")
+def portfolio(
+    mesa_id: MesaArgument,
+    conjunto: Annotated[str, typer.Argument(help="Conjunto project_sites ya cargado.")],
+    token: TokenOption,
+    aplicar: Annotated[
+        bool, typer.Option(help="Aplicar (sin esta opción, solo la vista previa).")
+    ] = False,
+) -> None:
+    """Importar como iniciativas los proyectos de una cartera cargada (todos o ninguno)."""
+    from geo_service.services.mesa_portfolio import import_portfolio
+
+    with _member(mesa_id, token) as (store, records, caller):
+        outcome = import_portfolio(store, records, caller, conjunto, apply=aplicar)
+    verb = "importadas" if outcome["aplicado"] else "por importar (use --aplicar)"
+    console.print(f"{len(outcome['iniciativas'])} iniciativas {verb}")
+    for initiative in outcome["iniciativas"]:
+        console.print(f"  {initiative['origen']}: {escape(str(initiative['nombre']))}")
+    if outcome["ya_importados"]:
+        console.print(f"{len(outcome['ya_importados'])} proyectos ya estaban importados")

@@ -15,8 +15,10 @@ from typing import Any
 from domain.errors import ConflictError, ForbiddenError, InvalidInputError
 from geo_service.services.mesas import (
     COORDINATION,
+    PreviewRollbackError,
     WriteContext,
     add_in,
+    all_or_nothing,
     change_in,
     matrix_view,
     require_role,
@@ -29,14 +31,6 @@ from layers.mesas.workbook import EditedRow, matrix_workbook, read_workbook
 from layers.stores import Store
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-class _PreviewRollbackError(Exception):
-    """Raised at the end of a preview so that its write rolls back."""
-
-    def __init__(self, changes: list[dict[str, Any]]) -> None:
-        super().__init__("vista previa")
-        self.changes = changes
 
 
 def export_workbook(records: MesaRecords, mesa_id: str) -> bytes:
@@ -162,17 +156,7 @@ def import_workbook(
                 _import_row(ctx, "fila_matriz", row, editors, outcome)
             for row in edited.commitments:
                 _import_row(ctx, "compromiso", row, editors, outcome)
-            if outcome["conflicts"]:
-                raise ConflictError(
-                    "el libro no se importó: otra persona cambió registros después de la "
-                    "exportación (nada se mezcló ni se sobrescribió): "
-                    + "; ".join(outcome["conflicts"])
-                    + ". Exporte de nuevo y repita sus cambios."
-                )
-            if outcome["problems"]:
-                raise InvalidInputError("el libro no se importó: " + "; ".join(outcome["problems"]))
-            if not apply:
-                raise _PreviewRollbackError(outcome["changes"])
-    except _PreviewRollbackError as preview:
+            all_or_nothing(outcome, apply, "el libro")
+    except PreviewRollbackError as preview:
         return {"aplicado": False, "cambios": preview.changes}
     return {"aplicado": True, "cambios": outcome["changes"]}

@@ -132,7 +132,7 @@ def actor_of(member: Mapping[str, Any]) -> Actor:
 def _one_of(value: str, allowed: tuple[str, ...], what: str) -> str:
     if value not in allowed:
         raise InvalidInputError(
-            f"{what} desconocido {value!r}; los valores son {', '.join(allowed)}"
+            f"valor {value!r} no admitido en {what}; los valores son {', '.join(allowed)}"
         )
     return value
 
@@ -544,9 +544,15 @@ def view_of(entity: str, row: Mapping[str, Any], mesa: Mapping[str, Any]) -> dic
 
 
 def add_in(
-    ctx: WriteContext, entity: str, body: Mapping[str, Any]
+    ctx: WriteContext,
+    entity: str,
+    body: Mapping[str, Any],
+    recorded: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """Add a row inside an open write; return it and, for a member, its new token."""
+    """Add a row inside an open write; return it and, for a member, its new token.
+
+    ``recorded`` are fields the service sets itself (an imported initiative's ``origen``).
+    """
     rules = RULES[entity]
     require_role(ctx.caller, rules.create, f"escribir en {rules.words}")
     token = None
@@ -556,6 +562,7 @@ def add_in(
     if entity == "miembro":
         token, values["token_hash"] = _new_token()
     values.update(rules.finish(ctx, values, set(values)))
+    values.update(recorded or {})
     return ctx.write.insert(entity, values), token
 
 
@@ -778,3 +785,26 @@ def report_html(store: Store, records: MesaRecords, mesa_id: str) -> str:
         commune_names=dict(zip(names["cut"].astype(str), names["name"].astype(str), strict=True)),
         challenge_labels=labels,
     )
+
+
+class PreviewRollbackError(Exception):
+    """Raised at the end of a preview so that its write rolls back (never reaches a client)."""
+
+    def __init__(self, changes: list[dict[str, Any]]) -> None:
+        super().__init__("vista previa")
+        self.changes = changes
+
+
+def all_or_nothing(outcome: Mapping[str, list[Any]], apply: bool, what: str) -> None:
+    """End an import: refuse it whole on conflicts or problems, roll a preview back."""
+    if outcome.get("conflicts"):
+        raise ConflictError(
+            f"{what} no se importó: otra persona cambió registros después de la exportación "
+            "(nada se mezcló ni se sobrescribió): "
+            + "; ".join(outcome["conflicts"])
+            + ". Exporte de nuevo y repita sus cambios."
+        )
+    if outcome["problems"]:
+        raise InvalidInputError(f"{what} no se importó: " + "; ".join(outcome["problems"]))
+    if not apply:
+        raise PreviewRollbackError(outcome["changes"])

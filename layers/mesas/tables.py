@@ -114,6 +114,8 @@ INICIATIVAS = _child(
     Column("lon", Float, nullable=True),
     Column("lat", Float, nullable=True),
     Column("filas_matriz", JSON, nullable=False),
+    #: ``<dataset>/<project_id>`` of a loaded portfolio the initiative was imported from.
+    Column("origen", Text, nullable=True),
 )
 
 COMPROMISOS = _child(

@@ -44,6 +44,7 @@ CHILD_TABLES: dict[str, tuple[tuple[str, sa.types.TypeEngine[object], bool], ...
         ("lon", sa.Float(), True),
         ("lat", sa.Float(), True),
         ("filas_matriz", sa.JSON(), False),
+        ("origen", sa.Text(), True),
     ),
     "mesa_compromisos": (
         ("responsable", sa.Integer(), False),
