@@ -34,3 +34,19 @@ class UnknownIdError(NotFoundError, KeyError):
 
     Also a ``KeyError``, so code that catches one keeps working and the message reads as before.
     """
+
+
+class UnauthenticatedError(GeogapsError):
+    """No credential, or one that matches nobody (401)."""
+
+
+class ForbiddenError(GeogapsError):
+    """A known credential that may not do this (another Mesa's data, a role too low) (403)."""
+
+
+class StaleVersionError(ConflictError):
+    """A write based on a version someone else has changed since (412)."""
+
+
+class VersionRequiredError(InvalidInputError):
+    """A change sent without the version it is based on (``If-Match``) (428)."""

@@ -21,10 +21,14 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from domain.errors import (
     ConflictError,
+    ForbiddenError,
     GeogapsError,
     InvalidInputError,
     NotFoundError,
+    StaleVersionError,
+    UnauthenticatedError,
     UnavailableError,
+    VersionRequiredError,
 )
 from layers.errors import DependencyError, LayerError
 from layers.runs import RunConflictError
@@ -83,6 +87,10 @@ def refused_input(error: ValidationError) -> BadParameterError:
 #: Exception type → HTTP status, most specific first (the first match wins).
 STATUS_TABLE: tuple[tuple[type[Exception], int], ...] = (
     (NotFoundError, 404),
+    (UnauthenticatedError, 401),
+    (ForbiddenError, 403),
+    (StaleVersionError, 412),
+    (VersionRequiredError, 428),
     (RunConflictError, 409),
     (DependencyError, 409),
     (ConflictError, 409),
@@ -138,6 +146,8 @@ async def _handle(request: Request, error: Exception) -> JSONResponse:
         logger.error("error inesperado en %s", request.url.path, exc_info=error)
         return JSONResponse({"detail": "error interno del servidor"}, status_code=500)
     headers = {"Retry-After": "5"} if status == 503 else None
+    if isinstance(error, UnauthenticatedError):
+        headers = {"WWW-Authenticate": "Bearer"}
     message = message_of(error, status)
     if status == 422:
         # The shape FastAPI documents for every 422, so clients parse one format.

@@ -9,6 +9,7 @@ from geo_service.api import (
     exports,
     gaps,
     map_layers,
+    mesas,
     ogc,
     pages,
     robustness,
@@ -33,4 +34,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     exports.router,
     decision.router,
     robustness.router,
+    mesas.router,
 )

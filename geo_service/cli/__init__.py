@@ -20,7 +20,7 @@ from typer import rich_utils
 from typer._click.exceptions import ClickException
 
 from domain.errors import GeogapsError
-from geo_service.cli import accessibility, data, decision, robustness, runs, scores, serve
+from geo_service.cli import accessibility, data, decision, mesa, robustness, runs, scores, serve
 from geo_service.cli.common import UserError, errors, global_options
 
 # typer frames --help in English; it reads these words when it draws the help, so the panels
@@ -44,6 +44,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Esquema de la base de datos (sólo PostGIS).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(mesa.app, name="mesa")
 
 
 app.command()(data.load)

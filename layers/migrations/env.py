@@ -3,6 +3,7 @@
 from alembic import context
 from geoalchemy2 import alembic_helpers
 
+import layers.mesas.tables  # registers the Mesas tables on the metadata
 from layers.schema import Base
 
 config = context.config

@@ -1,0 +1,106 @@
+"""The Mesa's page in a real browser (headless Chromium, internet blocked).
+
+The example Mesa on the national embedded store: the member enters a token, edits the matrix's
+scores (each a versioned PATCH), sees the combined priority the API computes, the commitments
+board with its traffic lights, a stale edit refused, and opens the printable report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from geo_service.services.mesa_example import create_example
+from geo_service.services.mesas import add
+from geo_service.settings import Settings
+from layers.mesas import mesa_records
+from tests.test_browser import LoopbackServer, offline_page
+from tests.test_browser import browser as browser_fixture  # noqa: F401 - a fixture
+
+pytestmark = [pytest.mark.realdata]
+
+
+@pytest.fixture(scope="module")
+def mesa_server(national_embedded) -> Iterator[tuple[LoopbackServer, dict[str, Any]]]:
+    records = mesa_records(national_embedded)
+    created = create_example(national_embedded, records)
+    caller = {**created["miembro"], "mesa_id": created["id"]}
+    me = caller["id"]
+    for state, due in (("pendiente", -5), ("cumplido", 30), ("pendiente", 60)):
+        body = {
+            "responsable": me,
+            "descripcion": f"Compromiso {state} {due}",
+            "vence": date.today() + timedelta(days=due),
+            "estado": state,
+        }
+        add(national_embedded, records, caller, "compromiso", body)
+    settings = Settings(database_url=None, store_dir=national_embedded.root, warm_caches=False)
+    with LoopbackServer(settings) as server:
+        yield server, created
+
+
+def _ready(page, before: str | None) -> None:
+    page.wait_for_function(
+        "(before) => (document.body.dataset.mesaReady || null) !== before", arg=before
+    )
+
+
+def test_member_edits_the_matrix_and_reads_the_board(
+    request,
+    browser_fixture,  # noqa: F811 - the imported fixture
+    mesa_server,
+    tmp_path,
+) -> None:
+    server, created = mesa_server
+    outside: list[str] = []
+    page = offline_page(browser_fixture, outside, viewport={"width": 1300, "height": 900})
+    page.goto(f"{server.url}/mesas/{created['id']}/pagina")
+    assert page.get_attribute("html", "lang") == "es"
+    page.fill("#mesa-token", created["token"])
+    page.click("#mesa-acceso button")
+    _ready(page, None)
+    assert page.inner_text("#mesa-nombre").startswith("EJEMPLO")
+    assert page.locator("#mesa-matriz tbody tr").count() == 4
+    # Score every criterion of the first row: each edit is a PATCH with If-Match.
+    api = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {created['token']}"})
+    request.addfinalizer(api.close)
+    criteria = [c["id"] for c in api.get(f"/mesas/{created['id']}").json()["criterios"]]
+    for value, criterion in enumerate(criteria, start=2):
+        before = page.get_attribute("body", "data-mesa-ready")
+        page.fill(f'#mesa-matriz tr[data-fila="1"] input[name="{criterion}"]', str(min(value, 5)))
+        page.press(f'#mesa-matriz tr[data-fila="1"] input[name="{criterion}"]', "Tab")
+        _ready(page, before)
+    row = api.get(f"/mesas/{created['id']}/matriz/1").json()
+    assert row["puntajes"] == {c: min(v, 5) for v, c in enumerate(criteria, start=2)}
+    shown = page.inner_text('#mesa-matriz tr[data-fila="1"] td.prioridad')
+    assert shown == row["prioridad"]["texto"] and row["prioridad"]["valor"] is not None
+    # The board: overdue in red, met in green, due later with no light.
+    lights = page.eval_on_selector_all(
+        "#mesa-tablero .tarjeta", "cards => cards.map(c => c.className)"
+    )
+    assert sorted(lights) == ["tarjeta ", "tarjeta rojo", "tarjeta verde"]
+    # A colleague changes row 2 meanwhile: the page's edit is refused and named, not merged.
+    tag = api.get(f"/mesas/{created['id']}/matriz/2").headers["ETag"]
+    colleague = api.patch(
+        f"/mesas/{created['id']}/matriz/2",
+        json={"recursos": "Sede vecinal"},
+        headers={"If-Match": tag},
+    )
+    assert colleague.status_code == 200
+    page.fill(f'#mesa-matriz tr[data-fila="2"] input[name="{criteria[0]}"]', "4")
+    page.press(f'#mesa-matriz tr[data-fila="2"] input[name="{criteria[0]}"]', "Tab")
+    page.wait_for_selector("#mesa-estado.error")
+    assert "Otra persona cambió esta fila" in page.inner_text("#mesa-estado")
+    assert api.get(f"/mesas/{created['id']}/matriz/2").json()["puntajes"][criteria[0]] is None
+    # The printable report opens from the page, with the token.
+    with page.expect_popup() as popup:
+        page.click("#mesa-reporte")
+    report = popup.value
+    report.wait_for_load_state()
+    assert "Reporte de avance" in report.title()
+    page.screenshot(path=str(tmp_path / "mesa.png"), full_page=True)
+    assert outside == []
