@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import openpyxl
 import pytest
@@ -343,7 +343,7 @@ def test_two_concurrent_writers_one_wins(workspace: Workspace) -> None:
 
 def test_matrix_prefills_the_gap_and_combines_the_priority(workspace: Workspace) -> None:
     ws = workspace
-    criteria = [
+    criteria: list[dict[str, Any]] = [
         {"id": "magnitud", "peso": 2},
         {"id": "urgencia", "peso": 1},
         {"id": "factibilidad", "peso": 1},
@@ -734,7 +734,7 @@ def test_no_mesa_route_answers_5xx(workspace: Workspace) -> None:
     schema = schemathesis.openapi.from_asgi("/openapi.json", ws.client.app)
     checked = []
     for result in schema.include(path_regex=r"^/mesas").get_all_operations():
-        operation = result.ok()
+        operation = cast(Any, result).ok()
 
         @given(case=operation.as_strategy())
         @settings(
