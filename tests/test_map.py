@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from analysis import ScoringParameters
 from analysis.formatting import format_number, rank_of
+from analysis.view import is_unstable
 from geo_service.app import create_app
 from geo_service.services.maps import stored_run_map
 from geo_service.services.runs import run_scoring
@@ -25,7 +26,7 @@ from maps.assets import STATIC_DIR
 from maps.gaps import tier_colour
 from maps.geometry import simplified_outlines
 from maps.overlays import accessibility_features
-from maps.page import NO_SCORE_COLOUR, TIER_COLOURS, is_unstable
+from maps.page import NO_SCORE_COLOUR, TIER_COLOURS
 
 #: Anything a page would fetch from another host: scripts, images, style sheets, CSS urls.
 #: (Plain links, such as Leaflet's attribution, fetch nothing and are allowed.)

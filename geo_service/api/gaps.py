@@ -17,6 +17,7 @@ from analysis import (
     load_catalogue,
     score_communes,
 )
+from analysis.view import with_view
 from geo_service import __version__
 from geo_service.api.deps import (
     CachesDep,
@@ -172,6 +173,8 @@ def gaps(
     )
     if challenge is not None:
         rows = [row for row in rows if row["challenge"] == challenge]
+    # Rows are shared through the cache: the view's answer is written on copies.
+    rows = with_view([dict(row) for row in rows], region=region, within_region=region is not None)
     if rows and all(row.get("score") is None for row in rows):
         raise BadParameterError(
             "con estos pesos ninguna comuna tiene puntaje: asigne peso a al menos un indicador "

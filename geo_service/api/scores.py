@@ -12,7 +12,7 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from analysis.formatting import format_interval
+from analysis.view import with_view
 from domain import regions_of
 from geo_service.api.deps import (
     CachesDep,
@@ -27,7 +27,7 @@ from geo_service.api.responses import page_links
 from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
 from geo_service.services.rows import records, score_rows
-from geo_service.services.serving import resolve_run, run_result, run_stats
+from geo_service.services.serving import resolve_run, run_result, run_stats, run_ties
 from layers.stores import Store
 
 router = APIRouter(tags=["corridas y puntajes"])
@@ -111,6 +111,8 @@ def scores(
         order=["challenge", "rank", "cut"],
     )
     rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
+    ties = run_ties(store, caches, run)[region is not None]
+    with_view(rows, region=region, within_region=False, ties=ties)
     return {"run": run.summary(), **page_links(request, total, limit, offset), "scores": rows}
 
 
@@ -188,8 +190,10 @@ def priorities(
     )
     frame = frame[frame["rank"].notna()]
     rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
+    ties = run_ties(store, caches, run)[region is not None]
+    with_view(rows, region=region, within_region=False, ties=ties)
     for row in rows:
-        row["interval_label"] = format_interval(row.get("rank_p05"), row.get("rank_p95"))
+        row["interval_label"] = row["view"]["interval_label"]
     return {"run": run.summary(), "challenge": challenge, "region": region, "priorities": rows}
 
 

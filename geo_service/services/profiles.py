@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import ScoringResult, explain_communes
-from analysis.formatting import format_interval
+from analysis.view import place_counts, view_answer
 from geo_service.services.rows import clean, records, region_counts, score_rows
 from layers.runs import RunRecord
 from layers.stores import Store
@@ -65,7 +65,14 @@ def scored_profiles(
     own = result.scores[result.scores["cut"].isin(wanted)]
     # One pass over all rows: per-commune frames cost more in pandas than the rows themselves.
     rows_by_cut: dict[str, list[dict[str, Any]]] = {}
+    places = records(result.scores[["challenge", "region_code", "rank", "rank_region"]])
+    ties = {regional: place_counts(places, regional=regional) for regional in (False, True)}
     for row in score_rows(own, run, region_counts(result.scores), run.ranked_counts):
+        # The commune's answer in the national view and in its region's view of this run.
+        row["view_region"] = view_answer(
+            row, region=row["region_code"], within_region=False, ties=ties[True]
+        )
+        row["view"] = view_answer(row, region=None, within_region=False, ties=ties[False])
         rows_by_cut.setdefault(str(row["cut"]), []).append(row)
     clusters = _by_cut_and_challenge(result.clusters, wanted)
     groups = _by_cut_and_challenge(result.groups, wanted)
@@ -77,7 +84,7 @@ def scored_profiles(
         for row in rows:
             challenge = row["challenge"]
             row["label"] = catalogue.label_of(challenge)
-            row["interval_label"] = format_interval(row.get("rank_p05"), row.get("rank_p95"))
+            row["interval_label"] = row["view"]["interval_label"]
             row["cluster"] = clusters.get((cut, challenge))
             row["group"] = groups.get((cut, challenge))
         profiles[cut] = {

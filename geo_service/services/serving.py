@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from analysis import ScoringResult, compute_indicators, load_catalogue
+from analysis.view import PlaceKey, place_counts
 from domain.errors import NotFoundError
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs
@@ -22,7 +23,7 @@ from geo_service.services.profiles import (
     scored_profiles,
     stored_profiles,
 )
-from geo_service.services.rows import region_counts
+from geo_service.services.rows import records, region_counts
 from geo_service.services.runs import data_changes, stored_result
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
@@ -61,6 +62,18 @@ def run_stats(store: Store, caches: Caches, run: RunRecord) -> dict[tuple[str, s
         return region_counts(rows[["challenge", "cut", "rank", "region_code"]])
 
     return caches.get_or_make("run_stats", run.run_id, count)
+
+
+def run_ties(store: Store, caches: Caches, run: RunRecord) -> dict[bool, dict[PlaceKey, int]]:
+    """Communes sharing each place of a run, nationally (False) and within regions (True)."""
+
+    def count() -> dict[bool, dict[PlaceKey, int]]:
+        columns = ["challenge", "cut", "rank", "rank_region", "region_code"]
+        frame = store.run_results(run.run_id, order=["challenge", "cut"])
+        rows = records(frame[[c for c in columns if c in frame.columns]])
+        return {regional: place_counts(rows, regional=regional) for regional in (False, True)}
+
+    return caches.get_or_make("run_ties", run.run_id, count)
 
 
 def commune_profile_data(
