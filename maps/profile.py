@@ -35,6 +35,8 @@ from maps.page import CONTINENT_WEST, tier_colour
 _templates = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"])
 )
+# A reason as a sentence: first letter up, the rest as written ("sin dato: …" → "Sin dato: …").
+_templates.filters["capitalize_first"] = lambda text: str(text)[:1].upper() + str(text)[1:]
 INSET_SIZE: Final = 260
 #: Facility categories of the stores, as planners read them.
 FACILITY_CATEGORIES: Final = {
@@ -210,7 +212,9 @@ def profile_page(
         scores=scores,
         indicators=indicators,
         explanation=profile.get("explanation"),
-        apr_systems=format_integer(apr.get("systems", 0)),
+        apr_reason=apr.get("reason"),
+        projects_reason=projects.get("reason"),
+        apr_systems=format_integer(apr.get("systems")),
         apr_beneficiaries=format_integer(apr.get("beneficiaries")),
         apr_connections=format_integer(apr.get("connections")),
         apr_status=[(k, format_integer(v)) for k, v in (apr.get("by_status") or {}).items()],
@@ -228,7 +232,7 @@ def profile_page(
             }
             for p in projects.get("items", [])
         ],
-        projects_total=format_integer(projects.get("total", 0)),
+        projects_total=format_integer(projects.get("total")),
         projects_investment=format_integer(projects.get("investment_clp")),
         sources=[(source, year) for source, year in sources if source],
         run_id=str(run.get("run_id") or "")[:12],

@@ -22,6 +22,7 @@ import pandas as pd
 
 from analysis import ScoringResult, explain_communes
 from analysis.view import place_counts, view_answer
+from geo_service.services.coverage import coverage_of
 from geo_service.services.rows import clean, records, region_counts, score_rows
 from layers.runs import RunRecord
 from layers.stores import Store
@@ -191,6 +192,8 @@ def commune_context(store: Store) -> dict[str, dict[str, Any]]:
         columns=["cut", "project_id", "name", "typology", "stage", "total_investment_clp"],
         order=["cut", "project_id"],
     )
+    apr_coverage = coverage_of("apr_systems", apr, len(identity))
+    projects_coverage = coverage_of("project_sites", projects, len(identity))
     apr_by_cut = dict(tuple(apr.groupby("cut")))
     facilities_by_cut = dict(tuple(facilities.groupby("cut")))
     huella_by_cut = dict(tuple(huella.groupby("cut")))
@@ -207,7 +210,21 @@ def commune_context(store: Store) -> dict[str, dict[str, Any]]:
                 projects_by_cut.get(cut, projects.iloc[:0]),
             ),
         }
+        # A layer that does not cover the commune gives no value, not zeros.
+        for part, coverage in (("apr", apr_coverage), ("projects", projects_coverage)):
+            context[cut][part]["coverage"] = coverage.sentence()
+            if not coverage.covers(cut):
+                context[cut][part] = _not_covered(context[cut][part], coverage.reason())
     return context
+
+
+def _not_covered(summary: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A layer summary of a commune the layer does not cover: counts null, with the reason."""
+    blank: dict[str, Any] = {
+        key: ([] if isinstance(value, list) else {} if isinstance(value, dict) else None)
+        for key, value in summary.items()
+    }
+    return {**blank, "covered": False, "reason": reason, "coverage": summary["coverage"]}
 
 
 def _context_of(
@@ -216,6 +233,8 @@ def _context_of(
     """APR summary, facility counts, Huella Local presence and projects of one commune."""
     return {
         "apr": {
+            "covered": True,
+            "reason": None,
             "systems": len(apr),
             "beneficiaries": float(apr["beneficiaries"].sum()) if len(apr) else 0.0,
             "connections": float(apr["connections"].sum()) if len(apr) else 0.0,
@@ -229,6 +248,8 @@ def _context_of(
             "interventions": sorted(set(huella["intervention"])),
         },
         "projects": {
+            "covered": True,
+            "reason": None,
             "total": len(projects),
             "investment_clp": float(pd.to_numeric(projects["total_investment_clp"]).sum()),
             "items": records(projects.drop(columns=["cut"])),

@@ -113,12 +113,33 @@ def profile_of(
         else None
     )
     scored = scored_profile(store, caches, run, code) if run else {}
-    profile["indicators"] = scored.get("indicators", [])
+    profile["indicators"] = with_missing_reasons(scored.get("indicators", []), own)
     profile["scores"] = scored.get("scores", [])
     profile["explanation"] = scored.get("explanation")
     for part in ("apr", "facilities", "huella_local", "projects"):
         profile[part] = own[part]
     return profile
+
+
+#: Context part of a profile holding each layer's coverage, by the layer's store table.
+LAYER_PARTS = {"apr_systems": "apr", "project_sites": "projects"}
+
+
+def with_missing_reasons(items: list[dict[str, Any]], own: dict[str, Any]) -> list[dict[str, Any]]:
+    """Indicator items of a profile, each missing value with the reason it is missing.
+
+    A value that needs a layer not covering the commune says so (with the layer's coverage);
+    any other missing value is missing in its source. A value is never 0 for lack of data.
+    """
+    layers = {i.id: i.layer for i in load_catalogue().indicators}
+    answered = []
+    for item in items:
+        reason = None
+        if item.get("value") is None:
+            part = own.get(LAYER_PARTS.get(layers.get(item["id"]) or "", ""), {})
+            reason = part.get("reason") or f"sin dato en la fuente ({item.get('source')})"
+        answered.append({**item, "missing_reason": reason})
+    return answered
 
 
 def communes_context(store: Store, caches: Caches, state: str) -> dict[str, dict[str, Any]]:

@@ -17,6 +17,7 @@ window.geogaps = window.geogaps || {};
  */
 window.geogaps.panel = function (context) {
   var config = context.config, state = context.state, map = context.map, helpers = context.helpers;
+  var labels = config.labels;
   var layersByCut = context.layersByCut, namesByCut = context.namesByCut;
   var restyle = context.restyle;
   var el = helpers.el, clear = helpers.clear, byId = helpers.byId, checked = helpers.checked;
@@ -100,7 +101,10 @@ window.geogaps.panel = function (context) {
       indicators.forEach(function (item) {
         var tr = el("tr");
         tr.appendChild(el("td", {}, item.label || item.id));
-        tr.appendChild(el("td", { "class": "num" }, formatValue(item.value, item.unit)));
+        // A missing value says why (the layer does not cover the commune, or the source lacks it).
+        var valueCell = el("td", { "class": "num" }, formatValue(item.value, item.unit));
+        if (item.missing_reason) valueCell.setAttribute("title", item.missing_reason);
+        tr.appendChild(valueCell);
         var median = medians[item.id] || {};
         tr.appendChild(el("td", { "class": "num" }, formatValue(median.regional_median, item.unit)));
         tr.appendChild(el("td", { "class": "num" }, formatValue(median.national_median, item.unit)));
@@ -109,7 +113,19 @@ window.geogaps.panel = function (context) {
       box.appendChild(el("h3", {}, "Indicadores"));
       box.appendChild(table);
     }
-    var projects = (profile.projects && profile.projects.items) || [];
+    var apr = profile.apr || {};
+    if (apr.reason && (state.challenge === config.composite_id || state.challenge === "agua")) {
+      box.appendChild(el("h3", {}, "Agua potable rural (APR)"));
+      box.appendChild(el("p", { "class": "geogaps-small geogaps-missing" }, apr.reason));
+    }
+    var projectPart = profile.projects || {};
+    var projects = projectPart.items || [];
+    if (projectPart.reason) {
+      // The projects layer does not cover the commune: no count, not "0".
+      box.appendChild(el("h3", {}, "Proyectos: " + labels.missing));
+      box.appendChild(el("p", { "class": "geogaps-small geogaps-missing" }, projectPart.reason));
+      return;
+    }
     box.appendChild(el("h3", {}, "Proyectos (" + formatInteger(projects.length) + ")"));
     if (projects.length) {
       var list = el("ul");
