@@ -250,10 +250,14 @@ class Catalogue(BaseModel):
         for challenge in self.challenges:
             if not any(i.weight > 0 for i in self.indicators_of(challenge.id)):
                 raise ValueError(
-                    f"El desafío {challenge.id!r} no tiene ningún indicador con peso positivo"
+                    f"Asigne peso a al menos un indicador de «{challenge.label}»: todos sus "
+                    "indicadores tienen peso 0 (ninguno con peso positivo)"
                 )
         if not any(challenge.weight > 0 for challenge in self.challenges):
-            raise ValueError("Ningún desafío tiene peso positivo en el compuesto")
+            raise ValueError(
+                "Asigne peso a al menos un desafío: todos tienen peso 0 en el compuesto "
+                "(ninguno con peso positivo)"
+            )
         _require_unique([typology.id for typology in self.typologies], "tipología")
         named = {typology.id for typology in self.typologies}
         if named and named != set(PROJECT_TYPOLOGIES):

@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngImageFile
 
-from analysis import ScoringParameters
+from analysis import ScoringParameters, load_catalogue
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from tests.test_browser import LoopbackServer, browser, offline_page  # noqa: F401 - fixture
@@ -207,6 +207,14 @@ def test_every_surface_gives_one_answer_per_view(browser, server):  # noqa: F811
         page.goto(address)
         page.wait_for_selector("body[data-map-ready]")
         _compare_view(page, server.url, region, weights)
+    # Weights that leave nothing to score: the page says what to do, in one Spanish sentence.
+    water = [indicator.id for indicator in load_catalogue().indicators_of("agua")]
+    for zeroed in (water[:2], water):
+        page.goto(f"{server.url}/mapa?desafio=agua&pesos=" + ",".join(f"{i}:0" for i in zeroed))
+        page.wait_for_selector("body[data-scores-error]", state="attached")
+        status = page.text_content("#geogaps-status") or ""
+        assert "Asigne peso a al menos un indicador" in status, status
+        assert "pydantic" not in status and "[{" not in status and "Value error" not in status
     page.close()
     coquimbo = sorted(_api_rows(server.url, "04", None))[:4]
     _compare_profiles(server.url, [*coquimbo, "05404"])

@@ -177,8 +177,8 @@ def gaps(
     rows = with_view([dict(row) for row in rows], region=region, within_region=region is not None)
     if rows and all(row.get("score") is None for row in rows):
         raise BadParameterError(
-            "con estos pesos ninguna comuna tiene puntaje: asigne peso a al menos un indicador "
-            "con datos en el ámbito pedido"
+            "Asigne peso a al menos un indicador con datos en el ámbito pedido: con estos pesos "
+            "ninguna comuna tiene puntaje"
         )
     total = len(rows)
     return {
