@@ -102,8 +102,10 @@ def test_offline_export_embeds_leaflet_and_needs_no_other_host(national_postgis,
     assert by_cut["04305"]["name"] == "Río Hurtado"
     scored = national_run.result.scores
     agua = scored[(scored["challenge"] == "agua") & scored["cut"].str.startswith("04")]
-    for cut, tier in zip(agua["cut"], agua["tier"], strict=True):
+    # A regional map follows the regional view: the region's tiers, as on /mapa.
+    for cut, tier in zip(agua["cut"], agua["tier_region"], strict=True):
         assert by_cut[cut]["colour"] == tier_colour(tier)
+    assert all(" de 15" in properties["lugar"] for properties in by_cut.values())
 
 
 @pytest.mark.postgis
