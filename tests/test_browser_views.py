@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -20,10 +19,12 @@ import pytest
 from PIL import Image
 from PIL.PngImagePlugin import PngImageFile
 
-from analysis import ScoringParameters, load_catalogue
-from geo_service.services.runs import run_scoring
-from geo_service.settings import Settings
-from tests.test_browser import LoopbackServer, browser, offline_page  # noqa: F401 - fixture
+from analysis import load_catalogue
+from tests.test_browser import (  # noqa: F401 - fixtures
+    browser,
+    national_server,
+    offline_page,
+)
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -31,14 +32,6 @@ WEIGHTS = "agua_fuente_precaria:3"
 #: (region, weights) of the four views walked.
 VIEWS = ((None, None), ("04", None), (None, WEIGHTS), ("04", WEIGHTS))
 PANEL_COMMUNES = 3
-
-
-@pytest.fixture(scope="module")
-def server(national_postgis) -> Iterator[LoopbackServer]:
-    run_scoring(national_postgis, ScoringParameters(draws=20, seed=11))
-    url = national_postgis.engine.url.render_as_string(hide_password=False)
-    with LoopbackServer(Settings(database_url=url)) as running:
-        yield running
 
 
 def _query(region: str | None, weights: str | None) -> dict[str, str]:
@@ -195,27 +188,29 @@ def _compare_profiles(base: str, cuts: list[str]) -> None:
         assert national[cut]["view"]["certainty_label"] in page
 
 
-def test_every_surface_gives_one_answer_per_view(browser, server):  # noqa: F811 - fixture
+def test_every_surface_gives_one_answer_per_view(browser, national_server):  # noqa: F811
     outside: list[str] = []
     page = offline_page(browser, outside, viewport={"width": 1366, "height": 900})
     for region, weights in VIEWS:
-        address = f"{server.url}/mapa?desafio=agua"
+        address = f"{national_server.url}/mapa?desafio=agua"
         if region:
             address += f"&region={region}"
         if weights:
             address += f"&pesos={weights}"
         page.goto(address)
         page.wait_for_selector("body[data-map-ready]")
-        _compare_view(page, server.url, region, weights)
+        _compare_view(page, national_server.url, region, weights)
     # Weights that leave nothing to score: the page says what to do, in one Spanish sentence.
     water = [indicator.id for indicator in load_catalogue().indicators_of("agua")]
     for zeroed in (water[:2], water):
-        page.goto(f"{server.url}/mapa?desafio=agua&pesos=" + ",".join(f"{i}:0" for i in zeroed))
+        page.goto(
+            f"{national_server.url}/mapa?desafio=agua&pesos=" + ",".join(f"{i}:0" for i in zeroed)
+        )
         page.wait_for_selector("body[data-scores-error]", state="attached")
         status = page.text_content("#geogaps-status") or ""
         assert "Asigne peso a al menos un indicador" in status, status
         assert "pydantic" not in status and "[{" not in status and "Value error" not in status
     page.close()
-    coquimbo = sorted(_api_rows(server.url, "04", None))[:4]
-    _compare_profiles(server.url, [*coquimbo, "05404"])
+    coquimbo = sorted(_api_rows(national_server.url, "04", None))[:4]
+    _compare_profiles(national_server.url, [*coquimbo, "05404"])
     assert outside == []
