@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from analysis.formatting import format_interval, format_share, rank_of
+from analysis.wording import NO_DATA_TIER
 from domain.labels import MISSING, NO_RANK
 
 #: A commune in tier 1 in fewer than this share of the simulations, or outside it but in tier 1
@@ -118,7 +119,9 @@ def view_answer(
         ("3 de 15", "1 de 345 (empate)"), ``tier``, ``tier_label``, ``interval_low``,
         ``interval_high``, ``interval_label``, ``top_tier_share``, ``top_tier_label``,
         ``certainty`` ("firme" / "incierto" / None) and ``certainty_label``,
-        ``national_place_label`` (a place or why there is none), ``rescaled`` and ``note``.
+        ``national_place_label`` (a place or why there is none), ``coverage_label`` ("cubre
+        60 % del peso": the share of the weight of the indicators entering the scope),
+        ``rescaled`` and ``note``.
     """
     regional_columns = region is not None and not within_region
     suffix = "_region" if regional_columns else ""
@@ -152,7 +155,8 @@ def view_answer(
         "tie": tie,
         "place_label": place_label,
         "tier": None if tier is None else int(tier),
-        "tier_label": label or "Sin tramo",
+        # No tier is missing data, never a low priority.
+        "tier_label": label or NO_DATA_TIER,
         "interval_low": low,
         "interval_high": high,
         "interval_label": format_interval(low, high),
@@ -161,6 +165,7 @@ def view_answer(
         "certainty": certainty,
         "certainty_label": certainty_label,
         "national_place_label": national_place_label,
+        "coverage_label": f"cubre {format_share(_number(row.get('coverage')))} del peso",
         "rescaled": within_region and region is not None,
         "note": RESCALED_NOTE if within_region and region is not None else None,
     }

@@ -92,7 +92,7 @@ def no_score_sentence(available: int, total: int, coverage: float, min_coverage:
     """Explain why a score was not computed: missing data, not a small gap."""
     return (
         f"Sin puntaje por falta de datos (no es una brecha baja): hay datos para {available} "
-        f"de {total} indicadores (cobertura {format_share(coverage)}, mínimo "
+        f"de {total} indicadores, que cubren el {format_share(coverage)} del peso (mínimo "
         f"{format_share(min_coverage)})."
     )
 

@@ -172,6 +172,7 @@ def _compare_view(page, base: str, region: str | None, weights: str | None) -> N
         else:
             assert "Certeza" not in facts
         assert ("Nota" in facts) == rescaled
+        assert facts["Cobertura"].startswith(view["coverage_label"])
 
 
 def _compare_profiles(base: str, cuts: list[str]) -> None:

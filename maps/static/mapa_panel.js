@@ -22,7 +22,6 @@ window.geogaps.panel = function (context) {
   var restyle = context.restyle;
   var el = helpers.el, clear = helpers.clear, byId = helpers.byId, checked = helpers.checked;
   var formatNumber = helpers.formatNumber, formatInteger = helpers.formatInteger;
-  var formatShare = helpers.formatShare;
   var formatValue = helpers.formatValue;
   var challengeLabel = helpers.challengeLabel, regionName = helpers.regionName;
 
@@ -81,7 +80,7 @@ window.geogaps.panel = function (context) {
     } else {
       fact("Incertidumbre", "no calculada con pesos modificados");
     }
-    fact("Cobertura", formatShare(row.coverage) + " del peso de los indicadores");
+    fact("Cobertura", view.coverage_label + " de los indicadores que entran en el ámbito");
     if (view.note) fact("Nota", view.note);
     box.appendChild(facts);
     if (row.explanation) box.appendChild(el("p", { "class": "geogaps-drivers" }, row.explanation));
