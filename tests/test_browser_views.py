@@ -129,6 +129,7 @@ def _compare_view(page, base: str, region: str | None, weights: str | None) -> N
     for label in {v["tier_label"] for v in views.values() if v["tier"] is not None}:
         assert label in legend, (where, label)
     assert ("dentro de la región" in legend) == bool(region)
+    assert ("re-escalados" in legend) == rescaled
     # The CSV: same rows, same place, tier, interval, share and certainty.
     rows = _csv_rows(base, region, weights)
     assert set(rows) == set(views), where

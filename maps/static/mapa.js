@@ -249,6 +249,8 @@
     // /gaps with a region scores within the region: its ranks and tiers are regional.
     var tiersScope = state.region ? "tramos y lugares dentro de la región" : "tramos y lugares nacionales";
     box.appendChild(el("p", {}, "Ámbito: " + scope + " (" + tiersScope + ")"));
+    var rescaledNote = viewOf(state.rows[0]).note;
+    if (rescaledNote) box.appendChild(el("p", { "class": "geogaps-small" }, rescaledNote + "."));
     var tiers = {};
     state.rows.forEach(function (row) {
       var view = viewOf(row);
