@@ -74,6 +74,7 @@ __all__ = [
     "rank_uncertainty",
     "ranked_table",
     "scope_indicators",
+    "scope_notes",
     "score_communes",
     "scored_model",
     "with_parameter_weights",
@@ -168,6 +169,18 @@ def scored_model(
     model = index_model(raw, catalogue, params)
     point = point_estimate(model, params)
     return ScoredModel(raw, catalogue, _with_eligibility(model, point.eligible), point)
+
+
+def scope_notes(
+    raw_indicators: pd.DataFrame, params: ScoringParameters, catalogue: Catalogue
+) -> pd.DataFrame:
+    """The notes of a scope's scores (indicators left out by the comparability rule), cheaply.
+
+    The same ``notes`` table :func:`score_communes` returns, without normalising or scoring:
+    what a live answer (``/gaps``) says beside its rows. ``catalogue`` carries the weights.
+    """
+    raw = scope_indicators(raw_indicators, catalogue, params.region)
+    return notes_table(index_model(raw, catalogue, params), catalogue, len(raw))
 
 
 def _unpack(scored: ScoredModel) -> tuple[pd.DataFrame, IndexModel, PointEstimate]:

@@ -130,6 +130,8 @@ def _compare_view(page, base: str, region: str | None, weights: str | None) -> N
         assert label in legend, (where, label)
     assert ("dentro de la región" in legend) == bool(region)
     assert ("re-escalados" in legend) == rescaled
+    # The APR layer covers 2 of 345 communes: its indicators are out of every scope, and said.
+    assert "quedan fuera del puntaje de este ámbito" in legend, legend
     # The CSV: same rows, same place, tier, interval, share and certainty.
     rows = _csv_rows(base, region, weights)
     assert set(rows) == set(views), where

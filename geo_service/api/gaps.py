@@ -17,6 +17,7 @@ from analysis import (
     load_catalogue,
     score_communes,
 )
+from analysis.scoring import scope_notes, with_parameter_weights
 from analysis.view import with_view
 from geo_service import __version__
 from geo_service.api.deps import (
@@ -181,6 +182,10 @@ def gaps(
             "ninguna comuna tiene puntaje"
         )
     total = len(rows)
+    inputs_raw = analysis_inputs(store, caches, state)[1]
+    notes = scope_notes(inputs_raw, parameters, with_parameter_weights(catalogue, parameters))
+    if challenge is not None:
+        notes = notes[notes["challenge"] == challenge]
     return {
         "parameters": {
             "region": region,
@@ -192,6 +197,8 @@ def gaps(
             "draws": 0,
         },
         "cached": was_cached,
+        # Indicators the comparability rule leaves out of this scope, said once per challenge.
+        "notes": dict(zip(notes["challenge"], notes["note"], strict=True)),
         **page_links(request, total, limit, offset),
         "scores": rows[offset : offset + limit],
     }

@@ -28,6 +28,7 @@ from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
 from geo_service.services.rows import records, score_rows
 from geo_service.services.serving import resolve_run, run_result, run_stats, run_ties
+from layers.runs import RunRecord
 from layers.stores import Store
 
 router = APIRouter(tags=["corridas y puntajes"])
@@ -113,7 +114,24 @@ def scores(
     rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
     ties = run_ties(store, caches, run)[region is not None]
     with_view(rows, region=region, within_region=False, ties=ties)
-    return {"run": run.summary(), **page_links(request, total, limit, offset), "scores": rows}
+    return {
+        "run": run.summary(),
+        **page_links(request, total, limit, offset),
+        "notes": run_notes(store, caches, run, challenge),
+        "scores": rows,
+    }
+
+
+def run_notes(
+    store: Store, caches: Caches, run: RunRecord, challenge: str | None
+) -> dict[str, str]:
+    """The run's notes (indicators left out of its scope), per challenge."""
+    notes = run_result(store, caches, run).notes
+    if notes.empty:
+        return {}
+    if challenge is not None:
+        notes = notes[notes["challenge"] == challenge]
+    return {str(c): str(n) for c, n in zip(notes["challenge"], notes["note"], strict=True)}
 
 
 ExportFormat = Literal["csv", "geojson", "gpkg"]

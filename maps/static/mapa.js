@@ -213,6 +213,7 @@
     }).then(function (body) {
       if (request !== state.request) return; // a newer request superseded this one
       if (body.run) state.run = Object.assign({}, config.run, body.run);
+      state.notes = body.notes || {};
       state.rows = (body.scores || []).filter(function (row) { return row.challenge === state.challenge; });
       state.rows.sort(function (a, b) {
         var ra = viewRank(a), rb = viewRank(b);
@@ -249,6 +250,11 @@
     // /gaps with a region scores within the region: its ranks and tiers are regional.
     var tiersScope = state.region ? "tramos y lugares dentro de la región" : "tramos y lugares nacionales";
     box.appendChild(el("p", {}, "Ámbito: " + scope + " (" + tiersScope + ")"));
+    // Indicators the comparability rule leaves out of this scope, as the API says it.
+    Object.keys(state.notes || {}).forEach(function (challenge) {
+      if (challenge !== state.challenge && state.challenge !== config.composite_id) return;
+      box.appendChild(el("p", { "class": "geogaps-small geogaps-scope-note" }, state.notes[challenge]));
+    });
     var rescaledNote = viewOf(state.rows[0]).note;
     if (rescaledNote) box.appendChild(el("p", { "class": "geogaps-small" }, rescaledNote + "."));
     var tiers = {};
