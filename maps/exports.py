@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -62,7 +63,9 @@ def place_text(view: dict[str, Any]) -> str:
     return f"{text} ({TIE})" if view["tie"] else text
 
 
-def priority_csv(rows: Sequence[dict[str, Any]], region_names: dict[str, str]) -> bytes:
+def priority_csv(
+    rows: Sequence[dict[str, Any]], region_names: dict[str, str], notes: Sequence[str] = ()
+) -> bytes:
     """The priority table of a view for a Spanish-locale Excel: UTF-8 with BOM, ``;``.
 
     Parameters
@@ -73,6 +76,9 @@ def priority_csv(rows: Sequence[dict[str, Any]], region_names: dict[str, str]) -
         (regional in a regional view), as on the map.
     region_names
         Region code → name.
+    notes
+        The scope's notes (indicators left out of it), written in every row's "Nota" so a
+        row read alone still says what its score rests on.
 
     Returns
     -------
@@ -98,7 +104,7 @@ def priority_csv(rows: Sequence[dict[str, Any]], region_names: dict[str, str]) -
                 view["certainty_label"],
                 format_share(row.get("coverage")),
                 row.get("explanation") or "",
-                view["note"] or "",
+                " ".join(filter(None, [view["note"] and f"{view['note']}.", *notes])),
             ]
         )
     return sink.getvalue().encode("utf-8-sig")
@@ -122,6 +128,7 @@ def map_png(
     title: str,
     subtitle: str,
     region: str | None,
+    notes: Sequence[str] = (),
 ) -> bytes:
     """A static map of one challenge: communes by tier, unstable ones hatched, with a legend.
 
@@ -136,6 +143,8 @@ def map_png(
         Spanish heading lines (challenge and scope; run and data years).
     region
         Only this region's communes, or None for continental Chile.
+    notes
+        The scope's notes (indicators left out of it), printed under the map.
 
     Returns
     -------
@@ -177,6 +186,9 @@ def map_png(
         )
     )
     axes.legend(handles=handles, loc="lower right", fontsize=7, frameon=True)
+    if notes:
+        figure.text(0.02, 0.0, "\n".join(textwrap.wrap(" ".join(notes), 110)), fontsize=6,
+                    va="top", ha="left", color="#333333")  # fmt: skip
     sink = io.BytesIO()
     # The title and the legend's data travel in the PNG's text chunks, so a reader (or a test)
     # can check the image shows the view without reading pixels.

@@ -146,6 +146,7 @@ def _compare_view(page, base: str, region: str | None, weights: str | None) -> N
             str(view["place"]) if view["place"] is not None else "sin"
         )
         assert ("re-escalados" in line["Nota"]) == rescaled
+        assert "quedan fuera del puntaje de este ámbito" in line["Nota"]
     if rescaled:
         assert all(
             line["Lugar nacional"].startswith("sin lugar nacional") for line in rows.values()

@@ -38,8 +38,8 @@ def view_rows(
     challenge: str,
     region: str | None,
     weights: str | None,
-) -> list[dict[str, Any]]:
-    """Score rows of the page's current view, from the same API functions the page calls."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Score rows and scope notes of the page's view, from the API functions the page calls."""
     if weights:
         body = gaps_api.gaps(
             request,
@@ -60,7 +60,7 @@ def view_rows(
             limit=MAX_PAGE, offset=0,
         )  # fmt: skip
     rows: list[dict[str, Any]] = body["scores"]
-    return rows
+    return rows, [str(note) for note in body.get("notes", {}).values()]
 
 
 @router.get(
@@ -81,11 +81,11 @@ def priorities_csv(
     weights: WeightsQuery = None,
 ) -> Response:
     """The priority table of the map's view as a CSV download."""
-    rows = view_rows(request, store, caches, challenge, region, weights)
+    rows, notes = view_rows(request, store, caches, challenge, region, weights)
     names = {r["code"]: r["name"] for r in region_list(store, caches)}
     filename = f"prioridades_{challenge}_{region or 'nacional'}.csv"
     return Response(
-        priority_csv(rows, names),
+        priority_csv(rows, names, notes),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -116,7 +116,7 @@ def map_png_route(
             f"desafío desconocido {challenge!r}; use {', '.join(catalogue.score_ids)}"
         )
     run = resolve_run(store, None, caches=caches)  # 404 naming what to do when none is stored
-    rows = view_rows(request, store, caches, challenge, region, weights)
+    rows, notes = view_rows(request, store, caches, challenge, region, weights)
     names = {r["code"]: r["name"] for r in region_list(store, caches)}
     scope = f"Región {names.get(region, region)}" if region else "Chile continental"
     tiers = "Tramos regionales" if region else "Tramos nacionales"
@@ -134,6 +134,7 @@ def map_png_route(
             title=f"{catalogue.label_of(challenge)} · {scope}",
             subtitle=f"{tiers}{rescaled} · {source}",
             region=region,
+            notes=notes,
         )
 
     key = ("png", run.run_id, challenge, region or "", weights or "")
