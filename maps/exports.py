@@ -181,7 +181,7 @@ def map_png(
             facecolor="white",
             edgecolor="#333333",
             hatch="////",
-            label=f"Prioridad inestable (tramo 1 en {format_share(1 - UNSTABLE_SHARE)}–"
+            label=f"Prioridad incierta (tramo 1 en {format_share(1 - UNSTABLE_SHARE)}–"
             f"{format_share(UNSTABLE_SHARE)} de las simulaciones)",
         )
     )
