@@ -37,8 +37,7 @@ NO_SIMULATIONS: Final = "sin simulaciones"
 TIE: Final = "empate"
 #: Why a view computed within a region has no national place.
 NO_NATIONAL_PLACE: Final = (
-    "sin lugar nacional: con pesos propios en una región los puntajes se calculan sólo entre "
-    "las comunas de la región"
+    "sin lugar nacional: en esta vista los puntajes se calculan sólo entre las comunas de la región"
 )
 #: What a view re-scaled within its region says.
 RESCALED_NOTE: Final = (

@@ -102,3 +102,17 @@ def test_scores_say_which_indicators_are_left_out_of_the_scope(client):
     assert "2 de 345 comunas" in stored["agua"]
     live = client.get("/gaps", params={"challenge": "agua", "region": "04"}).json()["notes"]
     assert "0 de 15 comunas" in live["agua"] or "ninguna comuna del ámbito" in live["agua"]
+
+
+def test_a_regional_run_answers_in_its_region_without_a_national_place(client, national_postgis):
+    # Not a missing value but its cousin: a place that does not exist is not invented either.
+    regional = run_scoring(national_postgis, ScoringParameters(region="04", draws=10, seed=3))
+    rows = client.get(
+        "/scores", params={"challenge": "agua", "run_id": regional.run["run_id"], "limit": 100}
+    ).json()["scores"]
+    assert len(rows) == 15
+    for row in rows:
+        view = row["view"]
+        assert view["scope"] == "regional" and view["rescaled"]
+        assert view["place_label"].endswith(" de 15") or view["place"] is None
+        assert view["national_place_label"].startswith("sin lugar nacional")

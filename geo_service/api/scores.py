@@ -28,7 +28,7 @@ from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
 from geo_service.services.rows import records, score_rows
 from geo_service.services.serving import resolve_run, run_result, run_stats, run_ties
-from layers.runs import RunRecord
+from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
 router = APIRouter(tags=["corridas y puntajes"])
@@ -112,14 +112,27 @@ def scores(
         order=["challenge", "rank", "cut"],
     )
     rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
-    ties = run_ties(store, caches, run)[region is not None]
-    with_view(rows, region=region, within_region=False, ties=ties)
+    answer_views(store, caches, run, region, rows)
     return {
         "run": run.summary(),
         **page_links(request, total, limit, offset),
         "notes": run_notes(store, caches, run, challenge),
         "scores": rows,
     }
+
+
+def answer_views(
+    store: Store, caches: Caches, run: RunRecord, region: str | None, rows: list[dict[str, Any]]
+) -> None:
+    """Write each row's answer in the view (rows changed in place).
+
+    A regional run is scored within its region, so its view is that region, re-scaled there;
+    a national run's view is ``region`` (its regional tiers and places) or the nation.
+    """
+    within = run.scope != NATIONAL_SCOPE
+    view_region = run.scope if within else region
+    ties = run_ties(store, caches, run)[view_region is not None and not within]
+    with_view(rows, region=view_region, within_region=within, ties=ties)
 
 
 def run_notes(
@@ -208,8 +221,7 @@ def priorities(
     )
     frame = frame[frame["rank"].notna()]
     rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
-    ties = run_ties(store, caches, run)[region is not None]
-    with_view(rows, region=region, within_region=False, ties=ties)
+    answer_views(store, caches, run, region, rows)
     for row in rows:
         row["interval_label"] = row["view"]["interval_label"]
     return {"run": run.summary(), "challenge": challenge, "region": region, "priorities": rows}

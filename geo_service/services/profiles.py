@@ -24,7 +24,7 @@ from analysis import ScoringResult, explain_communes
 from analysis.view import place_counts, view_answer
 from geo_service.services.coverage import coverage_of
 from geo_service.services.rows import clean, records, region_counts, score_rows
-from layers.runs import RunRecord
+from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
 #: Name of the run table holding one JSON document per commune (columns ``cut``, ``json``).
@@ -68,12 +68,18 @@ def scored_profiles(
     rows_by_cut: dict[str, list[dict[str, Any]]] = {}
     places = records(result.scores[["challenge", "region_code", "rank", "rank_region"]])
     ties = {regional: place_counts(places, regional=regional) for regional in (False, True)}
+    regional_run = run.scope != NATIONAL_SCOPE
     for row in score_rows(own, run, region_counts(result.scores), run.ranked_counts):
-        # The commune's answer in the national view and in its region's view of this run.
+        # The commune's answer in the national view and in its region's view of this run; a
+        # regional run is scored within its region, so both are that regional view.
         row["view_region"] = view_answer(
-            row, region=row["region_code"], within_region=False, ties=ties[True]
+            row, region=row["region_code"], within_region=regional_run, ties=ties[not regional_run]
         )
-        row["view"] = view_answer(row, region=None, within_region=False, ties=ties[False])
+        row["view"] = (
+            row["view_region"]
+            if regional_run
+            else view_answer(row, region=None, within_region=False, ties=ties[False])
+        )
         rows_by_cut.setdefault(str(row["cut"]), []).append(row)
     clusters = _by_cut_and_challenge(result.clusters, wanted)
     groups = _by_cut_and_challenge(result.groups, wanted)
