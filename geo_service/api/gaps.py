@@ -95,7 +95,9 @@ def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]
     "Carlo (el mapa los usa para re-ponderar en vivo). `weights` es una lista `clave:peso` de "
     "desafíos o indicadores del catálogo (422 nombra una clave desconocida). Las respuestas se "
     "guardan en caché por parámetros y estado de los datos. Las filas tienen la forma de "
-    "`/scores`, sin los campos Monte Carlo.",
+    "`/scores`, sin los campos Monte Carlo, con su `view` (con `region`, los puntajes se "
+    "re-escalan dentro de la región: `rescaled` y sin lugar nacional) y `notes` (indicadores "
+    "fuera del ámbito por la regla de comparabilidad).",
     responses={
         200: {
             "content": {

@@ -54,7 +54,12 @@ ChallengeQuery = Annotated[
     description="Puntajes de brecha de una corrida (por omisión, la nacional más reciente), "
     "ordenados por desafío y rango. `region` filtra las filas de la corrida nacional; cada fila "
     "trae el nombre de la comuna, el rango nacional y el regional («3 de 15»), el intervalo "
-    "5–95 % y la explicación. La respuesta dice de qué corrida viene.",
+    "5–95 % y la explicación. La respuesta dice de qué corrida viene. Cada fila trae `view`: "
+    "la respuesta de la comuna en la vista pedida (con `region`, tramo, lugar, intervalo y "
+    "tramo 1 de la región; `tie` y «(empate)» si comparte el lugar; `certainty` «firme» o "
+    "«incierto»; `coverage_label`, la parte del peso cubierta), la misma que muestran el mapa, "
+    "el CSV, el PNG y el perfil. `notes` dice qué indicadores quedan fuera del ámbito por la "
+    "regla de comparabilidad.",
     responses={
         200: {
             "content": {
