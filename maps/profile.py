@@ -154,6 +154,7 @@ def profile_page(
         indicators.append(
             {
                 "label": item["label"],
+                "missing_reason": item.get("missing_reason"),
                 "challenge": catalogue.label_of(item["challenge"]),
                 "source": item.get("source") or "",
                 "year": item.get("year"),

@@ -74,6 +74,8 @@ def test_the_printable_profile_says_sin_dato_not_zero(client):
     page = client.get(f"/comunas/{CANELA}").text
     assert "0 sistemas" not in page and "Sin dato: la capa APR no cubre esta comuna" in page
     assert "Proyectos (0)" not in page
+    # The APR section and each APR indicator say why their value is missing.
+    assert page.count("la capa APR no cubre esta comuna") >= 3
 
 
 def test_map_layers_say_what_they_cover_and_drop_artefact_travel_times(client):
