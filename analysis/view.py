@@ -93,7 +93,6 @@ def view_answer(
     region: str | None,
     within_region: bool,
     ties: Mapping[PlaceKey, int],
-    tier_label_of: Mapping[int, str] | None = None,
 ) -> dict[str, Any]:
     """The answer of one commune in one view, the same on every surface.
 
@@ -108,8 +107,6 @@ def view_answer(
     ties
         :func:`place_counts` of every row of the view's scope (regional counts for a regional
         view of a national run, scope counts otherwise).
-    tier_label_of
-        Tier → label, for rows that carry a tier but no label.
 
     Returns
     -------
@@ -128,8 +125,6 @@ def view_answer(
     total = row.get("region_total") if region is not None else row.get("national_total")
     tier = _number(row.get(f"tier{suffix}"))
     label = row.get(f"tier_label{suffix}") if tier is not None else None
-    if tier is not None and not label and tier_label_of:
-        label = tier_label_of.get(int(tier))
     low = _number(row.get(f"rank_p05{suffix}"))
     high = _number(row.get(f"rank_p95{suffix}"))
     share = _number(row.get(f"top_tier_share{suffix}"))
@@ -139,10 +134,10 @@ def view_answer(
     place_label = rank_of(place, int(total)) if place is not None and total else NO_RANK
     if tie:
         place_label = f"{place_label} ({TIE})"
-    if share is None:
-        certainty, certainty_label = None, NO_SIMULATIONS
-    elif tier is None:
+    if tier is None:
         certainty, certainty_label = None, MISSING
+    elif share is None:
+        certainty, certainty_label = None, NO_SIMULATIONS
     else:
         certainty = UNCERTAIN if is_unstable(tier, share) else FIRM
         certainty_label = certainty
