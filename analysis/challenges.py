@@ -86,6 +86,12 @@ class Indicator(BaseModel):
         (lower, upper) of an estimate; the uncertainty analysis samples the value within it.
     notes : str or None
         Caveats shown in the methodology and explanations.
+    layer : str or None
+        Point layer (store table) the value needs: where that layer does not cover a commune
+        the value does not exist ("sin dato", with the layer's coverage as the reason).
+    min_scope_share : float or None
+        Share of a scope's communes that must have a value for the indicator to enter that
+        scope's scores; the catalogue's ``settings.min_indicator_share`` when omitted.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -105,6 +111,8 @@ class Indicator(BaseModel):
     variable: str | None = None
     interval: tuple[str, str] | None = None
     notes: str | None = None
+    layer: str | None = None
+    min_scope_share: float | None = Field(default=None, ge=0.0, le=1.0)
 
     @field_validator("direction", mode="before")
     @classmethod
@@ -183,6 +191,9 @@ class CatalogueSettings(BaseModel):
     apr_deficient_statuses: tuple[str, ...] = ("Insuficiente",)
     rural_points_per_commune: int = Field(default=100, ge=1, le=10_000)
     rural_min_area_km2: float = Field(default=1.0, ge=0.0)
+    #: An indicator with values for less than this share of a scope's communes is left out
+    #: of that scope's scores (each indicator may set its own ``min_scope_share``).
+    min_indicator_share: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class Catalogue(BaseModel):
@@ -239,10 +250,14 @@ class Catalogue(BaseModel):
         for challenge in self.challenges:
             if not any(i.weight > 0 for i in self.indicators_of(challenge.id)):
                 raise ValueError(
-                    f"El desafío {challenge.id!r} no tiene ningún indicador con peso positivo"
+                    f"Asigne peso a al menos un indicador de «{challenge.label}»: todos sus "
+                    "indicadores tienen peso 0 (ninguno con peso positivo)"
                 )
         if not any(challenge.weight > 0 for challenge in self.challenges):
-            raise ValueError("Ningún desafío tiene peso positivo en el compuesto")
+            raise ValueError(
+                "Asigne peso a al menos un desafío: todos tienen peso 0 en el compuesto "
+                "(ninguno con peso positivo)"
+            )
         _require_unique([typology.id for typology in self.typologies], "tipología")
         named = {typology.id for typology in self.typologies}
         if named and named != set(PROJECT_TYPOLOGIES):

@@ -304,8 +304,8 @@ class _Lookups:
         available = int(row["indicators_available"])
         total = int(row["indicators_total"])
         coverage = (
-            f"Cobertura de indicadores: {format_share(_number(row['coverage']))} del peso "
-            f"({available} de {total})."
+            f"Cobertura: cubre el {format_share(_number(row['coverage']))} del peso de los "
+            f"indicadores que entran en el ámbito ({available} de {total} con dato)."
         )
         if math.isnan(_number(row["score"])):
             return [f"  {row['explanation']}", f"  {coverage}"]

@@ -74,6 +74,7 @@ __all__ = [
     "rank_uncertainty",
     "ranked_table",
     "scope_indicators",
+    "scope_notes",
     "score_communes",
     "scored_model",
     "with_parameter_weights",
@@ -170,6 +171,18 @@ def scored_model(
     return ScoredModel(raw, catalogue, _with_eligibility(model, point.eligible), point)
 
 
+def scope_notes(
+    raw_indicators: pd.DataFrame, params: ScoringParameters, catalogue: Catalogue
+) -> pd.DataFrame:
+    """The notes of a scope's scores (indicators left out by the comparability rule), cheaply.
+
+    The same ``notes`` table :func:`score_communes` returns, without normalising or scoring:
+    what a live answer (``/gaps``) says beside its rows. ``catalogue`` carries the weights.
+    """
+    raw = scope_indicators(raw_indicators, catalogue, params.region)
+    return notes_table(index_model(raw, catalogue, params), catalogue, len(raw))
+
+
 def _unpack(scored: ScoredModel) -> tuple[pd.DataFrame, IndexModel, PointEstimate]:
     return scored.raw, scored.model, scored.point
 
@@ -215,7 +228,7 @@ def index_model(raw: pd.DataFrame, catalogue: Catalogue, params: ScoringParamete
     challenge_ids = catalogue.challenge_ids
     values = raw[[i.column for i in indicators]].to_numpy(dtype=float)
     values = np.where(np.isfinite(values), values, np.nan)
-    support = np.isfinite(values).sum(axis=0)
+    unsupported = left_out_indicators(values, catalogue, params)
     estimates = []
     for position, indicator in enumerate(indicators):
         if indicator.interval is None or not all(c in raw for c in indicator.interval):
@@ -238,9 +251,13 @@ def index_model(raw: pd.DataFrame, catalogue: Catalogue, params: ScoringParamete
         values=values,
         higher_is_worse=np.array([i.direction == "higher_is_worse" for i in indicators]),
         skewed=np.array([i.skewed for i in indicators]),
-        unsupported=support < min(params.min_indicator_communes, len(raw)),
+        unsupported=unsupported,
         membership=np.array([challenge_ids.index(i.challenge) for i in indicators], np.int64),
-        indicator_weights=np.array([i.weight for i in indicators], dtype=float),
+        # A left-out indicator weighs nothing in this scope: coverage is a share of the weight
+        # of the indicators that enter, the same for every commune of the ranking.
+        indicator_weights=np.where(
+            unsupported, 0.0, np.array([i.weight for i in indicators], dtype=float)
+        ),
         challenge_weights=np.array([ch.weight for ch in catalogue.challenges], dtype=float),
         targets=np.array([np.nan if i.target is None else i.target for i in indicators], float),
         log_skewed=params.outlier_treatment in ("log", "log_winsorize"),
@@ -250,6 +267,33 @@ def index_model(raw: pd.DataFrame, catalogue: Catalogue, params: ScoringParamete
         geometric_scale=params.geometric_scale,
         winsorise_default=params.outlier_treatment in ("winsorize", "log_winsorize"),
     )
+
+
+def left_out_indicators(
+    values: FloatArray, catalogue: Catalogue, params: ScoringParameters
+) -> npt.NDArray[np.bool_]:
+    """The comparability rule: indicators left out of this scope's scores.
+
+    An indicator enters a scope (the nation, or a region) only when it has values for at
+    least ``min_scope_share`` of the scope's communes (the catalogue's
+    ``settings.min_indicator_share`` unless the indicator sets its own) and for at least
+    ``params.min_indicator_communes`` of them. Otherwise it is left out for every commune of
+    the scope, so all communes of a ranking are scored on the same indicators; the run's
+    notes say which were left out.
+    """
+    communes = values.shape[0]
+    support = np.isfinite(values).sum(axis=0)
+    default = catalogue.settings.min_indicator_share
+    shares = np.array(
+        [default if i.min_scope_share is None else i.min_scope_share for i in catalogue.indicators]
+    )
+    # The tolerance keeps 0.5 of 10 communes at 5, not 6, after floating-point rounding.
+    needed = np.maximum(
+        np.ceil(shares * communes - COVERAGE_TOLERANCE),
+        min(params.min_indicator_communes, communes),
+    )
+    left_out: npt.NDArray[np.bool_] = support < needed
+    return left_out
 
 
 def point_estimate(model: IndexModel, params: ScoringParameters) -> PointEstimate:

@@ -32,15 +32,12 @@ from analysis.wording import (
 )
 
 FloatArray = npt.NDArray[np.float64]
-#: An indicator with data for less than this share of the scope's communes is a gap of its
-#: source (e.g. APR layers loaded for two communes), described once per challenge.
-STRUCTURAL_SHARE = 0.5
 
 
 def structural_columns(model: IndexModel) -> npt.NDArray[np.bool_]:
-    """Indicators whose source covers less than half of the scope, or unused in it."""
-    share = np.isfinite(model.values).mean(axis=0) if len(model.values) else np.zeros(0)
-    return model.unsupported | (share < STRUCTURAL_SHARE)
+    """Indicators left out of the scope by the comparability rule (too few communes with data)."""
+    left_out: npt.NDArray[np.bool_] = model.unsupported
+    return left_out
 
 
 def notes_table(model: IndexModel, catalogue: Catalogue, communes: int) -> pd.DataFrame:
@@ -54,7 +51,12 @@ def notes_table(model: IndexModel, catalogue: Catalogue, communes: int) -> pd.Da
         with_data = int(np.isfinite(model.values[:, columns]).any(axis=1).sum())
         labels = [catalogue.indicators[j].label for j in columns]
         rows.append(
-            {"challenge": challenge_id, "note": structural_gap_note(labels, with_data, communes)}
+            {
+                "challenge": challenge_id,
+                "note": structural_gap_note(
+                    labels, with_data, communes, catalogue.settings.min_indicator_share
+                ),
+            }
         )
     return pd.DataFrame(rows, columns=["challenge", "note"], dtype=object)
 
@@ -230,9 +232,13 @@ def contributions_table(
         [model.indicator_weights[model.membership == c].sum() for c in range(len(challenge_ids))]
     )
     share = model.challenge_weights / model.challenge_weights.sum()
-    nominal_composite = (
-        share[model.membership] * model.indicator_weights / challenge_total[model.membership]
-    )
+    # A challenge whose indicators are all left out of the scope weighs nothing in it.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        nominal_composite = np.where(
+            challenge_total[model.membership] > 0,
+            share[model.membership] * model.indicator_weights / challenge_total[model.membership],
+            0.0,
+        )
     indicators = catalogue.indicators
     blocks = []
     for score_id, effective, nominal in (

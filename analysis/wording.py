@@ -92,25 +92,43 @@ def no_score_sentence(available: int, total: int, coverage: float, min_coverage:
     """Explain why a score was not computed: missing data, not a small gap."""
     return (
         f"Sin puntaje por falta de datos (no es una brecha baja): hay datos para {available} "
-        f"de {total} indicadores (cobertura {format_share(coverage)}, mínimo "
+        f"de {total} indicadores, que cubren el {format_share(coverage)} del peso (mínimo "
         f"{format_share(min_coverage)})."
     )
 
 
-def structural_gap_note(labels: Sequence[str], with_data: int, communes: int) -> str:
-    """Once per challenge: indicators whose source covers only part of the scope."""
-    quoted = [f"«{label}»" for label in labels]
-    verb = "tiene" if len(labels) == 1 else "tienen"
-    if with_data == 0:
-        return (
-            f"{join_spanish(quoted)} no {verb} dato en ninguna comuna del ámbito (fuente no "
-            "cargada o sin cobertura): donde el resto del desafío no alcanza la cobertura "
-            "mínima, la comuna queda sin puntaje, no con brecha baja."
-        )
+def layer_coverage_sentence(layer: str, covered: int, total: int, where: str = "") -> str:
+    """``La capa APR cubre 2 de 345 comunas``: what a layer covers, said wherever it is shown."""
+    return f"{layer} cubre {format_integer(covered)} de {format_integer(total)} comunas{where}"
+
+
+def not_covered_reason(layer: str, covered: int, total: int) -> str:
+    """Why a commune has no value from a layer: the layer does not cover it (it is not a zero)."""
     return (
-        f"{join_spanish(quoted)} sólo {verb} dato en {format_integer(with_data)} de "
-        f"{format_integer(communes)} comunas del ámbito: la fuente no cubre todo el territorio; "
-        "donde falta, el puntaje se calcula con los demás indicadores del desafío."
+        f"sin dato: {layer[0].lower()}{layer[1:]} no cubre esta comuna "
+        f"({layer_coverage_sentence(layer, covered, total)[len(layer) + 1 :]}); no es un cero"
+    )
+
+
+def structural_gap_note(
+    labels: Sequence[str], with_data: int, communes: int, min_share: float
+) -> str:
+    """Once per challenge: indicators the comparability rule leaves out of the scope."""
+    quoted = [f"«{label}»" for label in labels]
+    plural = len(labels) > 1
+    verb = "quedan" if plural else "queda"
+    has = "tienen" if plural else "tiene"
+    found = (
+        f"no {has} dato en ninguna comuna del ámbito (fuente no cargada o sin cobertura)"
+        if with_data == 0
+        else f"sólo {has} dato en {format_integer(with_data)} de {format_integer(communes)} "
+        "comunas del ámbito"
+    )
+    return (
+        f"{join_spanish(quoted)} {verb} fuera del puntaje de este ámbito: {found}, y la regla "
+        f"de comparabilidad pide al menos el {format_share(min_share)} de sus comunas. Así "
+        "todas las comunas del ranking se puntúan con los mismos indicadores; la cobertura de "
+        "cada comuna es la parte del peso de los indicadores que entran."
     )
 
 

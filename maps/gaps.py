@@ -15,6 +15,8 @@ import pandas as pd
 import shapely
 
 from analysis.challenges import Catalogue, load_catalogue
+from analysis.formatting import format_share
+from analysis.view import with_view
 from domain.errors import InvalidInputError
 from domain.labels import MISSING, NO_RANK
 from maps.assets import embed_leaflet
@@ -30,7 +32,7 @@ TOOLTIP_FIELDS = {
     "puntaje": "Puntaje de brecha",
     "lugar": "Lugar (1 = mayor brecha)",
     "tramo": "Prioridad",
-    "cobertura": "Cobertura de indicadores",
+    "cobertura": "Cobertura (parte del peso)",
     "explanation": "Por qué",
 }
 
@@ -54,6 +56,8 @@ def gap_map(
     apr_systems: gpd.GeoDataFrame | None = None,
     facilities: gpd.GeoDataFrame | None = None,
     catalogue: Catalogue | None = None,
+    region: str | None = None,
+    national_total: int | None = None,
 ) -> folium.Map:
     """Build the planners' map of one challenge.
 
@@ -69,6 +73,11 @@ def gap_map(
         Optional point layers, shown as toggleable overlays.
     catalogue
         The run's catalogue, which names the challenge (the packaged one by default).
+    region
+        The view's region: tiers, places and intervals are then the region's, as on the
+        service's map (:mod:`analysis.view`); None for the national view.
+    national_total
+        Communes ranked nationally (for "30 de 345"); those of ``scores`` by default.
 
     Returns
     -------
@@ -84,6 +93,11 @@ def gap_map(
     rows = scores[scores["challenge"] == challenge]
     if rows.empty:
         raise InvalidInputError(f"esta corrida no tiene puntajes del desafío {challenge!r}")
+    views = _views(rows, region, national_total)
+    rows = rows.assign(
+        tier=[views[cut]["tier"] for cut in rows["cut"]],
+        tier_label=[views[cut]["tier_label"] for cut in rows["cut"]],
+    )
     tier_count = int(rows["tier"].max()) if rows["tier"].notna().any() else 1
     shown = communes[communes["cut"].isin(rows["cut"])][["cut", "name", "region_name", "geom"]]
     shown = shown.merge(rows.drop(columns=["name"], errors="ignore"), on="cut", how="left")
@@ -92,9 +106,9 @@ def gap_map(
     shown = shown[shown.geometry.notna() & ~shown.geometry.is_empty]
     shown["colour"] = [tier_colour(t, tier_count) for t in shown["tier"]]
     shown["puntaje"] = shown["score"].map(lambda v: MISSING if pd.isna(v) else f"{v:.3f}")
-    shown["lugar"] = [_rank_text(row) for row in shown.to_dict("records")]
-    shown["cobertura"] = shown["coverage"].map(lambda v: f"{v:.0%}")
-    shown["tramo"] = shown["tier_label"].fillna("Sin tramo")
+    shown["lugar"] = [_rank_text(views[cut]) for cut in shown["cut"]]
+    shown["cobertura"] = shown["coverage"].map(lambda v: f"{format_share(v)} del peso")
+    shown["tramo"] = [views[cut]["tier_label"] for cut in shown["cut"]]
 
     # No web basemap: the file must open offline; outlines and the legend carry the map.
     folium_map = embed_leaflet(folium.Map(tiles=None, control_scale=True))
@@ -134,13 +148,28 @@ def _title(catalogue: Catalogue, challenge: str) -> str:
         return challenge
 
 
-def _rank_text(row: dict[str, Any]) -> str:
-    if pd.isna(row["rank"]):
+def _views(
+    rows: pd.DataFrame, region: str | None, national_total: int | None
+) -> dict[str, dict[str, Any]]:
+    """Each commune's answer in the view (:func:`analysis.view.view_answer`), by CUT."""
+    records = [{str(key): value for key, value in row.items()} for row in rows.to_dict("records")]
+    region_total = int(rows["rank_region"].notna().sum()) if "rank_region" in rows else None
+    ranked = national_total or int(rows["rank"].notna().sum())
+    for record in records:
+        record["national_total"] = ranked
+        record["region_total"] = region_total
+    answered = with_view(records, region=region, within_region=False)
+    return {str(record["cut"]): record["view"] for record in answered}
+
+
+def _rank_text(view: dict[str, Any]) -> str:
+    if view["place"] is None:
         return f"{NO_RANK} (cobertura insuficiente)"
-    text = f"{int(row['rank'])}"
-    if pd.notna(row.get("rank_p05")) and pd.notna(row.get("rank_p95")):
+    text = str(view["place_label"])
+    if view["interval_low"] is not None and view["interval_high"] is not None:
         text += (
-            f" (entre {row['rank_p05']:.0f} y {row['rank_p95']:.0f} en el 90 % de las simulaciones)"
+            f" (entre {view['interval_label'].replace('–', ' y ')} en el 90 % de las "
+            f"simulaciones; {view['certainty_label']})"
         )
     return text
 

@@ -18,6 +18,7 @@ from markupsafe import Markup
 from analysis.challenges import Catalogue
 from analysis.formatting import UNIT_DECIMALS, format_day
 from analysis.spatial import QUADRANT_LABELS
+from analysis.view import UNSTABLE_SHARE
 from domain.labels import LABELS
 from maps.assets import STATIC_URL, TEMPLATE_DIR, localise
 from maps.overlays import overlay_legends
@@ -26,10 +27,6 @@ from maps.overlays import overlay_legends
 #: ColorBrewer YlOrRd; tiers beyond five (rare: ``--tiers`` up to 10) reuse the lightest.
 TIER_COLOURS: Final = ("#bd0026", "#f03b20", "#fd8d3c", "#fecc5c", "#ffffb2")
 NO_SCORE_COLOUR: Final = "#bdbdbd"
-#: A tier-1 commune in the top tier in fewer draws than this share, or a commune of another
-#: tier in the top tier in more than ``1 - UNSTABLE_SHARE`` of the draws, has an unstable
-#: priority: drawn lighter, dashed and hatched in the PNG.
-UNSTABLE_SHARE: Final = 0.8
 #: Zoom from which commune names are written on the map.
 LABEL_ZOOM: Final = 7
 #: Longitude west of which communes are oceanic islands, left out of the first view.
@@ -101,17 +98,6 @@ def tier_colour(tier: float | None) -> str:
     if tier is None or tier != tier:  # NaN
         return NO_SCORE_COLOUR
     return TIER_COLOURS[min(int(tier), len(TIER_COLOURS)) - 1]
-
-
-def is_unstable(tier: float | None, top_tier_share: float | None) -> bool:
-    """Whether a commune's membership of the top tier is uncertain across the simulations."""
-    if tier is None or top_tier_share is None or tier != tier or top_tier_share != top_tier_share:
-        return False
-    if int(tier) == 1:
-        return top_tier_share < UNSTABLE_SHARE
-    # Outside tier 1: unstable when it stays out of tier 1 in fewer than 80 % of the draws
-    # (written this way, 1 - 0.8 does not become 0.19999…).
-    return 1 - top_tier_share < UNSTABLE_SHARE
 
 
 def page_config(

@@ -26,14 +26,17 @@ from analysis.formatting import (
     is_missing,
     rank_of,
 )
+from analysis.view import UNCERTAIN, view_answer
 from domain.labels import MISSING
 from domain.regions import regions_of
 from maps.assets import STATIC_URL, TEMPLATE_DIR
-from maps.page import CONTINENT_WEST, is_unstable, tier_colour
+from maps.page import CONTINENT_WEST, tier_colour
 
 _templates = Environment(
     loader=FileSystemLoader(TEMPLATE_DIR), autoescape=select_autoescape(["html"])
 )
+# A reason as a sentence: first letter up, the rest as written ("sin dato: …" → "Sin dato: …").
+_templates.filters["capitalize_first"] = lambda text: str(text)[:1].upper() + str(text)[1:]
 INSET_SIZE: Final = 260
 #: Facility categories of the stores, as planners read them.
 FACILITY_CATEGORIES: Final = {
@@ -151,6 +154,7 @@ def profile_page(
         indicators.append(
             {
                 "label": item["label"],
+                "missing_reason": item.get("missing_reason"),
                 "challenge": catalogue.label_of(item["challenge"]),
                 "source": item.get("source") or "",
                 "year": item.get("year"),
@@ -166,22 +170,28 @@ def profile_page(
         )
     scores = []
     for row in profile.get("scores", []):
-        national_total = row.get("national_total")
-        interval_low, interval_high = row.get("rank_p05"), row.get("rank_p95")
-        share = row.get("top_tier_share")
+        # The national view's answer and the region's, as every surface writes them
+        # (analysis/view.py); profiles stored before views were kept get them here.
+        view = row.get("view") or view_answer(row, region=None, within_region=False, ties={})
+        regional = row.get("view_region") or view_answer(
+            row, region=row.get("region_code"), within_region=False, ties={}
+        )
         scores.append(
             {
                 "label": row.get("label") or catalogue.label_of(row["challenge"]),
                 "score": format_number(row.get("score"), 3),
-                "tier_label": row.get("tier_label") or "Sin tramo",
-                "colour": tier_colour(row.get("tier")),
-                "national": rank_of(row.get("rank"), national_total),
-                "regional": rank_of(row.get("rank_region"), row.get("region_total")),
-                "interval": row.get("interval_label") or MISSING,
-                "share": format_share(share) if share is not None else MISSING,
-                "unstable": is_unstable(row.get("tier"), share),
+                "tier_label": view["tier_label"],
+                "colour": tier_colour(view["tier"]),
+                "national": view["place_label"],
+                "regional": regional["place_label"],
+                "interval": view["interval_label"],
+                "share": view["top_tier_label"],
+                "certainty": view["certainty_label"],
+                "unstable": view["certainty"] == UNCERTAIN,
                 "drivers": row.get("explanation") or "",
-                "bar": _interval_bar(row.get("rank"), interval_low, interval_high, national_total),
+                "bar": _interval_bar(
+                    view["place"], view["interval_low"], view["interval_high"], view["total"]
+                ),
             }
         )
     apr = profile.get("apr") or {}
@@ -203,7 +213,9 @@ def profile_page(
         scores=scores,
         indicators=indicators,
         explanation=profile.get("explanation"),
-        apr_systems=format_integer(apr.get("systems", 0)),
+        apr_reason=apr.get("reason"),
+        projects_reason=projects.get("reason"),
+        apr_systems=format_integer(apr.get("systems")),
         apr_beneficiaries=format_integer(apr.get("beneficiaries")),
         apr_connections=format_integer(apr.get("connections")),
         apr_status=[(k, format_integer(v)) for k, v in (apr.get("by_status") or {}).items()],
@@ -221,7 +233,7 @@ def profile_page(
             }
             for p in projects.get("items", [])
         ],
-        projects_total=format_integer(projects.get("total", 0)),
+        projects_total=format_integer(projects.get("total")),
         projects_investment=format_integer(projects.get("investment_clp")),
         sources=[(source, year) for source, year in sources if source],
         run_id=str(run.get("run_id") or "")[:12],

@@ -100,8 +100,9 @@ def test_national_scoring_ranks_every_commune_with_honest_intervals(national_res
         top = (scored["tier"] == 1).sum()
         assert 0.15 * len(scored) <= top <= 0.25 * len(scored)  # quintiles, ties aside
     water = scores[scores["challenge"] == "agua"].set_index("cut")
-    # APR indicators cover two communes only: not used nationally, so nobody has full coverage.
-    assert (water["coverage"] < 1).all()
+    # APR indicators cover two communes only: left out nationally for every commune (Petorca
+    # and Coyhaique too), so every commune with both census indicators covers all the weight.
+    assert (water["coverage"] == 1).all() and (water["indicators_total"] == 2).all()
     assert scores["explanation"].str.len().gt(20).all()
 
 
@@ -163,3 +164,28 @@ def test_portfolio_lists_high_gap_communes_without_intervention(national_result)
     assert not flagged.empty
     assert (flagged["composite_tier"] == 1).all()
     assert not flagged["huella_presence"].any() and (flagged["projects_total"] == 0).all()
+
+
+def test_a_region_whose_apr_file_covers_it_ranks_on_the_apr_indicators(
+    national_inputs, national_indicators
+) -> None:
+    # A GORE loads the APR file of its whole region (simulated on the indicator table: every
+    # Coquimbo commune gets APR values). Within the region the APR indicators pass the
+    # comparability rule and enter its ranking; nationally 15 of 345 communes do not.
+    raw = national_indicators.copy()
+    coquimbo = raw["cut"].str.startswith("04")
+    apr = ["apr_beneficiarios_por_hab_rural", "apr_estado_deficiente", "apr_minutos"]
+    rng = np.random.default_rng(3)
+    for column in apr:
+        raw.loc[coquimbo, column] = rng.uniform(0.1, 1.0, int(coquimbo.sum()))
+    regional = score_communes(
+        national_inputs, ScoringParameters(region="04", draws=0), raw_indicators=raw
+    )
+    national = score_communes(national_inputs, ScoringParameters(draws=0), raw_indicators=raw)
+    used_in_region = regional.reference.set_index("indicator")["used"]
+    used_nationally = national.reference.set_index("indicator")["used"]
+    assert used_in_region[apr].all() and not used_nationally[apr].any()
+    water = regional.scores[regional.scores["challenge"] == "agua"]
+    assert (water["indicators_total"] == 5).all() and (water["coverage"] == 1).all()
+    assert "agua" not in set(regional.notes["challenge"])
+    assert "agua" in set(national.notes["challenge"])

@@ -48,18 +48,24 @@ def test_scores_table_has_one_row_per_commune_and_score(result, inputs: Analysis
     assert scores["explanation"].str.len().gt(20).all()
 
 
-def test_communes_without_apr_data_are_scored_on_what_they_have(result) -> None:
+def test_indicators_with_too_few_communes_are_left_out_for_everyone(result) -> None:
+    # The comparability rule (catalogue settings.min_indicator_share): APR data for a few
+    # communes leaves the APR indicators out of the scope, for the communes that have them too.
     water = result.scores[result.scores["challenge"] == "agua"].set_index("cut")
-    catalogue = result.catalogue
-    census_share = sum(
-        i.weight for i in catalogue.indicators_of("agua") if not i.id.startswith("apr")
+    share = len(APR_CUTS) / len(water)
+    assert share < result.catalogue.settings.min_indicator_share
+    apr = {i.id for i in result.catalogue.indicators_of("agua") if i.id.startswith("apr")}
+    used = result.reference.set_index("indicator")["used"]
+    assert (
+        not used[list(apr)].any()
+        and used.drop(list(apr))[lambda u: u.index.str.startswith("agua")].all()
     )
-    total = sum(i.weight for i in catalogue.indicators_of("agua"))
-    without = water.loc[~water.index.isin(APR_CUTS)]
-    assert np.allclose(without["coverage"], census_share / total)
-    assert without["score"].notna().all()
-    assert (without["indicators_available"] == 2).all()
-    assert (water.loc[list(APR_CUTS), "coverage"] == 1.0).all()
+    assert water["score"].notna().all()
+    # Coverage is a share of the weight of the indicators that enter: the same for all.
+    assert np.allclose(water["coverage"], 1.0)
+    assert (water["indicators_available"] == 2).all() and (water["indicators_total"] == 2).all()
+    note = result.notes.set_index("challenge").loc["agua", "note"]
+    assert "fuera del puntaje" in note and "mismos indicadores" in note
 
 
 def test_contributions_add_up_to_the_score_and_weights_renormalise(result) -> None:

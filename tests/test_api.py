@@ -166,7 +166,9 @@ def test_communes_list_and_profile(client, national_run):
         assert row["rank_label"] == f"{row['rank']} de {row['national_total']}"
         assert "rank_p05" in row and "top_tier_share" in row
     assert "Monte Patria" in profile["explanation"]
-    assert profile["apr"]["systems"] >= 0 and isinstance(profile["facilities"], dict)
+    # The APR layer does not cover Monte Patria: no count (null, with the reason), never 0.
+    assert profile["apr"]["systems"] is None and "no cubre esta comuna" in profile["apr"]["reason"]
+    assert isinstance(profile["facilities"], dict)
     assert isinstance(profile["huella_local"]["present"], bool)
     missing = client.get("/communes/99999")
     assert missing.status_code == 404 and "99999" in missing.json()["detail"]

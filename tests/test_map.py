@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 
 from analysis import ScoringParameters
 from analysis.formatting import format_number, rank_of
+from analysis.view import is_unstable
 from geo_service.app import create_app
 from geo_service.services.maps import stored_run_map
 from geo_service.services.runs import run_scoring
@@ -25,7 +26,7 @@ from maps.assets import STATIC_DIR
 from maps.gaps import tier_colour
 from maps.geometry import simplified_outlines
 from maps.overlays import accessibility_features
-from maps.page import NO_SCORE_COLOUR, TIER_COLOURS, is_unstable
+from maps.page import NO_SCORE_COLOUR, TIER_COLOURS
 
 #: Anything a page would fetch from another host: scripts, images, style sheets, CSS urls.
 #: (Plain links, such as Leaflet's attribution, fetch nothing and are allowed.)
@@ -101,8 +102,10 @@ def test_offline_export_embeds_leaflet_and_needs_no_other_host(national_postgis,
     assert by_cut["04305"]["name"] == "Río Hurtado"
     scored = national_run.result.scores
     agua = scored[(scored["challenge"] == "agua") & scored["cut"].str.startswith("04")]
-    for cut, tier in zip(agua["cut"], agua["tier"], strict=True):
+    # A regional map follows the regional view: the region's tiers, as on /mapa.
+    for cut, tier in zip(agua["cut"], agua["tier_region"], strict=True):
         assert by_cut[cut]["colour"] == tier_colour(tier)
+    assert all(" de 15" in properties["lugar"] for properties in by_cut.values())
 
 
 @pytest.mark.postgis

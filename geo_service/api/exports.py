@@ -38,8 +38,8 @@ def view_rows(
     challenge: str,
     region: str | None,
     weights: str | None,
-) -> list[dict[str, Any]]:
-    """Score rows of the page's current view, from the same API functions the page calls."""
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """Score rows and scope notes of the page's view, from the API functions the page calls."""
     if weights:
         body = gaps_api.gaps(
             request,
@@ -60,7 +60,7 @@ def view_rows(
             limit=MAX_PAGE, offset=0,
         )  # fmt: skip
     rows: list[dict[str, Any]] = body["scores"]
-    return rows
+    return rows, [str(note) for note in body.get("notes", {}).values()]
 
 
 @router.get(
@@ -81,11 +81,11 @@ def priorities_csv(
     weights: WeightsQuery = None,
 ) -> Response:
     """The priority table of the map's view as a CSV download."""
-    rows = view_rows(request, store, caches, challenge, region, weights)
+    rows, notes = view_rows(request, store, caches, challenge, region, weights)
     names = {r["code"]: r["name"] for r in region_list(store, caches)}
     filename = f"prioridades_{challenge}_{region or 'nacional'}.csv"
     return Response(
-        priority_csv(rows, region, names),
+        priority_csv(rows, names, notes),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
@@ -94,9 +94,10 @@ def priorities_csv(
 @router.get(
     "/exports/mapa.png",
     summary="Mapa estático (PNG)",
-    description="Mapa de un desafío de la corrida nacional guardada: comunas por tramo, tramos "
-    "inestables achurados, límites regionales y leyenda; de todo Chile continental o de una "
-    "región.",
+    description="Mapa de la vista del mapa (desafío, región y pesos): comunas por tramo de la "
+    "vista (regionales en una región, como en el mapa), prioridades inciertas achuradas, límites "
+    "regionales y leyenda; de todo Chile continental o de una región. Título y leyenda van "
+    "también en los metadatos de texto del PNG.",
     response_class=Response,
     responses={200: {"content": {"image/png": {}}, "description": "Imagen PNG."}},
 )
@@ -106,29 +107,36 @@ def map_png_route(
     caches: CachesDep,
     challenge: ChallengeQuery = "compuesto",
     region: RegionQuery = None,
+    weights: WeightsQuery = None,
 ) -> Response:
-    """A static PNG of the map for reports."""
+    """A static PNG of the map's view for reports."""
     catalogue = load_catalogue()
     if challenge not in catalogue.score_ids:
         raise BadParameterError(
             f"desafío desconocido {challenge!r}; use {', '.join(catalogue.score_ids)}"
         )
     run = resolve_run(store, None, caches=caches)  # 404 naming what to do when none is stored
-    rows = view_rows(request, store, caches, challenge, region, None)
+    rows, notes = view_rows(request, store, caches, challenge, region, weights)
     names = {r["code"]: r["name"] for r in region_list(store, caches)}
     scope = f"Región {names.get(region, region)}" if region else "Chile continental"
+    tiers = "Tramos regionales" if region else "Tramos nacionales"
+    source = (
+        f"pesos propios ({weights}), sin simulaciones"
+        if weights
+        else f"corrida {run.run_id[:12]} del {format_day(run.created_at)}"
+    )
+    rescaled = " · re-escalado en la región" if region and weights else ""
 
     def build() -> bytes:
         return map_png(
             outlines(store, caches),
             rows,
             title=f"{catalogue.label_of(challenge)} · {scope}",
-            subtitle=f"Tramos nacionales · corrida {run.run_id[:12]} del "
-            f"{format_day(run.created_at)}",
+            subtitle=f"{tiers}{rescaled} · {source}",
             region=region,
+            notes=notes,
         )
 
-    image = caches.get_or_make(
-        "page", ("png", run.run_id, challenge, region or ""), build, state=caches.data_state(store)
-    )
+    key = ("png", run.run_id, challenge, region or "", weights or "")
+    image = caches.get_or_make("page", key, build, state=caches.data_state(store))
     return Response(image, media_type="image/png", headers={"Cache-Control": "no-cache"})

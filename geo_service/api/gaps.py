@@ -17,6 +17,8 @@ from analysis import (
     load_catalogue,
     score_communes,
 )
+from analysis.scoring import scope_notes, with_parameter_weights
+from analysis.view import with_view
 from geo_service import __version__
 from geo_service.api.deps import (
     CachesDep,
@@ -93,7 +95,9 @@ def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]
     "Carlo (el mapa los usa para re-ponderar en vivo). `weights` es una lista `clave:peso` de "
     "desafíos o indicadores del catálogo (422 nombra una clave desconocida). Las respuestas se "
     "guardan en caché por parámetros y estado de los datos. Las filas tienen la forma de "
-    "`/scores`, sin los campos Monte Carlo.",
+    "`/scores`, sin los campos Monte Carlo, con su `view` (con `region`, los puntajes se "
+    "re-escalan dentro de la región: `rescaled` y sin lugar nacional) y `notes` (indicadores "
+    "fuera del ámbito por la regla de comparabilidad).",
     responses={
         200: {
             "content": {
@@ -172,12 +176,18 @@ def gaps(
     )
     if challenge is not None:
         rows = [row for row in rows if row["challenge"] == challenge]
+    # Rows are shared through the cache: the view's answer is written on copies.
+    rows = with_view([dict(row) for row in rows], region=region, within_region=region is not None)
     if rows and all(row.get("score") is None for row in rows):
         raise BadParameterError(
-            "con estos pesos ninguna comuna tiene puntaje: asigne peso a al menos un indicador "
-            "con datos en el ámbito pedido"
+            "Asigne peso a al menos un indicador con datos en el ámbito pedido: con estos pesos "
+            "ninguna comuna tiene puntaje"
         )
     total = len(rows)
+    inputs_raw = analysis_inputs(store, caches, state)[1]
+    notes = scope_notes(inputs_raw, parameters, with_parameter_weights(catalogue, parameters))
+    if challenge is not None:
+        notes = notes[notes["challenge"] == challenge]
     return {
         "parameters": {
             "region": region,
@@ -189,6 +199,8 @@ def gaps(
             "draws": 0,
         },
         "cached": was_cached,
+        # Indicators the comparability rule leaves out of this scope, said once per challenge.
+        "notes": dict(zip(notes["challenge"], notes["note"], strict=True)),
         **page_links(request, total, limit, offset),
         "scores": rows[offset : offset + limit],
     }

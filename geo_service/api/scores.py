@@ -12,7 +12,7 @@ import pandas as pd
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import Response
 
-from analysis.formatting import format_interval
+from analysis.view import with_view
 from domain import regions_of
 from geo_service.api.deps import (
     CachesDep,
@@ -27,7 +27,8 @@ from geo_service.api.responses import page_links
 from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
 from geo_service.services.rows import records, score_rows
-from geo_service.services.serving import resolve_run, run_result, run_stats
+from geo_service.services.serving import resolve_run, run_result, run_stats, run_ties
+from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
 router = APIRouter(tags=["corridas y puntajes"])
@@ -53,7 +54,12 @@ ChallengeQuery = Annotated[
     description="Puntajes de brecha de una corrida (por omisión, la nacional más reciente), "
     "ordenados por desafío y rango. `region` filtra las filas de la corrida nacional; cada fila "
     "trae el nombre de la comuna, el rango nacional y el regional («3 de 15»), el intervalo "
-    "5–95 % y la explicación. La respuesta dice de qué corrida viene.",
+    "5–95 % y la explicación. La respuesta dice de qué corrida viene. Cada fila trae `view`: "
+    "la respuesta de la comuna en la vista pedida (con `region`, tramo, lugar, intervalo y "
+    "tramo 1 de la región; `tie` y «(empate)» si comparte el lugar; `certainty` «firme» o "
+    "«incierto»; `coverage_label`, la parte del peso cubierta), la misma que muestran el mapa, "
+    "el CSV, el PNG y el perfil. `notes` dice qué indicadores quedan fuera del ámbito por la "
+    "regla de comparabilidad.",
     responses={
         200: {
             "content": {
@@ -111,7 +117,39 @@ def scores(
         order=["challenge", "rank", "cut"],
     )
     rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
-    return {"run": run.summary(), **page_links(request, total, limit, offset), "scores": rows}
+    answer_views(store, caches, run, region, rows)
+    return {
+        "run": run.summary(),
+        **page_links(request, total, limit, offset),
+        "notes": run_notes(store, caches, run, challenge),
+        "scores": rows,
+    }
+
+
+def answer_views(
+    store: Store, caches: Caches, run: RunRecord, region: str | None, rows: list[dict[str, Any]]
+) -> None:
+    """Write each row's answer in the view (rows changed in place).
+
+    A regional run is scored within its region, so its view is that region, re-scaled there;
+    a national run's view is ``region`` (its regional tiers and places) or the nation.
+    """
+    within = run.scope != NATIONAL_SCOPE
+    view_region = run.scope if within else region
+    ties = run_ties(store, caches, run)[view_region is not None and not within]
+    with_view(rows, region=view_region, within_region=within, ties=ties)
+
+
+def run_notes(
+    store: Store, caches: Caches, run: RunRecord, challenge: str | None
+) -> dict[str, str]:
+    """The run's notes (indicators left out of its scope), per challenge."""
+    notes = run_result(store, caches, run).notes
+    if notes.empty:
+        return {}
+    if challenge is not None:
+        notes = notes[notes["challenge"] == challenge]
+    return {str(c): str(n) for c, n in zip(notes["challenge"], notes["note"], strict=True)}
 
 
 ExportFormat = Literal["csv", "geojson", "gpkg"]
@@ -188,8 +226,9 @@ def priorities(
     )
     frame = frame[frame["rank"].notna()]
     rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
+    answer_views(store, caches, run, region, rows)
     for row in rows:
-        row["interval_label"] = format_interval(row.get("rank_p05"), row.get("rank_p95"))
+        row["interval_label"] = row["view"]["interval_label"]
     return {"run": run.summary(), "challenge": challenge, "region": region, "priorities": rows}
 
 

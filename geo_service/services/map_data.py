@@ -17,6 +17,7 @@ import pandas as pd
 from analysis import load_catalogue
 from domain.errors import NotFoundError
 from geo_service.services.cache import Caches
+from geo_service.services.coverage import LayerCoverage, coverage_of
 from geo_service.services.serving import resolve_run, run_result
 from layers.stores import Store
 from maps import overlays as overlay_features
@@ -74,15 +75,17 @@ def overlay(store: Store, caches: Caches, name: str, region: str | None) -> dict
         return store.read(table, region=region, columns=columns)
 
     if name == "apr":
-        return overlay_features.apr_features(
+        features = overlay_features.apr_features(
             read("apr_systems", ["cut", "name", "beneficiaries", "connections", "status", "geom"])
         )
+        return {**features, "coverage": layer_summary(store, caches, "apr_systems", region)}
     if name == "proyectos":
         columns = ["cut", "name", "typology", "stage", "total_investment_clp",
                    "location_precision", "geom"]  # fmt: skip
-        return overlay_features.project_features(
+        features = overlay_features.project_features(
             read("project_sites", columns), label_points(store, caches)
         )
+        return {**features, "coverage": layer_summary(store, caches, "project_sites", region)}
     if name in ("salud", "escuelas"):
         facilities = read(
             "facilities",
@@ -98,11 +101,44 @@ def overlay(store: Store, caches: Caches, name: str, region: str | None) -> dict
     names = dict(zip(frame["cut"], frame["name"], strict=True))
     if name == "accesibilidad":
         columns = ["cut", "facility", "rural_minutes_mean", "rural_share_beyond_60_minutes"]
-        return overlay_features.accessibility_features(
-            read("accessibility", columns), label_points(store, caches), names
-        )
+        access = read("accessibility", columns)
+        # Minutes to the nearest APR exist only where the APR layer covers the commune: elsewhere
+        # the nearest loaded system may be regions away (an artefact, not a travel time).
+        apr = layer_coverage(store, caches, "apr_systems")
+        keep = (access["facility"] != "apr") | access["cut"].astype(str).isin(apr.cuts)
+        return {
+            **overlay_features.accessibility_features(
+                access[keep], label_points(store, caches), names
+            ),
+            "coverage": {"apr": apr.summary(region, region_size(store, caches, region))},
+        }
     presence = read("huella_presence", ["cut", "intervention"])
     return overlay_features.huella_features(presence, label_points(store, caches), names)
+
+
+def layer_coverage(store: Store, caches: Caches, table: str) -> LayerCoverage:
+    """Which communes a point layer covers, read once per data state."""
+
+    def build() -> LayerCoverage:
+        rows = store.read(table, columns=["cut"])
+        return coverage_of(table, rows, len(outlines(store, caches)))
+
+    found: LayerCoverage = caches.get_or_make(
+        "page", ("coverage", table), build, state=caches.data_state(store)
+    )
+    return found
+
+
+def region_size(store: Store, caches: Caches, region: str | None) -> int | None:
+    """Number of loaded communes of ``region`` (None for the nation)."""
+    if region is None:
+        return None
+    return int((outlines(store, caches)["region_code"] == region).sum())
+
+
+def layer_summary(store: Store, caches: Caches, table: str, region: str | None) -> dict[str, Any]:
+    """What a layer covers in the scope: counts and ``La capa APR cubre 2 de 345 comunas``."""
+    return layer_coverage(store, caches, table).summary(region, region_size(store, caches, region))
 
 
 def medians(store: Store, caches: Caches, region: str) -> dict[str, dict[str, float | None]]:

@@ -29,4 +29,12 @@ def stored_run_map(
     communes = store.read("communes", region=region, columns=["cut", "name", "region_name", "geom"])
     apr = store.read("apr_systems", region=region, columns=["cut", "name", "beneficiaries", "geom"])
     facilities = store.read("facilities", region=region, columns=["cut", "category", "geom"])
-    return gap_map(communes, results, challenge, apr_systems=apr, facilities=facilities)
+    return gap_map(
+        communes,
+        results,
+        challenge,
+        apr_systems=apr,
+        facilities=facilities,
+        region=region,
+        national_total=run.ranked_counts.get(challenge),
+    )

@@ -21,9 +21,10 @@ from typing import Any
 import pandas as pd
 
 from analysis import ScoringResult, explain_communes
-from analysis.formatting import format_interval
+from analysis.view import place_counts, view_answer
+from geo_service.services.coverage import coverage_of
 from geo_service.services.rows import clean, records, region_counts, score_rows
-from layers.runs import RunRecord
+from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
 #: Name of the run table holding one JSON document per commune (columns ``cut``, ``json``).
@@ -65,7 +66,20 @@ def scored_profiles(
     own = result.scores[result.scores["cut"].isin(wanted)]
     # One pass over all rows: per-commune frames cost more in pandas than the rows themselves.
     rows_by_cut: dict[str, list[dict[str, Any]]] = {}
+    places = records(result.scores[["challenge", "region_code", "rank", "rank_region"]])
+    ties = {regional: place_counts(places, regional=regional) for regional in (False, True)}
+    regional_run = run.scope != NATIONAL_SCOPE
     for row in score_rows(own, run, region_counts(result.scores), run.ranked_counts):
+        # The commune's answer in the national view and in its region's view of this run; a
+        # regional run is scored within its region, so both are that regional view.
+        row["view_region"] = view_answer(
+            row, region=row["region_code"], within_region=regional_run, ties=ties[not regional_run]
+        )
+        row["view"] = (
+            row["view_region"]
+            if regional_run
+            else view_answer(row, region=None, within_region=False, ties=ties[False])
+        )
         rows_by_cut.setdefault(str(row["cut"]), []).append(row)
     clusters = _by_cut_and_challenge(result.clusters, wanted)
     groups = _by_cut_and_challenge(result.groups, wanted)
@@ -77,7 +91,7 @@ def scored_profiles(
         for row in rows:
             challenge = row["challenge"]
             row["label"] = catalogue.label_of(challenge)
-            row["interval_label"] = format_interval(row.get("rank_p05"), row.get("rank_p95"))
+            row["interval_label"] = row["view"]["interval_label"]
             row["cluster"] = clusters.get((cut, challenge))
             row["group"] = groups.get((cut, challenge))
         profiles[cut] = {
@@ -184,6 +198,8 @@ def commune_context(store: Store) -> dict[str, dict[str, Any]]:
         columns=["cut", "project_id", "name", "typology", "stage", "total_investment_clp"],
         order=["cut", "project_id"],
     )
+    apr_coverage = coverage_of("apr_systems", apr, len(identity))
+    projects_coverage = coverage_of("project_sites", projects, len(identity))
     apr_by_cut = dict(tuple(apr.groupby("cut")))
     facilities_by_cut = dict(tuple(facilities.groupby("cut")))
     huella_by_cut = dict(tuple(huella.groupby("cut")))
@@ -200,7 +216,21 @@ def commune_context(store: Store) -> dict[str, dict[str, Any]]:
                 projects_by_cut.get(cut, projects.iloc[:0]),
             ),
         }
+        # A layer that does not cover the commune gives no value, not zeros.
+        for part, coverage in (("apr", apr_coverage), ("projects", projects_coverage)):
+            context[cut][part]["coverage"] = coverage.sentence()
+            if not coverage.covers(cut):
+                context[cut][part] = _not_covered(context[cut][part], coverage.reason())
     return context
+
+
+def _not_covered(summary: dict[str, Any], reason: str) -> dict[str, Any]:
+    """A layer summary of a commune the layer does not cover: counts null, with the reason."""
+    blank: dict[str, Any] = {
+        key: ([] if isinstance(value, list) else {} if isinstance(value, dict) else None)
+        for key, value in summary.items()
+    }
+    return {**blank, "covered": False, "reason": reason, "coverage": summary["coverage"]}
 
 
 def _context_of(
@@ -209,6 +239,8 @@ def _context_of(
     """APR summary, facility counts, Huella Local presence and projects of one commune."""
     return {
         "apr": {
+            "covered": True,
+            "reason": None,
             "systems": len(apr),
             "beneficiaries": float(apr["beneficiaries"].sum()) if len(apr) else 0.0,
             "connections": float(apr["connections"].sum()) if len(apr) else 0.0,
@@ -222,6 +254,8 @@ def _context_of(
             "interventions": sorted(set(huella["intervention"])),
         },
         "projects": {
+            "covered": True,
+            "reason": None,
             "total": len(projects),
             "investment_clp": float(pd.to_numeric(projects["total_investment_clp"]).sum()),
             "items": records(projects.drop(columns=["cut"])),

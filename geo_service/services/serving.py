@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from analysis import ScoringResult, compute_indicators, load_catalogue
+from analysis.view import PlaceKey, place_counts
 from domain.errors import NotFoundError
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs
@@ -22,7 +23,7 @@ from geo_service.services.profiles import (
     scored_profiles,
     stored_profiles,
 )
-from geo_service.services.rows import region_counts
+from geo_service.services.rows import records, region_counts
 from geo_service.services.runs import data_changes, stored_result
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
@@ -63,6 +64,18 @@ def run_stats(store: Store, caches: Caches, run: RunRecord) -> dict[tuple[str, s
     return caches.get_or_make("run_stats", run.run_id, count)
 
 
+def run_ties(store: Store, caches: Caches, run: RunRecord) -> dict[bool, dict[PlaceKey, int]]:
+    """Communes sharing each place of a run, nationally (False) and within regions (True)."""
+
+    def count() -> dict[bool, dict[PlaceKey, int]]:
+        columns = ["challenge", "cut", "rank", "rank_region", "region_code"]
+        frame = store.run_results(run.run_id, order=["challenge", "cut"])
+        rows = records(frame[[c for c in columns if c in frame.columns]])
+        return {regional: place_counts(rows, regional=regional) for regional in (False, True)}
+
+    return caches.get_or_make("run_ties", run.run_id, count)
+
+
 def commune_profile_data(
     store: Store, caches: Caches, cut: str, run_id: str | None = None
 ) -> dict[str, Any]:
@@ -100,12 +113,33 @@ def profile_of(
         else None
     )
     scored = scored_profile(store, caches, run, code) if run else {}
-    profile["indicators"] = scored.get("indicators", [])
+    profile["indicators"] = with_missing_reasons(scored.get("indicators", []), own)
     profile["scores"] = scored.get("scores", [])
     profile["explanation"] = scored.get("explanation")
     for part in ("apr", "facilities", "huella_local", "projects"):
         profile[part] = own[part]
     return profile
+
+
+#: Context part of a profile holding each layer's coverage, by the layer's store table.
+LAYER_PARTS = {"apr_systems": "apr", "project_sites": "projects"}
+
+
+def with_missing_reasons(items: list[dict[str, Any]], own: dict[str, Any]) -> list[dict[str, Any]]:
+    """Indicator items of a profile, each missing value with the reason it is missing.
+
+    A value that needs a layer not covering the commune says so (with the layer's coverage);
+    any other missing value is missing in its source. A value is never 0 for lack of data.
+    """
+    layers = {i.id: i.layer for i in load_catalogue().indicators}
+    answered = []
+    for item in items:
+        reason = None
+        if item.get("value") is None:
+            part = own.get(LAYER_PARTS.get(layers.get(item["id"]) or "", ""), {})
+            reason = part.get("reason") or f"sin dato en la fuente ({item.get('source')})"
+        answered.append({**item, "missing_reason": reason})
+    return answered
 
 
 def communes_context(store: Store, caches: Caches, state: str) -> dict[str, dict[str, Any]]:

@@ -19,7 +19,7 @@
   var el = helpers.el, clear = helpers.clear, byId = helpers.byId, checked = helpers.checked;
   var setStatus = helpers.setStatus, formatNumber = helpers.formatNumber;
   var formatInteger = helpers.formatInteger, formatShare = helpers.formatShare;
-  var formatRank = helpers.formatRank, isUnstable = helpers.isUnstable;
+  var formatRank = helpers.formatRank;
   var challengeLabel = helpers.challengeLabel, regionName = helpers.regionName;
 
   /* ----------------------------------------------------------------------------- state */
@@ -81,17 +81,15 @@
   }
   // Scores re-computed with weights inside a region compare the region's communes only.
   function liveRegional() { return Boolean(state.region && weightsParameter()); }
-  function viewTier(row) {
-    return state.region && row.tier_region !== undefined && row.tier_region !== null
-      ? row.tier_region : row.tier;
-  }
-  function viewRank(row) {
-    return state.region && row.rank_region !== undefined ? row.rank_region : row.rank;
-  }
+  // Tier, place, interval, share and certainty of the view: written by the server for every
+  // surface (analysis/view.py), never decided here.
+  function viewOf(row) { return (row && row.view) || {}; }
+  function viewTier(row) { return viewOf(row).tier; }
+  function viewRank(row) { return viewOf(row).place; }
   function communeStyle(feature) {
     var row = state.byCut[feature.properties.cut];
     var inView = !state.region || feature.properties.region_code === state.region;
-    var unstable = isUnstable(row);
+    var unstable = viewOf(row).certainty === "incierto";
     return {
       renderer: communeRenderer,
       fillColor: tierColour(row),
@@ -114,6 +112,11 @@
     box.appendChild(el("br"));
     box.appendChild(document.createTextNode(
       "Puntaje: " + (row && row.score !== null ? formatNumber(row.score, 3) : labels.missing)));
+    if (row) {
+      var view = viewOf(row);
+      box.appendChild(el("br"));
+      box.appendChild(document.createTextNode(view.tier_label + " · lugar " + view.place_label));
+    }
     return box;
   }
 
@@ -212,6 +215,7 @@
     }).then(function (body) {
       if (request !== state.request) return; // a newer request superseded this one
       if (body.run) state.run = Object.assign({}, config.run, body.run);
+      state.notes = body.notes || {};
       state.rows = (body.scores || []).filter(function (row) { return row.challenge === state.challenge; });
       state.rows.sort(function (a, b) {
         var ra = viewRank(a), rb = viewRank(b);
@@ -246,16 +250,19 @@
     box.appendChild(el("h2", {}, challengeLabel(state.challenge)));
     var scope = state.region ? "Región " + regionName(state.region) : "Nacional";
     // /gaps with a region scores within the region: its ranks and tiers are regional.
-    var tiersScope = liveRegional() || (state.region && state.rows.some(function (r) { return r.tier_region !== undefined; }))
-      ? "tramos y lugares dentro de la región"
-      : state.region ? "tramos nacionales, lugares en la región" : "tramos y lugares nacionales";
+    var tiersScope = state.region ? "tramos y lugares dentro de la región" : "tramos y lugares nacionales";
     box.appendChild(el("p", {}, "Ámbito: " + scope + " (" + tiersScope + ")"));
+    // Indicators the comparability rule leaves out of this scope, as the API says it.
+    Object.keys(state.notes || {}).forEach(function (challenge) {
+      if (challenge !== state.challenge && state.challenge !== config.composite_id) return;
+      box.appendChild(el("p", { "class": "geogaps-small geogaps-scope-note" }, state.notes[challenge]));
+    });
+    var rescaledNote = viewOf(state.rows[0]).note;
+    if (rescaledNote) box.appendChild(el("p", { "class": "geogaps-small" }, rescaledNote + "."));
     var tiers = {};
     state.rows.forEach(function (row) {
-      var tier = viewTier(row);
-      if (tier !== null && tier !== undefined) {
-        tiers[tier] = state.region && row.tier_region !== undefined ? (row.tier_label_region || row.tier_label) : row.tier_label;
-      }
+      var view = viewOf(row);
+      if (view.tier !== null && view.tier !== undefined) tiers[view.tier] = view.tier_label;
     });
     var list = el("ul", { "class": "geogaps-swatches" });
     Object.keys(tiers).map(Number).sort(function (a, b) { return a - b; }).forEach(function (tier) {
@@ -295,18 +302,21 @@
     var top = Number(byId("geogaps-top").value) || 15;
     state.rows.slice(0, top).forEach(function (row) {
       var tr = el("tr", { "data-cut": row.cut, tabindex: "0" });
-      var rank = viewRank(row);
-      tr.appendChild(el("td", { "class": "num" }, formatRank(rank)));
+      var view = viewOf(row);
+      var placeCell = el("td", { "class": "num" }, formatRank(view.place));
+      if (view.tie) placeCell.appendChild(el("span", { "class": "geogaps-small" }, " (empate)"));
+      tr.appendChild(placeCell);
       tr.appendChild(el("td", {}, row.name || namesByCut[row.cut]));
       tr.appendChild(el("td", { "class": "num" }, formatNumber(row.score, 3)));
       var tierCell = el("td");
       var swatch = el("span", { "class": "geogaps-swatch" });
       swatch.style.background = tierColour(row);
       tierCell.appendChild(swatch);
-      tierCell.appendChild(document.createTextNode(
-        (state.region && row.tier_label_region) || row.tier_label || "Sin tramo"));
+      tierCell.appendChild(document.createTextNode(view.tier_label));
       tr.appendChild(tierCell);
-      tr.appendChild(el("td", { "class": "num" }, state.region && !liveRegional() ? formatRank(row.rank) : ""));
+      tr.appendChild(el("td", { "class": "geogaps-certainty" }, view.certainty
+        ? view.interval_label + " · " + view.certainty_label : view.certainty_label));
+      tr.appendChild(el("td", { "class": "num" }, state.region && !liveRegional() ? view.national_place_label : ""));
       tr.addEventListener("mouseenter", function () { highlight(row.cut, true); });
       tr.addEventListener("mouseleave", function () { highlight(row.cut, false); });
       tr.addEventListener("click", function () { selectCommune(row.cut, true); });
@@ -316,6 +326,18 @@
       body.appendChild(tr);
     });
     byId("geogaps-national-rank-head").textContent = state.region && !liveRegional() ? "Lugar nacional" : "";
+    var notes = [];
+    var first = viewOf(state.rows[0]);
+    if (first.note) notes.push(first.note + ".");
+    if (first.rescaled) notes.push(first.national_place_label.replace(/^s/, "S") + ".");
+    if (state.rows.some(function (row) { return viewOf(row).tie; })) notes.push("«empate»: comunas con el mismo puntaje comparten el lugar.");
+    if (first.scope && !first.certainty && first.certainty_label === "sin simulaciones") {
+      notes.push("Certeza: sin simulaciones con pesos modificados.");
+    } else {
+      notes.push("Certeza: intervalo del lugar en el 90 % de las simulaciones; «incierto» si la pertenencia al tramo 1 cambia en más del " +
+        formatShare(1 - config.unstable_threshold) + " de ellas.");
+    }
+    byId("geogaps-table-note").textContent = notes.join(" ");
     byId("geogaps-table-caption").textContent = "Prioridades: " + challengeLabel(state.challenge) +
       (state.region ? " · " + regionName(state.region) : " · Chile");
     updateLinks();
@@ -475,6 +497,7 @@
     var png = new URLSearchParams();
     png.set("challenge", state.challenge);
     if (state.region) png.set("region", state.region);
+    if (weights) png.set("weights", weights);
     byId("geogaps-png").href = config.urls.png + "?" + png.toString();
     // A file to keep, named like the CSV, instead of an image that replaces the map.
     byId("geogaps-png").setAttribute("download",

@@ -104,6 +104,13 @@ window.geogaps.overlays = function (context) {
         : overlay.kind === "sitios" ? drawSitesOverlay(group, overlay, data)
         : drawCommuneOverlay(group, overlay, data);
       setStatus(overlay.label + ": " + formatInteger(count) + " elementos");
+      // What the layer covers: "0 elementos" in a region the layer does not cover is no data.
+      var coverage = data.coverage && (data.coverage.note ? data.coverage : data.coverage.apr);
+      if (coverage && coverage.note) {
+        var words = data.coverage.note ? coverage.note : coverage.note + " (los minutos al APR sólo se muestran donde la capa cubre la comuna)";
+        overlayNote(overlay, [el("p", { "class": "geogaps-small", "data-coverage": overlay.id }, words + ".")]);
+        setStatus(overlay.label + ": " + formatInteger(count) + " elementos · " + coverage.note);
+      }
       // "<region or nacional>:<count>" of the last drawn answer, for tests and scripts.
       document.body.setAttribute("data-overlay-" + overlay.id, scope + ":" + count);
     }).catch(function (error) {

@@ -14,6 +14,7 @@ window.geogaps = window.geogaps || {};
  *
  * Returns number formatters, small DOM helpers, the JSON reader of fetch answers, the status
  * line, and the names of challenges and regions; the other map scripts receive this object.
+ * Tier, place and certainty rules live on the server (analysis/view.py): rows carry them.
  */
 window.geogaps.helpers = function (config) {
   // Words shared with the server (domain/labels.py): missing value, no place, "{rank} de {total}".
@@ -75,19 +76,10 @@ window.geogaps.helpers = function (config) {
     var found = config.regions.filter(function (r) { return r.code === code; })[0];
     return found ? found.name : code;
   }
-  // Priority is unstable when membership of tier 1 is uncertain across the simulations:
-  // a tier-1 commune there in fewer than 80 % of draws, or another one there in more than 20 %.
-  function isUnstable(row) {
-    if (!row || row.tier === null || row.tier === undefined) return false;
-    var share = row.top_tier_share;
-    if (share === null || share === undefined) return false;
-    return row.tier === 1 ? share < config.unstable_threshold : 1 - share < config.unstable_threshold;
-  }
-
   return {
     formatNumber: formatNumber, formatInteger: formatInteger, formatShare: formatShare,
     formatRank: formatRank, rankOf: rankOf, formatValue: formatValue,
     el: el, clear: clear, byId: byId, setStatus: setStatus, checked: checked,
-    challengeLabel: challengeLabel, regionName: regionName, isUnstable: isUnstable,
+    challengeLabel: challengeLabel, regionName: regionName,
   };
 };

@@ -12,18 +12,18 @@ window.geogaps = window.geogaps || {};
  * The commune panel, drawn from `context`.
  *
  * context: config, state (read when drawing), map, helpers (window.geogaps.helpers),
- * layersByCut and namesByCut (filled as communes arrive), restyle() and liveRegional() of mapa.js.
+ * layersByCut and namesByCut (filled as communes arrive), restyle() of mapa.js.
  * Returns { select(cut, zoom, options) (opens the panel and scrolls it into view unless
  * options.scroll is false), renderScores(cut), close() }.
  */
 window.geogaps.panel = function (context) {
   var config = context.config, state = context.state, map = context.map, helpers = context.helpers;
+  var labels = config.labels;
   var layersByCut = context.layersByCut, namesByCut = context.namesByCut;
-  var restyle = context.restyle, liveRegional = context.liveRegional;
+  var restyle = context.restyle;
   var el = helpers.el, clear = helpers.clear, byId = helpers.byId, checked = helpers.checked;
   var formatNumber = helpers.formatNumber, formatInteger = helpers.formatInteger;
-  var formatShare = helpers.formatShare, formatRank = helpers.formatRank, rankOf = helpers.rankOf;
-  var formatValue = helpers.formatValue, isUnstable = helpers.isUnstable;
+  var formatValue = helpers.formatValue;
   var challengeLabel = helpers.challengeLabel, regionName = helpers.regionName;
 
   function selectCommune(cut, zoom, options) {
@@ -94,24 +94,23 @@ window.geogaps.panel = function (context) {
     if (!row) { box.appendChild(el("p", {}, "Sin puntaje en esta vista.")); return; }
     var facts = el("dl", { "class": "geogaps-facts" });
     function fact(term, value) { facts.appendChild(el("dt", {}, term)); facts.appendChild(el("dd", {}, value)); }
+    // The view's answer as the server wrote it for every surface (analysis/view.py).
+    var view = row.view || {};
+    var where = state.region ? " en la región" : " nacional";
     fact("Puntaje", formatNumber(row.score, 3));
-    fact("Tramo", (state.region && row.tier_label_region) || row.tier_label || "Sin tramo");
-    if (state.region && row.rank_region !== undefined) {
-      fact("Lugar en la región", rankOf(row.rank_region, row.region_total));
-    }
-    if (!liveRegional()) fact("Lugar nacional", rankOf(row.rank, row.national_total || config.national_total));
-    if (state.region && row.rank_p05_region !== undefined && row.rank_p05_region !== null) {
-      fact("Intervalo 5–95 % en la región", formatRank(row.rank_p05_region) + "–" + formatRank(row.rank_p95_region));
-    }
-    if (row.rank_p05 !== undefined && row.rank_p05 !== null) {
-      fact("Intervalo 5–95 %", formatRank(row.rank_p05) + "–" + formatRank(row.rank_p95) +
-        " (lugar nacional en el 90 % de las simulaciones)");
-      fact("En el tramo 1", formatShare(row.top_tier_share) + " de las simulaciones" +
-        (isUnstable(row) ? " (prioridad inestable)" : ""));
+    fact("Tramo", view.tier_label);
+    fact("Lugar" + where, view.place_label);
+    if (state.region) fact("Lugar nacional", view.national_place_label);
+    if (view.top_tier_share !== null && view.top_tier_share !== undefined) {
+      fact("Intervalo 5–95 %" + (state.region ? " en la región" : ""), view.interval_label +
+        " (lugar" + where + " en el 90 % de las simulaciones)");
+      fact("En el tramo 1" + (state.region ? " de la región" : ""), view.top_tier_label + " de las simulaciones");
+      fact("Certeza", view.certainty_label);
     } else {
       fact("Incertidumbre", "no calculada con pesos modificados");
     }
-    fact("Cobertura", formatShare(row.coverage) + " de los indicadores");
+    fact("Cobertura", view.coverage_label + " de los indicadores que entran en el ámbito");
+    if (view.note) fact("Nota", view.note);
     box.appendChild(facts);
     if (row.explanation) box.appendChild(el("p", { "class": "geogaps-drivers" }, row.explanation));
   }
@@ -130,7 +129,10 @@ window.geogaps.panel = function (context) {
       indicators.forEach(function (item) {
         var tr = el("tr");
         tr.appendChild(el("td", {}, item.label || item.id));
-        tr.appendChild(el("td", { "class": "num" }, formatValue(item.value, item.unit)));
+        // A missing value says why (the layer does not cover the commune, or the source lacks it).
+        var valueCell = el("td", { "class": "num" }, formatValue(item.value, item.unit));
+        if (item.missing_reason) valueCell.setAttribute("title", item.missing_reason);
+        tr.appendChild(valueCell);
         var median = medians[item.id] || {};
         tr.appendChild(el("td", { "class": "num" }, formatValue(median.regional_median, item.unit)));
         tr.appendChild(el("td", { "class": "num" }, formatValue(median.national_median, item.unit)));
@@ -139,7 +141,19 @@ window.geogaps.panel = function (context) {
       box.appendChild(el("h3", {}, "Indicadores"));
       box.appendChild(table);
     }
-    var projects = (profile.projects && profile.projects.items) || [];
+    var apr = profile.apr || {};
+    if (apr.reason && (state.challenge === config.composite_id || state.challenge === "agua")) {
+      box.appendChild(el("h3", {}, "Agua potable rural (APR)"));
+      box.appendChild(el("p", { "class": "geogaps-small geogaps-missing" }, apr.reason));
+    }
+    var projectPart = profile.projects || {};
+    var projects = projectPart.items || [];
+    if (projectPart.reason) {
+      // The projects layer does not cover the commune: no count, not "0".
+      box.appendChild(el("h3", {}, "Proyectos: " + labels.missing));
+      box.appendChild(el("p", { "class": "geogaps-small geogaps-missing" }, projectPart.reason));
+      return;
+    }
     box.appendChild(el("h3", {}, "Proyectos (" + formatInteger(projects.length) + ")"));
     if (projects.length) {
       var list = el("ul");
