@@ -108,7 +108,11 @@ window.geogaps.overlays = function (context) {
       var coverage = data.coverage && (data.coverage.note ? data.coverage : data.coverage.apr);
       if (coverage && coverage.note) {
         var words = data.coverage.note ? coverage.note : coverage.note + " (los minutos al APR sólo se muestran donde la capa cubre la comuna)";
-        overlayNote(overlay, [el("p", { "class": "geogaps-small", "data-coverage": overlay.id }, words + ".")]);
+        // Added under the layer's legend (drawn above), never instead of it.
+        var said = el("p", { "class": "geogaps-small", "data-coverage": overlay.id }, words + ".");
+        var notes = byId("geogaps-overlay-notes");
+        var legendNote = notes && notes.querySelector('[data-note="' + overlay.id + '"]');
+        if (legendNote) legendNote.appendChild(said); else overlayNote(overlay, [said]);
         setStatus(overlay.label + ": " + formatInteger(count) + " elementos · " + coverage.note);
       }
       // "<region or nacional>:<count>" of the last drawn answer, for tests and scripts.
