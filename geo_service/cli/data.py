@@ -43,6 +43,11 @@ def _print_report(report: LoadReport) -> None:
         f"cargadas {report.rows_loaded}, rechazadas {report.rows_rejected} "
         f"({report.seconds:.2f} s)"
     )
+    if report.replaces:
+        console.print(
+            f"    reemplaza a {report.replaces}: ese conjunto quedó retirado (se conserva, "
+            "no se sirve ni entra en los puntajes)"
+        )
     for reason, count in report.rejection_reasons().items():
         console.print(f"    rechazadas {count}: {escape(reason)}")
     extras = {
@@ -135,6 +140,13 @@ def load_one_file(
         bool,
         typer.Option(help="Accept a reload that empties the dataset or drops more than 5 % of it."),
     ] = False,
+    replaces: Annotated[
+        str | None,
+        typer.Option(
+            help="Conjunto activo del mismo tipo que este archivo corrige o sustituye: queda "
+            "retirado (se conserva, no se sirve ni entra en los puntajes) en la misma carga."
+        ),
+    ] = None,
 ) -> None:
     """Load one file as a dataset of the given kind."""
     settings = settings_from_env()
@@ -151,6 +163,7 @@ def load_one_file(
             context=context,
             layer=layer,
             allow_shrink=allow_shrink,
+            replaces=replaces,
         )
     _print_report(report)
 
@@ -173,6 +186,7 @@ def status() -> None:
     with opened_store(settings) as store:
         provenance = store.provenance()
         refused = store.unresolved_refusals()
+        retired = store.retired_datasets()
     where = "PostGIS" if settings.uses_postgis else str(settings.store_dir)
     if provenance.empty:
         console.print("Aún no hay conjuntos cargados: ejecute `geogaps load`.")
@@ -215,10 +229,22 @@ def status() -> None:
                 escape(str(row["reason"])),
             )
         console.print(table)
+    if not retired.empty:
+        table = Table(title="Conjuntos retirados (se conservan; no se sirven ni puntúan)")
+        for column in ("conjunto", "tabla", "filas", "reemplazado por", "retirado"):
+            table.add_column(column, no_wrap=True)
+        for row in retired.to_dict("records"):
+            table.add_row(
+                str(row["dataset"]),
+                str(row["table_name"]),
+                str(row["rows"]),
+                str(row["replaced_by"]),
+                pd.Timestamp(row["retired_at"]).strftime("%Y-%m-%d %H:%M UTC"),
+            )
+        console.print(table)
 
 
 CHALLENGE_HELP = "Challenge id of the catalogue (agua, conectividad, rural_urbano…) or compuesto."
-
 
 
 def db_upgrade() -> None:
