@@ -37,7 +37,6 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("finance/sinim_2023_comunas.csv", "finance"),
     ("huella_local/presence_2023.csv", "huella_presence"),
     ("huella_local/projects_2023_sample.csv", "projects"),
-    ("petorca/Establ_educacionales_Petorca_.geojson", "facilities"),
     ("petorca/Estab_Educ_parvularia_Petorca_.geojson", "facilities"),
     ("petorca/Antenas_Servicio_petorca_.geojson", "facilities"),
     ("petorca/Poblados_Petorca_.geojson", "villages"),
@@ -51,6 +50,10 @@ NOT_LOADED: dict[str, str] = {
     ),
     "petorca/Establecimientos_de_salud_Petorca_.geojson": (
         "older copy of facilities already in the national MINSAL-DEIS directory"
+    ),
+    "petorca/Establ_educacionales_Petorca_.geojson": (
+        "Petorca's schools, already in the national MINEDUC directory: one source per fact "
+        "(a second layer of the same schools would count them twice)"
     ),
     "petorca/Comuna_Petorca_.geojson": "the commune outline is in the national boundaries",
     "petorca/Unidades_vecinales_2017_Petorca_.geojson": "no neighbourhood-unit table yet",
