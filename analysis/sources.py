@@ -157,7 +157,7 @@ def indicator_sources(
             continue
         names = [resolve(inputs, catalogue.settings, index) for resolve in resolvers]
         joined = [
-            JOINER.join(dict.fromkeys(n for n in row if n is not None)) or None
+            JOINER.join(dict.fromkeys(n for n in row if isinstance(n, str))) or None
             for row in zip(*(n.to_numpy() for n in names), strict=True)
         ]
         present = indicators[indicator.column].notna().to_numpy()
