@@ -538,8 +538,10 @@ def refuse_conflicting_keys(frame: pd.DataFrame, key: list[str], path_name: str)
         where = [row_label(int(row), path_name) for row in rows.get(SOURCE_ROW, rows.index)]
         examples.append(f"{' / '.join(map(str, values))} en {', '.join(where)}")
     more = f" (y {len(groups) - 3} claves más)" if len(groups) > 3 else ""
+    repeated_keys = "1 valor" if len(groups) == 1 else f"{len(groups)} valores"
+    repeat = "se repite" if len(groups) == 1 else "se repiten"
     raise LayerError(
-        f"{path_name}: {len(groups)} valores de la clave ({', '.join(key)}) se repiten con datos "
+        f"{path_name}: {repeated_keys} de la clave ({', '.join(key)}) {repeat} con datos "
         f"distintos: {'; '.join(examples)}{more}; un archivo da un solo valor por clave y no se "
         "puede saber cuál es el correcto: corrija el archivo (no se cambió nada)"
     )

@@ -114,9 +114,14 @@ def refuse_second_source(
     examples = ", ".join(f"{cut} {names.get(cut, '')}".strip() for cut in cuts[:3])
     more = "…" if len(cuts) > 3 else ""
     what = f" ({', '.join(scope)} iguales)" if scope else ""
+    communes = (
+        "1 comuna de este archivo ya tiene"
+        if len(cuts) == 1
+        else (f"{len(cuts)} comunas de este archivo ya tienen")
+    )
     raise LayerError(
-        f"{len(cuts)} comunas de este archivo ya tienen datos de {kind.table}{what} del conjunto "
-        f"activo {owner!r}: {examples}{more}. Un dato tiene una sola fuente: si este archivo "
+        f"{communes} datos de {kind.table}{what} del conjunto activo {owner!r}: "
+        f"{examples}{more}. Un dato tiene una sola fuente: si este archivo "
         f"corrige o sustituye a {owner!r}, cárguelo con --replaces {owner} (ese conjunto queda "
         f"retirado, no borrado); si es una versión nueva del mismo conjunto, cárguelo con "
         f"--dataset {owner}; no se cambió nada"
