@@ -19,7 +19,8 @@ from fastapi.testclient import TestClient
 from analysis import ScoringParameters
 from geo_service.app import create_app
 from geo_service.services.inputs import read_analysis_inputs
-from geo_service.services.runs import SOURCES_TABLE, run_scoring
+from geo_service.services.profiles import SOURCES_TABLE
+from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.errors import StoreWriteError
 from layers.loading import attempt_row, load_file

@@ -28,6 +28,10 @@ from layers.stores import Store
 
 #: Name of the run table holding one JSON document per commune (columns ``cut``, ``json``).
 PROFILES_TABLE = "profiles"
+#: Name of the run table saying which dataset supplied each commune's value of each indicator
+#: (:func:`analysis.sources.indicator_sources`). Like the notes it is kept beside the digested
+#: tables, not in ``result_sha256``: it follows from the run's inputs, which the run id hashes.
+SOURCES_TABLE = "sources"
 
 #: Identity columns of a profile, in the order they are shown.
 IDENTITY = [
@@ -194,6 +198,12 @@ def stored_profiles(store: Store, run: RunRecord) -> dict[str, str] | None:
     if PROFILES_TABLE not in tables:
         return None
     return profiles_from_table(tables[PROFILES_TABLE])
+
+
+def stored_sources(store: Store, run: RunRecord) -> dict[str, dict[str, str]] | None:
+    """``{cut: {indicator: dataset}}`` recorded with ``run``; None for a run saved without it."""
+    tables = store.run_tables(run.run_id, names=[SOURCES_TABLE])
+    return sources_by_cut(tables[SOURCES_TABLE]) if SOURCES_TABLE in tables else None
 
 
 def commune_context(store: Store) -> dict[str, dict[str, Any]]:

@@ -18,6 +18,7 @@ from geo_service import __version__
 from geo_service.services.inputs import input_provenance, read_analysis_inputs
 from geo_service.services.profiles import (
     PROFILES_TABLE,
+    SOURCES_TABLE,
     profiles_table,
     scored_profiles,
     sources_by_cut,
@@ -32,10 +33,6 @@ RESULT_LIBRARIES = ("numpy", "pandas", "esda", "mapclassify", "spopt", "scipy")
 CATALOGUE_TABLE = "catalogue"
 #: Name of the run table with the result's source notes (explanations cite them).
 NOTES_TABLE = "notes"
-#: Name of the run table saying which dataset supplied each commune's value of each indicator
-#: (:func:`analysis.sources.indicator_sources`). Like the notes it is kept beside the digested
-#: tables, not in ``result_sha256``: it follows from the run's inputs, which the run id hashes.
-SOURCES_TABLE = "sources"
 
 
 @dataclass(frozen=True)

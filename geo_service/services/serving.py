@@ -21,6 +21,7 @@ from geo_service.services.profiles import (
     commune_context,
     scored_profiles,
     stored_profiles,
+    stored_sources,
 )
 from geo_service.services.rows import region_counts
 from geo_service.services.runs import data_changes, stored_result
@@ -131,7 +132,9 @@ def scored_profile(store: Store, caches: Caches, run: RunRecord, code: str) -> A
     return caches.get_or_make(
         "built_profiles",
         (run.run_id, code),
-        lambda: scored_profiles(run_result(store, caches, run), run, [code])[code],
+        lambda: scored_profiles(
+            run_result(store, caches, run), run, [code], sources=stored_sources(store, run)
+        )[code],
     )
 
 
