@@ -55,9 +55,11 @@ def replaced(national_postgis: PostgisStore, national_embedded: EmbeddedStore) -
     for name, store in stores.items():
         official_rows = store.read("poverty", equals={"dataset": OFFICIAL})
         args = ["load-file", str(CORRECTION_FILE), "--kind", "poverty", "--dataset", CORRECTION]
+        replace = [*args, "--replaces", OFFICIAL]
         outputs[name] = {
             "refused": run_geogaps(*args, env=_env(store)),
-            "loaded": run_geogaps(*args, "--replaces", OFFICIAL, env=_env(store)),
+            "shrinking": run_geogaps(*replace, env=_env(store)),
+            "loaded": run_geogaps(*replace, "--allow-shrink", env=_env(store)),
             "official_rows": official_rows,
         }
     run = run_scoring(national_embedded, ScoringParameters(draws=20, seed=16))
@@ -72,6 +74,11 @@ def test_replaces_retires_the_official_dataset_and_keeps_it(replaced, store_name
     assert "--replaces pobreza_multidimensional_comunal_2022" in " ".join(
         outputs["refused"].stderr.split()
     )
+    # One row for 345 communes: the other 344 would be left without data unless asked for.
+    shrinking = " ".join(outputs["shrinking"].stderr.split())
+    assert outputs["shrinking"].returncode == 1
+    assert f"reemplazar '{OFFICIAL}' (345 filas) por '{CORRECTION}' (1 filas)" in shrinking
+    assert "--allow-shrink" in shrinking
     loaded = outputs["loaded"]
     assert loaded.returncode == 0, loaded.stderr
     assert f"reemplaza a {OFFICIAL}" in " ".join(loaded.stdout.split())

@@ -37,13 +37,32 @@ SHRINK_TOLERANCE = 0.05
 
 
 def refuse_shrinking(
-    report: LoadReport, previous: dict[str, Any] | None, allow_shrink: bool
+    report: LoadReport,
+    previous: dict[str, Any] | None,
+    allow_shrink: bool,
+    replaced: dict[str, Any] | None = None,
 ) -> None:
-    """Refuse a load that would leave a dataset empty or much smaller, saying what is lost."""
+    """Refuse a load that would leave a dataset empty or much smaller, saying what is lost.
+
+    A replacement (``replaced``, the provenance of the dataset ``--replaces`` retires) is held
+    to the same rule against the dataset it retires: a one-row correction replacing a national
+    file would leave every other commune without data.
+    """
     reasons = ", ".join(
         f"{reason} ({count})" for reason, count in report.rejection_reasons().items()
     )
     why = f"; filas rechazadas: {reasons}" if reasons else ""
+    if replaced is not None and not allow_shrink:
+        before = int(replaced["rows_loaded"])
+        lost = before - report.rows_loaded
+        if before > 0 and lost > SHRINK_TOLERANCE * before:
+            raise LayerError(
+                f"{report.path.name}: reemplazar {replaced['dataset']!r} ({before} filas) por "
+                f"{report.dataset!r} ({report.rows_loaded} filas) dejaría {lost} filas sin "
+                f"reemplazo ({100 * lost / before:.0f} %; se aceptan pérdidas de hasta "
+                f"{100 * SHRINK_TOLERANCE:.0f} %){why}: esas comunas quedarían sin dato; no se "
+                "cambió nada: si es intencional repita con --allow-shrink"
+            )
     if previous is None:
         if report.rows_loaded == 0:
             raise LayerError(

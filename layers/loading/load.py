@@ -73,7 +73,8 @@ def load_file(
         Layer of a multi-layer GeoPackage.
     allow_shrink
         Accept a reload that leaves the dataset empty or loses more than
-        :data:`~layers.loading.checks.SHRINK_TOLERANCE` of its rows.
+        :data:`~layers.loading.checks.SHRINK_TOLERANCE` of its rows (or, with ``replaces``,
+        has that many rows fewer than the dataset it retires).
     replaces
         An active dataset of the same table this one corrects or supersedes: it is retired
         (kept apart, no longer served or scored) in the same commit, and the provenance of
@@ -185,7 +186,8 @@ def _load_locked(
         frame = drop_exact_duplicates(frame, outcome)
     frame = validate_rows(frame, kind, store, communes, outcome, path.name)
     report.rows_loaded = len(frame)
-    refuse_shrinking(report, previous, allow_shrink)
+    replaced = None if replaces is None else store.provenance_of(replaces)
+    refuse_shrinking(report, previous, allow_shrink, replaced)
     refuse_keys_of_other_datasets(store, kind, dataset, frame, replaces)
     refuse_second_source(store, kind, dataset, frame, replaces)
     store.replace_dataset(
