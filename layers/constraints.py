@@ -101,6 +101,27 @@ INTERVALS: dict[str, tuple[tuple[str, str, str], ...]] = {
 }
 
 
+#: table → columns that, with the commune (``cut``), name one fact: two active datasets may not
+#: both supply it ("one source per fact"). Commune indicator tables are covered by year (and
+#: poverty by measure); point layers by the commune of their points (and facilities by
+#: category), since a second layer of the same systems counts them twice. Tables left out:
+#: codes, boundaries and urban zones (their key is unique across datasets already), population
+#: (census counts and projections of one year are different facts, and the catalogue names the
+#: one series the score reads), Huella Local presence (a list, not a figure), demo layers and
+#: accessibility (one dataset per destination and resolution, chosen by the score).
+FACT_SCOPES: dict[str, tuple[str, ...]] = {
+    "water_sources": ("year",),
+    "poverty": ("measure", "year"),
+    "municipal_finance": ("year",),
+    "rural_classification": (),
+    "apr_systems": (),
+    "facilities": ("category",),
+    "informal_settlements": (),
+    "localities": (),
+    "project_sites": (),
+}
+
+
 def table_named(name: str) -> Table:
     """The SQLAlchemy table of a data table."""
     return Base.metadata.tables[DATA_TABLES[name].__tablename__]
@@ -158,6 +179,11 @@ def violations(table_name: str, rows: pd.DataFrame) -> list[str]:
                 f"clave repetida en {table_name} ({value}), presente en "
                 f"{', '.join(owners) or 'el mismo conjunto'}"
             )
+    for column in [c for c in INTEGER_COLUMNS.get(table_name, ()) if c in rows]:
+        values = pd.to_numeric(rows[column], errors="coerce").astype(float).to_numpy()
+        fractional = values[np.isfinite(values) & (values != np.trunc(values))]
+        if fractional.size:
+            found.append(f"{table_name}.{column} = {fractional[0]!r} no es un número entero")
     for column in numeric_columns(table_name):
         if column not in rows:
             continue

@@ -333,7 +333,7 @@ class DatasetProvenance(Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
-LOAD_STATUSES = ("loaded", "unchanged", "refused", "failed", "removed")
+LOAD_STATUSES = ("loaded", "unchanged", "refused", "failed", "removed", "retired")
 
 
 class LoadAttempt(Base):
@@ -342,7 +342,8 @@ class LoadAttempt(Base):
     __tablename__ = "load_attempts"
     __table_args__ = (
         CheckConstraint(
-            "status IN ('loaded', 'unchanged', 'refused', 'failed', 'removed')", name="ck_status"
+            "status IN ('loaded', 'unchanged', 'refused', 'failed', 'removed', 'retired')",
+            name="ck_status",
         ),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -355,6 +356,24 @@ class LoadAttempt(Base):
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     rows_read: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rows_loaded: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RetiredDataset(Base):
+    """A dataset retired by a replacement load (``--replaces``): kept, never served or scored.
+
+    Migration 0007. Its rows leave the data table in the same transaction that loads the
+    dataset replacing it, and are kept here as Parquet bytes with the provenance they had, so
+    nothing is lost and no reader of the data tables can see them.
+    """
+
+    __tablename__ = "retired_datasets"
+    dataset: Mapped[str] = mapped_column(Text, primary_key=True)
+    retired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    replaced_by: Mapped[str] = mapped_column(Text)
+    table_name: Mapped[str] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer)
+    provenance: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class ScoreRun(Base):

@@ -531,15 +531,30 @@ def reject_out_of_integer_range(
     return frame
 
 
-def reject_conflicting_keys(
-    frame: pd.DataFrame, key: list[str], outcome: ValidationOutcome
-) -> pd.DataFrame:
-    """Reject later rows that repeat a key of an earlier row with different values."""
-    if not key:
-        return frame
-    repeated = frame.duplicated(subset=key, keep="first")
-    return outcome.reject(
-        frame, repeated, f"repite la clave ({', '.join(key)}) de una fila anterior"
+def refuse_conflicting_keys(frame: pd.DataFrame, key: list[str], path_name: str) -> None:
+    """Refuse a file that gives one key two different rows, naming the key and the rows.
+
+    Exact duplicates were dropped before (and counted in the report); what is left repeating
+    a key says two different things about one fact, and geogaps cannot know which is right.
+    """
+    if not key or frame.empty:
+        return
+    repeated = frame[frame.duplicated(subset=key, keep=False)]
+    if repeated.empty:
+        return
+    groups = list(repeated.groupby(key, sort=False, dropna=False))
+    examples = []
+    for value, rows in groups[:3]:
+        values = value if isinstance(value, tuple) else (value,)
+        where = [row_label(int(row), path_name) for row in rows.get(SOURCE_ROW, rows.index)]
+        examples.append(f"{' / '.join(map(str, values))} en {', '.join(where)}")
+    more = f" (y {len(groups) - 3} claves más)" if len(groups) > 3 else ""
+    repeated_keys = "1 valor" if len(groups) == 1 else f"{len(groups)} valores"
+    repeat = "se repite" if len(groups) == 1 else "se repiten"
+    raise LayerError(
+        f"{path_name}: {repeated_keys} de la clave ({', '.join(key)}) {repeat} con datos "
+        f"distintos: {'; '.join(examples)}{more}; un archivo da un solo valor por clave y no se "
+        "puede saber cuál es el correcto: corrija el archivo (no se cambió nada)"
     )
 
 

@@ -158,6 +158,7 @@ def profile_page(
                 "challenge": catalogue.label_of(item["challenge"]),
                 "source": item.get("source") or "",
                 "year": item.get("year"),
+                "dataset": source_dataset_text(item),
                 "bars": [
                     {
                         "name": name,
@@ -243,6 +244,21 @@ def profile_page(
         lagging=lagging,
         portfolio=portfolio,
     )
+
+
+#: What the profile says for an indicator of a run stored before sources were recorded.
+SOURCE_NOT_RECORDED = "sin registro de fuente"
+
+
+def source_dataset_text(item: Mapping[str, Any]) -> str:
+    """The dataset that supplied one indicator value of a profile, as the page prints it.
+
+    Runs record it (``source_dataset``); older runs did not ("sin registro de fuente"); a
+    commune without a value has no source ("sin dato").
+    """
+    if "source_dataset" not in item:
+        return SOURCE_NOT_RECORDED
+    return str(item["source_dataset"]) if item["source_dataset"] else MISSING
 
 
 def _text(value: Any) -> str:

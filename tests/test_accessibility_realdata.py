@@ -39,8 +39,9 @@ def test_mineduc_schools_load_as_education_with_rejections_named(
 ) -> None:
     facilities = national_embedded.read_table("facilities")
     schools = facilities[facilities["dataset"] == "establecimientos_educacionales_mineduc"]
-    petorca_schools = facilities[facilities["dataset"] == "Establ_educacionales_Petorca_"]
-    assert set(schools["category"]) == set(petorca_schools["category"]) == {"educacion"}
+    # Petorca's own school layer is not loaded: the national directory is the one source.
+    assert "Establ_educacionales_Petorca_" not in set(facilities["dataset"])
+    assert set(schools["category"]) == {"educacion"}
     assert "Vigente" in set(schools["operating_status"])
     provenance = national_embedded.provenance_of("establecimientos_educacionales_mineduc")
     assert provenance is not None

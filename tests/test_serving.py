@@ -21,7 +21,12 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from geo_service.app import create_app
 from geo_service.cli.serve import NoDelayH11Protocol
-from geo_service.services.profiles import PROFILES_TABLE, scored_profiles, stored_profiles
+from geo_service.services.profiles import (
+    PROFILES_TABLE,
+    scored_profiles,
+    stored_profiles,
+    stored_sources,
+)
 from geo_service.settings import Settings
 from layers.stores import EmbeddedStore, PostgisStore
 
@@ -132,7 +137,10 @@ def test_profiles_are_stored_with_the_run_and_equal_a_rebuild(national_postgis, 
     run = scored_national.run
     stored = stored_profiles(national_postgis, run)
     assert stored is not None and len(stored) == 345
-    rebuilt = scored_profiles(stored_result(national_postgis, run), run, ["04303", "05201"])
+    sources = stored_sources(national_postgis, run)
+    rebuilt = scored_profiles(
+        stored_result(national_postgis, run), run, ["04303", "05201"], sources=sources
+    )
     for cut, profile in rebuilt.items():
         assert json.loads(stored[cut]) == json.loads(json.dumps(profile))
     monte_patria = json.loads(stored["04303"])

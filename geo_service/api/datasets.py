@@ -35,7 +35,8 @@ router = APIRouter(tags=["datos"])
     summary="Conjuntos de datos cargados",
     description="Procedencia de cada conjunto cargado: archivo, sha256, filas leídas, cargadas "
     "y rechazadas, fecha de carga. Paginado. `refused` lista los archivos cuyo último intento de "
-    "carga fue rechazado, con el motivo.",
+    "carga fue rechazado, con el motivo; `retired`, los conjuntos retirados por una carga de "
+    "reemplazo (`--replaces`): se conservan, pero no se sirven ni entran en los puntajes.",
 )
 def datasets(
     request: Request, store: StoreDep, limit: LimitQuery = 100, offset: OffsetQuery = 0
@@ -58,11 +59,14 @@ def datasets(
         "dataset_provenance", columns=columns, limit=limit, offset=offset, order=["dataset"]
     )
     refused = store.unresolved_refusals()
+    retired = store.retired_datasets().drop(columns=["provenance"])
     return {
         **page_links(request, total, limit, offset),
-        "datasets": records(rows),
+        "datasets": records(rows.assign(state="activo")),
         # Files whose newest load was refused: they hold no rows, so they appear only here.
         "refused": records(refused),
+        # Datasets a replacement load retired: kept apart, neither served nor scored.
+        "retired": records(retired.assign(state="retirado")),
     }
 
 
@@ -181,6 +185,13 @@ def upload_dataset(
     dataset: Annotated[str | None, Form(description="Nombre del conjunto.")] = None,
     crs: Annotated[str | None, Form(description="SRC si el archivo no declara uno.")] = None,
     force: Annotated[bool, Form(description="Recargar aunque el sha256 no cambie.")] = False,
+    replaces: Annotated[
+        str | None,
+        Form(
+            description="Conjunto activo del mismo tipo que este archivo corrige o sustituye: "
+            "queda retirado (se conserva, no se sirve ni puntúa) en la misma transacción."
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """Upload one file and load it, with the same report as ``geogaps load-file``."""
     from layers.loading import load_file
@@ -203,7 +214,9 @@ def upload_dataset(
                         f"el archivo supera el máximo de {settings.max_upload_mb} MB"
                     )
                 out.write(chunk)
-        report = load_file(store, kind, target, crs=crs, dataset=dataset, force=force)
+        report = load_file(
+            store, kind, target, crs=crs, dataset=dataset, force=force, replaces=replaces
+        )
     # The data state changed: cached values stop matching; give their memory back now.
     caches.forget("analysis_inputs", "gaps", "page", "decision", "siting", "indicators")
     caches.forget_recent()
@@ -217,4 +230,5 @@ def upload_dataset(
         "rows_rejected": report.rows_rejected,
         "rejection_reasons": report.rejection_reasons(),
         "unchanged": report.skipped_unchanged,
+        "replaces": report.replaces,
     }

@@ -46,6 +46,11 @@ def _print_report(report: LoadReport) -> None:
         f"rechazadas {format_integer(report.rows_rejected)} "
         f"({format_seconds(report.seconds)})"
     )
+    if report.replaces:
+        console.print(
+            f"    reemplaza a {report.replaces}: ese conjunto quedó retirado (se conserva, "
+            "no se sirve ni entra en los puntajes)"
+        )
     for reason, count in report.rejection_reasons().items():
         console.print(f"    rechazadas {format_integer(count)}: {escape(reason)}")
     extras = {
@@ -140,6 +145,13 @@ def load_one_file(
         bool,
         typer.Option(help="Acepta una recarga que vacía el conjunto o pierde más del 5 % de él."),
     ] = False,
+    replaces: Annotated[
+        str | None,
+        typer.Option(
+            help="Conjunto activo del mismo tipo que este archivo corrige o sustituye: queda "
+            "retirado (se conserva, no se sirve ni entra en los puntajes) en la misma carga."
+        ),
+    ] = None,
 ) -> None:
     """Carga un archivo como conjunto del tipo indicado."""
     settings = settings_from_env()
@@ -156,6 +168,7 @@ def load_one_file(
             context=context,
             layer=layer,
             allow_shrink=allow_shrink,
+            replaces=replaces,
         )
     _print_report(report)
 
@@ -178,6 +191,7 @@ def status() -> None:
     with opened_store(settings) as store:
         provenance = store.provenance()
         refused = store.unresolved_refusals()
+        retired = store.retired_datasets()
     where = "PostGIS" if settings.uses_postgis else str(settings.store_dir)
     if provenance.empty:
         console.print("Aún no hay conjuntos cargados: ejecute `geogaps load`.")
@@ -218,6 +232,19 @@ def status() -> None:
                 str(row["file_name"]),
                 pd.Timestamp(row["attempted_at"]).strftime("%Y-%m-%d %H:%M UTC"),
                 escape(str(row["reason"])),
+            )
+        console.print(table)
+    if not retired.empty:
+        table = Table(title="Conjuntos retirados (se conservan; no se sirven ni puntúan)")
+        for column in ("conjunto", "tabla", "filas", "reemplazado por", "retirado"):
+            table.add_column(column, no_wrap=True)
+        for row in retired.to_dict("records"):
+            table.add_row(
+                str(row["dataset"]),
+                str(row["table_name"]),
+                str(row["rows"]),
+                str(row["replaced_by"]),
+                pd.Timestamp(row["retired_at"]).strftime("%Y-%m-%d %H:%M UTC"),
             )
         console.print(table)
 

@@ -15,7 +15,7 @@ A profile (``GET /communes/{cut}``, the printable ``/comunas/{cut}``) has two ha
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -29,6 +29,10 @@ from layers.stores import Store
 
 #: Name of the run table holding one JSON document per commune (columns ``cut``, ``json``).
 PROFILES_TABLE = "profiles"
+#: Name of the run table saying which dataset supplied each commune's value of each indicator
+#: (:func:`analysis.sources.indicator_sources`). Like the notes it is kept beside the digested
+#: tables, not in ``result_sha256``: it follows from the run's inputs, which the run id hashes.
+SOURCES_TABLE = "sources"
 
 #: Identity columns of a profile, in the order they are shown.
 IDENTITY = [
@@ -43,7 +47,10 @@ IDENTITY = [
 
 
 def scored_profiles(
-    result: ScoringResult, run: RunRecord, cuts: Iterable[str] | None = None
+    result: ScoringResult,
+    run: RunRecord,
+    cuts: Iterable[str] | None = None,
+    sources: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """The run-derived half of the profile of each commune in ``result`` (or of ``cuts``).
 
@@ -55,6 +62,10 @@ def scored_profiles(
         The run's record (scope and ranked counts for the "n de N" labels).
     cuts : iterable of str, optional
         Five-digit commune codes; all communes of the result when omitted.
+    sources : mapping, optional
+        ``{cut: {indicator id: dataset}}`` recorded with the run (:func:`sources_by_cut`);
+        each indicator item then says which dataset supplied its value (``source_dataset``,
+        None without a value). Runs recorded without sources leave the key out.
 
     Returns
     -------
@@ -95,7 +106,11 @@ def scored_profiles(
             row["cluster"] = clusters.get((cut, challenge))
             row["group"] = groups.get((cut, challenge))
         profiles[cut] = {
-            "indicators": _indicator_items(result, indicator_values.get(cut)),
+            "indicators": _indicator_items(
+                result,
+                indicator_values.get(cut),
+                None if sources is None else sources.get(cut, {}),
+            ),
             "scores": rows,
             "explanation": explanations.get(cut),
         }
@@ -112,8 +127,16 @@ def _indicator_values(result: ScoringResult, wanted: set[str]) -> dict[str, dict
     return {str(row["cut"]): row for row in records(frame)}
 
 
-def _indicator_items(result: ScoringResult, values: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each catalogue indicator of one commune with unit, year, source, value and weight."""
+def _indicator_items(
+    result: ScoringResult,
+    values: dict[str, Any] | None,
+    sources: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Each catalogue indicator of one commune with unit, year, source, value and weight.
+
+    With ``sources`` (the run recorded them), ``source_dataset`` names the dataset that
+    supplied the value.
+    """
     if values is None:
         return []
     items: list[dict[str, Any]] = clean(
@@ -133,7 +156,18 @@ def _indicator_items(result: ScoringResult, values: dict[str, Any] | None) -> li
             for indicator in result.catalogue.indicators
         ]
     )
+    if sources is not None:
+        for item in items:
+            item["source_dataset"] = sources.get(item["id"])
     return items
+
+
+def sources_by_cut(table: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """``{cut: {indicator: dataset}}`` of a run's sources table (``cut, indicator, dataset``)."""
+    by_cut: dict[str, dict[str, str]] = {}
+    for cut, indicator, dataset in table[["cut", "indicator", "dataset"]].itertuples(index=False):
+        by_cut.setdefault(str(cut), {})[str(indicator)] = str(dataset)
+    return by_cut
 
 
 def _by_cut_and_challenge(
@@ -178,6 +212,12 @@ def stored_profiles(store: Store, run: RunRecord) -> dict[str, str] | None:
     if PROFILES_TABLE not in tables:
         return None
     return profiles_from_table(tables[PROFILES_TABLE])
+
+
+def stored_sources(store: Store, run: RunRecord) -> dict[str, dict[str, str]] | None:
+    """``{cut: {indicator: dataset}}`` recorded with ``run``; None for a run saved without it."""
+    tables = store.run_tables(run.run_id, names=[SOURCES_TABLE])
+    return sources_by_cut(tables[SOURCES_TABLE]) if SOURCES_TABLE in tables else None
 
 
 def commune_context(store: Store) -> dict[str, dict[str, Any]]:

@@ -12,10 +12,17 @@ from typing import Any
 import pandas as pd
 
 from analysis import Catalogue, ScoringParameters, ScoringResult, load_catalogue, score_communes
+from analysis.sources import indicator_sources
 from domain.errors import NotFoundError
 from geo_service import __version__
 from geo_service.services.inputs import input_provenance, read_analysis_inputs
-from geo_service.services.profiles import PROFILES_TABLE, profiles_table, scored_profiles
+from geo_service.services.profiles import (
+    PROFILES_TABLE,
+    SOURCES_TABLE,
+    profiles_table,
+    scored_profiles,
+    sources_by_cut,
+)
 from layers.runs import RunRecord, scope_of
 from layers.stores import Store
 from layers.tables import stored_columns
@@ -98,9 +105,10 @@ def run_scoring(
     )
     stored = False
     if save:
+        sources = indicator_sources(inputs, result.indicators, result.catalogue)
         # Profiles are a pure function of the run: built once here, served as stored.
-        profiles = profiles_table(scored_profiles(result, run))
-        tables = {**run_tables_of(result), PROFILES_TABLE: profiles}
+        profiles = profiles_table(scored_profiles(result, run, sources=sources_by_cut(sources)))
+        tables = {**run_tables_of(result), PROFILES_TABLE: profiles, SOURCES_TABLE: sources}
         stored = store.save_run(run, result_rows(result, run_id), tables)
         if not stored:
             run = store.run(run_id)

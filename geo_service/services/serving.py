@@ -22,6 +22,7 @@ from geo_service.services.profiles import (
     commune_context,
     scored_profiles,
     stored_profiles,
+    stored_sources,
 )
 from geo_service.services.rows import records, region_counts
 from geo_service.services.runs import data_changes, stored_result
@@ -165,7 +166,9 @@ def scored_profile(store: Store, caches: Caches, run: RunRecord, code: str) -> A
     return caches.get_or_make(
         "built_profiles",
         (run.run_id, code),
-        lambda: scored_profiles(run_result(store, caches, run), run, [code])[code],
+        lambda: scored_profiles(
+            run_result(store, caches, run), run, [code], sources=stored_sources(store, run)
+        )[code],
     )
 
 

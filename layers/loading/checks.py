@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Integer
 
 from domain.numbers import format_integer, format_share
 from domain.text import fold
-from layers.constraints import unique_keys
+from layers.constraints import FACT_SCOPES, unique_keys
 from layers.errors import DependencyError, LayerError
 from layers.loading.report import LoadReport
 from layers.places import check_declared_communes, reject_antarctic_elsewhere
@@ -22,8 +22,8 @@ from layers.validation import (
     ValidationOutcome,
     area_km2,
     normalise_cuts,
+    refuse_conflicting_keys,
     reject_broken_intervals,
-    reject_conflicting_keys,
     reject_fractional_counts,
     reject_out_of_integer_range,
     reject_out_of_range,
@@ -38,14 +38,33 @@ SHRINK_TOLERANCE = 0.05
 
 
 def refuse_shrinking(
-    report: LoadReport, previous: dict[str, Any] | None, allow_shrink: bool
+    report: LoadReport,
+    previous: dict[str, Any] | None,
+    allow_shrink: bool,
+    replaced: dict[str, Any] | None = None,
 ) -> None:
-    """Refuse a load that would leave a dataset empty or much smaller, saying what is lost."""
+    """Refuse a load that would leave a dataset empty or much smaller, saying what is lost.
+
+    A replacement (``replaced``, the provenance of the dataset ``--replaces`` retires) is held
+    to the same rule against the dataset it retires: a one-row correction replacing a national
+    file would leave every other commune without data.
+    """
     reasons = ", ".join(
         f"{reason} ({format_integer(count)})"
         for reason, count in report.rejection_reasons().items()
     )
     why = f"; filas rechazadas: {reasons}" if reasons else ""
+    if replaced is not None and not allow_shrink:
+        before = int(replaced["rows_loaded"])
+        lost = before - report.rows_loaded
+        if before > 0 and lost > SHRINK_TOLERANCE * before:
+            raise LayerError(
+                f"{report.path.name}: reemplazar {replaced['dataset']!r} ({before} filas) por "
+                f"{report.dataset!r} ({report.rows_loaded} filas) dejaría {lost} filas sin "
+                f"reemplazo ({100 * lost / before:.0f} %; se aceptan pérdidas de hasta "
+                f"{100 * SHRINK_TOLERANCE:.0f} %){why}: esas comunas quedarían sin dato; no se "
+                "cambió nada: si es intencional repita con --allow-shrink"
+            )
     if previous is None:
         if report.rows_loaded == 0:
             raise LayerError(
@@ -69,19 +88,106 @@ def refuse_shrinking(
     )
 
 
+def check_replacement(store: Store, kind: Kind, dataset: str, replaces: str | None) -> None:
+    """Refuse a ``--replaces`` that names no active dataset, one of another table, or itself."""
+    if replaces is None:
+        return
+    if replaces == dataset:
+        raise LayerError(
+            f"--replaces {replaces}: un conjunto no se reemplaza a sí mismo; para actualizarlo "
+            f"cárguelo de nuevo con --dataset {dataset}"
+        )
+    previous = store.provenance_of(replaces)
+    if previous is None:
+        raise LayerError(
+            f"--replaces {replaces}: no hay ningún conjunto activo con ese nombre; vea los "
+            "nombres con geogaps status"
+        )
+    if previous["table_name"] != kind.table:
+        raise LayerError(
+            f"--replaces {replaces}: ese conjunto es de la tabla {previous['table_name']} y este "
+            f"archivo ({kind.name}) va a la tabla {kind.table}; solo se reemplaza un conjunto "
+            "por otro del mismo tipo"
+        )
+
+
+def refuse_second_source(
+    store: Store, kind: Kind, dataset: str, frame: pd.DataFrame, replaces: str | None
+) -> None:
+    """Refuse rows for facts another active dataset already supplies (one source per fact).
+
+    A fact is a commune with the columns of :data:`layers.constraints.FACT_SCOPES` (year,
+    poverty measure, facility category). ``replaces`` is not counted: it leaves with this load.
+    """
+    scope = FACT_SCOPES.get(kind.table)
+    if scope is None or frame.empty or "cut" not in frame:
+        return
+    columns = ["cut", *scope]
+    existing = store.read_table(kind.table, ["dataset", *columns])
+    others = existing[~existing["dataset"].isin([dataset, replaces])]
+    if others.empty:
+        return
+    mine = _facts(frame, columns)
+    theirs = _facts(others, columns).assign(dataset=others["dataset"].to_numpy())
+    clash = mine.drop_duplicates().merge(theirs.drop_duplicates(), on=columns)
+    if clash.empty:
+        return
+    owner = str(clash["dataset"].value_counts().index[0])
+    cuts = sorted(set(clash.loc[clash["dataset"] == owner, "cut"]))
+    names = dict(unique_names_by_cut(store))
+    examples = ", ".join(f"{cut} {names.get(cut, '')}".strip() for cut in cuts[:3])
+    more = "…" if len(cuts) > 3 else ""
+    what = f" ({', '.join(scope)} iguales)" if scope else ""
+    communes = (
+        "1 comuna de este archivo ya tiene"
+        if len(cuts) == 1
+        else (f"{len(cuts)} comunas de este archivo ya tienen")
+    )
+    raise LayerError(
+        f"{communes} datos de {kind.table}{what} del conjunto activo {owner!r}: "
+        f"{examples}{more}. Un dato tiene una sola fuente: si este archivo "
+        f"corrige o sustituye a {owner!r}, cárguelo con --replaces {owner} (ese conjunto queda "
+        f"retirado, no borrado); si es una versión nueva del mismo conjunto, cárguelo con "
+        f"--dataset {owner}; no se cambió nada"
+    )
+
+
+def _facts(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The fact columns of some rows as text (years typed 2022 and 2022.0 compare equal)."""
+    facts = {}
+    for column in columns:
+        values = frame[column] if column in frame else pd.Series("", index=frame.index)
+        numbers = pd.to_numeric(values, errors="coerce")
+        if column != "cut" and numbers.notna().all():
+            values = numbers.astype("float64").map(repr)
+        facts[column] = values.astype(str).to_numpy()
+    return pd.DataFrame(facts)
+
+
+def unique_names_by_cut(store: Store) -> dict[str, str]:
+    """CUT → commune name (official code list, else boundaries), for messages."""
+    names = pd.concat(
+        [
+            store.read_reference("territorial_codes", ["cut", "name"]),
+            store.read_reference("communes", ["cut", "name"]),
+        ]
+    ).drop_duplicates("cut")
+    return dict(zip(names["cut"].astype(str), names["name"].astype(str), strict=True))
+
+
 def refuse_keys_of_other_datasets(
-    store: Store, kind: Kind, dataset: str, frame: pd.DataFrame
+    store: Store, kind: Kind, dataset: str, frame: pd.DataFrame, replaces: str | None = None
 ) -> None:
     """Refuse rows whose key another dataset of the same table already holds.
 
     Commune codes and census zones are unique across the whole table: the boundaries loaded
-    twice under two names would count every commune twice.
+    twice under two names would count every commune twice. ``replaces`` leaves with the load.
     """
     keys = unique_keys(kind.table)
     if not keys or "dataset" in keys or frame.empty:
         return
     existing = store.read_table(kind.table, ["dataset", *keys])
-    others = existing[existing["dataset"] != dataset]
+    others = existing[~existing["dataset"].isin([dataset, replaces])]
     clash = pd.DataFrame(frame[keys]).merge(others, on=keys)
     if clash.empty:
         return
@@ -90,7 +196,7 @@ def refuse_keys_of_other_datasets(
     raise LayerError(
         f"{len(clash)} filas repiten claves ({', '.join(keys)}: {examples}…) que ya tiene el "
         f"conjunto {owner!r} de la tabla {kind.table}; para reemplazarlo cargue con --dataset "
-        f"{owner}, o elimínelo antes con geogaps remove {owner}"
+        f"{owner} o con --replaces {owner}, o elimínelo antes con geogaps remove {owner}"
     )
 
 
@@ -123,7 +229,7 @@ def validate_rows(
                 "o geogaps load)"
             )
         frame = reject_unknown_cuts(frame, known, outcome)
-    frame = reject_conflicting_keys(frame, list(kind.key), outcome)
+    refuse_conflicting_keys(frame, list(kind.key), path_name)
     frame = reject_out_of_integer_range(frame, int32_columns(kind.table, frame), outcome)
     frame = reject_out_of_range(frame, kind.table, outcome)
     frame = reject_broken_intervals(frame, kind.table, outcome, path_name)

@@ -37,7 +37,6 @@ MANIFEST: tuple[tuple[str, str], ...] = (
     ("finance/sinim_2023_comunas.csv", "finance"),
     ("huella_local/presence_2023.csv", "huella_presence"),
     ("huella_local/projects_2023_sample.csv", "projects"),
-    ("petorca/Establ_educacionales_Petorca_.geojson", "facilities"),
     ("petorca/Estab_Educ_parvularia_Petorca_.geojson", "facilities"),
     ("petorca/Antenas_Servicio_petorca_.geojson", "facilities"),
     ("petorca/Poblados_Petorca_.geojson", "villages"),
@@ -51,6 +50,10 @@ NOT_LOADED: dict[str, str] = {
     ),
     "petorca/Establecimientos_de_salud_Petorca_.geojson": (
         "copia antigua de establecimientos que ya están en el directorio nacional MINSAL-DEIS"
+    ),
+    "petorca/Establ_educacionales_Petorca_.geojson": (
+        "los establecimientos de Petorca ya están en el directorio nacional del MINEDUC: una "
+        "fuente por dato (una segunda capa de los mismos colegios los contaría dos veces)"
     ),
     "petorca/Comuna_Petorca_.geojson": "el contorno de la comuna ya está en los límites nacionales",
     "petorca/Unidades_vecinales_2017_Petorca_.geojson": "aún no hay tabla de unidades vecinales",

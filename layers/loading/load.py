@@ -14,8 +14,10 @@ from domain.datasets import (
 )
 from layers.errors import InvalidDatasetNameError, LayerError
 from layers.loading.checks import (
+    check_replacement,
     communes_for_checks,
     refuse_keys_of_other_datasets,
+    refuse_second_source,
     refuse_shrinking,
     unique_names,
     validate_rows,
@@ -44,6 +46,7 @@ def load_file(
     context: ReadContext | None = None,
     layer: str | None = None,
     allow_shrink: bool = False,
+    replaces: str | None = None,
 ) -> LoadReport:
     """Load one file as a dataset of ``kind_name`` into ``store``.
 
@@ -70,7 +73,14 @@ def load_file(
         Layer of a multi-layer GeoPackage.
     allow_shrink
         Accept a reload that leaves the dataset empty or loses more than
-        :data:`~layers.loading.checks.SHRINK_TOLERANCE` of its rows.
+        :data:`~layers.loading.checks.SHRINK_TOLERANCE` of its rows (or, with ``replaces``,
+        has that many rows fewer than the dataset it retires).
+    replaces
+        An active dataset of the same table this one corrects or supersedes: it is retired
+        (kept apart, no longer served or scored) in the same commit, and the provenance of
+        both says so. Without it, rows for facts another active dataset supplies (a commune
+        and year of the same indicator, see :data:`layers.constraints.FACT_SCOPES`) refuse
+        the load.
 
     Returns
     -------
@@ -97,7 +107,7 @@ def load_file(
             raise InvalidDatasetNameError(invalid_dataset_name_message(dataset))
         with store.write_lock():
             report = _load_locked(
-                store, kind, path, dataset, crs, force, context, layer, allow_shrink
+                store, kind, path, dataset, crs, force, context, layer, allow_shrink, replaces
             )
     except LayerError as error:
         _record_refusal(store, dataset, kind.name, path, "refused", str(error))
@@ -134,6 +144,7 @@ def _load_locked(
     context: ReadContext | None,
     layer: str | None,
     allow_shrink: bool,
+    replaces: str | None = None,
 ) -> LoadReport:
     """The load itself, run while holding the store's writer lock."""
     started = time.perf_counter()
@@ -145,9 +156,12 @@ def _load_locked(
     report = LoadReport(dataset, kind.name, kind.table, kind.source, path, inputs["file"]["sha256"])
     report.names_from, report.inputs = names_from, inputs
     report.fingerprint = fingerprint_of(inputs)
+    check_replacement(store, kind, dataset, replaces)
+    report.replaces = replaces
     previous = store.provenance_of(dataset)
     if (
-        not force
+        replaces is None
+        and not force
         and previous is not None
         and previous["report"].get("fingerprint") == report.fingerprint
     ):
@@ -172,10 +186,17 @@ def _load_locked(
         frame = drop_exact_duplicates(frame, outcome)
     frame = validate_rows(frame, kind, store, communes, outcome, path.name)
     report.rows_loaded = len(frame)
-    refuse_shrinking(report, previous, allow_shrink)
-    refuse_keys_of_other_datasets(store, kind, dataset, frame)
+    replaced = None if replaces is None else store.provenance_of(replaces)
+    refuse_shrinking(report, previous, allow_shrink, replaced)
+    refuse_keys_of_other_datasets(store, kind, dataset, frame, replaces)
+    refuse_second_source(store, kind, dataset, frame, replaces)
     store.replace_dataset(
-        kind.table, dataset, frame, report.as_provenance(), attempt=report.as_attempt()
+        kind.table,
+        dataset,
+        frame,
+        report.as_provenance(),
+        attempt=report.as_attempt(),
+        replaces=replaces,
     )
     report.seconds = time.perf_counter() - started
     return report

@@ -38,6 +38,8 @@ class LoadReport:
     names_from: dict[str, str] | None = None
     fingerprint: str = ""
     inputs: dict[str, Any] = field(default_factory=dict)
+    #: The active dataset this load retires (``--replaces``), if any.
+    replaces: str | None = None
 
     @property
     def rows_rejected(self) -> int:
@@ -54,6 +56,12 @@ class LoadReport:
     def as_provenance(self) -> dict[str, Any]:
         """The provenance row of this load."""
         outcome = self.outcome
+        loaded_at = datetime.now(UTC)
+        replaced = (
+            None
+            if self.replaces is None
+            else {"dataset": self.replaces, "retired_at": loaded_at.isoformat()}
+        )
         return {
             "dataset": self.dataset,
             "kind": self.kind,
@@ -61,7 +69,7 @@ class LoadReport:
             "source": self.source,
             "file_name": self.path.name,
             "sha256": self.sha256,
-            "loaded_at": datetime.now(UTC),
+            "loaded_at": loaded_at,
             "rows_read": self.rows_read,
             "rows_loaded": self.rows_loaded,
             "rows_rejected": self.rows_rejected,
@@ -76,6 +84,7 @@ class LoadReport:
                 "notes": outcome.notes,
                 "fingerprint": self.fingerprint,
                 "inputs": self.inputs,
+                "replaces": replaced,
             },
         }
 
@@ -87,6 +96,7 @@ class LoadReport:
             path=self.path,
             sha256=self.sha256,
             status="unchanged" if self.skipped_unchanged else "loaded",
+            reason=None if self.replaces is None else f"reemplaza a {self.replaces!r} (--replaces)",
             rows_read=self.rows_read,
             rows_loaded=self.rows_loaded,
         )

@@ -13,6 +13,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
 from typing import Any
 
 import geopandas as gpd
@@ -20,14 +21,16 @@ import pandas as pd
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer
 
 from domain.datasets import DATASET_NAME_PATTERN
+from layers.errors import LayerError
 from layers.features.source import FeatureSource
 from layers.queries import ReadRequest, read_request
-from layers.runs import NATIONAL_SCOPE, RunRecord
+from layers.runs import NATIONAL_SCOPE, RunRecord, table_bytes
 from layers.schema import SRID
 from layers.tables import stored_columns, table_named
 
 PROVENANCE_TABLE = "dataset_provenance"
 ATTEMPTS_TABLE = "load_attempts"
+RETIRED_TABLE = "retired_datasets"
 ANSWERS_TABLE = "api_answers"
 #: Shared API answers kept at most; the oldest go first.
 MAX_ANSWERS = 500
@@ -112,12 +115,51 @@ class Store(ABC):
         frame: pd.DataFrame,
         provenance: dict[str, Any],
         attempt: dict[str, Any] | None = None,
+        replaces: str | None = None,
     ) -> None:
         """Atomically replace ``dataset``'s rows and record its provenance (and the attempt).
 
         Rows of ``dataset`` in any other data table are deleted in the same commit: a dataset
-        belongs to one table, so changing its kind moves it.
+        belongs to one table, so changing its kind moves it. With ``replaces``, that other
+        dataset is retired in the same commit (see :meth:`retirement`): its rows and provenance
+        leave the data tables for :data:`RETIRED_TABLE`, and a ``retired`` attempt is logged.
         """
+
+    def retirement(self, old: str, by: str, at: datetime) -> tuple[str, dict[str, Any]]:
+        """The table of dataset ``old`` and the :data:`RETIRED_TABLE` row that keeps it.
+
+        Called inside the write lock by :meth:`replace_dataset`; the row holds the retired
+        rows as Parquet bytes and the provenance they were loaded with.
+
+        Raises
+        ------
+        LayerError
+            When ``old`` is not a loaded dataset.
+        """
+        previous = self.provenance_of(old)
+        if previous is None:
+            raise LayerError(
+                f"--replaces {old}: no hay ningún conjunto activo con ese nombre; vea los "
+                "nombres con geogaps status"
+            )
+        table_name = str(previous["table_name"])
+        rows = self.read(table_name, equals={"dataset": old})
+        kept = json.loads(json.dumps(previous, default=_json_value))
+        record = {
+            "dataset": old,
+            "retired_at": at,
+            "replaced_by": by,
+            "table_name": table_name,
+            "rows": len(rows),
+            "provenance": kept,
+            "content": table_bytes(rows),
+        }
+        return table_name, record
+
+    def retired_datasets(self) -> pd.DataFrame:
+        """Datasets retired by a replacement load, without their rows, oldest first."""
+        columns = ["dataset", "retired_at", "replaced_by", "table_name", "rows", "provenance"]
+        return self.read(RETIRED_TABLE, columns=columns, order=["retired_at", "dataset"])
 
     @abstractmethod
     def remove_dataset(self, dataset: str, attempt: dict[str, Any]) -> int:
@@ -376,6 +418,31 @@ class Store(ABC):
         """Drop cached copies of ``table_name`` (called after its rows change)."""
         for key in [k for k in self._reference_cache if k[0] == table_name]:
             del self._reference_cache[key]
+
+
+def _json_value(value: Any) -> Any:
+    """JSON form of the numpy and pandas values a provenance row holds."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def retired_attempt(record: dict[str, Any], at: datetime) -> dict[str, Any]:
+    """The ``retired`` load attempt logged when a replacement load retires a dataset."""
+    provenance = record["provenance"]
+    return {
+        "dataset": record["dataset"],
+        "attempted_at": at,
+        "kind": provenance.get("kind"),
+        "file_name": provenance.get("file_name"),
+        "sha256": provenance.get("sha256"),
+        "status": "retired",
+        "reason": f"reemplazado por {record['replaced_by']!r} (--replaces)",
+        "rows_read": None,
+        "rows_loaded": record["rows"],
+    }
 
 
 def checked_hex(*values: str) -> None:

@@ -33,9 +33,11 @@ from layers.stores.base import (
     ATTEMPTS_TABLE,
     MAX_ANSWERS,
     PROVENANCE_TABLE,
+    RETIRED_TABLE,
     Store,
     checked_hex,
     conform,
+    retired_attempt,
 )
 from layers.stores.embedded_files import (
     concat_conformed,
@@ -126,19 +128,40 @@ class EmbeddedStore(Store):
         frame: pd.DataFrame,
         provenance: dict[str, Any],
         attempt: dict[str, Any] | None = None,
+        replaces: str | None = None,
     ) -> None:
         """Replace ``dataset``'s rows and its provenance (and log the attempt) in one commit.
 
-        Its rows in any other data table go in the same commit (a change of kind moves it).
-        Keys and ranges are checked on the whole resulting table, as PostGIS would.
+        Its rows in any other data table go in the same commit (a change of kind moves it), and
+        so does the retirement of ``replaces``. Keys and ranges are checked on the whole
+        resulting table, as PostGIS would.
         """
         rows = conform(frame.assign(dataset=dataset), table_name)
         with self.write_lock():
             changes: dict[str, pd.DataFrame] = {}
+            leaving = {dataset}
+            history = self.provenance()
+            logged = self.read_table(ATTEMPTS_TABLE)
+            if replaces is not None:
+                at = provenance["loaded_at"]
+                old_table, record = self.retirement(replaces, dataset, at)
+                old_rows = self.read_table(old_table)
+                changes[old_table] = old_rows[old_rows["dataset"] != replaces]
+                changes[RETIRED_TABLE] = concat_conformed(
+                    self.read_table(RETIRED_TABLE),
+                    conform(pd.DataFrame([record]), RETIRED_TABLE),
+                    RETIRED_TABLE,
+                )
+                logged = concat_conformed(
+                    logged,
+                    conform(pd.DataFrame([retired_attempt(record, at)]), ATTEMPTS_TABLE),
+                    ATTEMPTS_TABLE,
+                )
+                leaving.add(replaces)
             for other in self._tables_holding(dataset, except_table=table_name):
-                current = self.read_table(other)
+                current = changes.get(other, self.read_table(other))
                 changes[other] = current[current["dataset"] != dataset].reset_index(drop=True)
-            current = self.read_table(table_name)
+            current = changes.get(table_name, self.read_table(table_name))
             kept = current[current["dataset"] != dataset]
             combined = concat_conformed(kept, rows, table_name)
             combined = combined.sort_values("dataset", kind="stable").reset_index(drop=True)
@@ -149,14 +172,17 @@ class EmbeddedStore(Store):
                     f"{'; '.join(problems)}"
                 )
             changes[table_name] = combined
-            history = self.provenance()
-            record = conform(pd.DataFrame([provenance]), PROVENANCE_TABLE)
+            loaded = conform(pd.DataFrame([provenance]), PROVENANCE_TABLE)
             updated = concat_conformed(
-                history[history["dataset"] != dataset], record, PROVENANCE_TABLE
+                history[~history["dataset"].isin(leaving)], loaded, PROVENANCE_TABLE
             )
             changes[PROVENANCE_TABLE] = updated.sort_values("dataset").reset_index(drop=True)
             if attempt is not None:
-                changes[ATTEMPTS_TABLE] = self._attempts_with(attempt)
+                logged = concat_conformed(
+                    logged, conform(pd.DataFrame([attempt]), ATTEMPTS_TABLE), ATTEMPTS_TABLE
+                )
+            if attempt is not None or replaces is not None:
+                changes[ATTEMPTS_TABLE] = logged
             self._commit(changes)
 
     def remove_dataset(self, dataset: str, attempt: dict[str, Any]) -> int:

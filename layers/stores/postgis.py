@@ -37,7 +37,15 @@ from layers.schema import (
     ScoreRunTable,
 )
 from layers.sql import quoted, statement
-from layers.stores.base import ANSWERS_TABLE, ATTEMPTS_TABLE, MAX_ANSWERS, Store, conform
+from layers.stores.base import (
+    ANSWERS_TABLE,
+    ATTEMPTS_TABLE,
+    MAX_ANSWERS,
+    RETIRED_TABLE,
+    Store,
+    conform,
+    retired_attempt,
+)
 from layers.stores.postgis_connections import (
     MIGRATE_LOCK,
     WRITE_LOCK,
@@ -137,16 +145,20 @@ class PostgisStore(Store):
         frame: pd.DataFrame,
         provenance: dict[str, Any],
         attempt: dict[str, Any] | None = None,
+        replaces: str | None = None,
     ) -> None:
         """Replace the rows of ``dataset`` and its provenance, atomically.
 
         The deletes (from every data table: a dataset belongs to one table, so a change of kind
-        moves it), the COPY, the provenance upsert and the attempt share one transaction: if any
-        row fails (a constraint, a bad geometry), every table is left exactly as it was.
+        moves it), the retirement of ``replaces``, the COPY, the provenance upsert and the
+        attempt share one transaction: if any row fails (a constraint, a bad geometry), every
+        table is left exactly as it was.
         """
         rows = conform(frame.assign(dataset=dataset), table_name)
         self.forget_reference(table_name)
         with self._writing(dataset) as connection:
+            if replaces is not None:
+                self._retire(connection, replaces, dataset, provenance["loaded_at"])
             for name in DATA_TABLES:
                 table = table_named(name)
                 connection.execute(delete(table).where(table.c.dataset == dataset))
@@ -160,6 +172,19 @@ class PostgisStore(Store):
             )
             if attempt is not None:
                 connection.execute(table_named(ATTEMPTS_TABLE).insert().values(**attempt))
+
+    def _retire(self, connection: Connection, old: str, by: str, at: datetime) -> None:
+        """Move dataset ``old`` to the retired datasets inside the open write transaction."""
+        table_name, record = self.retirement(old, by, at)
+        table = table_named(table_name)
+        connection.execute(delete(table).where(table.c.dataset == old))
+        self.forget_reference(table_name)
+        provenance = table_named(DatasetProvenance.__tablename__)
+        connection.execute(delete(provenance).where(provenance.c.dataset == old))
+        connection.execute(table_named(RETIRED_TABLE).insert().values(**record))
+        connection.execute(
+            table_named(ATTEMPTS_TABLE).insert().values(**retired_attempt(record, at))
+        )
 
     def remove_dataset(self, dataset: str, attempt: dict[str, Any]) -> int:
         """Delete a dataset's rows and provenance in one transaction; return the rows deleted."""

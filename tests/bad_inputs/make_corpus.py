@@ -162,6 +162,7 @@ def main() -> None:
     write_trust_cases()
     write_unit_cases()
     write_place_cases()
+    write_source_cases()
 
 
 def write_trust_cases() -> None:
@@ -280,6 +281,40 @@ def write_place_cases() -> None:
     geojson(
         "antarctic_declared_coyhaique.geojson",
         [good, feature(-58.9667, -62.2, nombre="Villa Las Estrellas", cut="11101")],
+    )
+
+
+def write_source_cases() -> None:
+    """Second sources and repeated keys built from the real files (issue 16, one source)."""
+    data = HERE.parents[2] / "shared" / "data" / "chile"
+    (HERE / "source").mkdir(exist_ok=True)
+    poverty = (data / "social" / "pobreza_multidimensional_comunal_2022.csv").read_text("utf-8")
+    header, *rows = poverty.splitlines()
+    alto_hospicio = next(row.split(";") for row in rows if row.startswith("1107;"))
+
+    def rounded(text: str) -> str:
+        return f"{float(text.replace(',', '.')):.3f}".replace(".", ",")
+
+    # A hand-typed "correction" of Alto Hospicio (its published figures, rounded), meant to
+    # sit beside the official file: a second source for one commune.
+    correction = [*alto_hospicio[:5], *(rounded(value) for value in alto_hospicio[5:])]
+    (HERE / "source" / "pobreza_correccion_alto_hospicio_2022.csv").write_text(
+        f"{header}\n{';'.join(correction)}\n", encoding="utf-8"
+    )
+    # Iquique twice in one census water file: its own row, then Alto Hospicio's counts.
+    water = (data / "water" / "censo2017_origen_agua_viviendas_comuna.csv").read_text("utf-8")
+    water_header, *water_rows = water.splitlines()
+    iquique = next(row.split(",") for row in water_rows if row.startswith("01101,"))
+    other = next(row.split(",") for row in water_rows if row.startswith("01107,"))
+    (HERE / "source" / "agua_iquique_dos_veces.csv").write_text(
+        "\n".join([water_header, ",".join(iquique), ",".join([*iquique[:5], *other[5:]])]) + "\n",
+        encoding="utf-8",
+    )
+    # One real Coyhaique water system, loaded under another name beside the official layer.
+    systems = json.loads((data / "water" / "ssr_coyhaique_11101.geojson").read_text("utf-8"))
+    systems["features"] = systems["features"][:1]
+    (HERE / "source" / "apr_coyhaique_segunda_fuente.geojson").write_text(
+        json.dumps(systems, ensure_ascii=False), encoding="utf-8"
     )
 
 
