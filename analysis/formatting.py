@@ -13,7 +13,6 @@ the map's script receives too.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Final
 
@@ -30,6 +29,7 @@ from domain.numbers import format_number as format_number
 from domain.numbers import format_seconds as format_seconds
 from domain.numbers import format_share as format_share
 from domain.numbers import is_missing as is_missing
+from domain.text import join_spanish as join_spanish
 
 #: Decimals shown per unit; other units get two.
 UNIT_DECIMALS: Final = {"%": 1, "km": 1, "CLP/hab": 0, "hab/km²": 1, "min": 0, "minutos": 0}
@@ -68,12 +68,3 @@ def format_day(day: date | datetime | None) -> str:
     if day is None:
         return MISSING
     return _babel_date(day, format="dd-MM-yyyy", locale=LOCALE)
-
-
-def join_spanish(items: Sequence[str]) -> str:
-    """Join ``a, b y c`` in Spanish."""
-    if not items:
-        return ""
-    if len(items) == 1:
-        return items[0]
-    return f"{', '.join(items[:-1])} y {items[-1]}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 
 def fold(text: object) -> str:
@@ -13,3 +14,12 @@ def fold(text: object) -> str:
     """
     decomposed = unicodedata.normalize("NFKD", str(text))
     return "".join(c for c in decomposed.lower() if c.isalnum() and not unicodedata.combining(c))
+
+
+def join_spanish(items: Sequence[str]) -> str:
+    """Join ``a, b y c`` in Spanish."""
+    if not items:
+        return ""
+    if len(items) == 1:
+        return items[0]
+    return f"{', '.join(items[:-1])} y {items[-1]}"

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import numpy as np
 import typer
 
-from analysis.formatting import format_integer, format_number, format_share
 from domain import is_region_code
+from domain.numbers import format_integer, format_number, format_share
 from geo_service.cli.common import (
     UserError,
     console,

@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from analysis.formatting import format_number
+from domain.numbers import format_number
 from geo_service.settings import Settings
 from layers import Store, open_store
 

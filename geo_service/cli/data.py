@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from analysis.formatting import format_integer, format_seconds
+from domain.numbers import format_integer, format_seconds
 from geo_service.cli.common import (
     UserError,
     console,

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from analysis.formatting import format_integer, format_number, format_share
+from domain.numbers import format_integer, format_number, format_share
 from geo_service.cli.common import UserError, console, opened_store, settings_from_env
 
 RegionOption = Annotated[

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from analysis import ScoringParameters
-from analysis.formatting import format_number
+from domain.numbers import format_number
 from geo_service.cli.common import (
     UserError,
     console,
@@ -20,8 +19,13 @@ from geo_service.cli.common import (
     validation_details,
 )
 
+if TYPE_CHECKING:
+    from analysis import ScoringParameters
+
 
 def _parameters(region: str | None, seed: int | None) -> ScoringParameters:
+    from analysis import ScoringParameters  # here: a load needs no analysis (faster start)
+
     settings = settings_from_env()
     try:
         return ScoringParameters(

@@ -10,7 +10,8 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from analysis.formatting import format_integer, join_spanish
+from domain.numbers import format_integer
+from domain.text import join_spanish
 from geo_service.cli.common import (
     UserError,
     console,
