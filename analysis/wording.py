@@ -119,14 +119,15 @@ def structural_gap_note(
     verb = "quedan" if plural else "queda"
     has = "tienen" if plural else "tiene"
     found = (
-        f"no {has} dato en ninguna comuna del ámbito (fuente no cargada o sin cobertura)"
+        f"no {has} dato en ninguna comuna de ese ámbito (fuente no cargada o sin cobertura)"
         if with_data == 0
         else f"sólo {has} dato en {format_integer(with_data)} de {format_integer(communes)} "
-        "comunas del ámbito"
+        "comunas de ese ámbito"
     )
     return (
-        f"{join_spanish(quoted)} {verb} fuera del puntaje de este ámbito: {found}, y la regla "
-        f"de comparabilidad pide al menos el {format_share(min_share)} de sus comunas. Así "
+        f"{join_spanish(quoted)} {verb} fuera del puntaje, en el ámbito en que se calculó: "
+        f"{found}, y la regla de comparabilidad pide al menos el {format_share(min_share)} "
+        "de sus comunas. Así "
         "todas las comunas del ranking se puntúan con los mismos indicadores; la cobertura de "
         "cada comuna es la parte del peso de los indicadores que entran."
     )

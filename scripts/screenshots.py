@@ -65,6 +65,8 @@ def settled(page: Any) -> None:
     """Wait until the map shows the region's view and Leaflet has finished zooming to it."""
     page.wait_for_selector(f'body[data-map-ready][data-view="{REGION}"]', timeout=60_000)
     page.wait_for_selector("body[data-scores-ready]", timeout=60_000)
+    # The fit to the region may start a frame after the flags are set: let it start, then end.
+    page.wait_for_timeout(500)
     page.wait_for_function(
         "() => !document.querySelector('.leaflet-zoom-anim, .leaflet-pan-anim')", timeout=30_000
     )

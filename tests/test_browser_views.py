@@ -131,7 +131,7 @@ def _compare_view(page, base: str, region: str | None, weights: str | None) -> N
     assert ("dentro de la región" in legend) == bool(region)
     assert ("re-escalados" in legend) == rescaled
     # The APR layer covers 2 of 345 communes: its indicators are out of every scope, and said.
-    assert "quedan fuera del puntaje de este ámbito" in legend, legend
+    assert "quedan fuera del puntaje, en el ámbito en que se calculó" in legend, legend
     # The CSV: same rows, same place, tier, interval, share and certainty.
     rows = _csv_rows(base, region, weights)
     assert set(rows) == set(views), where
@@ -146,7 +146,7 @@ def _compare_view(page, base: str, region: str | None, weights: str | None) -> N
             str(view["place"]) if view["place"] is not None else "sin"
         )
         assert ("re-escalados" in line["Nota"]) == rescaled
-        assert "quedan fuera del puntaje de este ámbito" in line["Nota"]
+        assert "quedan fuera del puntaje, en el ámbito en que se calculó" in line["Nota"]
     if rescaled:
         assert all(
             line["Lugar nacional"].startswith("sin lugar nacional") for line in rows.values()

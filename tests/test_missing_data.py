@@ -100,10 +100,10 @@ def test_map_layers_say_what_they_cover_and_drop_artefact_travel_times(client):
 
 def test_scores_say_which_indicators_are_left_out_of_the_scope(client):
     stored = client.get("/scores", params={"challenge": "agua", "limit": 5}).json()["notes"]
-    assert "quedan fuera del puntaje de este ámbito" in stored["agua"]
+    assert "quedan fuera del puntaje, en el ámbito en que se calculó" in stored["agua"]
     assert "2 de 345 comunas" in stored["agua"]
     live = client.get("/gaps", params={"challenge": "agua", "region": "04"}).json()["notes"]
-    assert "0 de 15 comunas" in live["agua"] or "ninguna comuna del ámbito" in live["agua"]
+    assert "0 de 15 comunas" in live["agua"] or "ninguna comuna de ese ámbito" in live["agua"]
 
 
 def test_a_regional_run_answers_in_its_region_without_a_national_place(client, national_postgis):
