@@ -798,3 +798,52 @@ def test_a_loaded_portfolio_becomes_initiatives_once(workspace: Workspace) -> No
     assert "no admitido en etapa" in refused.text
     empty = ws.client.get(f"/mesas/{other['id']}/iniciativas", headers=bearer(other["token"]))
     assert empty.json()["iniciativas"] == []
+
+
+def test_profile_links_the_mesas_and_the_portfolio_reads_their_initiatives(
+    workspace: Workspace,
+) -> None:
+    from analysis.decision.portfolio import PROJECT_SITES_SOURCE
+    from layers.mesas import mesa_records
+
+    ws = workspace
+    # Cochamó: two loaded project_sites rows and no Mesa in any other test of this module.
+    cochamo = "10103"
+    loaded = ws.store.read("project_sites", cuts=[cochamo], columns=["project_id"])
+    before = ws.client.get(f"/portafolio/{cochamo}").json()["commune"]
+    assert before["portfolio_source"] == PROJECT_SITES_SOURCE
+    assert before["projects_total"] == len(loaded) > 0
+    assert "Sin mesa registrada." in ws.client.get(f"/comunas/{cochamo}").text
+
+    mesa = ws.create(nombre="Mesa de Cochamó", comunas=[cochamo])
+    path = f"/mesas/{mesa['id']}/iniciativas"
+    common = {"tipologia": "Servicios Básicos", "monto_publico_clp": 900, "monto_privado_clp": 100}
+    for name, stage in (("Posta rural", "perfil"), ("Camino descartado", "descartada")):
+        body = {"nombre": name, "etapa": stage, **common}
+        response = ws.client.post(path, json=body, headers=bearer(mesa["token"]))
+        assert response.status_code == 201, response.text
+
+    # The store answers which Mesas include a commune, without reading whole tables.
+    found = mesa_records(ws.store).mesas_of_communes([cochamo])
+    assert found == [{"mesa_id": mesa["id"], "nombre": "Mesa de Cochamó", "comunas": [cochamo]}]
+    profile = ws.client.get(f"/comunas/{cochamo}").text
+    assert f'href="/mesas/{mesa["id"]}/pagina">Mesa de Cochamó</a>' in profile
+    assert f'href="/mesas/{mesa["id"]}/pagina#reporte"' in profile
+    assert "Sin mesa registrada." not in profile
+
+    # One source per fact: the Mesa's initiatives replace the loaded rows, never summed.
+    after = ws.client.get(f"/portafolio/{cochamo}").json()
+    commune = after["commune"]
+    assert (
+        mesa["id"] in commune["portfolio_source"]
+        and "Mesa de Cochamó" in commune["portfolio_source"]
+    )
+    assert commune["projects_total"] == 1  # the discarded initiative is not in the portfolio
+    assert commune["total_investment_clp"] == 1000 and commune["private_contribution_clp"] == 100
+    assert [p["project_id"] for p in after["projects"]] == [f"{mesa['id']}/1"]
+    assert {p["portfolio_source"] for p in after["projects"]} == {commune["portfolio_source"]}
+    listed = ws.client.get("/portafolio", params={"region": "10"}).json()["communes"]
+    assert [c["portfolio_source"] for c in listed if c["cut"] == cochamo] == [
+        commune["portfolio_source"]
+    ]
+    assert "Fuente de la cartera" in ws.client.get("/portafolio.csv", params={"region": "10"}).text

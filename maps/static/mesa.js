@@ -140,6 +140,11 @@
       drawBoard(answers[2].compromisos, mesa.miembros);
       if (!keepStatus) status("");
       document.body.dataset.mesaReady = String(Date.now());
+      // Linked from the commune profile as ".../pagina#reporte": show the report once in.
+      if (location.hash === "#reporte") {
+        history.replaceState(null, "", location.pathname);
+        openBlob(base + "/reporte", null, true);
+      }
     }).catch(function (error) {
       if (error.status === 401 || error.status === 403) {
         sessionStorage.removeItem(storageKey);
@@ -150,11 +155,13 @@
     });
   }
 
-  function openBlob(path, download) {
+  function openBlob(path, download, here) {
     call(path).then(function (response) { return response.blob(); }).then(function (blob) {
       var url = URL.createObjectURL(blob);
       if (download) {
         var link = el("a"); link.href = url; link.download = download; link.click();
+      } else if (here) {
+        location.assign(url);
       } else {
         window.open(url, "_blank");
       }
