@@ -847,3 +847,62 @@ def test_profile_links_the_mesas_and_the_portfolio_reads_their_initiatives(
         commune["portfolio_source"]
     ]
     assert "Fuente de la cartera" in ws.client.get("/portafolio.csv", params={"region": "10"}).text
+
+
+def test_map_and_progress_of_a_mesa(workspace: Workspace) -> None:
+    from maps.page import tier_colour
+
+    ws = workspace
+    mesa = ws.create(comunas=[MONTE_PATRIA, COMBARBALA], corrida=ws.run_id)
+    headers = bearer(mesa["token"])
+    base = f"/mesas/{mesa['id']}"
+    assert ws.client.get(f"{base}/mapa.geojson").status_code == 401
+    initiatives = (
+        {"nombre": "Con punto", "comuna": MONTE_PATRIA, "lon": -70.9, "lat": -30.7},
+        {"nombre": "Sin punto", "comuna": COMBARBALA},
+        {"nombre": "Intercomunal"},
+    )
+    for body in initiatives:
+        body = {"tipologia": "Equipamiento", "etapa": "idea", **body}
+        response = ws.client.post(f"{base}/iniciativas", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+    collection = ws.client.get(f"{base}/mapa.geojson", headers=headers).json()
+    communes = [f for f in collection["features"] if f["properties"]["tipo"] == "comuna"]
+    assert sorted(f["properties"]["cut"] for f in communes) == [COMBARBALA, MONTE_PATRIA]
+    matrix_gap = ws.client.post(
+        f"{base}/matriz",
+        json={"necesidad": "Brecha general", "desafio": "compuesto", "comuna": MONTE_PATRIA},
+        headers=headers,
+    )
+    # The map's colour is the gap the matrix copies for the composite: one answer for both.
+    assert matrix_gap.status_code == 201, matrix_gap.text
+    gap = matrix_gap.json()["brecha"]
+    shown = next(f for f in communes if f["properties"]["cut"] == MONTE_PATRIA)
+    assert shown["properties"]["brecha"]["nivel"] == gap["nivel"] is not None
+    for feature in communes:
+        gap = feature["properties"]["brecha"]
+        assert gap["corrida"] == ws.run_id
+        assert feature["properties"]["color"] == tier_colour(gap.get("nivel"))
+    points = {
+        f["properties"]["nombre"]: f
+        for f in collection["features"]
+        if f["properties"]["tipo"] == "iniciativa"
+    }
+    assert points["Con punto"]["geometry"]["coordinates"] == [-70.9, -30.7]
+    assert points["Con punto"]["properties"]["ubicacion"] == "punto"
+    assert points["Sin punto"]["properties"]["ubicacion"] == "comuna"
+    assert "Intercomunal" not in points and collection["sin_ubicacion"] == 1
+
+    # Progress: a commitment met this month and a follow-up entry dated last year.
+    me = mesa["miembro"]["id"]
+    met = commitment(ws, mesa, me)
+    patch_fresh(ws, mesa["token"], f"{base}/compromisos/{met}", {"estado": "cumplido"})
+    commitment(ws, mesa, me)  # still open: not counted
+    year_ago = date.today() - timedelta(days=365)
+    follow = {"fecha": year_ago.isoformat(), "avance": "Diagnóstico compartido"}
+    assert ws.client.post(f"{base}/seguimiento", json=follow, headers=headers).status_code == 201
+    months = ws.client.get(f"{base}/avance", headers=headers).json()["meses"]
+    assert months[0]["mes"] == year_ago.strftime("%Y-%m") and months[0]["seguimiento"] == 1
+    assert months[-1]["mes"] == date.today().strftime("%Y-%m")
+    assert months[-1]["cumplidos"] == 1 and months[-1]["cumplidos_acumulados"] == 1
+    assert sum(m["cumplidos"] for m in months) == 1 and len(months) in (12, 13)
