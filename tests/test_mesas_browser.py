@@ -144,4 +144,12 @@ def test_member_edits_the_matrix_and_reads_the_board(
     assert f"{format_share(private / (public + private), 1)}\naporte privado" in text
     assert f"{format_share(1.0)}\ncompromisos cumplidos a tiempo (1 de 1 cumplidos)" in text
     page.screenshot(path=str(tmp_path / "mesa.png"), full_page=True)
+    # The commune's profile links the Mesa; its report link opens the report once signed in
+    # (the token is already in this tab's sessionStorage).
+    cut = mesa["comunas"][0]
+    page.goto(f"{server.url}/comunas/{cut}")
+    assert mesa["nombre"] in page.inner_text("#perfil-mesas")
+    page.click("#perfil-mesas a:text('reporte de avance')")
+    page.wait_for_url(lambda url: url.startswith("blob:"))
+    assert "Reporte de avance" in page.title() and "Sesión de prueba" in page.inner_text("main")
     assert outside == []
