@@ -17,6 +17,7 @@ import shapely
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from analysis.challenges import Catalogue
+from analysis.decision.portfolio import NO_PORTFOLIO_SOURCE, PROJECT_SITES_SOURCE
 from analysis.formatting import (
     format_day,
     format_integer,
@@ -364,6 +365,9 @@ def portfolio_section(
     return {
         "projects": format_integer(commune.get("projects_total")),
         "projects_source": _text(commune.get("portfolio_source")),
+        # The loaded dataset's missing-data reason speaks only for a portfolio taken from it.
+        "from_mesa": commune.get("portfolio_source")
+        not in (None, PROJECT_SITES_SOURCE, NO_PORTFOLIO_SOURCE),
         "investment": format_integer(
             0 if not commune.get("projects_total") else commune.get("total_investment_clp")
         ),

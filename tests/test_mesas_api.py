@@ -847,6 +847,8 @@ def test_profile_links_the_mesas_and_the_portfolio_reads_their_initiatives(
         commune["portfolio_source"]
     ]
     assert "Fuente de la cartera" in ws.client.get("/portafolio.csv", params={"region": "10"}).text
+    profile = ws.client.get(f"/comunas/{cochamo}").text
+    assert f"Proyectos: {commune['portfolio_source']}. Brechas según" in profile
 
 
 def test_map_and_progress_of_a_mesa(workspace: Workspace) -> None:
