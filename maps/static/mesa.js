@@ -129,6 +129,15 @@
     });
   }
 
+  function legendItem(list, colour, text) {
+    var item = el("li");
+    var swatch = el("span", null, "muestra");
+    swatch.style.background = colour;
+    item.appendChild(swatch);
+    item.appendChild(document.createTextNode(text));
+    list.appendChild(item);
+  }
+
   var map = null;
   var mapLayer = null;
   function drawMap(collection) {
@@ -161,12 +170,7 @@
           var label = gap.nivel_etiqueta || "sin dato";
           if (!seen[label]) {
             seen[label] = true;
-            var item = el("li");
-            var swatch = el("span", null, "muestra");
-            swatch.style.background = p.color;
-            item.appendChild(swatch);
-            item.appendChild(document.createTextNode(label));
-            legend.appendChild(item);
+            legendItem(legend, p.color, label);
           }
         } else {
           box.appendChild(el("strong", p.nombre));
@@ -226,14 +230,8 @@
     });
     box.appendChild(svg);
     var legend = el("ul", null, "leyenda");
-    [["cumplidos", "#2e7d32", "Compromisos cumplidos"], ["seguimiento", "#1f3b57", "Entradas de seguimiento"]].forEach(function (entry) {
-      var item = el("li");
-      var swatch = el("span", null, "muestra");
-      swatch.style.background = entry[1];
-      item.appendChild(swatch);
-      item.appendChild(document.createTextNode(entry[2]));
-      legend.appendChild(item);
-    });
+    legendItem(legend, "#2e7d32", "Compromisos cumplidos");
+    legendItem(legend, "#1f3b57", "Entradas de seguimiento");
     box.appendChild(legend);
     var last = months[months.length - 1];
     box.dataset.cumplidos = String(last.cumplidos_acumulados);
