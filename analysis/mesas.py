@@ -220,3 +220,53 @@ def commitment_record(
         else:
             record["abiertos"] += 1
     return record
+
+
+def progress_by_month(
+    commitments: Sequence[Mapping[str, Any]],
+    follow_up: Sequence[Mapping[str, Any]],
+    history: Sequence[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """The Mesa's progress over time: commitments met and follow-up entries, month by month.
+
+    A commitment counts in the month it was first marked ``cumplido`` (by the history), and
+    only while it is still ``cumplido``; a follow-up entry counts in the month of its date.
+    Every month from the first to the last with either is listed (a month without any has
+    zeros: those are counts of recorded events, not missing measurements).
+
+    Returns
+    -------
+    list of dict
+        ``{"mes": "AAAA-MM", "cumplidos", "cumplidos_acumulados", "seguimiento"}``, oldest
+        first; empty when nothing was met nor followed up yet.
+    """
+    fulfilled = fulfilment_dates(history)
+    met = [
+        fulfilled[int(row["id"])]
+        for row in commitments
+        if row["estado"] == "cumplido" and int(row["id"]) in fulfilled
+    ]
+    entries = [date.fromisoformat(str(row["fecha"])) for row in follow_up]
+    days = met + entries
+    if not days:
+        return []
+    first, last = min(days), max(days)
+    months = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append((year, month))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    total = 0
+    series = []
+    for year, month in months:
+        met_now = sum(1 for day in met if (day.year, day.month) == (year, month))
+        total += met_now
+        series.append(
+            {
+                "mes": f"{year:04d}-{month:02d}",
+                "cumplidos": met_now,
+                "cumplidos_acumulados": total,
+                "seguimiento": sum(1 for day in entries if (day.year, day.month) == (year, month)),
+            }
+        )
+    return series

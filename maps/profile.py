@@ -17,6 +17,7 @@ import shapely
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from analysis.challenges import Catalogue
+from analysis.decision.portfolio import NO_PORTFOLIO_SOURCE, PROJECT_SITES_SOURCE
 from analysis.formatting import (
     format_day,
     format_integer,
@@ -139,11 +140,14 @@ def profile_page(
     static_url: str = STATIC_URL,
     lagging: Mapping[str, Any] | None = None,
     portfolio: Mapping[str, Any] | None = None,
+    mesas: Sequence[Mapping[str, Any]] = (),
 ) -> str:
     """Render the profile page from the API's profile JSON (see ``/communes/{cut}``).
 
     ``lagging`` and ``portfolio`` are the sections built by :func:`lagging_section` and
     :func:`portfolio_section` (``None`` prints that the section is not available).
+    ``mesas`` are the Mesas de Convergencia in office that include the commune (``mesa_id``,
+    ``nombre``, ``comunas``), each linked to its page and its report.
     """
     indicators = []
     for item in profile.get("indicators", []):
@@ -243,6 +247,15 @@ def profile_page(
         static_url=static_url,
         lagging=lagging,
         portfolio=portfolio,
+        mesas=[
+            {
+                "name": mesa["nombre"],
+                "page": f"/mesas/{mesa['mesa_id']}/pagina",
+                "report": f"/mesas/{mesa['mesa_id']}/pagina#reporte",
+                "communes": len(mesa["comunas"]),
+            }
+            for mesa in mesas
+        ],
     )
 
 
@@ -351,6 +364,10 @@ def portfolio_section(
     """
     return {
         "projects": format_integer(commune.get("projects_total")),
+        "projects_source": _text(commune.get("portfolio_source")),
+        # The loaded dataset's missing-data reason speaks only for a portfolio taken from it.
+        "from_mesa": commune.get("portfolio_source")
+        not in (None, PROJECT_SITES_SOURCE, NO_PORTFOLIO_SOURCE),
         "investment": format_integer(
             0 if not commune.get("projects_total") else commune.get("total_investment_clp")
         ),

@@ -798,3 +798,113 @@ def test_a_loaded_portfolio_becomes_initiatives_once(workspace: Workspace) -> No
     assert "no admitido en etapa" in refused.text
     empty = ws.client.get(f"/mesas/{other['id']}/iniciativas", headers=bearer(other["token"]))
     assert empty.json()["iniciativas"] == []
+
+
+def test_profile_links_the_mesas_and_the_portfolio_reads_their_initiatives(
+    workspace: Workspace,
+) -> None:
+    from analysis.decision.portfolio import PROJECT_SITES_SOURCE
+    from layers.mesas import mesa_records
+
+    ws = workspace
+    # Cochamó: two loaded project_sites rows and no Mesa in any other test of this module.
+    cochamo = "10103"
+    loaded = ws.store.read("project_sites", cuts=[cochamo], columns=["project_id"])
+    before = ws.client.get(f"/portafolio/{cochamo}").json()["commune"]
+    assert before["portfolio_source"] == PROJECT_SITES_SOURCE
+    assert before["projects_total"] == len(loaded) > 0
+    assert "Sin mesa registrada." in ws.client.get(f"/comunas/{cochamo}").text
+
+    mesa = ws.create(nombre="Mesa de Cochamó", comunas=[cochamo])
+    path = f"/mesas/{mesa['id']}/iniciativas"
+    common = {"tipologia": "Servicios Básicos", "monto_publico_clp": 900, "monto_privado_clp": 100}
+    for name, stage in (("Posta rural", "perfil"), ("Camino descartado", "descartada")):
+        body = {"nombre": name, "etapa": stage, **common}
+        response = ws.client.post(path, json=body, headers=bearer(mesa["token"]))
+        assert response.status_code == 201, response.text
+
+    # The store answers which Mesas include a commune, without reading whole tables.
+    found = mesa_records(ws.store).mesas_of_communes([cochamo])
+    assert found == [{"mesa_id": mesa["id"], "nombre": "Mesa de Cochamó", "comunas": [cochamo]}]
+    profile = ws.client.get(f"/comunas/{cochamo}").text
+    assert f'href="/mesas/{mesa["id"]}/pagina">Mesa de Cochamó</a>' in profile
+    assert f'href="/mesas/{mesa["id"]}/pagina#reporte"' in profile
+    assert "Sin mesa registrada." not in profile
+
+    # One source per fact: the Mesa's initiatives replace the loaded rows, never summed.
+    after = ws.client.get(f"/portafolio/{cochamo}").json()
+    commune = after["commune"]
+    assert (
+        mesa["id"] in commune["portfolio_source"]
+        and "Mesa de Cochamó" in commune["portfolio_source"]
+    )
+    assert commune["projects_total"] == 1  # the discarded initiative is not in the portfolio
+    assert commune["total_investment_clp"] == 1000 and commune["private_contribution_clp"] == 100
+    assert [p["project_id"] for p in after["projects"]] == [f"{mesa['id']}/1"]
+    assert {p["portfolio_source"] for p in after["projects"]} == {commune["portfolio_source"]}
+    listed = ws.client.get("/portafolio", params={"region": "10"}).json()["communes"]
+    assert [c["portfolio_source"] for c in listed if c["cut"] == cochamo] == [
+        commune["portfolio_source"]
+    ]
+    assert "Fuente de la cartera" in ws.client.get("/portafolio.csv", params={"region": "10"}).text
+    profile = ws.client.get(f"/comunas/{cochamo}").text
+    assert f"Proyectos: {commune['portfolio_source']}. Brechas según" in profile
+
+
+def test_map_and_progress_of_a_mesa(workspace: Workspace) -> None:
+    from maps.page import tier_colour
+
+    ws = workspace
+    mesa = ws.create(comunas=[MONTE_PATRIA, COMBARBALA], corrida=ws.run_id)
+    headers = bearer(mesa["token"])
+    base = f"/mesas/{mesa['id']}"
+    assert ws.client.get(f"{base}/mapa.geojson").status_code == 401
+    initiatives = (
+        {"nombre": "Con punto", "comuna": MONTE_PATRIA, "lon": -70.9, "lat": -30.7},
+        {"nombre": "Sin punto", "comuna": COMBARBALA},
+        {"nombre": "Intercomunal"},
+    )
+    for body in initiatives:
+        body = {"tipologia": "Equipamiento", "etapa": "idea", **body}
+        response = ws.client.post(f"{base}/iniciativas", json=body, headers=headers)
+        assert response.status_code == 201, response.text
+    collection = ws.client.get(f"{base}/mapa.geojson", headers=headers).json()
+    communes = [f for f in collection["features"] if f["properties"]["tipo"] == "comuna"]
+    assert sorted(f["properties"]["cut"] for f in communes) == [COMBARBALA, MONTE_PATRIA]
+    matrix_gap = ws.client.post(
+        f"{base}/matriz",
+        json={"necesidad": "Brecha general", "desafio": "compuesto", "comuna": MONTE_PATRIA},
+        headers=headers,
+    )
+    # The map's colour is the gap the matrix copies for the composite: one answer for both.
+    assert matrix_gap.status_code == 201, matrix_gap.text
+    gap = matrix_gap.json()["brecha"]
+    shown = next(f for f in communes if f["properties"]["cut"] == MONTE_PATRIA)
+    assert shown["properties"]["brecha"]["nivel"] == gap["nivel"] is not None
+    for feature in communes:
+        gap = feature["properties"]["brecha"]
+        assert gap["corrida"] == ws.run_id
+        assert feature["properties"]["color"] == tier_colour(gap.get("nivel"))
+    points = {
+        f["properties"]["nombre"]: f
+        for f in collection["features"]
+        if f["properties"]["tipo"] == "iniciativa"
+    }
+    assert points["Con punto"]["geometry"]["coordinates"] == [-70.9, -30.7]
+    assert points["Con punto"]["properties"]["ubicacion"] == "punto"
+    assert points["Sin punto"]["properties"]["ubicacion"] == "comuna"
+    assert "Intercomunal" not in points and collection["sin_ubicacion"] == 1
+
+    # Progress: a commitment met this month and a follow-up entry dated last year.
+    me = mesa["miembro"]["id"]
+    met = commitment(ws, mesa, me)
+    patch_fresh(ws, mesa["token"], f"{base}/compromisos/{met}", {"estado": "cumplido"})
+    commitment(ws, mesa, me)  # still open: not counted
+    year_ago = date.today() - timedelta(days=365)
+    follow = {"fecha": year_ago.isoformat(), "avance": "Diagnóstico compartido"}
+    assert ws.client.post(f"{base}/seguimiento", json=follow, headers=headers).status_code == 201
+    months = ws.client.get(f"{base}/avance", headers=headers).json()["meses"]
+    assert months[0]["mes"] == year_ago.strftime("%Y-%m") and months[0]["seguimiento"] == 1
+    assert months[-1]["mes"] == date.today().strftime("%Y-%m")
+    assert months[-1]["cumplidos"] == 1 and months[-1]["cumplidos_acumulados"] == 1
+    assert sum(m["cumplidos"] for m in months) == 1 and len(months) in (12, 13)

@@ -26,6 +26,21 @@ from domain.text import fold
 NO_STAGE = "sin etapa"
 #: Intervention code of a Mesa de Convergencia in ``huella_presence``.
 MESA_INTERVENTION = "mesa_convergencia"
+#: Where a commune's projects come from when no Mesa recorded initiatives for it.
+PROJECT_SITES_SOURCE = "conjunto cargado project_sites"
+#: What a commune without any project says about the source of its portfolio.
+NO_PORTFOLIO_SOURCE = "sin proyectos (ni iniciativas de mesa ni project_sites)"
+#: Columns of a portfolio's projects, whichever source they come from.
+PROJECT_COLUMNS = (
+    "cut",
+    "project_id",
+    "name",
+    "typology",
+    "stage",
+    "total_investment_clp",
+    "private_contribution_clp",
+    "portfolio_source",
+)
 
 COMMUNE_COLUMNS = (
     "cut",
@@ -34,6 +49,7 @@ COMMUNE_COLUMNS = (
     "huella_presence",
     "mesa_convergencia",
     "huella_interventions",
+    "portfolio_source",
     "projects_total",
     "projects_without_amount",
     "total_investment_clp",
@@ -105,6 +121,40 @@ class PortfolioReview:
         )
 
 
+def choose_portfolio(initiatives: pd.DataFrame, projects: pd.DataFrame) -> pd.DataFrame:
+    """Each commune's portfolio from one source: its Mesas' initiatives, else ``project_sites``.
+
+    One source per fact: a commune with initiatives recorded by a Mesa takes only those (the
+    Mesa keeps its own portfolio, which may have been imported from ``project_sites``), and
+    the loaded ``project_sites`` rows of that commune are left out; never both summed.
+
+    Parameters
+    ----------
+    initiatives : pandas.DataFrame
+        The Mesas' initiatives as projects (:data:`PROJECT_COLUMNS`, ``portfolio_source``
+        naming the Mesa).
+    projects : pandas.DataFrame
+        Table ``project_sites``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`PROJECT_COLUMNS` (``portfolio_source`` says where each row comes from).
+    """
+    with_mesa = set(initiatives["cut"].astype(str)) if len(initiatives) else set()
+    loaded = projects[~projects["cut"].astype(str).isin(with_mesa)].assign(
+        portfolio_source=PROJECT_SITES_SOURCE
+    )
+    parts = [
+        frame[list(PROJECT_COLUMNS)].astype({"cut": str, "project_id": str})
+        for frame in (initiatives, loaded)
+        if len(frame)
+    ]
+    if not parts:
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in PROJECT_COLUMNS})
+    return pd.concat(parts, ignore_index=True)
+
+
 def review_portfolio(
     communes: pd.DataFrame,
     scores: pd.DataFrame,
@@ -126,7 +176,8 @@ def review_portfolio(
         for that challenge among the rows given).
     projects : pandas.DataFrame
         Table ``project_sites`` (``cut, project_id, name, typology, stage,
-        total_investment_clp, private_contribution_clp``).
+        total_investment_clp, private_contribution_clp``), or the portfolio made by
+        :func:`choose_portfolio` (its ``portfolio_source`` names each commune's source).
     presence : pandas.DataFrame
         Table ``huella_presence`` (``cut, intervention``).
     catalogue : Catalogue
@@ -155,6 +206,8 @@ def review_portfolio(
     typology_of = {fold(t.id): t for t in catalogue.typologies}
     chosen = projects[projects["cut"].astype(str).isin(cuts)].copy()
     chosen["cut"] = chosen["cut"].astype(str)
+    if "portfolio_source" not in chosen.columns:
+        chosen["portfolio_source"] = PROJECT_SITES_SOURCE
     folded = fold_series(chosen["typology"]) if len(chosen) else pd.Series(dtype=object)
     unknown = sorted(
         {str(v) for v, f in zip(chosen["typology"], folded, strict=True) if f not in typology_of}
@@ -200,6 +253,7 @@ def review_portfolio(
         "private_contribution_clp",
         "challenge_labels",
         "aimed_at_high_gap",
+        "portfolio_source",
     ]
     project_table = chosen.sort_values(["cut", "project_id"])[project_columns].reset_index(
         drop=True
@@ -280,6 +334,12 @@ def _commune_table(
     table["huella_interventions"] = interventions.fillna("").to_numpy()
 
     by_cut = projects.groupby("cut")
+    # One source per commune (choose_portfolio never mixes them); said even without projects.
+    table["portfolio_source"] = (
+        by_cut["portfolio_source"].first().reindex(cuts).fillna(NO_PORTFOLIO_SOURCE).to_numpy()
+        if len(projects)
+        else NO_PORTFOLIO_SOURCE
+    )
     table["projects_total"] = by_cut.size().reindex(cuts).fillna(0).astype(int).to_numpy()
     table["projects_without_amount"] = (
         by_cut["total_investment_clp"]

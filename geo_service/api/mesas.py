@@ -28,11 +28,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from domain import CUT_PATTERN
-from geo_service.api.deps import SettingsDep, StoreDep, WriteAccess
+from geo_service.api.deps import CachesDep, SettingsDep, StoreDep, WriteAccess
 from geo_service.api.responses import _error
 from geo_service.errors import PayloadTooLargeError
 from geo_service.services import mesa_workbook as workbook_service
 from geo_service.services import mesas as service
+from geo_service.services.map_data import outlines
 from geo_service.services.mesa_workbook import XLSX_MEDIA_TYPE
 from layers.mesas import MesaRecords, mesa_records
 
@@ -593,6 +594,33 @@ def read_report(
 ) -> HTMLResponse:
     """The Mesa's progress report."""
     return HTMLResponse(service.report_html(store, records, mesa_id))
+
+
+@router.get(
+    "/mesas/{mesa_id}/mapa.geojson",
+    summary="Mapa de la mesa",
+    description="Las comunas de la mesa con su brecha compuesta (de la corrida de la mesa, o la "
+    "nacional más reciente) y color de tramo, y sus iniciativas: en su punto, o en la comuna "
+    "cuando no tienen punto (`ubicacion`). `sin_ubicacion` cuenta las que no tienen ninguno.",
+    responses=MEMBER_RESPONSES,
+)
+def read_map(
+    mesa_id: MesaId, member: MemberDep, store: StoreDep, caches: CachesDep, records: RecordsDep
+) -> dict[str, Any]:
+    """The Mesa's communes over the gap choropleth, and its initiatives."""
+    return service.map_view(store, records, mesa_id, outlines(store, caches))
+
+
+@router.get(
+    "/mesas/{mesa_id}/avance",
+    summary="Avance de la mesa por mes",
+    description="Por mes: compromisos cumplidos (según el historial, el mes en que se marcaron "
+    "cumplidos), su acumulado y entradas de seguimiento.",
+    responses=MEMBER_RESPONSES,
+)
+def read_progress(mesa_id: MesaId, member: MemberDep, records: RecordsDep) -> dict[str, Any]:
+    """The Mesa's progress over time."""
+    return service.progress_view(records, mesa_id)
 
 
 @router.get("/mesas/{mesa_id}/pagina", include_in_schema=False, response_class=HTMLResponse)

@@ -28,6 +28,7 @@ from geo_service.services.map_data import json_bytes, medians, outlines, region_
 from geo_service.services.portfolio import portfolio_review
 from geo_service.services.rows import json_records as records
 from geo_service.services.serving import commune_profile_data
+from layers.mesas import mesa_records
 from layers.stores import Store
 from maps.assets import FAVICON, REDOC_JS, STATIC_DIR, STATIC_URL, SWAGGER_UI_CSS, SWAGGER_UI_JS
 from maps.page import map_page, page_config
@@ -159,6 +160,7 @@ def profile_route(
             inset,
             lagging=_lagging(store, caches, code, land_cover_path(settings)),
             portfolio=_portfolio(store, caches, code),
+            mesas=mesa_records(store).mesas_of_communes([code]),
         )
     )
 

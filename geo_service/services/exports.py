@@ -83,6 +83,7 @@ PORTFOLIO_COMMUNE_COLUMNS: tuple[tuple[str, str, Formatter], ...] = (
     ("region_code", "Región", text),
     ("mesa_convergencia", "Mesa de Convergencia", yes_no),
     ("huella_interventions", "Intervenciones Huella Local", text),
+    ("portfolio_source", "Fuente de la cartera", text),
     ("projects_total", "Proyectos", format_integer),
     ("projects_without_amount", "Proyectos sin monto", format_integer),
     ("total_investment_clp", "Inversión total (CLP)", money),

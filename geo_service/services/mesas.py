@@ -20,6 +20,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import shapely.geometry
+
 from analysis import load_catalogue
 from analysis.mesas import (
     checked_criteria,
@@ -27,6 +29,7 @@ from analysis.mesas import (
     combined_priority,
     default_criteria,
     is_overdue,
+    progress_by_month,
 )
 from domain.errors import (
     ConflictError,
@@ -37,6 +40,7 @@ from domain.errors import (
     UnauthenticatedError,
     VersionRequiredError,
 )
+from domain.labels import MISSING
 from domain.mesas import (
     ACTOR_TYPES,
     COMMITMENT_STATES,
@@ -45,6 +49,7 @@ from domain.mesas import (
     PROJECT_TYPOLOGIES,
     ROLES,
 )
+from domain.projects import TYPOLOGY_LABELS
 from layers.mesas import Actor, MesaRecords, MesaWrite
 from layers.mesas.base import plain
 from layers.runs import NATIONAL_SCOPE, RunRecord
@@ -785,6 +790,86 @@ def report_html(store: Store, records: MesaRecords, mesa_id: str) -> str:
         commune_names=dict(zip(names["cut"].astype(str), names["name"].astype(str), strict=True)),
         challenge_labels=labels,
     )
+
+
+def progress_view(records: MesaRecords, mesa_id: str) -> dict[str, Any]:
+    """The Mesa's progress by month (commitments met, follow-up entries), from its records."""
+    return {
+        "meses": progress_by_month(
+            rows_view(records, mesa_id, "compromiso"),
+            rows_view(records, mesa_id, "seguimiento"),
+            records.history(mesa_id),
+        )
+    }
+
+
+def map_view(store: Store, records: MesaRecords, mesa_id: str, outlines: Any) -> dict[str, Any]:
+    """The Mesa's communes with their composite gap, and its initiatives, as GeoJSON.
+
+    Parameters
+    ----------
+    outlines : geopandas.GeoDataFrame
+        The simplified commune outlines of the map (``cut``, ``name``, ``label_point``).
+
+    Each commune carries the composite gap of the Mesa's run (else the newest national one),
+    as the matrix copies it, with its tier colour; a commune without a score says why. An
+    initiative with a point is drawn there; one without, at its commune's label point and
+    marked ``ubicacion: "comuna"``; one of an intercommunal Mesa with neither is counted in
+    ``sin_ubicacion``. Retired initiatives are left out.
+    """
+    from maps.page import tier_colour
+
+    mesa = records.mesa(mesa_id)
+    catalogue = load_catalogue()
+    cuts = records.communes(mesa_id)
+    own = outlines[outlines["cut"].isin(cuts)]
+    features: list[dict[str, Any]] = []
+    label_points: dict[str, list[float]] = {}
+    for row in own.itertuples():
+        gap = _gap(store, mesa["corrida"], str(row.cut), catalogue.composite_id) or {}
+        label_points[str(row.cut)] = list(row.label_point)
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": shapely.geometry.mapping(row.geometry),
+                "properties": {
+                    "tipo": "comuna",
+                    "cut": str(row.cut),
+                    "nombre": str(row.name),
+                    "brecha": gap,
+                    "color": tier_colour(gap.get("nivel")),
+                },
+            }
+        )
+    unplaced = 0
+    for initiative in rows_view(records, mesa_id, "iniciativa"):
+        if initiative["lon"] is not None and initiative["lat"] is not None:
+            point, placed = [initiative["lon"], initiative["lat"]], "punto"
+        elif initiative["comuna"] in label_points:
+            point, placed = label_points[initiative["comuna"]], "comuna"
+        else:
+            unplaced += 1
+            continue
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": point},
+                "properties": {
+                    "tipo": "iniciativa",
+                    "id": initiative["id"],
+                    "nombre": initiative["nombre"],
+                    "tipologia": TYPOLOGY_LABELS.get(str(initiative["tipologia"]), MISSING),
+                    "etapa": initiative["etapa"],
+                    "ubicacion": placed,
+                },
+            }
+        )
+    return {
+        "type": "FeatureCollection",
+        "features": features,
+        "desafio": catalogue.composite_label,
+        "sin_ubicacion": unplaced,
+    }
 
 
 class PreviewRollbackError(Exception):

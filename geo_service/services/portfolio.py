@@ -12,10 +12,19 @@ from typing import Any
 import pandas as pd
 
 from analysis import ScoringParameters, load_catalogue, score_communes
-from analysis.decision.portfolio import PortfolioReview, review_portfolio
+from analysis.decision.portfolio import (
+    PROJECT_COLUMNS,
+    PortfolioReview,
+    choose_portfolio,
+    review_portfolio,
+)
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs, scope_communes
+from layers.mesas import mesa_records
 from layers.stores import Store
+
+#: Stage of an initiative the Mesa decided not to pursue (not part of its portfolio).
+DISCARDED = "descartada"
 
 
 @dataclass(frozen=True)
@@ -76,10 +85,49 @@ def _field(record: Any, name: str) -> Any:
     return getattr(record, name, None)
 
 
+def mesa_initiatives(store: Store, cuts: list[str]) -> pd.DataFrame:
+    """The initiatives the Mesas in office recorded in ``cuts``, as portfolio projects.
+
+    Retired and discarded (``descartada``) initiatives are left out, and so is one of an
+    intercommunal Mesa recorded without a commune (it cannot be set against one commune's
+    gaps). The total investment is the public plus the private amount, only when both are
+    known (an unknown amount is never a zero).
+    """
+    records = mesa_records(store)
+    wanted = set(cuts)
+    rows = []
+    for mesa in records.mesas_of_communes(cuts):
+        source = f"iniciativas de «{mesa['nombre']}» (mesa {mesa['mesa_id']})"
+        for initiative in records.rows(mesa["mesa_id"], "iniciativa"):
+            cut = initiative["comuna"]
+            if initiative["retirado"] or initiative["etapa"] == DISCARDED or cut not in wanted:
+                continue
+            public, private = initiative["monto_publico_clp"], initiative["monto_privado_clp"]
+            rows.append(
+                {
+                    "cut": str(cut),
+                    "project_id": f"{mesa['mesa_id']}/{initiative['id']}",
+                    "name": initiative["nombre"],
+                    "typology": initiative["tipologia"],
+                    "stage": initiative["etapa"],
+                    "total_investment_clp": None
+                    if public is None or private is None
+                    else float(public + private),
+                    "private_contribution_clp": None if private is None else float(private),
+                    "portfolio_source": source,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(PROJECT_COLUMNS))
+
+
 def portfolio_review(
     store: Store, region: str | None, priority_tiers: int = 1, caches: Caches | None = None
 ) -> tuple[PortfolioReview, str]:
     """The portfolio of the communes of ``region`` (or all) against their national gaps.
+
+    A commune's projects are its Mesas' initiatives when a Mesa recorded any, otherwise the
+    loaded ``project_sites`` rows (:func:`analysis.decision.portfolio.choose_portfolio`); the
+    commune table's ``portfolio_source`` says which.
 
     Returns
     -------
@@ -88,10 +136,14 @@ def portfolio_review(
     """
     communes = scope_communes(store, region)
     scores = gap_scores(store, caches)
+    projects = choose_portfolio(
+        mesa_initiatives(store, communes["cut"].astype(str).tolist()),
+        store.read("project_sites", region=region),
+    )
     review = review_portfolio(
         communes,
         scores.scores,
-        store.read("project_sites", region=region),
+        projects,
         store.read("huella_presence", region=region),
         load_catalogue(),
         priority_tiers,

@@ -11,7 +11,7 @@ once, so both behave alike.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -221,6 +221,14 @@ class MesaRecords(ABC):
     def history(self, mesa_id: str) -> list[dict[str, Any]]:
         """The Mesa's history, oldest first."""
 
+    @abstractmethod
+    def mesas_of_communes(self, cuts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The Mesas in office with a commune among ``cuts`` (None: every Mesa in office).
+
+        Each is ``{"mesa_id", "nombre", "comunas"}`` (all its communes, sorted), by name then
+        id; a retired Mesa is left out.
+        """
+
     def mesa(self, mesa_id: str) -> dict[str, Any]:
         """The Mesa's own row."""
         rows = self.rows(mesa_id, "mesa")
@@ -239,3 +247,24 @@ class MesaRecords(ABC):
 def by_id(rows: Iterator[dict[str, Any]] | list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows sorted by id (the Mesa's own row has none)."""
     return sorted(rows, key=lambda row: int(row.get("id") or 0))
+
+
+def in_office(
+    mesas: Iterable[Mapping[str, Any]],
+    communes: Mapping[str, list[str]],
+    cuts: Sequence[str] | None,
+) -> list[dict[str, Any]]:
+    """The Mesas not retired with a commune among ``cuts`` (see ``mesas_of_communes``).
+
+    ``mesas`` are rows with ``mesa_id``, ``nombre`` and ``retirado`` (repeated rows of one Mesa
+    count once); ``communes`` maps each Mesa to its CUT codes.
+    """
+    wanted = None if cuts is None else {str(cut) for cut in cuts}
+    found: dict[str, dict[str, Any]] = {}
+    for mesa in mesas:
+        mesa_id = str(mesa["mesa_id"])
+        own = sorted(set(communes.get(mesa_id, [])))
+        if mesa.get("retirado") is not None or (wanted is not None and not wanted & set(own)):
+            continue
+        found[mesa_id] = {"mesa_id": mesa_id, "nombre": str(mesa["nombre"]), "comunas": own}
+    return sorted(found.values(), key=lambda mesa: (mesa["nombre"], mesa["mesa_id"]))

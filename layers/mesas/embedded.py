@@ -19,8 +19,8 @@ from sqlalchemy import Table
 
 from domain.errors import NotFoundError
 from layers.errors import StoreMissingError
-from layers.mesas.base import Actor, MesaRecords, MesaWrite, by_id, entity_table
-from layers.mesas.tables import HISTORIAL, MESA_COMUNAS, MIEMBROS
+from layers.mesas.base import Actor, MesaRecords, MesaWrite, by_id, entity_table, in_office
+from layers.mesas.tables import HISTORIAL, MESA_COMUNAS, MESAS, MIEMBROS
 from layers.stores.embedded_files import sync_folder, write_atomically, write_synced
 
 FILE_NAME = "mesas.json"
@@ -109,6 +109,14 @@ class EmbeddedMesaRecords(MesaRecords):
     def communes(self, mesa_id: str) -> list[str]:
         """The Mesa's CUT codes."""
         return sorted(str(r["cut"]) for r in _of_mesa(self._load(), MESA_COMUNAS, mesa_id))
+
+    def mesas_of_communes(self, cuts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The Mesas in office with a commune among ``cuts`` (one read of the file)."""
+        tables = self._load()["tables"]
+        communes: dict[str, list[str]] = {}
+        for row in tables.get(MESA_COMUNAS.name, []):
+            communes.setdefault(str(row["mesa_id"]), []).append(str(row["cut"]))
+        return in_office(tables.get(MESAS.name, []), communes, cuts)
 
     def member_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
         """The member holding the token."""

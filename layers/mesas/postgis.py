@@ -15,6 +15,7 @@ from layers.mesas.base import (
     MesaRecords,
     MesaWrite,
     entity_table,
+    in_office,
     plain_row,
     typed_row,
 )
@@ -104,6 +105,23 @@ class PostgisMesaRecords(MesaRecords):
         )
         with self.reads.connect() as connection:
             return [str(cut) for cut in connection.execute(query).scalars()]
+
+    def mesas_of_communes(self, cuts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The Mesas in office with a commune among ``cuts`` (one query on the two tables)."""
+        query = (
+            select(MESAS.c.mesa_id, MESAS.c.nombre, MESAS.c.retirado, MESA_COMUNAS.c.cut)
+            .join(MESA_COMUNAS, MESA_COMUNAS.c.mesa_id == MESAS.c.mesa_id)
+            .where(MESAS.c.retirado.is_(None))
+        )
+        if cuts is not None:
+            chosen = select(MESA_COMUNAS.c.mesa_id).where(MESA_COMUNAS.c.cut.in_(list(cuts)))
+            query = query.where(MESAS.c.mesa_id.in_(chosen))
+        with self.reads.connect() as connection:
+            rows = [dict(row) for row in connection.execute(query).mappings()]
+        communes: dict[str, list[str]] = {}
+        for row in rows:
+            communes.setdefault(str(row["mesa_id"]), []).append(str(row["cut"]))
+        return in_office(rows, communes, cuts)
 
     def member_by_token_hash(self, token_hash: str) -> dict[str, Any] | None:
         """The member holding the token (one lookup on the unique index)."""
