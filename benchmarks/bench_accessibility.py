@@ -20,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +37,19 @@ from layers.rasters import LAND_COVER_FILE, read_land_cover
 from layers.stores import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def loaded_store(data_dir: Path) -> Iterator[Path]:
+    """A throwaway embedded store holding ``data_dir`` (its load time printed, not counted)."""
+    with tempfile.TemporaryDirectory() as folder:
+        store_dir = Path(folder) / "store"
+        started = time.perf_counter()
+        loaded = load_directory(EmbeddedStore(store_dir), data_dir)
+        if loaded.failures:
+            raise SystemExit(f"load failed: {loaded.failures}")
+        print(f"carga del almacén embebido (no cuenta): {time.perf_counter() - started:.1f} s")
+        yield store_dir
 
 
 def _run(store_dir: Path, data_dir: Path, resolution: float):
@@ -71,14 +86,7 @@ def main() -> None:
         child(args.store_dir, args.data_dir, args.child)
         return
 
-    with tempfile.TemporaryDirectory() as folder:
-        store_dir = Path(folder) / "store"
-        started = time.perf_counter()
-        loaded = load_directory(EmbeddedStore(store_dir), args.data_dir)
-        if loaded.failures:
-            raise SystemExit(f"load failed: {loaded.failures}")
-        print(f"carga del almacén embebido (no cuenta): {time.perf_counter() - started:.1f} s")
-
+    with loaded_store(args.data_dir) as store_dir:
         result, seconds, cpu = _run(store_dir, args.data_dir, 1000.0)
         grid = result.grids[CONTINENTAL].grid
         print(

@@ -17,7 +17,6 @@ import argparse
 import resource
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -56,16 +55,10 @@ def main() -> None:
         child(args.store_dir, args.data_dir)
         return
 
-    from layers.loading import load_directory
-    from layers.stores import EmbeddedStore
+    # Here, not at the top: the child measures its own memory without the loader's imports.
+    from bench_accessibility import loaded_store
 
-    with tempfile.TemporaryDirectory() as folder:
-        store_dir = Path(folder) / "store"
-        started = time.perf_counter()
-        loaded = load_directory(EmbeddedStore(store_dir), args.data_dir)
-        if loaded.failures:
-            raise SystemExit(f"load failed: {loaded.failures}")
-        print(f"carga del almacén embebido (no cuenta): {time.perf_counter() - started:.1f} s")
+    with loaded_store(args.data_dir) as store_dir:
         output = subprocess.run(
             [
                 sys.executable,
