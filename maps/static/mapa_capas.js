@@ -52,10 +52,15 @@ window.geogaps.overlays = function (context) {
   });
 
   // Legend notes of the decision overlays, below the main legend (which scores redraw).
-  function overlayNote(overlay, nodes) {
+  // With ``append``, the nodes go under the layer's note already shown instead of replacing it.
+  function overlayNote(overlay, nodes, append) {
     var box = byId("geogaps-overlay-notes");
     if (!box) return;
     var old = box.querySelector('[data-note="' + overlay.id + '"]');
+    if (old && append && nodes) {
+      nodes.forEach(function (node) { old.appendChild(node); });
+      return;
+    }
     if (old) box.removeChild(old);
     if (nodes) {
       var note = el("div", { "data-note": overlay.id });
@@ -109,10 +114,7 @@ window.geogaps.overlays = function (context) {
       if (coverage && coverage.note) {
         var words = data.coverage.note ? coverage.note : coverage.note + " (los minutos al APR sólo se muestran donde la capa cubre la comuna)";
         // Added under the layer's legend (drawn above), never instead of it.
-        var said = el("p", { "class": "geogaps-small", "data-coverage": overlay.id }, words + ".");
-        var notes = byId("geogaps-overlay-notes");
-        var legendNote = notes && notes.querySelector('[data-note="' + overlay.id + '"]');
-        if (legendNote) legendNote.appendChild(said); else overlayNote(overlay, [said]);
+        overlayNote(overlay, [el("p", { "class": "geogaps-small", "data-coverage": overlay.id }, words + ".")], true);
         setStatus(overlay.label + ": " + formatInteger(count) + " elementos · " + coverage.note);
       }
       // "<region or nacional>:<count>" of the last drawn answer, for tests and scripts.
