@@ -49,6 +49,7 @@ SIZES: Mapping[str, int] = {
     "decision": 8,  # default scores and the national eligibility
     "siting": 16,  # siting reports by parameters
     "indicators": 2,  # raw indicators for the robustness analysis
+    "tiles": 512,  # vector tiles by (collection, z, x, y), data state and newest run
 }
 DEFAULT_SIZE = 8
 #: How long a worker reuses a looked-up newest run or data state.
