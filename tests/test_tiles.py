@@ -23,7 +23,7 @@ from geo_service.app import create_app
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.features import TILE_BUFFER, TILE_EXTENT
-from layers.loading import load_file, names_with_accents
+from layers.features.tiles import FULL_BAND
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -212,31 +212,19 @@ def test_a_tile_has_an_etag_and_is_304_while_it_holds(service):
     assert empty.status_code == 204 and "etag" in empty.headers
 
 
-def test_the_etags_change_when_the_communes_are_reloaded_or_a_run_is_added(service, data_dir):
-    client, store, _ = service
-    url = "/tiles/comunas/6/19/37.pbf"
-    before = client.get(url)
-    facilities_before = client.get("/tiles/establecimientos_salud/6/19/37.pbf").headers["etag"]
-    load_file(
-        store,
-        "communes",
-        data_dir / "boundaries/comunas_chile_345.gpkg",
-        force=True,
-        context=names_with_accents(data_dir),
+def test_the_communes_are_prepared_for_every_zoom_band(national_postgis):
+    query = text(
+        "SELECT p.band, count(*) AS communes, sum(ST_NPoints(p.geom)) AS vertices, "
+        "bool_and(ST_IsValid(p.geom)) AS valid, min(ST_SRID(p.geom)) AS srid, "
+        "bool_and(p.dataset = c.dataset) AS same_dataset "
+        "FROM tile_geometries p JOIN communes c ON c.cut = p.feature_key "
+        "WHERE p.table_name = 'communes' GROUP BY p.band ORDER BY p.band"
     )
-    client.app.state.caches.forget_recent()  # what the API's own writes do
-    reloaded = client.get(url, headers={"If-None-Match": before.headers["etag"]})
-    assert reloaded.status_code == 200, "the old ETag must not hold after a reload"
-    assert reloaded.headers["etag"] != before.headers["etag"]
-    assert len(mapbox_vector_tile.decode(reloaded.content)["comunas"]["features"]) == len(
-        mapbox_vector_tile.decode(before.content)["comunas"]["features"]
-    )
-    facilities = client.get("/tiles/establecimientos_salud/6/19/37.pbf").headers["etag"]
-    assert facilities != facilities_before
-
-    run_scoring(store, ScoringParameters(draws=0, seed=2))
-    client.app.state.caches.forget_recent()
-    rescored = client.get(url, headers={"If-None-Match": reloaded.headers["etag"]})
-    assert rescored.status_code == 200 and rescored.headers["etag"] != reloaded.headers["etag"]
-    # the facilities carry no scores: a run leaves their tiles (and ETags) as they were
-    assert client.get("/tiles/establecimientos_salud/6/19/37.pbf").headers["etag"] == facilities
+    with national_postgis.connection() as connection:
+        bands = connection.execute(query).mappings().all()
+    communes = national_postgis.count_rows("communes")
+    assert [row["band"] for row in bands] == list(range(FULL_BAND + 1))
+    assert all(row["communes"] == communes for row in bands)
+    assert all(row["valid"] and row["srid"] == 3857 and row["same_dataset"] for row in bands)
+    # the zoom 6 band keeps far fewer vertices than the full geometries it comes from
+    assert bands[6]["vertices"] < bands[FULL_BAND]["vertices"] / 2
