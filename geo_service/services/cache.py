@@ -40,7 +40,9 @@ SIZES: Mapping[str, int] = {
     "run_stats": 64,  # communes ranked per (challenge, region), by run id
     "run_profiles": 4,  # a run's stored profile bodies, by run id
     "built_profiles": 256,  # profiles rebuilt for runs saved before profiles were kept
-    "profile_body": 1024,  # rendered profile bodies, by (run, commune) and data state
+    "profile_answer": 1024,  # rendered profiles, by (run, commune) and data state
+    "scores_answer": 256,  # rendered /scores pages, by run id and request
+    "priorities_answer": 64,  # rendered /priorities answers, by run id and query
     "data_changes": 64,  # what changed since a run, by run and data state
     "commune_context": 2,  # every commune's identity, APR, facilities, projects
     "analysis_inputs": 2,  # inputs and raw indicators of a data state
@@ -160,9 +162,34 @@ class Caches:
             self._recent[key] = (now, value)
         return value
 
+    def known(self, key: Hashable, seconds: float = RECENT_SECONDS) -> Any | None:
+        """The value :meth:`recent` would reuse under ``key`` now, or None; never looks it up.
+
+        Lets a request that only needs cached values be answered without any input/output.
+        """
+        with self._lock:
+            found = self._recent.get(key)
+        if found is None or time.monotonic() - found[0] >= seconds:
+            return None
+        return found[1]
+
+    def newest_run(self, scope: str, find: Callable[[], T]) -> T:
+        """The newest run of ``scope`` (``find()``), looked up at most once a second."""
+        return self.recent(("newest", scope), find)
+
+    def known_newest_run_id(self, scope: str) -> str | None:
+        """The id of the newest run of ``scope`` if looked up within the last second, else None."""
+        run = self.known(("newest", scope))
+        return None if run is None else str(run.run_id)
+
     def data_state(self, store: Store) -> str:
         """The store's data state, looked up at most once a second."""
         return self.recent("data_state", store.state_key)
+
+    def known_data_state(self) -> str | None:
+        """The data state if looked up within the last second, else None."""
+        state = self.known("data_state")
+        return None if state is None else str(state)
 
     def forget_recent(self) -> None:
         """Look the newest run and the data state up again (after a write)."""
