@@ -10,7 +10,12 @@ Every value is kept under ``(namespace, state, key)``:
   of one kind of request never evicts another kind's values;
 * values that are bytes can also be **shared with every other worker** through the store
   (:meth:`Caches.shared`: PostGIS table ``api_answers``, or ``answers/`` files in the embedded
-  store), so an answer one worker computed is not computed again by the others.
+  store), so an answer one worker computed is not computed again by the others;
+* ``scores_answer``, ``priorities_answer`` and ``profile_answer`` keep whole HTTP answers
+  rendered once (JSON bytes, gzip bytes, ETag: :class:`geo_service.api.responses.RenderedAnswer`)
+  under the run id, or the data state for profiles; :meth:`Caches.known` and its two uses
+  (:meth:`Caches.known_newest_run_id`, :meth:`Caches.known_data_state`) give the state without
+  any input/output, so a kept answer is sent without a query.
 
 One :class:`Caches` lives on the application (``app.state.caches``, made in the lifespan); the
 services take it as an argument, so the API and the commands share the same code paths, and a
