@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from geo_service.api.responses import GZIP_MINIMUM_SIZE, rendered_bytes
+from geo_service.api.responses import GZIP_MINIMUM_SIZE, MAX_KEPT_BYTES, rendered_bytes
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.stores import PostgisStore
@@ -104,6 +104,16 @@ def test_a_kept_answer_is_sent_without_reading_the_store_again(served):
     assert (
         caches.get("profile_answer", profile_key, state=state).body == client.get(PROFILE).content
     )
+
+
+def test_an_answer_too_large_to_keep_is_rendered_for_each_request(served):
+    app, client = served
+    page = client.get("/scores", params={"limit": 2000}, headers=PLAIN)
+    assert len(page.content) > MAX_KEPT_BYTES and page.json()["total"] == len(page.json()["scores"])
+    key = (None, None, 2000, 0, str(page.url))
+    assert not app.state.caches.holds("scores_answer", key, state=page.json()["run"]["run_id"])
+    again = client.get(page.url, headers={**PLAIN, "If-None-Match": page.headers["etag"]})
+    assert again.status_code == 304
 
 
 def test_a_newer_run_changes_every_run_answer(national_postgis, served):

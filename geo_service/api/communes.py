@@ -18,8 +18,8 @@ from geo_service.api.responses import (
     NOT_MODIFIED,
     RenderedAnswer,
     cached_answer,
+    kept_answer,
     page_links,
-    render_answer,
 )
 from geo_service.services.profiles import IDENTITY
 from geo_service.services.rows import records
@@ -91,11 +91,12 @@ async def commune_profile(
     def render() -> RenderedAnswer:
         run = profile_run(store, caches, run_id)
         state = caches.data_state(store)
-        return caches.get_or_make(
+        return kept_answer(
+            caches,
             "profile_answer",
             (run.run_id if run else None, code),
-            lambda: render_answer(profile_of(store, caches, code, run, state)),
-            state=state,
+            state,
+            lambda: profile_of(store, caches, code, run, state),
         )
 
     key = (known_run, code)

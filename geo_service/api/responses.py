@@ -29,6 +29,9 @@ GZIP_MINIMUM_SIZE = 1000
 #: Rendered answers are compressed once, so the slowest, smallest level costs nothing per request.
 RENDERED_GZIP_LEVEL = 9
 JSON_MEDIA_TYPE = "application/json"
+#: Larger answers (all scores of a national run on one page) are rendered for each request but
+#: not kept: a worker's cache holds answers by count, and a few such pages would fill it.
+MAX_KEPT_BYTES = 1 << 20
 
 
 class SafeJSONResponse(JSONResponse):
@@ -96,6 +99,21 @@ def answer_response(request: Request, answer: RenderedAnswer) -> Response:
         # The plain bytes of a large answer pass through GZipMiddleware, which adds Vary itself.
         del headers["Vary"]
     return Response(answer.body, media_type=JSON_MEDIA_TYPE, headers=headers)
+
+
+def kept_answer(
+    caches: Caches, namespace: str, key: Hashable, state: str, content: Callable[[], Any]
+) -> RenderedAnswer:
+    """The answer kept under ``key`` for ``state``, else ``content()`` rendered.
+
+    The rendered answer is kept unless larger than :data:`MAX_KEPT_BYTES`.
+    """
+    found: RenderedAnswer | None = caches.get(namespace, key, state=state)
+    if found is None:
+        found = render_answer(content())
+        if len(found.body) <= MAX_KEPT_BYTES:
+            caches.put(namespace, key, found, state=state)
+    return found
 
 
 async def cached_answer(

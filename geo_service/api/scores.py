@@ -27,8 +27,8 @@ from geo_service.api.responses import (
     NOT_MODIFIED,
     RenderedAnswer,
     cached_answer,
+    kept_answer,
     page_links,
-    render_answer,
 )
 from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
@@ -190,9 +190,7 @@ async def run_answer(
 
     def render() -> RenderedAnswer:
         run = resolve_run(store, run_id, caches=caches)
-        return caches.get_or_make(
-            namespace, key, lambda: render_answer(content(run)), state=run.run_id
-        )
+        return kept_answer(caches, namespace, key, run.run_id, lambda: content(run))
 
     return await cached_answer(request, caches, namespace, key, known, render)
 

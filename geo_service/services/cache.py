@@ -46,7 +46,7 @@ SIZES: Mapping[str, int] = {
     "run_profiles": 4,  # a run's stored profile bodies, by run id
     "built_profiles": 256,  # profiles rebuilt for runs saved before profiles were kept
     "profile_answer": 1024,  # rendered profiles, by (run, commune) and data state
-    "scores_answer": 256,  # rendered /scores pages, by run id and request
+    "scores_answer": 128,  # rendered /scores pages (up to 1 MiB each), by run id and request
     "priorities_answer": 64,  # rendered /priorities answers, by run id and query
     "data_changes": 64,  # what changed since a run, by run and data state
     "commune_context": 2,  # every commune's identity, APR, facilities, projects
