@@ -73,6 +73,12 @@ class Settings(BaseSettings):
         description="Read the newest run, the communes' context and the /gaps inputs into each "
         "worker's caches at start-up (a few seconds), so first requests are not cold.",
     )
+    floor_file: Path | None = Field(
+        default=None,
+        description="Benchmarks only: mount the hidden GET /_floor, answering this file's bytes "
+        "from memory (read at its first request) through the same middleware and answer path "
+        "as /scores, the floor cached reads are measured against. Unset: no /_floor.",
+    )
 
     @field_validator("database_url")
     @classmethod
