@@ -17,7 +17,7 @@ comment):
 Rows (the peer is the other server, the same server's floor, or the goal itself):
 
 - ``ogc``: OGC items (100 communes; health facilities in the bbox of Coquimbo) and vector tiles
-  (communes z6 6/19/37 over Coquimbo and 6/19/38, the densest z6 tile; communes and health
+  (communes z6 6/19/37 over Coquimbo and 6/19/38, Valparaíso–Santiago; communes and health
   facilities z10 over La Serena), geogaps vs tipg, both one uvicorn worker on the same
   database, asked for the SAME properties (``properties=`` on both), 1 and 8 clients, p50 and
   p99; feature counts of both printed in the notes. Goal ≤ 1.
@@ -32,6 +32,9 @@ Rows (the peer is the other server, the same server's floor, or the goal itself)
 - ``growth``: items of health facilities in Coquimbo with 10× the facilities (geogaps 10× ÷
   geogaps 1×, and geogaps ÷ tipg at 10×).
 - ``scoring``: national scoring with 1,000 vs 100 Monte Carlo draws.
+- ``map``: the first ``/mapa`` render after the server starts (new server, ready) against the
+  following loads, each in a new Chromium context (``bench_map``). Goal ≤ 1,2: as fast as
+  later loads, with room for the noise of a shared machine.
 - ``loads``: the national load and geogaps vs ``ogr2ogr`` on the same files (``bench_load``).
 
 Options: ``--quick`` (few requests: a smoke run, figures not to quote), ``--json``, ``--only
@@ -41,7 +44,6 @@ ogc,scores,…``. Progress goes to stderr, the table to stdout.
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import statistics
@@ -78,7 +80,10 @@ from harness import (
     tipg_server,
 )
 
-SECTIONS = ("ogc", "scores", "reads", "gaps", "growth", "scoring", "loads")
+# After harness, which puts the worktree's packages first on the path.
+from domain.numbers import format_number
+
+SECTIONS = ("ogc", "scores", "reads", "gaps", "growth", "scoring", "map", "loads")
 SCRATCH_COMMENT = "geogaps benchmark scratch database (benchmarks/run_all.py); safe to drop"
 DEFAULT_DATA_DIR = PROJECT_ROOT / ".." / "shared" / "data" / "chile"
 URL_VARIABLES = ("GEOGAPS_DATABASE_URL", "GEOGAPS_TEST_DATABASE_URL")
@@ -98,7 +103,7 @@ FACILITY_PROPERTIES = (
 #: Tiles: (label, geogaps collection, tipg table, extra tipg filter, z, x, y).
 TILES = (
     ("comunas z6 6/19/37 (Coquimbo)", "comunas", "communes", "", 6, 19, 37),
-    ("comunas z6 6/19/38 (la más densa)", "comunas", "communes", "", 6, 19, 38),
+    ("comunas z6 6/19/38 (Valparaíso–Santiago)", "comunas", "communes", "", 6, 19, 38),
     ("comunas z10 10/309/601 (La Serena)", "comunas", "communes", "", 10, 309, 601),
     (
         "salud z10 10/309/601 (La Serena)",
@@ -115,7 +120,9 @@ CACHED_READS = (SCORES, "/communes/04101", f"/priorities?region={COQUIMBO}")
 #: Seconds the server may keep the newest run and the data state (Caches.recent), plus margin.
 RECENT_SECONDS = 1.1
 
-console = Console(stderr=True, soft_wrap=True)
+console = Console(stderr=True, log_path=False)
+if not console.is_terminal:
+    console.width = 200  # a log file: one line per message
 
 
 @dataclass(frozen=True)
@@ -561,6 +568,37 @@ def scoring_rows(url: str, plan: Plan) -> list[Row]:
     ]
 
 
+def map_rows(url: str, plan: Plan) -> list[Row]:
+    """The first ``/mapa`` load after the server starts against later loads (bench_map)."""
+    from bench_map import CHROMIUM_ARGS
+    from bench_map import measure as page_load
+    from playwright.sync_api import sync_playwright
+
+    began = time.perf_counter()
+    with geogaps_server(url) as base, sync_playwright() as playwright:
+        startup = time.perf_counter() - began
+        console.log(f"mapa: servidor listo en {startup:.1f} s; {1 + plan.repeat} cargas de /mapa")
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            renders = [page_load(browser, base)["first_render_s"] for _ in range(1 + plan.repeat)]
+        finally:
+            browser.close()
+    return [
+        Row(
+            "mapa: primer dibujo de /mapa tras el arranque ÷ cargas siguientes",
+            renders[0],
+            statistics.median(renders[1:]),
+            "s",
+            1.2,
+            "siguientes",
+            f"cada carga en un contexto nuevo de Chromium (sin caché del navegador); el servidor "
+            f"respondió /ready {format_number(startup, 1)} s después de lanzarlo",
+        )
+    ]
+
+
 def _load_row(row: Any) -> Row:
     """A row of ``bench_load.load_rows``: (measure, geogaps_s, peer_s, ratio, goal), as a
     tuple, a mapping or an object with those attributes."""
@@ -573,21 +611,19 @@ def _load_row(row: Any) -> Row:
         values = [getattr(row, name) for name in names]
     else:
         values = list(row)
-    return Row(values[0], values[1], values[2], "s", values[4])
+    return Row(values[0], values[1], values[2], "s", values[4], "ogr2ogr")
 
 
-def loads_rows(server_url: str, data_dir: Path, plan: Plan, scratch_name: str) -> list[Row]:
-    """The national load and geogaps vs ogr2ogr, from bench_load."""
+def loads_rows(scratch: Scratch, data_dir: Path, plan: Plan) -> list[Row]:
+    """geogaps vs ogr2ogr on the same files, from bench_load (its scratch database is named
+    after ``<prefix>_carga``, on the same server, and dropped by bench_load)."""
     import bench_load
 
     load_rows = getattr(bench_load, "load_rows", None)
     if load_rows is not None:
-        keywords = (
-            {"scratch_db": scratch_name}
-            if "scratch_db" in inspect.signature(load_rows).parameters
-            else {}
-        )
-        return [_load_row(row) for row in load_rows(server_url, data_dir, plan.repeat, **keywords)]
+        return [_load_row(row) for row in load_rows(scratch.url("carga"), data_dir, plan.repeat)]
+    server_url = scratch.server.render_as_string(hide_password=False)
+    scratch_name = scratch.name("carga")
     # Until bench_load offers load_rows: its run() and figures, read here.
     arguments = bench_load.parse_args(
         [
@@ -613,10 +649,11 @@ def loads_rows(server_url: str, data_dir: Path, plan: Plan, scratch_name: str) -
             "meta",
         )
     ]
+    names = {"boundaries": "límites comunales", "facilities": "establecimientos de salud"}
     for label, entry in found["files"].items():
         rows.append(
             Row(
-                f"carga {label} ({entry['geogaps_rows_loaded']} filas)",
+                f"carga {names.get(label, label)} ({entry['geogaps_rows_loaded']} filas)",
                 entry["geogaps_seconds"],
                 entry["ogr2ogr_seconds"],
                 "s",
@@ -705,8 +742,10 @@ def run(args: argparse.Namespace) -> list[Row]:
             rows += scores_rows(national, many, plan)
         if "scoring" in wanted:
             rows += scoring_rows(national, plan)
+        if "map" in wanted:
+            rows += map_rows(national, plan)
         if "loads" in wanted:
-            rows += loads_rows(args.database_url, args.data_dir, plan, scratch.name("carga"))
+            rows += loads_rows(scratch, args.data_dir, plan)
     return rows
 
 
