@@ -611,7 +611,10 @@ def _load_row(row: Any) -> Row:
         values = [getattr(row, name) for name in names]
     else:
         values = list(row)
-    return Row(values[0], values[1], values[2], "s", values[4], "ogr2ogr")
+    goal = values[4]
+    if isinstance(goal, str):  # written for people: "≤ 1,00"
+        goal = float(goal.strip("≤ ").replace(".", "").replace(",", "."))
+    return Row(values[0], values[1], values[2], "s", goal, "ogr2ogr")
 
 
 def loads_rows(scratch: Scratch, data_dir: Path, plan: Plan) -> list[Row]:
