@@ -26,7 +26,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -370,6 +370,15 @@ class Row:
         if self.goal is None or self.ratio is None:
             return ""
         return "sí" if self.ratio <= self.goal else "no"
+
+    @classmethod
+    def of_load(cls, record: Mapping[str, Any]) -> Row:
+        """A row of ``bench_load.load_rows`` (``measure``, ``geogaps_s``, ``peer_s``, ``goal``;
+        the peer is ogr2ogr; the goal may be written for people, ``"≤ 1,00"``)."""
+        goal = record["goal"]
+        if isinstance(goal, str):
+            goal = float(goal.strip("≤ ").replace(".", "").replace(",", "."))
+        return cls(record["measure"], record["geogaps_s"], record["peer_s"], "s", goal, "ogr2ogr")
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "ratio": self.ratio, "meets_goal": self.verdict or None}

@@ -599,24 +599,6 @@ def map_rows(url: str, plan: Plan) -> list[Row]:
     ]
 
 
-def _load_row(row: Any) -> Row:
-    """A row of ``bench_load.load_rows``: (measure, geogaps_s, peer_s, ratio, goal), as a
-    tuple, a mapping or an object with those attributes."""
-    if isinstance(row, Row):
-        return row
-    names = ("measure", "geogaps_s", "peer_s", "ratio", "goal")
-    if isinstance(row, dict):
-        values = [row[name] for name in names]
-    elif hasattr(row, "measure"):
-        values = [getattr(row, name) for name in names]
-    else:
-        values = list(row)
-    goal = values[4]
-    if isinstance(goal, str):  # written for people: "≤ 1,00"
-        goal = float(goal.strip("≤ ").replace(".", "").replace(",", "."))
-    return Row(values[0], values[1], values[2], "s", goal, "ogr2ogr")
-
-
 def loads_rows(scratch: Scratch, data_dir: Path, plan: Plan) -> list[Row]:
     """geogaps vs ogr2ogr on the same files, from bench_load (its scratch database is named
     after ``<prefix>_carga``, on the same server, and dropped by bench_load)."""
@@ -624,7 +606,7 @@ def loads_rows(scratch: Scratch, data_dir: Path, plan: Plan) -> list[Row]:
 
     load_rows = getattr(bench_load, "load_rows", None)
     if load_rows is not None:
-        return [_load_row(row) for row in load_rows(scratch.url("carga"), data_dir, plan.repeat)]
+        return [Row.of_load(row) for row in load_rows(scratch.url("carga"), data_dir, plan.repeat)]
     server_url = scratch.server.render_as_string(hide_password=False)
     scratch_name = scratch.name("carga")
     # Until bench_load offers load_rows: its run() and figures, read here.

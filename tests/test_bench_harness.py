@@ -25,6 +25,14 @@ def test_ratio_is_geogaps_over_peer_and_meets_the_goal_at_or_below_it() -> None:
     assert no_peer.verdict == ""
 
 
+def test_a_load_row_reads_the_goal_bench_load_writes_for_people() -> None:
+    record = {"measure": "carga x.csv", "geogaps_s": 0.3, "peer_s": 0.4, "ratio": 0.75}
+    row = Row.of_load({**record, "goal": f"≤ {format_number(1.0, 2)}"})
+    assert (row.goal, row.ratio, row.peer_name, row.unit) == (1.0, 0.3 / 0.4, "ogr2ogr", "s")
+    assert Row.of_load({**record, "goal": 1.25}).goal == 1.25
+    assert Row.of_load({**record, "peer_s": None, "goal": 1.0}).ratio is None
+
+
 def test_table_writes_figures_and_ratios_with_a_decimal_comma() -> None:
     row = Row("items", geogaps=30.25, peer=40.0, unit="ms", goal=1.5, peer_name="piso", note="n")
     table = render_table([row, Row("falta", None, 20.0, "s", None)])
