@@ -381,7 +381,8 @@ class Row:
         return cls(record["measure"], record["geogaps_s"], record["peer_s"], "s", goal, "ogr2ogr")
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "ratio": self.ratio, "meets_goal": self.verdict or None}
+        meets = None if not self.verdict else self.verdict == "sí"
+        return {**asdict(self), "ratio": self.ratio, "meets_goal": meets}
 
 
 def format_figure(value: float | None, unit: str) -> str:

@@ -46,6 +46,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import statistics
 import sys
 import time
@@ -121,8 +122,14 @@ CACHED_READS = (SCORES, "/communes/04101", f"/priorities?region={COQUIMBO}")
 RECENT_SECONDS = 1.1
 
 console = Console(stderr=True, log_path=False)
-if not console.is_terminal:
-    console.width = 200  # a log file: one line per message
+
+
+def progress(message: str) -> None:
+    """A progress line on stderr: rich's log on a terminal, one plain line in a log file."""
+    if console.is_terminal:
+        console.log(message)
+    else:
+        print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -155,7 +162,7 @@ def prepare_national(url: str, data_dir: Path, draws: int) -> tuple[float, float
         store.migrate()
         loaded = load_directory(store, data_dir)
         if loaded.failures:
-            console.log(f"[yellow]fallas de carga: {loaded.failures}")
+            progress(f"fallas de carga: {loaded.failures}")
         run_scoring(store, ScoringParameters(draws=draws, seed=1))
         with store.engine.connect() as connection:
             box = connection.execute(
@@ -360,7 +367,7 @@ def ogc_rows(
 ) -> list[Row]:
     cases, notes = ogc_cases(geogaps, tipg, bbox)
     for label, note in notes.items():
-        console.log(f"{label}: {note}")
+        progress(f"{label}: {note}")
     rows: list[Row] = []
     for label, (ours, theirs) in cases.items():
         targets: dict[str, Target] = {
@@ -368,7 +375,7 @@ def ogc_rows(
             "tipg": constant(tipg + theirs),
         }
         for clients in (1, 8):
-            console.log(f"{label}, {clients} cliente(s)")
+            progress(f"{label}, {clients_label(clients)}")
             requests = plan.requests if clients > 1 else plan.requests // 2
             result = measure(targets, requests, clients, plan.blocks)
             rows += latency_rows(
@@ -392,7 +399,7 @@ def growth_rows(
         name: constant(base + (ours if name.startswith("geogaps") else theirs))
         for name, base in servers.items()
     }
-    console.log("crecimiento: 10× establecimientos, 8 clientes")
+    progress("crecimiento: 10× establecimientos, 8 clientes")
     result = measure(targets, plan.requests, 8, plan.blocks)
     tipg_growth = result["tipg 10×"].p50_ms / result["tipg 1×"].p50_ms
     label = "items salud Coquimbo con 10× establecimientos, 8 clientes, p50"
@@ -449,7 +456,7 @@ def scores_rows(one_url: str, many_url: str, plan: Plan) -> list[Row]:
                 (1, max(5, plan.requests // 20)),
                 (8, max(16, plan.requests // 5)),
             ):
-                console.log(
+                progress(
                     f"/scores 500 vs 1 corrida, {clients_label(clients)}, {plan.rounds} cambios"
                 )
                 result = measure(
@@ -489,7 +496,7 @@ def reads_rows(base: str, plan: Plan) -> list[Row]:
         ).raise_for_status()
         if _get(floor).content != answer.content:
             raise RuntimeError(f"el piso de {path} no devuelve los mismos bytes")
-        console.log(f"lectura en caché {path} vs piso ({len(answer.content)} bytes)")
+        progress(f"lectura en caché {path} vs piso ({len(answer.content)} bytes)")
         targets: dict[str, Target] = {
             "geogaps": constant(base + path),
             "piso": constant(floor),
@@ -520,7 +527,7 @@ def gaps_rows(base: str, plan: Plan) -> list[Row]:
             weight = 1 + (salt * 1000 + i + 1) / 1e7
             return f"{base}/gaps?{scope}challenge=agua&weights=agua:{weight:.7f}"
 
-        console.log(f"/gaps frío {label}: {count} pesos nuevos")
+        progress(f"/gaps frío {label}: {count} pesos nuevos")
         fire(target, 1, 1, start=10_000)  # the scope's first computation after start
         block = fire(target, count, 1)
         p50 = 1000 * statistics.median(block.latencies)
@@ -552,7 +559,7 @@ def scoring_rows(url: str, plan: Plan) -> list[Row]:
         store.close()
     seconds = {}
     for draws in (100, 1000):
-        console.log(f"puntaje nacional, {draws} sorteos × {plan.repeat}")
+        progress(f"puntaje nacional, {draws} sorteos × {plan.repeat}")
         seconds[draws] = statistics.median(time_scoring(inputs, draws, plan.repeat)[0])
     return [
         Row(
@@ -577,7 +584,7 @@ def map_rows(url: str, plan: Plan) -> list[Row]:
     began = time.perf_counter()
     with geogaps_server(url) as base, sync_playwright() as playwright:
         startup = time.perf_counter() - began
-        console.log(f"mapa: servidor listo en {startup:.1f} s; {1 + plan.repeat} cargas de /mapa")
+        progress(f"mapa: servidor listo en {startup:.1f} s; {1 + plan.repeat} cargas de /mapa")
         browser = playwright.chromium.launch(
             executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
         )
@@ -682,12 +689,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def scratch_databases(server_url: str) -> Iterator[Scratch]:
     scratch = Scratch(server_url, f"{make_url(server_url).database}_runall", SCRATCH_COMMENT)
     for name in scratch.sweep():
-        console.log(f"borrada la base sobrante {name}")
+        progress(f"borrada la base sobrante {name}")
     try:
         yield scratch
     finally:
         scratch.drop_all()
-        console.log("bases temporales borradas")
+        progress("bases temporales borradas")
 
 
 def run(args: argparse.Namespace) -> list[Row]:
@@ -697,7 +704,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     with scratch_databases(args.database_url) as scratch:
         served_sections = wanted - {"loads"}
         if served_sections:
-            console.log("carga nacional y una corrida en la base temporal")
+            progress("carga nacional y una corrida en la base temporal")
             national = scratch.create("nacional")
             bbox = prepare_national(national, args.data_dir, args.draws)
             # Copies are taken now: CREATE DATABASE … TEMPLATE needs the source unused.
@@ -707,7 +714,10 @@ def run(args: argparse.Namespace) -> list[Row]:
                 store_runs(many, 500)
             facilities = multiply_facilities(x10, 10) if x10 else 0
         if wanted & {"ogc", "growth", "reads", "gaps"}:
-            with geogaps_server(national) as geogaps, tipg_server(national) as tipg:
+            with ExitStack() as stack:
+                geogaps = stack.enter_context(geogaps_server(national))
+                compared = wanted & {"ogc", "growth"}
+                tipg = stack.enter_context(tipg_server(national)) if compared else ""
                 if "reads" in wanted:
                     rows += reads_rows(geogaps, plan)
                 if "gaps" in wanted:
@@ -736,17 +746,19 @@ def run(args: argparse.Namespace) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # A terminated run still drops its databases and stops its servers (the finally blocks).
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     began = time.perf_counter()
     rows = run(args)
-    console.log(f"listo en {time.perf_counter() - began:.0f} s")
+    progress(f"listo en {time.perf_counter() - began:.0f} s")
     if args.json:
-        print(json.dumps([row.as_dict() for row in rows], ensure_ascii=False, indent=2))
+        figures = {"quick": args.quick, "rows": [row.as_dict() for row in rows]}
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
     else:
         mode = "rápida (humo: no citar)" if args.quick else "completa"
-        print(
-            f"geogaps: comparaciones del issue 20, corrida {mode}; "
-            "razón = geogaps ÷ par, cumple si razón ≤ meta"
-        )
+        print(f"geogaps: comparaciones del issue 20, corrida {mode}.")
+        print("razón = geogaps ÷ par; cumple si razón ≤ meta. En /gaps frío, la carga nacional")
+        print("y el puntaje con 1.000 sorteos el par es la propia meta (razón = medido ÷ meta).")
         print(render_table(rows))
     return 0
 

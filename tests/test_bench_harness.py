@@ -23,6 +23,8 @@ def test_ratio_is_geogaps_over_peer_and_meets_the_goal_at_or_below_it() -> None:
     no_peer = Row("sin par", geogaps=10.0, peer=None, unit="ms", goal=1.0)
     assert no_peer.ratio is None
     assert no_peer.verdict == ""
+    assert (faster.as_dict()["meets_goal"], slower.as_dict()["meets_goal"]) == (True, False)
+    assert no_peer.as_dict()["meets_goal"] is None
 
 
 def test_a_load_row_reads_the_goal_bench_load_writes_for_people() -> None:
