@@ -166,6 +166,17 @@ def _explanations(
     )
     contribution = effective[:, columns] * point.normalised[:, columns]
     counted = model.challenge_weights > 0
+    # Largest contribution first (ties in catalogue order), for every commune at once.
+    order = np.argsort(-np.nan_to_num(contribution, nan=-np.inf), axis=1, kind="stable")
+    positive = np.take_along_axis(contribution > 0, order, axis=1)
+    # Indicators this commune lacks where its source covers the scope; gaps of a whole
+    # source are in ScoringResult.notes, once per challenge.
+    lacking = (
+        np.zeros((model.values.shape[0], columns.size), dtype=bool)
+        if is_composite
+        else ~structural[columns] & np.isnan(model.values[:, columns])
+    )
+    indicators = [catalogue.indicators[j] for j in columns]
     sentences = []
     for row in range(model.values.shape[0]):
         if not point.eligible[row, position]:
@@ -178,26 +189,14 @@ def _explanations(
                 )
             )
             continue
-        values = contribution[row]
-        order = [
-            j
-            for j in np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable")
-            if values[j] > 0
-        ]
         drivers = [
             (
-                catalogue.indicators[columns[j]].sentence_label,
-                format_value(model.values[row, columns[j]], catalogue.indicators[columns[j]].unit),
+                indicators[j].sentence_label,
+                format_value(model.values[row, columns[j]], indicators[j].unit),
             )
-            for j in order[:3]
+            for j in order[row][positive[row]][:3]
         ]
-        # Indicators this commune lacks where its source covers the scope; gaps of a whole
-        # source are in ScoringResult.notes, once per challenge.
-        missing = [
-            catalogue.indicators[j].sentence_label
-            for j in columns
-            if not is_composite and not structural[j] and np.isnan(model.values[row, j])
-        ]
+        missing = [indicators[j].sentence_label for j in np.flatnonzero(lacking[row])]
         sentence = drivers_sentence(drivers, missing)
         if is_composite:
             absent = [
