@@ -92,7 +92,9 @@ def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]
     "guardan en caché por parámetros y estado de los datos. Las filas tienen la forma de "
     "`/scores`, sin los campos Monte Carlo, con su `view` (con `region`, los puntajes se "
     "re-escalan dentro de la región: `rescaled` y sin lugar nacional) y `notes` (indicadores "
-    "fuera del ámbito por la regla de comparabilidad).",
+    "fuera del ámbito por la regla de comparabilidad). Sólo se calculan los puntajes y sus "
+    "explicaciones (los mismos de una corrida guardada con esos parámetros); los agrupamientos "
+    "y el Moran local son de las corridas guardadas (`/clusters`, `/groups`).",
     responses={
         200: {
             "content": {
