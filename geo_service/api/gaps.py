@@ -8,7 +8,7 @@ import math
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
 from analysis import Catalogue, ScoringParameters, load_catalogue
@@ -24,11 +24,12 @@ from geo_service.api.deps import (
     StoreDep,
     check_challenge,
 )
-from geo_service.api.responses import page_links
+from geo_service.api.responses import SafeJSONResponse, page_links
 from geo_service.errors import BadParameterError, refused_input
 from geo_service.services.cache import Caches
 from geo_service.services.rows import region_counts, score_rows
 from geo_service.services.serving import analysis_inputs
+from geo_service.settings import Settings
 from layers.stores import Store
 
 router = APIRouter(tags=["brechas a pedido"])
@@ -146,8 +147,42 @@ def gaps(
     ] = None,
     limit: LimitQuery = 1000,
     offset: OffsetQuery = 0,
-) -> dict[str, Any]:
+) -> Response:
     """Scores computed on request, cached by parameters and store state."""
+    # Returned as the response itself: FastAPI's own encoding of a dict walks every value of
+    # every row again, which cost more than scoring a region.
+    return SafeJSONResponse(
+        gaps_answer(
+            request,
+            store,
+            caches,
+            settings,
+            region=region,
+            challenge=challenge,
+            normalization=normalization,
+            aggregation=aggregation,
+            weights=weights,
+            limit=limit,
+            offset=offset,
+        )
+    )
+
+
+def gaps_answer(
+    request: Request,
+    store: Store,
+    caches: Caches,
+    settings: Settings,
+    *,
+    region: str | None,
+    challenge: str | None,
+    normalization: Literal["minmax", "zscore", "rank", "target"],
+    aggregation: Literal["arithmetic", "geometric"],
+    weights: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """The body of ``GET /gaps`` (the priorities CSV with weights writes it too)."""
     catalogue = load_catalogue()
     check_challenge(challenge, catalogue.score_ids)
     challenge_weights, indicator_weights = parse_weights(weights)
