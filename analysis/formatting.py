@@ -14,6 +14,7 @@ the map's script receives too.
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Final
 
 from babel.dates import format_date as _babel_date
@@ -53,6 +54,12 @@ def rank_of(rank: float | None, total: int | None) -> str:
     """``3 de 15``: a rank within the number of ranked communes."""
     if is_missing(rank) or total is None:
         return MISSING
+    return _rank_of(float(rank), int(total))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=65536)
+def _rank_of(rank: float, total: int) -> str:
+    # Places and totals repeat on every score row a server writes: each is formatted once.
     return rank_label(format_rank(rank), format_integer(total))
 
 

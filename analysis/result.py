@@ -112,3 +112,25 @@ class ScoringResult:
     def ranked_count(self, challenge: str) -> int:
         """Return how many communes have a score for ``challenge``."""
         return self._ranked.get(challenge, 0)
+
+
+@dataclass(frozen=True)
+class LiveScores:
+    """The scores of a scoring computed on request, without the tables only a stored run keeps.
+
+    ``scores``, ``notes``, ``parameters``, ``catalogue``, ``scope_label`` and
+    ``communes_in_scope`` are those of the :class:`ScoringResult` of the same scoring, the same
+    rows and explanations; ``ranked`` counts the communes with a score, per score id.
+    """
+
+    scores: pd.DataFrame
+    notes: pd.DataFrame
+    parameters: ScoringParameters
+    catalogue: Catalogue
+    scope_label: str
+    communes_in_scope: int
+    ranked: dict[str, int]
+
+    def ranked_count(self, challenge: str) -> int:
+        """Return how many communes have a score for ``challenge``."""
+        return self.ranked.get(challenge, 0)

@@ -1,7 +1,7 @@
 """Score, rank, tier, explain and bound the uncertainty of every commune's gaps.
 
-:func:`score_communes` is the single entry point used by the CLI, the API and the map. It is a
-pipeline of small pure stages, each a function of the previous stage's output:
+:func:`score_communes` is the entry point of every stored run (CLI and API). It is a pipeline of
+small pure stages, each a function of the previous stage's output:
 
 1. indicators — :func:`analysis.indicators.compute_indicators`, then :func:`scope_indicators`;
 2. treatment — :func:`index_model` (log, orientation, winsorisation, unsupported columns);
@@ -9,6 +9,11 @@ pipeline of small pure stages, each a function of the previous stage's output:
 4. aggregation — :func:`point_estimate` (coverage, eligibility, scores, ranks, tiers);
 5. uncertainty — :func:`rank_uncertainty` (Monte Carlo, national and regional ranks);
 6. explanations and tables — :mod:`analysis.tables`.
+
+A live answer (``/gaps``, the map's re-weighting) calls :func:`live_scores`: the same stages
+1-5 and the same scores table, without the tables only a stored run keeps (Local Moran's I,
+groups, contributions, portfolio, reference). The neighbour graph depends on the boundaries
+alone: :func:`scope_graph` builds it once for a server to hand to every run of a scope.
 
 All randomness comes from ``numpy.random.Generator`` instances seeded from
 ``ScoringParameters.seed``.
@@ -37,7 +42,7 @@ from analysis.model import (
 )
 from analysis.normalisation import normalise
 from analysis.parameters import ScoringParameters
-from analysis.result import SCORE_COLUMNS, ScoringResult
+from analysis.result import SCORE_COLUMNS, LiveScores, ScoringResult
 from analysis.tables import (
     clusters_table,
     contributions_table,
@@ -64,17 +69,20 @@ COVERAGE_TOLERANCE = 1e-9
 
 __all__ = [
     "SCORE_COLUMNS",
+    "LiveScores",
     "PointEstimate",
+    "ScopeGraph",
     "ScoredModel",
     "ScoringParameters",
     "ScoringResult",
     "Uncertainty",
     "index_model",
+    "live_scores",
     "point_estimate",
     "rank_uncertainty",
     "ranked_table",
+    "scope_graph",
     "scope_indicators",
-    "scope_notes",
     "score_communes",
     "scored_model",
     "with_parameter_weights",
@@ -87,14 +95,15 @@ def score_communes(
     catalogue: Catalogue | None = None,
     *,
     raw_indicators: pd.DataFrame | None = None,
+    graph: ScopeGraph | None = None,
 ) -> ScoringResult:
     """Score every commune of the scope against every challenge and the composite.
 
     Parameters
     ----------
     inputs : AnalysisInputs
-        Input tables. Only ``communes`` (geometry for contiguity), ``huella_presence`` and
-        ``project_sites`` are read when ``raw_indicators`` is given.
+        Input tables. Only ``communes`` (geometry for contiguity, unless ``graph`` is given),
+        ``huella_presence`` and ``project_sites`` are read when ``raw_indicators`` is given.
     params : ScoringParameters, optional
         Run parameters; defaults otherwise.
     catalogue : Catalogue, optional
@@ -102,6 +111,9 @@ def score_communes(
         applied on top.
     raw_indicators : pandas.DataFrame, optional
         Output of :func:`compute_indicators` for these inputs, to avoid recomputing it.
+    graph : ScopeGraph, optional
+        :func:`scope_graph` of these inputs and the run's scope, to avoid rebuilding the
+        neighbour graph (it depends on the boundaries only, never on the weights).
 
     Returns
     -------
@@ -115,36 +127,120 @@ def score_communes(
         ``ValueError``).
     UnknownIdError
         A weight override names an unknown indicator or challenge (also a ``KeyError``).
+    ValueError
+        ``graph`` was built for other communes than the scope's.
     """
     params = params or ScoringParameters()
     catalogue = with_parameter_weights(catalogue or load_catalogue(), params)
     raw = compute_indicators(inputs, catalogue) if raw_indicators is None else raw_indicators
-    raw, model, point = _unpack(scored_model(raw, params, catalogue))
-    seeds = np.random.SeedSequence(params.seed).spawn(2)
-    uncertainty = rank_uncertainty(model, point, params, raw, np.random.default_rng(seeds[0]))
-    moran_seeds = [int(s) for s in seeds[1].generate_state(point.scores.shape[1], np.uint32)]
-    neighbours = contiguity(_shapes_in_order(inputs.communes, raw["cut"]))
-    notes = notes_table(model, catalogue, len(raw))
-    scores = scores_table(raw, catalogue, params, model, point, uncertainty)
-    ranked = {
-        score_id: int(np.isfinite(point.scores[:, position]).sum())
-        for position, score_id in enumerate(catalogue.score_ids)
-    }
+    stages = _scored_stages(raw, params, catalogue)
+    raw, model, point = _unpack(stages.scored)
+    if graph is None:
+        graph = _graph_of(inputs.communes, raw["cut"])
+    elif graph.cuts != tuple(raw["cut"].astype(str)):
+        raise ValueError("el grafo de vecinos no corresponde a las comunas del ámbito")
+    neighbours = graph.neighbours
+    live = stages.live
     return ScoringResult(
-        scores=scores,
+        scores=live.scores,
         indicators=indicators_table(raw, catalogue, point),
         contributions=contributions_table(raw, catalogue, model, point),
-        clusters=clusters_table(raw, catalogue, params, point, neighbours, moran_seeds),
+        clusters=clusters_table(raw, catalogue, params, point, neighbours, stages.moran_seeds),
         groups=groups_table(raw, catalogue, params, model, point, neighbours),
         portfolio=portfolio_stage(raw, inputs, catalogue, params, point),
         reference=reference_table(catalogue, model, point),
         parameters=params,
         catalogue=catalogue,
+        scope_label=live.scope_label,
+        communes_in_scope=live.communes_in_scope,
+        notes=live.notes,
+        _ranked=live.ranked,
+    )
+
+
+def live_scores(
+    raw_indicators: pd.DataFrame,
+    params: ScoringParameters | None = None,
+    catalogue: Catalogue | None = None,
+) -> LiveScores:
+    """The ``scores`` and ``notes`` of :func:`score_communes`, without the other tables.
+
+    What a live answer (``/gaps``) shows: the same rows, explanations included, bit for bit,
+    without Local Moran's I, the groups, the portfolio, the contributions or the reference,
+    which only a stored run keeps. ``params.draws`` simulations are drawn as in
+    :func:`score_communes` (a live answer asks for none).
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown region, or an indicator column missing from the raw indicators.
+    UnknownIdError
+        A weight override names an unknown indicator or challenge.
+    """
+    params = params or ScoringParameters()
+    catalogue = with_parameter_weights(catalogue or load_catalogue(), params)
+    return _scored_stages(raw_indicators, params, catalogue).live
+
+
+@dataclass(frozen=True)
+class ScopeGraph:
+    """The neighbour graph of a scope's communes, in scoring order (sorted by CUT).
+
+    ``neighbours`` maps each position of ``cuts`` to its neighbours' positions (see
+    :func:`analysis.geometry.contiguity`).
+    """
+
+    cuts: tuple[str, ...]
+    neighbours: dict[int, list[int]]
+
+
+def scope_graph(
+    inputs: AnalysisInputs, raw_indicators: pd.DataFrame, region: str | None
+) -> ScopeGraph:
+    """The neighbour graph of the communes :func:`score_communes` compares in ``region``.
+
+    It depends on the boundaries and the scope only: a server builds it once per data state
+    and scope and hands it to every scoring of that scope.
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown region.
+    """
+    return _graph_of(inputs.communes, _scoped(_by_cut(raw_indicators), region)["cut"])
+
+
+@dataclass(frozen=True)
+class _Stages:
+    """Stages 1-5 and the scores table, shared by :func:`score_communes` and the live path."""
+
+    scored: ScoredModel
+    moran_seeds: list[int]
+    live: LiveScores
+
+
+def _scored_stages(
+    raw_indicators: pd.DataFrame, params: ScoringParameters, catalogue: Catalogue
+) -> _Stages:
+    scored = scored_model(raw_indicators, params, catalogue)
+    raw, model, point = _unpack(scored)
+    seeds = np.random.SeedSequence(params.seed).spawn(2)
+    uncertainty = rank_uncertainty(model, point, params, raw, np.random.default_rng(seeds[0]))
+    moran_seeds = [int(s) for s in seeds[1].generate_state(point.scores.shape[1], np.uint32)]
+    ranked = {
+        score_id: int(np.isfinite(point.scores[:, position]).sum())
+        for position, score_id in enumerate(catalogue.score_ids)
+    }
+    live = LiveScores(
+        scores=scores_table(raw, catalogue, params, model, point, uncertainty),
+        notes=notes_table(model, catalogue, len(raw)),
+        parameters=params,
+        catalogue=catalogue,
         scope_label="nacional" if params.region is None else f"región {params.region}",
         communes_in_scope=len(raw),
-        notes=notes,
-        _ranked=ranked,
+        ranked=ranked,
     )
+    return _Stages(scored, moran_seeds, live)
 
 
 @dataclass(frozen=True)
@@ -171,18 +267,6 @@ def scored_model(
     return ScoredModel(raw, catalogue, _with_eligibility(model, point.eligible), point)
 
 
-def scope_notes(
-    raw_indicators: pd.DataFrame, params: ScoringParameters, catalogue: Catalogue
-) -> pd.DataFrame:
-    """The notes of a scope's scores (indicators left out by the comparability rule), cheaply.
-
-    The same ``notes`` table :func:`score_communes` returns, without normalising or scoring:
-    what a live answer (``/gaps``) says beside its rows. ``catalogue`` carries the weights.
-    """
-    raw = scope_indicators(raw_indicators, catalogue, params.region)
-    return notes_table(index_model(raw, catalogue, params), catalogue, len(raw))
-
-
 def _unpack(scored: ScoredModel) -> tuple[pd.DataFrame, IndexModel, PointEstimate]:
     return scored.raw, scored.model, scored.point
 
@@ -205,10 +289,19 @@ def scope_indicators(raw: pd.DataFrame, catalogue: Catalogue, region: str | None
     InvalidInputError
         Unknown region, or an indicator column missing from the table (also a ``ValueError``).
     """
-    table = raw.sort_values("cut", kind="stable").reset_index(drop=True)
+    table = _by_cut(raw)
     absent = [i.column for i in catalogue.indicators if i.column not in table.columns]
     if absent:
         raise InvalidInputError(f"Faltan columnas de indicadores en los datos: {', '.join(absent)}")
+    return _scoped(table, region)
+
+
+def _by_cut(raw: pd.DataFrame) -> pd.DataFrame:
+    return raw.sort_values("cut", kind="stable").reset_index(drop=True)
+
+
+def _scoped(table: pd.DataFrame, region: str | None) -> pd.DataFrame:
+    """The communes of ``region`` (all of them for the nation); InvalidInputError if unknown."""
     if region is None:
         return table
     regions = sorted(table["region_code"].dropna().astype(str).unique())
@@ -414,7 +507,9 @@ def _with_eligibility(model: IndexModel, eligible: npt.NDArray[np.bool_]) -> Ind
     return replace(model, eligible=eligible)
 
 
-def _shapes_in_order(communes: pd.DataFrame, cuts: pd.Series) -> npt.NDArray[np.object_]:
+def _graph_of(communes: pd.DataFrame, cuts: pd.Series) -> ScopeGraph:
+    """The neighbour graph of ``cuts``, in that order, from the communes' polygons."""
     shapes = pd.Series(geometries(communes), index=communes["cut"].astype(str).to_numpy())
     shapes = shapes[~shapes.index.duplicated()]
-    return shapes.reindex(cuts.astype(str).to_numpy()).to_numpy(dtype=object)
+    ordered = cuts.astype(str).to_numpy()
+    return ScopeGraph(tuple(ordered), contiguity(shapes.reindex(ordered).to_numpy(dtype=object)))

@@ -8,6 +8,7 @@ Each function turns the arrays of the earlier stages (:class:`analysis.uncertain
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -90,62 +91,67 @@ def scores_table(
     point: PointEstimate,
     uncertainty: Uncertainty,
 ) -> pd.DataFrame:
-    """The ``scores`` table: one row per commune and score, columns ``SCORE_COLUMNS``."""
+    """The ``scores`` table: one row per commune and score, columns ``SCORE_COLUMNS``.
+
+    Rows come score by score (catalogue order), communes in ``raw``'s order within each.
+    """
     within, composite = effective_weights(model, point)
     structural = structural_columns(model)
     c = model.challenges
-    frames = []
-    for position, score_id in enumerate(catalogue.score_ids):
-        is_composite = position == c
-        explanation = _explanations(
+    scores = len(catalogue.score_ids)
+    explanations: list[str] = []
+    for position in range(scores):
+        explanations += _explanations(
             catalogue,
             params,
             model,
             point,
             position,
-            composite if is_composite else within,
+            composite if position == c else within,
             structural,
         )
-        frames.append(
-            pd.DataFrame(
-                {
-                    "cut": raw["cut"].astype(str).to_numpy(),
-                    "name": raw["name"].to_numpy(),
-                    "region_code": raw["region_code"].astype(str).to_numpy(),
-                    "challenge": score_id,
-                    "score": point.scores[:, position],
-                    "rank": _nullable_int(point.ranks[:, position]),
-                    "tier": _nullable_int(point.tiers[:, position]),
-                    "tier_label": [
-                        tier_label(t, params.tier_count) for t in point.tiers[:, position]
-                    ],
-                    "coverage": point.coverage[:, position],
-                    "indicators_available": point.available[:, position],
-                    "indicators_total": point.total[position],
-                    "challenges_available": (
-                        point.challenges_available
-                        if is_composite
-                        else point.eligible[:, position].astype(np.int64)
-                    ),
-                    "median_rank": uncertainty.scope.median_rank[:, position],
-                    "rank_p05": uncertainty.scope.rank_p05[:, position],
-                    "rank_p95": uncertainty.scope.rank_p95[:, position],
-                    "top_tier_share": uncertainty.scope.top_tier_share[:, position],
-                    "rank_region": _nullable_int(uncertainty.region_point_rank[:, position]),
-                    "tier_region": _nullable_int(uncertainty.region_point_tier[:, position]),
-                    "tier_label_region": [
-                        tier_label(t, params.tier_count)
-                        for t in uncertainty.region_point_tier[:, position]
-                    ],
-                    "median_rank_region": uncertainty.region.median_rank[:, position],
-                    "rank_p05_region": uncertainty.region.rank_p05[:, position],
-                    "rank_p95_region": uncertainty.region.rank_p95[:, position],
-                    "top_tier_share_region": uncertainty.region.top_tier_share[:, position],
-                    "explanation": explanation,
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)[list(SCORE_COLUMNS)]
+
+    def stacked(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """An (n, scores) array as one column, score after score."""
+        return np.asarray(values).ravel(order="F")
+
+    def labels(tiers: FloatArray) -> list[str]:
+        return [tier_label(t, params.tier_count) for t in stacked(tiers)]
+
+    # Built column by column over every score at once: one frame instead of one per score.
+    table = pd.DataFrame(
+        {
+            "cut": np.tile(raw["cut"].astype(str).to_numpy(), scores),
+            "name": np.tile(raw["name"].to_numpy(), scores),
+            "region_code": np.tile(raw["region_code"].astype(str).to_numpy(), scores),
+            "challenge": np.repeat(np.array(catalogue.score_ids, dtype=object), len(raw)),
+            "score": stacked(point.scores),
+            "rank": _nullable_int(stacked(point.ranks)),
+            "tier": _nullable_int(stacked(point.tiers)),
+            "tier_label": labels(point.tiers),
+            "coverage": stacked(point.coverage),
+            "indicators_available": stacked(point.available),
+            "indicators_total": np.repeat(point.total, len(raw)),
+            "challenges_available": stacked(
+                np.column_stack(
+                    [point.eligible[:, :c].astype(np.int64), point.challenges_available]
+                )
+            ),
+            "median_rank": stacked(uncertainty.scope.median_rank),
+            "rank_p05": stacked(uncertainty.scope.rank_p05),
+            "rank_p95": stacked(uncertainty.scope.rank_p95),
+            "top_tier_share": stacked(uncertainty.scope.top_tier_share),
+            "rank_region": _nullable_int(stacked(uncertainty.region_point_rank)),
+            "tier_region": _nullable_int(stacked(uncertainty.region_point_tier)),
+            "tier_label_region": labels(uncertainty.region_point_tier),
+            "median_rank_region": stacked(uncertainty.region.median_rank),
+            "rank_p05_region": stacked(uncertainty.region.rank_p05),
+            "rank_p95_region": stacked(uncertainty.region.rank_p95),
+            "top_tier_share_region": stacked(uncertainty.region.top_tier_share),
+            "explanation": explanations,
+        }
+    )
+    return table[list(SCORE_COLUMNS)]
 
 
 def _explanations(
@@ -166,6 +172,17 @@ def _explanations(
     )
     contribution = effective[:, columns] * point.normalised[:, columns]
     counted = model.challenge_weights > 0
+    # Largest contribution first (ties in catalogue order), for every commune at once.
+    order = np.argsort(-np.nan_to_num(contribution, nan=-np.inf), axis=1, kind="stable")
+    positive = np.take_along_axis(contribution > 0, order, axis=1)
+    # Indicators this commune lacks where its source covers the scope; gaps of a whole
+    # source are in ScoringResult.notes, once per challenge.
+    lacking = (
+        np.zeros((model.values.shape[0], columns.size), dtype=bool)
+        if is_composite
+        else ~structural[columns] & np.isnan(model.values[:, columns])
+    )
+    indicators = [catalogue.indicators[j] for j in columns]
     sentences = []
     for row in range(model.values.shape[0]):
         if not point.eligible[row, position]:
@@ -178,26 +195,14 @@ def _explanations(
                 )
             )
             continue
-        values = contribution[row]
-        order = [
-            j
-            for j in np.argsort(-np.nan_to_num(values, nan=-np.inf), kind="stable")
-            if values[j] > 0
-        ]
         drivers = [
             (
-                catalogue.indicators[columns[j]].sentence_label,
-                format_value(model.values[row, columns[j]], catalogue.indicators[columns[j]].unit),
+                indicators[j].sentence_label,
+                format_value(model.values[row, columns[j]], indicators[j].unit),
             )
-            for j in order[:3]
+            for j in order[row][positive[row]][:3]
         ]
-        # Indicators this commune lacks where its source covers the scope; gaps of a whole
-        # source are in ScoringResult.notes, once per challenge.
-        missing = [
-            catalogue.indicators[j].sentence_label
-            for j in columns
-            if not is_composite and not structural[j] and np.isnan(model.values[row, j])
-        ]
+        missing = [indicators[j].sentence_label for j in np.flatnonzero(lacking[row])]
         sentence = drivers_sentence(drivers, missing)
         if is_composite:
             absent = [

@@ -43,9 +43,29 @@ def format_number(value: float | None, decimals: int = 2) -> str:
     if is_missing(value):
         return MISSING
     rounded = round(float(value), decimals)  # type: ignore[arg-type]
+    if decimals <= FAST_DECIMALS and abs(rounded) < FAST_LIMIT:
+        # Python's own grouping, with the locale's symbols swapped in: the same text as babel's
+        # (see FAST_LIMIT) in a thirtieth of the time; explanations write thousands of numbers.
+        return f"{rounded + 0.0:,.{decimals}f}".translate(_symbols())
     # What babel's format_decimal does, minus re-parsing the locale and pattern on every call.
     text: str = _decimal_pattern(decimals).apply(rounded + 0.0, _locale())
     return text
+
+
+#: Below this magnitude, with at most :data:`FAST_DECIMALS` decimals, a rounded number has at
+#: most 15 significant digits, which a float keeps exactly: Python prints the same digits as
+#: babel (which reads ``str(value)``), so :func:`format_number` only swaps the symbols.
+FAST_LIMIT: Final = 1e12
+FAST_DECIMALS: Final = 3
+
+
+@cache
+def _symbols() -> dict[int, str]:
+    """Python's ``,`` and ``.`` → the locale's grouping and decimal symbols."""
+    symbols = _locale().number_symbols["latn"]
+    return str.maketrans(
+        {",": symbols["group"], ".": symbols["decimal"], "-": symbols["minusSign"]}
+    )
 
 
 @cache

@@ -359,3 +359,26 @@ def test_tiers_put_the_largest_gaps_in_tier_one() -> None:
     np.testing.assert_array_equal(breaks, [2, 2, 2, 1, 1, 1])
     # Fewer distinct scores than tiers: only as many tiers as values, still starting at 1.
     np.testing.assert_array_equal(tiers(np.array([0.3, 0.3, 0.8]), 5, "quantiles"), [2, 2, 1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    arrays(np.float64, st.integers(2, 60), elements=st.sampled_from([0.0, 0.1, 0.25, 0.5, 1.0]))
+    | arrays(np.float64, st.integers(2, 60), elements=st.floats(0, 1)),
+    st.integers(2, 7),
+)
+def test_quantile_tiers_are_mapclassify_quantiles(scores, tier_count) -> None:
+    # tiers() skips Quantiles' summary statistics: the classes must stay Quantiles' own.
+    import warnings
+
+    import mapclassify
+
+    classes = min(tier_count, np.unique(scores).size)
+    assume(classes > 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        bins = np.asarray(mapclassify.Quantiles(scores, k=classes).yb)
+    got = tiers(scores, tier_count, "quantiles")
+    # The same classes, numbered from the largest gaps down.
+    used = np.unique(bins)
+    np.testing.assert_array_equal(got, used.size - np.searchsorted(used, bins))

@@ -22,6 +22,7 @@ from analysis import (
 )
 from analysis.geometry import contiguity, geometries
 from analysis.inputs import AnalysisInputs
+from analysis.scoring import live_scores, scope_graph
 from tests.analysis_fixtures import (  # noqa: F401 - fixtures
     APR_CUTS,
     FAST,
@@ -108,6 +109,43 @@ def test_same_inputs_parameters_and_seed_give_byte_identical_tables(
     )
     pd.testing.assert_series_equal(other_seed.scores["score"], result.scores["score"])
     assert other_seed.digest() != result.digest()
+
+
+def test_live_scores_are_the_stored_runs_scores_without_its_other_tables(
+    inputs, indicators
+) -> None:
+    # What /gaps computes is the scores table of a full scoring, explanations included: for the
+    # nation and a region, with and without draws, with weights of its own.
+    for params in (
+        ScoringParameters(**FAST),
+        ScoringParameters(draws=0, region="13", challenge_weights={"agua": 2.5}),
+        ScoringParameters(draws=0, normalization="zscore", indicator_weights={"apr_minutos": 0}),
+    ):
+        full = score_communes(inputs, params, raw_indicators=indicators)
+        live = live_scores(indicators, params)
+        pd.testing.assert_frame_equal(live.scores, full.scores)
+        pd.testing.assert_frame_equal(live.notes, full.notes)
+        assert live.catalogue == full.catalogue and live.scope_label == full.scope_label
+        assert all(live.ranked_count(s) == full.ranked_count(s) for s in full.catalogue.score_ids)
+
+
+def test_a_neighbour_graph_built_once_gives_the_same_run(inputs, indicators, result) -> None:
+    national = scope_graph(inputs, indicators, None)
+    given = score_communes(
+        inputs, ScoringParameters(**FAST), raw_indicators=indicators, graph=national
+    )
+    assert given.digest() == result.digest()
+    regional_params = ScoringParameters(**FAST, region="13")
+    regional = scope_graph(inputs, indicators, "13")
+    assert len(regional.cuts) == 15
+    assert (
+        score_communes(inputs, regional_params, raw_indicators=indicators, graph=regional).digest()
+        == score_communes(inputs, regional_params, raw_indicators=indicators).digest()
+    )
+    with pytest.raises(ValueError, match="grafo de vecinos"):
+        score_communes(inputs, regional_params, raw_indicators=indicators, graph=national)
+    with pytest.raises(ValueError, match="Región desconocida"):
+        scope_graph(inputs, indicators, "09")
 
 
 def test_scaling_every_weight_changes_nothing_end_to_end(inputs, indicators, result) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
@@ -202,6 +203,66 @@ def test_gaps_computed_on_request_and_cached(client, national_run):
     bad = client.get("/gaps", params={"weights": "agua:2,lluvia:1"})
     assert bad.status_code == 422 and "lluvia" in bad.json()["detail"][0]["msg"]
     assert client.get("/gaps", params={"normalization": "fancy"}).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"challenge": "compuesto", "weights": "agua:2,conectividad:0.5", "normalization": "zscore"},
+        {"region": "04", "weights": "agua_sin_red_publica:3", "aggregation": "geometric"},
+    ],
+)
+def test_gaps_rows_are_the_rows_of_a_full_scoring(client, national_postgis, params):
+    # /gaps computes only the scores (no clusters, groups...): its rows, explanations included,
+    # are those of a full scoring with the same parameters.
+    from analysis import ScoringParameters, score_communes
+    from geo_service.api.gaps import LIVE_MORAN_PERMUTATIONS, parse_weights
+    from geo_service.services.serving import analysis_inputs
+
+    body = client.get("/gaps", params=params).json()
+    caches = client.app.state.caches
+    inputs, raw = analysis_inputs(national_postgis, caches, caches.data_state(national_postgis))
+    challenge_weights, indicator_weights = parse_weights(params["weights"])
+    region = params.get("region")
+    full = score_communes(
+        inputs,
+        ScoringParameters(
+            region=region,
+            normalization=params.get("normalization", "minmax"),
+            aggregation=params.get("aggregation", "arithmetic"),
+            draws=0,
+            seed=Settings().random_seed,
+            challenge_weights=challenge_weights,
+            indicator_weights=indicator_weights,
+            moran_permutations=LIVE_MORAN_PERMUTATIONS,
+        ),
+        raw_indicators=raw,
+    )
+    expected = full.scores.set_index(["cut", "challenge"])
+    if "challenge" in params:
+        expected = expected.xs(params["challenge"], level="challenge", drop_level=False)
+    assert body["total"] == len(body["scores"]) == len(expected)
+    for row in body["scores"]:
+        want = expected.loc[(row["cut"], row["challenge"])]
+        assert row["explanation"] == want["explanation"]
+        assert row["tier_label"] == want["tier_label"] and row["coverage"] == want["coverage"]
+        for column in ("score", "rank", "tier", "tier_region"):
+            assert row[column] == (None if pd.isna(want[column]) else want[column]), column
+        if region is not None:
+            assert row["rank_region"] == row["rank"]
+
+
+def test_gaps_pages_are_slices_of_the_whole_answer(client, national_run):
+    # Each page writes its rows' view alone; places shared (ties) are counted over every row.
+    params = {"challenge": "agua", "weights": "agua:1.5,agua_fuente_precaria:2"}
+    whole = client.get("/gaps", params={**params, "limit": 1000}).json()
+    pages = [
+        client.get("/gaps", params={**params, "limit": 100, "offset": offset}).json()
+        for offset in range(0, whole["total"], 100)
+    ]
+    assert [row for page in pages for row in page["scores"]] == whole["scores"]
+    assert all(page["notes"] == whole["notes"] for page in pages)
+    assert whole["total"] == 345 and any(row["view"]["tie"] for row in whole["scores"])
 
 
 def test_clusters_and_groups_come_from_the_stored_run(client, national_run):

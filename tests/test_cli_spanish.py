@@ -12,6 +12,8 @@ import re
 
 import pytest
 import typer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from typer._click.core import Command
 
@@ -69,3 +71,18 @@ def test_durations_and_counts_are_written_the_chilean_way_by_one_module():
     # analysis re-exports the helpers layers/ uses: one definition, not two.
     assert analysis.formatting.format_number is domain.numbers.format_number
     assert analysis.formatting.format_seconds is domain.numbers.format_seconds
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e15, max_value=1e15)
+    | st.integers(-(10**13), 10**13).map(lambda n: n / 1000),
+    st.integers(0, 4),
+)
+def test_numbers_are_written_as_babel_writes_them(value, decimals):
+    # format_number writes most numbers without babel (it is thirty times faster): same text.
+    from babel.numbers import format_decimal
+
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    expected = format_decimal(round(value, decimals) + 0.0, pattern, locale="es_CL")
+    assert domain.numbers.format_number(value, decimals) == expected

@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import text
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -104,6 +105,31 @@ def test_embedded_answers_refuse_names_that_are_not_digests(tmp_path):
         store.keep_answer("a" * 32, "../x", b"")
 
 
+def test_score_records_are_the_cleaned_rows_of_the_frame():
+    # records() converts column by column: the same values as cleaning every row of to_dict.
+    import numpy as np
+
+    from geo_service.services.rows import clean, records
+
+    frame = pd.DataFrame(
+        {
+            "cut": ["04303", None, "13101"],
+            "rank": pd.Series([1, None, 3], dtype="Int64"),
+            "eligible": pd.Series([True, None, False], dtype="boolean"),
+            "score": [0.5, np.nan, np.inf],
+            "available": np.array([1, 2, 3], dtype=np.int32),
+            "flag": [True, False, True],
+            "small": np.array([1.5, np.nan, 2.0], dtype=np.float32),
+            "when": pd.to_datetime(["2024-01-01", None, "2024-02-03"]),
+            "nested": [{"x": np.float64("nan")}, [1, np.int64(2)], None],
+        }
+    )
+    expected = clean(frame.to_dict("records"))
+    assert records(frame) == expected
+    assert json.dumps(records(frame)) == json.dumps(expected)  # ints stay ints, floats floats
+    assert records(frame[[]]) == [{}, {}, {}]
+
+
 @pytest.fixture(scope="module")
 def scored_national(national_postgis):
     from analysis import ScoringParameters
@@ -129,6 +155,56 @@ def test_gaps_answer_computed_by_one_worker_is_served_by_another(national_postgi
     assert shared["scores"] == computed["scores"] and shared["total"] == computed["total"] == 60
     assert again["total"] == 15 and len(again["scores"]) == 5 and again["next"]
     assert again["scores"] == [row for row in computed["scores"] if row["challenge"] == "agua"][:5]
+
+
+def test_the_neighbour_graph_is_built_once_per_data_state_and_scope(
+    national_postgis, scored_national, data_dir
+):
+    from analysis import ScoringParameters
+    from geo_service.services.runs import run_scoring
+
+    settings = Settings(
+        database_url=_url(national_postgis), warm_caches=False, api_key=SecretStr("clave")
+    )
+    app = create_app(settings)
+    headers = {"X-API-Key": "clave"}
+    with TestClient(app) as writer:
+        caches = app.state.caches
+
+        def run(seed: int) -> dict[str, object]:
+            body = {"region": "11", "draws": 0, "seed": seed}
+            response = writer.post("/runs", json=body, headers=headers)
+            assert response.status_code == 201, response.text
+            return dict(response.json()["run"])
+
+        first = run(3)
+        state = national_postgis.state_key()
+        graph = caches.get("scope_graph", "11", state=state)
+        assert graph is not None and len(graph.cuts) == 10
+        second = run(4)
+        assert caches.get("scope_graph", "11", state=state) is graph
+        # A run stored with the cached inputs and graph is the run scored from scratch.
+        for served, seed in ((first, 3), (second, 4)):
+            parameters = ScoringParameters(region="11", draws=0, seed=seed)
+            fresh = run_scoring(national_postgis, parameters, save=False).run
+            assert (served["run_id"], served["result_sha256"]) == (
+                fresh.run_id,
+                fresh.result_sha256,
+            )
+        # A load changes the data state: the graph is built again for the new state.
+        content = (data_dir / "huella_local" / "presence_2023.csv").read_bytes()
+        loaded = writer.post(
+            "/datasets/huella_presence",
+            files={"file": ("presence_2023.csv", content, "text/csv")},
+            data={"dataset": "presence_2023", "force": "true"},
+            headers=headers,
+        )
+        assert loaded.status_code == 201, loaded.text
+        new_state = national_postgis.state_key()
+        assert new_state != state and not caches.holds("scope_graph", "11", state=state)
+        run(3)
+        rebuilt = caches.get("scope_graph", "11", state=new_state)
+        assert rebuilt is not None and rebuilt is not graph and rebuilt == graph
 
 
 def test_profiles_are_stored_with_the_run_and_equal_a_rebuild(national_postgis, scored_national):

@@ -218,7 +218,9 @@ def upload_dataset(
             store, kind, target, crs=crs, dataset=dataset, force=force, replaces=replaces
         )
     # The data state changed: cached values stop matching; give their memory back now.
-    caches.forget("analysis_inputs", "gaps", "page", "decision", "siting", "indicators")
+    caches.forget(
+        "analysis_inputs", "scope_graph", "gaps", "page", "decision", "siting", "indicators"
+    )
     caches.forget_recent()
     return {
         "dataset": report.dataset,

@@ -41,7 +41,7 @@ def view_rows(
 ) -> tuple[list[dict[str, Any]], list[str]]:
     """Score rows and scope notes of the page's view, from the API functions the page calls."""
     if weights:
-        body = gaps_api.gaps(
+        body = gaps_api.gaps_answer(
             request,
             store,
             caches,

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import math
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+import orjson
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ValidationError
 
-from analysis import (
-    Catalogue,
-    ScoringParameters,
-    load_catalogue,
-    score_communes,
-)
-from analysis.scoring import scope_notes, with_parameter_weights
+from analysis import Catalogue, ScoringParameters, load_catalogue
+from analysis.scoring import live_scores
 from analysis.view import with_view
 from geo_service import __version__
 from geo_service.api.deps import (
@@ -29,11 +24,12 @@ from geo_service.api.deps import (
     StoreDep,
     check_challenge,
 )
-from geo_service.api.responses import page_links
+from geo_service.api.responses import SafeJSONResponse, page_links
 from geo_service.errors import BadParameterError, refused_input
 from geo_service.services.cache import Caches
 from geo_service.services.rows import region_counts, score_rows
 from geo_service.services.serving import analysis_inputs
+from geo_service.settings import Settings
 from layers.stores import Store
 
 router = APIRouter(tags=["brechas a pedido"])
@@ -97,7 +93,9 @@ def parse_weights(text: str | None) -> tuple[dict[str, float], dict[str, float]]
     "guardan en caché por parámetros y estado de los datos. Las filas tienen la forma de "
     "`/scores`, sin los campos Monte Carlo, con su `view` (con `region`, los puntajes se "
     "re-escalan dentro de la región: `rescaled` y sin lugar nacional) y `notes` (indicadores "
-    "fuera del ámbito por la regla de comparabilidad).",
+    "fuera del ámbito por la regla de comparabilidad). Sólo se calculan los puntajes y sus "
+    "explicaciones (los mismos de una corrida guardada con esos parámetros); los agrupamientos "
+    "y el Moran local son de las corridas guardadas (`/clusters`, `/groups`).",
     responses={
         200: {
             "content": {
@@ -149,8 +147,42 @@ def gaps(
     ] = None,
     limit: LimitQuery = 1000,
     offset: OffsetQuery = 0,
-) -> dict[str, Any]:
+) -> Response:
     """Scores computed on request, cached by parameters and store state."""
+    # Returned as the response itself: FastAPI's own encoding of a dict walks every value of
+    # every row again, which cost more than scoring a region.
+    return SafeJSONResponse(
+        gaps_answer(
+            request,
+            store,
+            caches,
+            settings,
+            region=region,
+            challenge=challenge,
+            normalization=normalization,
+            aggregation=aggregation,
+            weights=weights,
+            limit=limit,
+            offset=offset,
+        )
+    )
+
+
+def gaps_answer(
+    request: Request,
+    store: Store,
+    caches: Caches,
+    settings: Settings,
+    *,
+    region: str | None,
+    challenge: str | None,
+    normalization: Literal["minmax", "zscore", "rank", "target"],
+    aggregation: Literal["arithmetic", "geometric"],
+    weights: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """The body of ``GET /gaps`` (the priorities CSV with weights writes it too)."""
     catalogue = load_catalogue()
     check_challenge(challenge, catalogue.score_ids)
     challenge_weights, indicator_weights = parse_weights(weights)
@@ -165,29 +197,37 @@ def gaps(
         moran_permutations=LIVE_MORAN_PERMUTATIONS,
     )
     state = caches.data_state(store)
-    rows, was_cached = caches.shared(
+    answer, was_cached = caches.shared(
         store,
         "gaps",
         answer_key(parameters, catalogue),
-        lambda: computed_rows(store, caches, state, parameters, catalogue),
+        lambda: computed_answer(store, caches, state, parameters, catalogue),
         state=state,
-        encode=_encode_rows,
-        decode=_decode_rows,
+        encode=_encode_answer,
+        decode=_decode_answer,
     )
+    rows = answer["rows"]
     if challenge is not None:
         rows = [row for row in rows if row["challenge"] == challenge]
-    # Rows are shared through the cache: the view's answer is written on copies.
-    rows = with_view([dict(row) for row in rows], region=region, within_region=region is not None)
     if rows and all(row.get("score") is None for row in rows):
         raise BadParameterError(
             "Asigne peso a al menos un indicador con datos en el ámbito pedido: con estos pesos "
             "ninguna comuna tiene puntaje"
         )
     total = len(rows)
-    inputs_raw = analysis_inputs(store, caches, state)[1]
-    notes = scope_notes(inputs_raw, parameters, with_parameter_weights(catalogue, parameters))
-    if challenge is not None:
-        notes = notes[notes["challenge"] == challenge]
+    # Rows are shared through the cache: the view's answer is written on copies, for the page
+    # only; ties are counted among every row of the scope.
+    page = with_view(
+        [dict(row) for row in rows[offset : offset + limit]],
+        region=region,
+        within_region=region is not None,
+        scope_rows=rows,
+    )
+    notes = {
+        score_id: note
+        for score_id, note in answer["notes"].items()
+        if challenge is None or score_id == challenge
+    }
     return {
         "parameters": {
             "region": region,
@@ -200,29 +240,35 @@ def gaps(
         },
         "cached": was_cached,
         # Indicators the comparability rule leaves out of this scope, said once per challenge.
-        "notes": dict(zip(notes["challenge"], notes["note"], strict=True)),
+        "notes": notes,
         **page_links(request, total, limit, offset),
-        "scores": rows[offset : offset + limit],
+        "scores": page,
     }
 
 
 def answer_key(parameters: ScoringParameters, catalogue: Catalogue) -> str:
     """Hex digest naming a ``/gaps`` answer: parameters, catalogue and software version."""
-    text = f"{__version__}|{catalogue.model_dump_json()}|{parameters.model_dump_json()}"
+    # "rows+notes": the shape of the cached answer, so no worker reads an older shape.
+    text = f"{__version__}|rows+notes|{catalogue.model_dump_json()}|{parameters.model_dump_json()}"
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def computed_rows(
+def computed_answer(
     store: Store,
     caches: Caches,
     state: str,
     parameters: ScoringParameters,
     catalogue: Catalogue,
-) -> list[dict[str, Any]]:
-    """Score without Monte Carlo and write every row of every challenge as the API shows it."""
-    inputs, raw = analysis_inputs(store, caches, state)
+) -> dict[str, Any]:
+    """Score without Monte Carlo: every row of every challenge as the API shows it, and the notes.
+
+    Only the scores are computed (:func:`analysis.scoring.live_scores`): clusters, groups and
+    the other tables of a stored run are not part of this answer. ``notes`` names, per
+    challenge, the indicators the comparability rule leaves out of this scope.
+    """
+    raw = analysis_inputs(store, caches, state)[1]
     try:
-        result = score_communes(inputs, parameters, catalogue, raw_indicators=raw)
+        result = live_scores(raw, parameters, catalogue)
     except ValidationError as error:  # weights the catalogue cannot take (all zero...)
         raise refused_input(error) from None
     ranked = {s: result.ranked_count(s) for s in result.catalogue.score_ids}
@@ -237,18 +283,18 @@ def computed_rows(
             row["rank_region"] = row.get("rank")
             row["region_total"] = stats.get((row["challenge"], region))
             row["rank_region_label"] = row["rank_label"] = _label(row)
-    return rows
+    notes = result.notes
+    return {"rows": rows, "notes": dict(zip(notes["challenge"], notes["note"], strict=True))}
 
 
-def _encode_rows(rows: list[dict[str, Any]]) -> bytes:
-    """Rows as gzip-compressed compact JSON, as they are shared through the store."""
-    text = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
-    return gzip.compress(text.encode("utf-8"), 5)
+def _encode_answer(answer: dict[str, Any]) -> bytes:
+    """An answer as gzip-compressed JSON, as it is shared through the store."""
+    return gzip.compress(orjson.dumps(answer), 1)
 
 
-def _decode_rows(content: bytes) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = json.loads(gzip.decompress(content))
-    return rows
+def _decode_answer(content: bytes) -> dict[str, Any]:
+    answer: dict[str, Any] = orjson.loads(gzip.decompress(content))
+    return answer
 
 
 def _label(row: dict[str, Any]) -> str | None:

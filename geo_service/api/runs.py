@@ -21,7 +21,7 @@ from geo_service.api.gaps import MAX_WEIGHT
 from geo_service.api.responses import page_links
 from geo_service.errors import refused_input
 from geo_service.services.runs import run_scoring
-from geo_service.services.serving import resolve_run
+from geo_service.services.serving import prepared_inputs, resolve_run
 
 router = APIRouter(tags=["corridas y puntajes"])
 
@@ -127,7 +127,8 @@ def start_run(
             indicator_weights=body.indicator_weights,
         )
         with caches.compute_lock:
-            record = run_scoring(store, parameters)
+            prepared = prepared_inputs(store, caches, parameters.region)
+            record = run_scoring(store, parameters, prepared=prepared)
     except ValidationError as error:  # weights the catalogue cannot take (all zero...)
         raise refused_input(error) from None
     caches.forget_recent()

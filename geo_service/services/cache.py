@@ -51,6 +51,7 @@ SIZES: Mapping[str, int] = {
     "data_changes": 64,  # what changed since a run, by run and data state
     "commune_context": 2,  # every commune's identity, APR, facilities, projects
     "analysis_inputs": 2,  # inputs and raw indicators of a data state
+    "scope_graph": 34,  # neighbour graphs of the nation and each region, by data state
     "gaps": 256,  # /gaps rows by parameters (also shared through the store)
     "page": 32,  # map pages, layers, medians, insets and PNGs
     "decision": 8,  # default scores and the national eligibility

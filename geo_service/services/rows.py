@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -38,8 +38,26 @@ def clean(value: Any) -> Any:
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows of a frame as JSON-ready dicts (no geometry)."""
     plain = pd.DataFrame(frame).drop(columns=["geom"], errors="ignore")
-    result: list[dict[str, Any]] = clean(plain.to_dict("records"))
-    return result
+    # Column by column: what clean(plain.to_dict("records")) gives, in a fraction of the time.
+    names = [str(name) for name in plain.columns]
+    if not names:
+        return [{} for _ in range(len(plain))]
+    columns = [_plain_values(plain.iloc[:, position]) for position in range(len(names))]
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+
+
+def _plain_values(column: pd.Series) -> list[Any]:
+    """A column's values as :func:`clean` writes them."""
+    dtype = column.dtype
+    if dtype.kind == "f":
+        return [v if math.isfinite(v) else None for v in column.to_numpy().tolist()]
+    if dtype.kind in "iub" or isinstance(dtype, pd.StringDtype):
+        # Plain Python ints, bools and strings already; pandas' NA (nullable dtypes) → None.
+        # (pandas' stubs refuse None as na_value, which pandas accepts.)
+        to_objects = cast(Any, column.to_numpy)
+        values: list[Any] = to_objects(dtype=object, na_value=None).tolist()
+        return values
+    return [clean(value) for value in column.tolist()]
 
 
 def json_records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -11,7 +11,15 @@ from typing import Any
 
 import pandas as pd
 
-from analysis import Catalogue, ScoringParameters, ScoringResult, load_catalogue, score_communes
+from analysis import (
+    AnalysisInputs,
+    Catalogue,
+    ScoringParameters,
+    ScoringResult,
+    load_catalogue,
+    score_communes,
+)
+from analysis.scoring import ScopeGraph
 from analysis.sources import indicator_sources
 from domain.errors import NotFoundError
 from geo_service import __version__
@@ -33,6 +41,19 @@ RESULT_LIBRARIES = ("numpy", "pandas", "esda", "mapclassify", "spopt", "scipy")
 CATALOGUE_TABLE = "catalogue"
 #: Name of the run table with the result's source notes (explanations cite them).
 NOTES_TABLE = "notes"
+
+
+@dataclass(frozen=True)
+class PreparedInputs:
+    """What a scoring reads, already at hand for the store's current data (a server's caches).
+
+    ``raw_indicators`` are :func:`analysis.compute_indicators` of ``inputs`` with the packaged
+    catalogue; ``graph`` is the neighbour graph of the run's scope.
+    """
+
+    inputs: AnalysisInputs
+    raw_indicators: pd.DataFrame
+    graph: ScopeGraph
 
 
 @dataclass(frozen=True)
@@ -72,6 +93,8 @@ def run_scoring(
     parameters: ScoringParameters,
     catalogue_override: dict[str, Any] | None = None,
     save: bool = True,
+    *,
+    prepared: PreparedInputs | None = None,
 ) -> ScoreRunRecord:
     """Score the communes in ``store`` and (by default) save the run in the same store.
 
@@ -80,10 +103,24 @@ def run_scoring(
     versions — so the same inputs and parameters always get the same id and byte-identical
     result tables. Saving an id already stored is a no-op when its results are identical and a
     :class:`layers.runs.RunConflictError` otherwise.
+
+    ``prepared`` (the store's current inputs, raw indicators and the scope's neighbour graph,
+    as a server caches them) saves reading and computing them again; it is only used with the
+    packaged catalogue (no ``catalogue_override``), for which its indicators were computed.
     """
-    inputs = read_analysis_inputs(store)
     catalogue = load_catalogue(catalogue_override)
-    result = score_communes(inputs, parameters, catalogue)
+    if prepared is not None and catalogue_override is None:
+        inputs = prepared.inputs
+        result = score_communes(
+            inputs,
+            parameters,
+            catalogue,
+            raw_indicators=prepared.raw_indicators,
+            graph=prepared.graph,
+        )
+    else:
+        inputs = read_analysis_inputs(store)
+        result = score_communes(inputs, parameters, catalogue)
     provenance = input_provenance(store)
     versions = library_versions()
     run_id = run_identity(provenance, parameters, catalogue, versions)

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from analysis import ScoringResult, compute_indicators, load_catalogue
+from analysis.scoring import ScopeGraph, scope_graph
 from analysis.view import PlaceKey, place_counts
 from domain.errors import NotFoundError
 from geo_service.services.cache import Caches
@@ -25,7 +26,7 @@ from geo_service.services.profiles import (
     stored_sources,
 )
 from geo_service.services.rows import records, region_counts
-from geo_service.services.runs import data_changes, stored_result
+from geo_service.services.runs import PreparedInputs, data_changes, stored_result
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
@@ -180,3 +181,28 @@ def analysis_inputs(store: Store, caches: Caches, state: str) -> tuple[Any, Any]
         return inputs, compute_indicators(inputs, load_catalogue())
 
     return caches.get_or_make("analysis_inputs", "", make, state=state)
+
+
+def neighbour_graph(store: Store, caches: Caches, state: str, region: str | None) -> ScopeGraph:
+    """The neighbour graph of a scope's communes (``region``, or None for the nation).
+
+    Built once per data state and scope: it depends on the boundaries only, never on the
+    weights or the parameters of a scoring.
+    """
+
+    def make() -> ScopeGraph:
+        inputs, raw = analysis_inputs(store, caches, state)
+        return scope_graph(inputs, raw, region)
+
+    return caches.get_or_make("scope_graph", region or "", make, state=state)
+
+
+def prepared_inputs(store: Store, caches: Caches, region: str | None) -> PreparedInputs:
+    """What a stored run of ``region`` reads, from the caches of the store's data state now.
+
+    The state is looked up afresh (not the one reused for a second), so a run never pairs the
+    data loaded a moment ago with the inputs read before.
+    """
+    state = store.state_key()
+    inputs, raw = analysis_inputs(store, caches, state)
+    return PreparedInputs(inputs, raw, neighbour_graph(store, caches, state, region))
