@@ -9,7 +9,7 @@ eval "$(scripts/postgis.sh start)"
 export GEOGAPS_TEST_DATABASE_URL
 trap 'scripts/postgis.sh stop' EXIT
 
-echo "== ruff"; .venv/bin/ruff check .
+echo "== ruff"; .venv/bin/ruff check . && .venv/bin/ruff format --check .
 echo "== mypy"; .venv/bin/mypy domain geo_service layers analysis maps tests
 echo "== pytest"
 set +e

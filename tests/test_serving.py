@@ -120,7 +120,7 @@ def test_score_records_are_the_cleaned_rows_of_the_frame():
             "available": np.array([1, 2, 3], dtype=np.int32),
             "flag": [True, False, True],
             "small": np.array([1.5, np.nan, 2.0], dtype=np.float32),
-            "when": pd.to_datetime(["2024-01-01", None, "2024-02-03"]),
+            "when": pd.to_datetime(pd.Series(["2024-01-01", None, "2024-02-03"])),
             "nested": [{"x": np.float64("nan")}, [1, np.int64(2)], None],
         }
     )

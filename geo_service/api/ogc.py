@@ -42,6 +42,7 @@ CONFORMANCE = [
 #: The OpenAPI tag of the features and tiles routes.
 TAG = "OGC API – Features y teselas vectoriales"
 
+
 def accepted_format(
     f: Annotated[
         str | None,

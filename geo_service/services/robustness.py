@@ -83,9 +83,7 @@ def audit_for(
     caches: Caches | None = None,
 ) -> AuditResult:
     """Coherence audit on the store's data."""
-    return audit_index(
-        scored_index(store, parameters, override, caches), scope_label(parameters)
-    )
+    return audit_index(scored_index(store, parameters, override, caches), scope_label(parameters))
 
 
 def sensitivity_chart_png(result: SensitivityResult, title: str) -> bytes:
