@@ -6,6 +6,7 @@ database is down, answers 503 with a reason, and recovers by itself once it is b
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -68,7 +69,8 @@ def create_app(settings: Settings | None = None, *, warm: Warmer = warm_app) -> 
             yield
         finally:
             if warm_up is not None:
-                warm_up.close()  # its current step finishes before the store closes
+                # Its current step finishes before the store closes (waited for off the loop).
+                await asyncio.to_thread(warm_up.close)
             store.close()
 
     app = FastAPI(

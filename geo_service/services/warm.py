@@ -268,11 +268,21 @@ def start_warm_up(app: Any, warm: Warmer) -> WarmUp:
     progress = WarmUp()
     app.state.warm_up = progress
 
+    def warm_guarded() -> list[str]:
+        # A failing warm-up must neither keep /ready at 503 nor end the watcher.
+        try:
+            return warm(app)
+        except Exception:
+            logger.exception("calentamiento interrumpido: las peticiones calcularán lo que falte")
+            return []
+
     def work() -> None:
         started = time.perf_counter()
         logger.info("calentando cachés; /ready responde 503 hasta terminar")
         warmed = watched_state(store, caches)
-        filled = warm(app)
+        filled = warm_guarded()
+        if progress.stop.is_set():
+            return  # stopped while warming: the worker is shutting down
         # Everything imported and cached so far lives as long as the worker: keep it out of
         # the collector's full passes, which otherwise stall every request for 0.1–0.2 s.
         gc.collect()
@@ -290,7 +300,7 @@ def start_warm_up(app: Any, warm: Warmer) -> WarmUp:
                 continue
             logger.info("datos o corrida nuevos: recalentando cachés en segundo plano")
             warmed = now
-            progress.record(warm(app))
+            progress.record(warm_guarded())
 
     progress.thread = threading.Thread(target=work, name="geogaps-calentamiento", daemon=True)
     progress.thread.start()
