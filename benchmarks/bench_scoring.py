@@ -30,7 +30,9 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
 from analysis import (  # noqa: E402
+    AnalysisInputs,
     ScoringParameters,
+    ScoringResult,
     compute_indicators,
     explain_commune,
     explain_communes,
@@ -44,6 +46,21 @@ from layers.loading import load_directory  # noqa: E402
 from layers.stores import EmbeddedStore  # noqa: E402
 
 DEFAULT_DATA_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "chile").resolve()
+
+
+def time_scoring(
+    inputs: AnalysisInputs, draws: int, repeat: int, seed: int = 2025
+) -> tuple[list[float], set[str], ScoringResult]:
+    """Seconds of ``repeat`` national scorings with ``draws`` draws, their digests, the last."""
+    params = ScoringParameters(draws=draws, seed=seed)
+    timings = []
+    digests = set()
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = score_communes(inputs, params)
+        timings.append(time.perf_counter() - start)
+        digests.add(result.digest())
+    return timings, digests, result
 
 
 def main() -> int:
@@ -64,13 +81,7 @@ def main() -> int:
         inputs = read_analysis_inputs(store)
 
     params = ScoringParameters(draws=args.draws, seed=args.seed)
-    timings = []
-    digests = set()
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        result = score_communes(inputs, params)
-        timings.append(time.perf_counter() - start)
-        digests.add(result.digest())
+    timings, digests, result = time_scoring(inputs, args.draws, args.repeat, args.seed)
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(

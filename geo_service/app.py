@@ -18,7 +18,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from geo_service import __version__
 from geo_service.api import ROUTERS
 from geo_service.api.deps import refuse_unknown_query_parameters
-from geo_service.api.responses import COMMON_RESPONSES, SafeJSONResponse
+from geo_service.api.floor import floor_router
+from geo_service.api.responses import COMMON_RESPONSES, GZIP_MINIMUM_SIZE, SafeJSONResponse
 from geo_service.errors import install_error_handlers
 from geo_service.services.cache import Caches
 from geo_service.services.warm import Warmer, start_warm_up, warm_app
@@ -89,7 +90,7 @@ def create_app(settings: Settings | None = None, *, warm: Warmer = warm_app) -> 
     app.state.warm_up = None
     install_error_handlers(app)
     # Level 5: JSON shrinks nearly as much as at 9 for a fraction of the CPU per response.
-    app.add_middleware(GZipMiddleware, minimum_size=1000, compresslevel=5)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=5)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -97,7 +98,10 @@ def create_app(settings: Settings | None = None, *, warm: Warmer = warm_app) -> 
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    for router in ROUTERS:
+    routers = ROUTERS
+    if settings.floor_file is not None:
+        routers = (*ROUTERS, floor_router(settings.floor_file))
+    for router in routers:
         # Every documented route refuses unknown query parameters and documents the statuses
         # any route can answer (its own, such as 401 or 413, are declared where it is defined).
         app.include_router(

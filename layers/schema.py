@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
 )
@@ -466,6 +467,21 @@ class ApiAnswer(Base):
 
 
 Index("ix_api_answers_created", ApiAnswer.created_at)
+
+
+class TileGeometry(Base):
+    """A served polygon prepared for the vector tiles of one zoom band (EPSG:3857).
+
+    Derived data, not a record: rebuilt from its table's row whenever the row's dataset is
+    loaded, replaced or removed (:mod:`layers.features.prepared`).
+    """
+
+    __tablename__ = "tile_geometries"
+    table_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    feature_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    dataset: Mapped[str] = _dataset()
+    geom = mapped_column(Geometry("GEOMETRY", srid=3857, spatial_index=True), nullable=False)
 
 
 #: Data tables filled by loaders, by name.

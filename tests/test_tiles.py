@@ -16,12 +16,14 @@ import pyproj
 import pytest
 import shapely
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from analysis import ScoringParameters
 from geo_service.app import create_app
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.features import TILE_BUFFER, TILE_EXTENT
+from layers.features.tiles import FULL_BAND
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -156,3 +158,73 @@ def test_tilejson_points_at_the_tiles_with_the_data_bounds(service):
         200,
         204,
     )
+
+
+def _tipg_rows(store: Any, tile: morecantile.Tile) -> set[str]:
+    """The communes tipg 1.6.1 puts in ``tile``, by its own rule, computed in PostGIS.
+
+    tipg keeps the rows whose geometry intersects the tile's bounds without buffer, taken to
+    the column's SRID with pyproj's ``transform_bounds``, and ``ST_AsMVT`` drops the rows whose
+    ``ST_AsMVTGeom`` (buffer 64, clipped) is NULL.
+    """
+    left, bottom, right, top = TMS.xy_bounds(tile)
+    to_lonlat = pyproj.Transformer.from_crs(3857, 4326, always_xy=True)
+    west, south, east, north = to_lonlat.transform_bounds(left, bottom, right, top)
+    query = text(
+        "SELECT cut FROM communes WHERE ST_Intersects(geom, ST_MakeEnvelope(:w, :s, :e, :n, "
+        "4326)) AND ST_AsMVTGeom(ST_Transform(geom, 3857), ST_MakeEnvelope(:l, :b, :r, :t, "
+        f"3857), {TILE_EXTENT}, {TILE_BUFFER}, true) IS NOT NULL"
+    )
+    bounds = {"w": west, "s": south, "e": east, "n": north}
+    bounds |= {"l": left, "b": bottom, "r": right, "t": top}
+    with store.connection() as connection:
+        return {str(cut) for cut in connection.execute(query, bounds).scalars()}
+
+
+@pytest.mark.parametrize("zoom", [6, 10])
+def test_a_tile_holds_the_communes_tipg_would_put_in_it(service, national_postgis, zoom):
+    client, store, _ = service
+    communes = store.read_table("communes", ["cut", "geom"]).set_index("cut")
+    centre = communes.geometry.loc["04101"].representative_point()  # La Serena, Coquimbo
+    tile = TMS.tile(centre.x, centre.y, zoom)
+    layer = _decode(client, f"/tiles/comunas/{tile.z}/{tile.x}/{tile.y}.pbf")["comunas"]
+    found = [f["properties"]["cut"] for f in layer["features"]]
+    expected = _tipg_rows(national_postgis, tile)
+    assert "04101" in expected
+    assert len(found) == len(expected) and set(found) == expected
+
+
+def test_a_tile_has_an_etag_and_is_304_while_it_holds(service):
+    client, _, _ = service
+    url = "/tiles/comunas/6/19/37.pbf"
+    first = client.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert "must-revalidate" in first.headers["cache-control"]
+    unchanged = client.get(url, headers={"If-None-Match": f'"otra", W/{etag}'})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    assert unchanged.headers["etag"] == etag
+    again = client.get(url, headers={"If-None-Match": '"otra"'})
+    assert again.status_code == 200 and again.content == first.content
+    neighbour = client.get("/tiles/comunas/6/19/38.pbf")
+    assert neighbour.headers["etag"] != etag
+    empty = client.get("/tiles/comunas/6/10/40.pbf")  # the Pacific
+    assert empty.status_code == 204 and "etag" in empty.headers
+
+
+def test_the_communes_are_prepared_for_every_zoom_band(national_postgis):
+    query = text(
+        "SELECT p.band, count(*) AS communes, sum(ST_NPoints(p.geom)) AS vertices, "
+        "bool_and(ST_IsValid(p.geom)) AS valid, min(ST_SRID(p.geom)) AS srid, "
+        "bool_and(p.dataset = c.dataset) AS same_dataset "
+        "FROM tile_geometries p JOIN communes c ON c.cut = p.feature_key "
+        "WHERE p.table_name = 'communes' GROUP BY p.band ORDER BY p.band"
+    )
+    with national_postgis.connection() as connection:
+        bands = connection.execute(query).mappings().all()
+    communes = national_postgis.count_rows("communes")
+    assert [row["band"] for row in bands] == list(range(FULL_BAND + 1))
+    assert all(row["communes"] == communes for row in bands)
+    assert all(row["valid"] and row["srid"] == 3857 and row["same_dataset"] for row in bands)
+    # the zoom 6 band keeps far fewer vertices than the full geometries it comes from
+    assert bands[6]["vertices"] < bands[FULL_BAND]["vertices"] / 2

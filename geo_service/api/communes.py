@@ -14,13 +14,20 @@ from geo_service.api.deps import (
     RunIdQuery,
     StoreDep,
 )
-from geo_service.api.responses import SafeJSONResponse, page_links
+from geo_service.api.responses import (
+    NOT_MODIFIED,
+    RenderedAnswer,
+    cached_answer,
+    kept_answer,
+    page_links,
+)
 from geo_service.services.profiles import IDENTITY
 from geo_service.services.rows import records
 from geo_service.services.serving import (
     profile_of,
     profile_run,
 )
+from layers.runs import NATIONAL_SCOPE
 
 router = APIRouter(tags=["comunas"])
 
@@ -32,6 +39,8 @@ CutPath = Annotated[
         examples=["04303"],
     ),
 ]
+
+
 @router.get(
     "/communes",
     summary="Comunas",
@@ -61,20 +70,34 @@ def communes(
     "tramo de mayor prioridad, explicación en castellano, resumen de sistemas APR, "
     "establecimientos por categoría, presencia de Huella Local y proyectos. Todo lo que viene "
     "de puntajes sale de la corrida nacional guardada (indicada en `run`); si los datos "
-    "cambiaron desde esa corrida, `data_changed` lo dice. CUT desconocido: 404.",
+    "cambiaron desde esa corrida, `data_changed` lo dice. CUT desconocido: 404. La respuesta "
+    "lleva `ETag`: con `If-None-Match`, si ni la corrida ni los datos cambiaron, responde 304 "
+    "sin cuerpo.",
     response_model=dict[str, Any],
+    responses=NOT_MODIFIED,
 )
-def commune_profile(
-    store: StoreDep, caches: CachesDep, cut: CutPath, run_id: RunIdQuery = None
+async def commune_profile(
+    request: Request, store: StoreDep, caches: CachesDep, cut: CutPath, run_id: RunIdQuery = None
 ) -> Response:
-    """One commune's profile, rendered once per run, data state and commune in each worker."""
+    """One commune's profile, rendered once per run, data state and commune in each worker.
+
+    The profile joins the run's half with today's context, so its state is the data state and
+    its key holds the run (none when no national run is stored yet).
+    """
     code = cut.zfill(5)
-    run = profile_run(store, caches, run_id)
-    state = caches.data_state(store)
-    body = caches.get_or_make(
-        "profile_body",
-        (run.run_id if run else None, code),
-        lambda: SafeJSONResponse(profile_of(store, caches, code, run, state)).body,
-        state=state,
-    )
-    return Response(body, media_type="application/json")
+    known_run = run_id or caches.known_newest_run_id(NATIONAL_SCOPE)
+    known_state = caches.known_data_state() if known_run else None
+
+    def render() -> RenderedAnswer:
+        run = profile_run(store, caches, run_id)
+        state = caches.data_state(store)
+        return kept_answer(
+            caches,
+            "profile_answer",
+            (run.run_id if run else None, code),
+            state,
+            lambda: profile_of(store, caches, code, run, state),
+        )
+
+    key = (known_run, code)
+    return await cached_answer(request, caches, "profile_answer", key, known_state, render)

@@ -28,13 +28,17 @@ from layers.stores import Store
 MAX_PAGE = 10_000
 
 
-def get_store(request: Request) -> Store:
+# The dependencies that do no input/output are coroutines: FastAPI runs a plain function
+# dependency in a worker thread, a hop that costs more than a cached answer does.
+
+
+async def get_store(request: Request) -> Store:
     """The store opened by the application's lifespan."""
     store: Store = request.app.state.store
     return store
 
 
-def get_caches(request: Request) -> Caches:
+async def get_caches(request: Request) -> Caches:
     """The application's caches (made in the lifespan)."""
     caches: Caches = request.app.state.caches
     return caches
@@ -120,7 +124,7 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
 _DECLARED: dict[int, frozenset[str]] = {}
 
 
-def refuse_unknown_query_parameters(request: Request) -> None:
+async def refuse_unknown_query_parameters(request: Request) -> None:
     """400 naming a query parameter the route does not define (every documented route).
 
     A misspelt parameter (``regoin=04``) would otherwise be ignored and answer for the whole

@@ -55,7 +55,7 @@ def view_rows(
             offset=0,
         )
     else:
-        body = scores_api.scores(
+        body = scores_api.scores_of(
             request, store, caches, challenge=challenge, region=region, run_id=None,
             limit=MAX_PAGE, offset=0,
         )  # fmt: skip

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
 
@@ -23,7 +23,13 @@ from geo_service.api.deps import (
     StoreDep,
     check_challenge,
 )
-from geo_service.api.responses import page_links
+from geo_service.api.responses import (
+    NOT_MODIFIED,
+    RenderedAnswer,
+    cached_answer,
+    kept_answer,
+    page_links,
+)
 from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
 from geo_service.services.rows import records, score_rows
@@ -59,8 +65,11 @@ ChallengeQuery = Annotated[
     "tramo 1 de la región; `tie` y «(empate)» si comparte el lugar; `certainty` «firme» o "
     "«incierto»; `coverage_label`, la parte del peso cubierta), la misma que muestran el mapa, "
     "el CSV, el PNG y el perfil. `notes` dice qué indicadores quedan fuera del ámbito por la "
-    "regla de comparabilidad.",
+    "regla de comparabilidad. La respuesta lleva `ETag`: con `If-None-Match` y la misma "
+    "corrida responde 304 sin cuerpo.",
+    response_model=dict[str, Any],
     responses={
+        **NOT_MODIFIED,
         200: {
             "content": {
                 "application/json": {
@@ -90,10 +99,10 @@ ChallengeQuery = Annotated[
                     }
                 }
             }
-        }
+        },
     },
 )
-def scores(
+async def scores(
     request: Request,
     store: StoreDep,
     caches: CachesDep,
@@ -102,10 +111,47 @@ def scores(
     run_id: RunIdQuery = None,
     limit: LimitQuery = 500,
     offset: OffsetQuery = 0,
+) -> Response:
+    """Scores of a stored run, page by page, rendered once per run and request.
+
+    The ``next`` link repeats the request's URL, so the URL is part of the key.
+    """
+    check_challenge(challenge)
+    key = (challenge, region, limit, offset, str(request.url))
+
+    def page(run: RunRecord) -> dict[str, Any]:
+        return score_page(request, store, caches, run, challenge, region, limit, offset)
+
+    return await run_answer(request, store, caches, run_id, "scores_answer", key, page)
+
+
+def scores_of(
+    request: Request,
+    store: Store,
+    caches: Caches,
+    challenge: str | None,
+    region: str | None,
+    run_id: str | None,
+    limit: int,
+    offset: int,
 ) -> dict[str, Any]:
-    """Scores of a stored run, page by page, read through the ``(run_id, ...)`` indexes."""
+    """The ``/scores`` answer as a dict (the exports read it), never cached as bytes."""
     check_challenge(challenge)
     run = resolve_run(store, run_id, caches=caches)
+    return score_page(request, store, caches, run, challenge, region, limit, offset)
+
+
+def score_page(
+    request: Request,
+    store: Store,
+    caches: Caches,
+    run: RunRecord,
+    challenge: str | None,
+    region: str | None,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """One page of a run's scores, read through the ``(run_id, ...)`` indexes."""
     check_challenge(challenge, tuple(run.ranked_counts) or None)
     total = store.count_results(run.run_id, challenge=challenge, region=region)
     frame = store.run_results(
@@ -124,6 +170,29 @@ def scores(
         "notes": run_notes(store, caches, run, challenge),
         "scores": rows,
     }
+
+
+async def run_answer(
+    request: Request,
+    store: Store,
+    caches: Caches,
+    run_id: str | None,
+    namespace: str,
+    key: Hashable,
+    content: Callable[[RunRecord], dict[str, Any]],
+) -> Response:
+    """The answer ``content(run)`` of a stored run, rendered once per run and ``key``.
+
+    A stored run never changes, so its id is the answer's whole state: the run asked for, or
+    the newest national run when the worker looked it up within the last second.
+    """
+    known = run_id or caches.known_newest_run_id(NATIONAL_SCOPE)
+
+    def render() -> RenderedAnswer:
+        run = resolve_run(store, run_id, caches=caches)
+        return kept_answer(caches, namespace, key, run.run_id, lambda: content(run))
+
+    return await cached_answer(request, caches, namespace, key, known, render)
 
 
 def answer_views(
@@ -207,29 +276,37 @@ def export_scores(
     description="Las `top` comunas de mayor brecha en un desafío (por omisión el compuesto), de "
     "la corrida nacional más reciente; con `region`, ordenadas por su rango dentro de la región. "
     "Cada fila trae las razones (explicación) y la incertidumbre (intervalo 5–95 %, "
-    "probabilidad de tramo 1).",
+    "probabilidad de tramo 1). La respuesta lleva `ETag`: con `If-None-Match` y la misma "
+    "corrida responde 304 sin cuerpo.",
+    response_model=dict[str, Any],
+    responses=NOT_MODIFIED,
 )
-def priorities(
+async def priorities(
+    request: Request,
     store: StoreDep,
     caches: CachesDep,
     region: RegionQuery = None,
     challenge: ChallengeQuery = "compuesto",
     top: Annotated[int, Query(ge=1, le=345, description="Cuántas comunas.")] = 10,
     run_id: RunIdQuery = None,
-) -> dict[str, Any]:
-    """The top priorities of a challenge."""
+) -> Response:
+    """The top priorities of a challenge, rendered once per run and query."""
     check_challenge(challenge)
-    run = resolve_run(store, run_id, caches=caches)
-    order = ["rank_region", "rank", "cut"] if region else ["rank", "cut"]
-    frame = store.run_results(
-        run.run_id, challenge=challenge, region=region, limit=top, order=order
-    )
-    frame = frame[frame["rank"].notna()]
-    rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
-    answer_views(store, caches, run, region, rows)
-    for row in rows:
-        row["interval_label"] = row["view"]["interval_label"]
-    return {"run": run.summary(), "challenge": challenge, "region": region, "priorities": rows}
+
+    def answer(run: RunRecord) -> dict[str, Any]:
+        order = ["rank_region", "rank", "cut"] if region else ["rank", "cut"]
+        frame = store.run_results(
+            run.run_id, challenge=challenge, region=region, limit=top, order=order
+        )
+        frame = frame[frame["rank"].notna()]
+        rows = score_rows(frame, run, run_stats(store, caches, run), run.ranked_counts)
+        answer_views(store, caches, run, region, rows)
+        for row in rows:
+            row["interval_label"] = row["view"]["interval_label"]
+        return {"run": run.summary(), "challenge": challenge, "region": region, "priorities": rows}
+
+    key = (challenge, region, top)
+    return await run_answer(request, store, caches, run_id, "priorities_answer", key, answer)
 
 
 def _run_table_page(

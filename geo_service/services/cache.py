@@ -10,7 +10,12 @@ Every value is kept under ``(namespace, state, key)``:
   of one kind of request never evicts another kind's values;
 * values that are bytes can also be **shared with every other worker** through the store
   (:meth:`Caches.shared`: PostGIS table ``api_answers``, or ``answers/`` files in the embedded
-  store), so an answer one worker computed is not computed again by the others.
+  store), so an answer one worker computed is not computed again by the others;
+* ``scores_answer``, ``priorities_answer`` and ``profile_answer`` keep whole HTTP answers
+  rendered once (JSON bytes, gzip bytes, ETag: :class:`geo_service.api.responses.RenderedAnswer`)
+  under the run id, or the data state for profiles; :meth:`Caches.known` and its two uses
+  (:meth:`Caches.known_newest_run_id`, :meth:`Caches.known_data_state`) give the state without
+  any input/output, so a kept answer is sent without a query.
 
 One :class:`Caches` lives on the application (``app.state.caches``, made in the lifespan); the
 services take it as an argument, so the API and the commands share the same code paths, and a
@@ -40,7 +45,9 @@ SIZES: Mapping[str, int] = {
     "run_stats": 64,  # communes ranked per (challenge, region), by run id
     "run_profiles": 4,  # a run's stored profile bodies, by run id
     "built_profiles": 256,  # profiles rebuilt for runs saved before profiles were kept
-    "profile_body": 1024,  # rendered profile bodies, by (run, commune) and data state
+    "profile_answer": 1024,  # rendered profiles, by (run, commune) and data state
+    "scores_answer": 128,  # rendered /scores pages (up to 1 MiB each), by run id and request
+    "priorities_answer": 64,  # rendered /priorities answers, by run id and query
     "data_changes": 64,  # what changed since a run, by run and data state
     "commune_context": 2,  # every commune's identity, APR, facilities, projects
     "analysis_inputs": 2,  # inputs and raw indicators of a data state
@@ -49,6 +56,7 @@ SIZES: Mapping[str, int] = {
     "decision": 8,  # default scores and the national eligibility
     "siting": 16,  # siting reports by parameters
     "indicators": 2,  # raw indicators for the robustness analysis
+    "tiles": 512,  # vector tiles by (collection, z, x, y), data state and newest run
 }
 DEFAULT_SIZE = 8
 #: How long a worker reuses a looked-up newest run or data state.
@@ -160,9 +168,34 @@ class Caches:
             self._recent[key] = (now, value)
         return value
 
+    def known(self, key: Hashable, seconds: float = RECENT_SECONDS) -> Any | None:
+        """The value :meth:`recent` would reuse under ``key`` now, or None; never looks it up.
+
+        Lets a request that only needs cached values be answered without any input/output.
+        """
+        with self._lock:
+            found = self._recent.get(key)
+        if found is None or time.monotonic() - found[0] >= seconds:
+            return None
+        return found[1]
+
+    def newest_run(self, scope: str, find: Callable[[], T]) -> T:
+        """The newest run of ``scope`` (``find()``), looked up at most once a second."""
+        return self.recent(("newest", scope), find)
+
+    def known_newest_run_id(self, scope: str) -> str | None:
+        """The id of the newest run of ``scope`` if looked up within the last second, else None."""
+        run = self.known(("newest", scope))
+        return None if run is None else str(run.run_id)
+
     def data_state(self, store: Store) -> str:
         """The store's data state, looked up at most once a second."""
         return self.recent("data_state", store.state_key)
+
+    def known_data_state(self) -> str | None:
+        """The data state if looked up within the last second, else None."""
+        state = self.known("data_state")
+        return None if state is None else str(state)
 
     def forget_recent(self) -> None:
         """Look the newest run and the data state up again (after a write)."""

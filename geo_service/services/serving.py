@@ -42,7 +42,7 @@ def resolve_run(
             return store.run(run_id)
         if caches is None:
             return store.newest_run(scope)
-        return caches.recent(("newest", scope), lambda: store.newest_run(scope))
+        return caches.newest_run(scope, lambda: store.newest_run(scope))
     except LookupError as error:
         raise NotFoundError(f"{error}; ejecute `geogaps score` o POST /runs primero") from None
 

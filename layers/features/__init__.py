@@ -32,8 +32,10 @@ from layers.features.tiles import (
     TILE_BUFFER,
     TILE_EXTENT,
     WEB_MERCATOR,
+    TileEnvelopes,
     check_tile,
-    tile_bounds,
+    tile_band,
+    tile_envelopes,
     tilejson_bounds,
 )
 
@@ -54,12 +56,14 @@ __all__ = [
     "ItemsQuery",
     "Property",
     "PropertyType",
+    "TileEnvelopes",
     "TileOutsideMatrixError",
     "UnknownFeatureError",
     "check_tile",
     "parse_bbox",
     "table_properties",
-    "tile_bounds",
+    "tile_band",
+    "tile_envelopes",
     "tilejson_bounds",
     "tolerance_for_zoom",
 ]

@@ -23,7 +23,7 @@ from layers.errors import UnknownRunError
 from layers.features.collections import Collection, Property
 from layers.features.requests import FeaturePage, ItemsQuery
 from layers.features.source import FeatureSource
-from layers.features.tiles import TILE_EXTENT, check_tile, tile_bounds
+from layers.features.tiles import TILE_EXTENT, check_tile, tile_envelopes
 from layers.queries import BBox
 from layers.runs import NATIONAL_SCOPE
 from layers.schema import SRID
@@ -149,17 +149,20 @@ class EmbeddedFeatures(FeatureSource):
         return self._features(match, collection, collection.properties, None)
 
     def tile(self, collection: Collection, z: int, x: int, y: int) -> bytes:
-        """Clip to the buffered tile, project to Web Mercator and encode with mapbox_vector_tile."""
-        tile = check_tile(z, x, y)
-        bounds, buffered = tile_bounds(tile)
-        rows = self._rows(collection, buffered)
+        """The rows tipg would put in the tile, clipped, projected and encoded.
+
+        Rows as :mod:`layers.features.tiles` says (tipg's rule), clipped to the buffered tile,
+        projected to Web Mercator and encoded with mapbox_vector_tile.
+        """
+        envelopes = tile_envelopes(check_tile(z, x, y))
+        rows = self._rows(collection, envelopes.rows)
         rows = self._with_scores(collection, rows[rows["geom"].notna()])
         if rows.empty:
             return b""
         geometries = np.asarray(rows["geom"].array)
         if collection.polygonal:
-            geometries = shapely.clip_by_rect(geometries, *buffered)
-        left, bottom, right, _ = bounds
+            geometries = shapely.clip_by_rect(geometries, *envelopes.lonlat_clip)
+        left, bottom, right, _ = envelopes.bounds
         scale = TILE_EXTENT / (right - left)  # tiles are square
 
         def to_tile_units(lonlat: np.ndarray) -> np.ndarray:

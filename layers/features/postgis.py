@@ -16,19 +16,28 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from layers.features.collections import Collection, Property
+from layers.features.prepared import PREPARED_TABLES, TILE_GEOMETRIES
 from layers.features.requests import GEOJSON_DIGITS, FeaturePage, ItemsQuery
 from layers.features.source import FeatureSource
-from layers.features.tiles import TILE_BUFFER, TILE_EXTENT, check_tile, tile_bounds
+from layers.features.tiles import (
+    TILE_BUFFER,
+    TILE_EXTENT,
+    check_tile,
+    tile_band,
+    tile_envelopes,
+)
 from layers.queries import BBox
 from layers.runs import NATIONAL_SCOPE
 from layers.schema import SRID
 from layers.sql import fragment, quoted, statement
 
-#: Clip to the buffered tile, then simplify to about a quarter of a tile unit (in degrees).
-_TILE_POLYGON = (
-    "ST_Simplify(ST_ClipByBox2D(t.geom, ST_MakeEnvelope(:tile_w, :tile_s, :tile_e, :tile_n, "
-    f"{SRID})), :tolerance, true)"
+#: A geometry in EPSG:3857 as tile units of the tile, clipped to its buffer (tipg's call).
+_MVT_GEOMETRY = (
+    "ST_AsMVTGeom({geometry}, ST_MakeEnvelope(:tile_w, :tile_s, :tile_e, :tile_n, 3857), "
+    f"{TILE_EXTENT}, {TILE_BUFFER}, true)"
 )
+#: The prepared geometry of the zoom's band, clipped to the buffered tile before encoding.
+_CLIPPED_PREPARED = "ST_ClipByBox2D(p.geom, ST_MakeEnvelope(:clip_w, :clip_s, :clip_e, :clip_n))"
 
 
 class PostgisFeatures(FeatureSource):
@@ -196,30 +205,33 @@ class PostgisFeatures(FeatureSource):
         return bytes(row["features"])
 
     def tile(self, collection: Collection, z: int, x: int, y: int) -> bytes:
-        """``ST_AsMVT`` over the rows whose geometry meets the buffered tile.
+        """``ST_AsMVT`` over the rows tipg would put in the tile (:mod:`layers.features.tiles`).
 
+        Rows meet the tile's own lon/lat bounds (no buffer), through the GiST index of their
+        geometry. Polygons are drawn from their geometry prepared for the zoom's band
+        (:mod:`layers.features.prepared`, one primary-key probe per row), clipped to the
+        buffered tile in Web Mercator before ``ST_AsMVTGeom``; points are only projected.
         Rows whose geometry vanishes at this zoom get a NULL ``ST_AsMVTGeom``, which
         ``ST_AsMVT`` skips (filtering them in SQL would compute every geometry twice).
         """
-        tile = check_tile(z, x, y)
-        (left, bottom, right, top), buffered = tile_bounds(tile)
-        params: dict[str, Any] = {
-            "left": left,
-            "bottom": bottom,
-            "right": right,
-            "top": top,
-            "layer": collection.id,
-            # Simplify in degrees to about a quarter of a tile unit before projecting: the
-            # tile cannot show more, and projecting fewer vertices is most of the saving.
-            "tolerance": (buffered[2] - buffered[0]) / (TILE_EXTENT + 2 * TILE_BUFFER) / 4,
-        }
-        where = self._where(collection, params, buffered, name="tile")
-        geometry = _TILE_POLYGON if collection.polygonal else "t.geom"
-        mvt_geometry = (
-            f"ST_AsMVTGeom(ST_Transform({geometry}, 3857), "
-            f"ST_MakeEnvelope(:left, :bottom, :right, :top, 3857), "
-            f"{TILE_EXTENT}, {TILE_BUFFER}, true) AS mvt_geom"
-        )
+        envelopes = tile_envelopes(check_tile(z, x, y))
+        params: dict[str, Any] = {"layer": collection.id}
+        for name, box in (("tile", envelopes.bounds), ("clip", envelopes.clip)):
+            for corner, value in zip(("w", "s", "e", "n"), box, strict=True):
+                params[f"{name}_{corner}"] = value
+        where = self._where(collection, params, envelopes.rows, name="rows")
+        mvt_geometry = _MVT_GEOMETRY.format(geometry="ST_Transform(t.geom, 3857)")
+        if collection.polygonal and collection.table in PREPARED_TABLES:
+            params["prepared_table"] = collection.table
+            params["band"] = tile_band(z)
+            where = (
+                f"LEFT JOIN {quoted(TILE_GEOMETRIES)} p ON p.table_name = :prepared_table "
+                f"AND p.band = :band AND p.feature_key = t.{quoted(collection.key)}::text {where}"
+            )
+            # The original only where the prepared geometry vanishes (tipg would draw it).
+            prepared = _MVT_GEOMETRY.format(geometry=_CLIPPED_PREPARED)
+            mvt_geometry = f"COALESCE({prepared}, {mvt_geometry})"
+        mvt_geometry += " AS mvt_geom"
         properties = collection.properties
         values = ", ".join(f"{self._value(p, 'tile_rows')} AS {quoted(p.name)}" for p in properties)
         sql = statement(

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from layers.errors import LayerError, StoreWriteError, UnknownRunError
 from layers.features.postgis import PostgisFeatures
+from layers.features.prepared import prepare_tile_geometries
 from layers.features.source import FeatureSource
 from layers.queries import ReadRequest
 from layers.runs import (
@@ -164,6 +165,7 @@ class PostgisStore(Store):
                 connection.execute(delete(table).where(table.c.dataset == dataset))
                 self.forget_reference(name)
             copy_rows(connection, table_name, rows)
+            prepare_tile_geometries(connection, (dataset, replaces))
             upsert(
                 connection,
                 table_named(DatasetProvenance.__tablename__),
@@ -204,6 +206,7 @@ class PostgisStore(Store):
                 result = connection.execute(delete(table).where(table.c.dataset == dataset))
                 removed += int(result.rowcount or 0)
                 self.forget_reference(name)
+            prepare_tile_geometries(connection, (dataset,))
             connection.execute(delete(provenance).where(provenance.c.dataset == dataset))
             connection.execute(
                 table_named(ATTEMPTS_TABLE).insert().values(**{**attempt, "rows_loaded": removed})
