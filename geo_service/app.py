@@ -22,7 +22,7 @@ from geo_service.api.floor import floor_router
 from geo_service.api.responses import COMMON_RESPONSES, GZIP_MINIMUM_SIZE, SafeJSONResponse
 from geo_service.errors import install_error_handlers
 from geo_service.services.cache import Caches
-from geo_service.services.warm import warm_caches
+from geo_service.services.warm import Warmer, start_warm_up, warm_app
 from geo_service.settings import Settings
 from layers import open_store
 
@@ -38,8 +38,13 @@ ruralidad), calculadas con datos públicos y guardadas como corridas reproducibl
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the API for ``settings`` (read from the environment when omitted)."""
+def create_app(settings: Settings | None = None, *, warm: Warmer = warm_app) -> FastAPI:
+    """Build the API for ``settings`` (read from the environment when omitted).
+
+    With ``settings.warm_caches``, ``warm`` fills the caches in a background thread once the
+    store is open (:func:`geo_service.services.warm.start_warm_up`): the worker takes
+    connections at once and ``/ready`` answers 503 until ``warm`` returns.
+    """
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -54,16 +59,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.store = store
         app.state.caches = Caches()
-        if settings.warm_caches:
-            # Blocking on purpose: the worker takes requests once its caches are filled.
-            await asyncio.to_thread(warm_caches, store, app.state.caches)
-        # Everything imported and cached so far lives as long as the worker: keep it out of
-        # the collector's full passes, which otherwise stall every request for 0.1–0.2 s.
-        gc.collect()
-        gc.freeze()
+        # Not blocking: /health answers during the warm-up, /ready says 503 until it ends.
+        warm_up = start_warm_up(app, warm) if settings.warm_caches else None
+        if warm_up is None:
+            # Imports live as long as the worker: keep them out of the collector's full passes
+            # (the warm-up does this once the caches are filled).
+            gc.collect()
+            gc.freeze()
         try:
             yield
         finally:
+            if warm_up is not None:
+                # Its current step finishes before the store closes (waited for off the loop).
+                await asyncio.to_thread(warm_up.close)
             store.close()
 
     app = FastAPI(
@@ -79,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.warm_up = None
     install_error_handlers(app)
     # Level 5: JSON shrinks nearly as much as at 9 for a fraction of the CPU per response.
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_SIZE, compresslevel=5)

@@ -70,8 +70,15 @@ class Settings(BaseSettings):
     )
     warm_caches: bool = Field(
         default=True,
-        description="Read the newest run, the communes' context and the /gaps inputs into each "
-        "worker's caches at start-up (a few seconds), so first requests are not cold.",
+        description="Fill each worker's caches in the background at start-up (the newest run, "
+        "the communes' context, the /gaps inputs, the map's first load; a few seconds), "
+        "/ready answering 503 until done, so first requests are not cold.",
+    )
+    warm_eligibility: bool = Field(
+        default=True,
+        description="Also compute the national Zonas Rezagadas emulation during the warm-up "
+        "(about 20 s of one core per worker and data state), so commune profiles show it at "
+        "once. Only with warm_caches.",
     )
     floor_file: Path | None = Field(
         default=None,

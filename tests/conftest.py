@@ -38,6 +38,10 @@ DATA_DIR = (PROJECT_ROOT / ".." / "shared" / "data" / "chile").resolve()
 #: PostgreSQL's longest identifier, in bytes.
 MAX_NAME = 63
 
+# Apps the tests start warm their caches but not the national Zonas Rezagadas emulation (about
+# 20 s of a core each): the tests that need it ask for it (``warm_eligibility=True``, /rezago).
+os.environ.setdefault("GEOGAPS_WARM_ELIGIBILITY", "false")
+
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:

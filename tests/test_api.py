@@ -98,6 +98,7 @@ def national_run(national_postgis):
 
 
 def test_ready_answers_when_the_database_is_up(client):
+    assert client.app.state.warm_up.wait(timeout=300)
     assert client.get("/ready").json() == {"status": "ready"}
 
 
@@ -335,6 +336,7 @@ def test_the_same_api_on_the_embedded_store(national_embedded):
     run_scoring(national_embedded, ScoringParameters(region="05", draws=10, seed=8))
     settings = Settings(database_url=None, store_dir=national_embedded.root)
     with TestClient(create_app(settings)) as embedded:
+        assert embedded.app.state.warm_up.wait(timeout=300)
         assert embedded.get("/ready").json() == {"status": "ready"}
         scores = embedded.get("/scores", params={"challenge": "agua", "region": "04"}).json()
         assert scores["run"]["run_id"] == national.run_id and scores["total"] == 15

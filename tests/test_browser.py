@@ -62,10 +62,11 @@ class LoopbackServer:
 
     def __enter__(self) -> LoopbackServer:
         self.thread.start()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                # /ready: the caches are warm, as a balancer would wait for.
+                if httpx.get(f"{self.url}/ready", timeout=1).status_code == 200:
                     return self
             except httpx.HTTPError:
                 pass

@@ -20,14 +20,19 @@ from pydantic import SecretStr
 from sqlalchemy import text
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from analysis import load_catalogue
 from geo_service.app import create_app
 from geo_service.cli.serve import NoDelayH11Protocol
+from geo_service.services.accessibility import land_cover_path
+from geo_service.services.cache import Caches
+from geo_service.services.eligibility import eligibility_is_ready
 from geo_service.services.profiles import (
     PROFILES_TABLE,
     scored_profiles,
     stored_profiles,
     stored_sources,
 )
+from geo_service.services.warm import warm_app
 from geo_service.settings import Settings
 from layers.stores import EmbeddedStore, PostgisStore
 
@@ -258,6 +263,7 @@ def test_workers_start_with_warm_caches(national_postgis, scored_national):
     settings = Settings(database_url=_url(national_postgis))
     app = create_app(settings)
     with TestClient(app) as client:
+        assert app.state.warm_up.wait(timeout=300)
         caches = app.state.caches
         state = national_postgis.state_key()
         assert caches.holds("commune_context", "", state=state)
@@ -269,6 +275,74 @@ def test_workers_start_with_warm_caches(national_postgis, scored_national):
         assert client.get("/communes/04303").json()["name"] == "Monte Patria"
 
 
+def test_ready_says_warming_until_the_warm_up_ends(national_postgis, scored_national):
+    # The warm-up waits for the test to let it go: /ready is 503 for as long as it waits.
+    released = threading.Event()
+
+    def held_warm_up(app: FastAPI) -> list[str]:
+        released.wait()
+        return warm_app(app)
+
+    settings = Settings(database_url=_url(national_postgis))
+    app = create_app(settings, warm=held_warm_up)
+    with TestClient(app) as client:
+        try:
+            assert client.get("/health").json() == {"status": "ok"}
+            warming = client.get("/ready")
+            assert warming.status_code == 503 and warming.headers["Retry-After"]
+            assert warming.json()["status"] == "warming"
+            assert warming.json()["reason"].startswith("calentando cachés: ")
+            # Requests are answered meanwhile; they compute what they need themselves.
+            assert client.get("/communes/04303").json()["name"] == "Monte Patria"
+        finally:
+            released.set()  # the app stops only once its warm-up has returned
+        assert app.state.warm_up.wait(timeout=300)
+        assert client.get("/ready").json() == {"status": "ready"}
+        assert "primera carga del mapa" in app.state.warm_up.filled
+
+
+def test_the_first_map_load_after_the_warm_up_is_read_from_caches(
+    national_postgis, scored_national
+):
+    settings = Settings(database_url=_url(national_postgis), warm_eligibility=True)
+    app = create_app(settings)
+    with TestClient(app):
+        assert app.state.warm_up.wait(timeout=600)
+        caches: Caches = app.state.caches
+        state = national_postgis.state_key()
+        run = national_postgis.newest_run()
+        composite = load_catalogue().composite_id
+        # The page, its outlines, the tiers' ties and every region's medians of the newest run.
+        assert caches.holds("page", ("map", run.run_id, composite, ""), state=state)
+        for layer in ("outlines", "communes.geojson", "regions.geojson"):
+            assert caches.holds("page", layer, state=state)
+        assert caches.holds("run_ties", run.run_id)
+        regions = {cut[:2] for cut in national_postgis.read("communes", columns=["cut"])["cut"]}
+        for region in regions:
+            assert caches.holds("page", ("medians", region), state=run.run_id)
+        # The commune profile shows Zonas Rezagadas at once, not a link to compute it.
+        assert eligibility_is_ready(national_postgis, caches, land_cover=land_cover_path(settings))
+
+
+def test_a_new_run_is_warmed_in_the_background_while_ready(national_postgis, scored_national):
+    from analysis import ScoringParameters
+    from geo_service.services.runs import run_scoring
+
+    app = create_app(Settings(database_url=_url(national_postgis)))
+    with TestClient(app) as client:
+        warm_up = app.state.warm_up
+        assert warm_up.wait(timeout=300)
+        warmed = warm_up.finished
+        newer = run_scoring(national_postgis, ScoringParameters(draws=20, seed=9)).run
+        # The worker stays in rotation: the new run's caches fill behind it.
+        assert client.get("/ready").json() == {"status": "ready"}
+        assert warm_up.wait_for_warm_ups(warmed + 1, timeout=300)
+        composite = load_catalogue().composite_id
+        state = national_postgis.state_key()
+        assert app.state.caches.holds("page", ("map", newer.run_id, composite, ""), state=state)
+        assert app.state.caches.holds("run_result", newer.run_id)
+
+
 def test_warm_up_skips_what_an_empty_store_cannot_fill(tmp_path):
     EmbeddedStore(tmp_path / "vacio")
     settings = Settings(database_url=None, store_dir=tmp_path / "vacio")
@@ -276,6 +350,8 @@ def test_warm_up_skips_what_an_empty_store_cannot_fill(tmp_path):
     with TestClient(app) as client:
         assert client.get("/health").json() == {"status": "ok"}
         assert client.get("/communes/04303").status_code == 404
+        assert app.state.warm_up.wait(timeout=300)
+        assert client.get("/ready").json() == {"status": "ready"}
 
 
 def test_warm_up_skips_a_missing_store_and_the_server_still_starts(tmp_path):

@@ -42,7 +42,12 @@ def serve(
     """Sirve la API HTTP y el mapa (antes, `geogaps db upgrade`: el servidor no migra)."""
     import uvicorn
 
-    settings_from_env()  # refuse bad settings before starting workers
+    settings = settings_from_env()  # refuse bad settings before starting workers
+    if settings.warm_caches:
+        typer.echo(
+            "cada proceso atiende de inmediato y calienta sus cachés en segundo plano: "
+            "/ready responde 503 hasta terminar (el registro muestra cada paso)"
+        )
     uvicorn.run(
         "geo_service.app:create_app",
         factory=True,

@@ -27,6 +27,7 @@ from domain.errors import NotFoundError
 from geo_service.services.accessibility import compute_accessibility, land_cover_at
 from geo_service.services.cache import Caches
 from geo_service.services.inputs import read_analysis_inputs
+from geo_service.services.serving import analysis_inputs
 from layers.stores import Store
 
 #: Accessibility results (the per-commune table of `geogaps accessibility`) → isolation
@@ -145,9 +146,15 @@ class EligibilityInputs:
     land_cover: str
 
 
-def eligibility_inputs(store: Store, land_cover: Path | None) -> EligibilityInputs:
-    """Everything the emulation reads, the isolation index included (seconds: cache it)."""
-    inputs = read_analysis_inputs(store)
+def eligibility_inputs(
+    store: Store, land_cover: Path | None, inputs: AnalysisInputs | None = None
+) -> EligibilityInputs:
+    """Everything the emulation reads, the isolation index included (seconds: cache it).
+
+    ``inputs`` are the store's analysis inputs when the caller holds them already (read
+    here otherwise).
+    """
+    inputs = inputs if inputs is not None else read_analysis_inputs(store)
     table, neighbours, sources = eligibility_table(store, inputs)
     return EligibilityInputs(
         table,
@@ -207,10 +214,12 @@ def eligibility(
         result, sources = _national_eligibility(eligibility_inputs(store, land_cover), threshold)
     else:
         state = caches.data_state(store)
+        # The analysis inputs of this data state are in the cache already (``/gaps`` and the
+        # warm-up read them): reading them again cost more than a second.
         data = caches.get_or_make(
             "decision",
             _inputs_key(land_cover),
-            lambda: eligibility_inputs(store, land_cover),
+            lambda: eligibility_inputs(store, land_cover, analysis_inputs(store, caches, state)[0]),
             state=state,
         )
         result, sources = caches.get_or_make(
