@@ -79,9 +79,10 @@ def serve(store_dir: Path) -> tuple[uvicorn.Server, str]:
     )
     threading.Thread(target=server.run, daemon=True).start()
     url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
+    # /ready, not /health: the first load is measured once the server says it is ready.
+    for _ in range(1200):
         try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{url}/ready", timeout=1).status_code == 200:
                 return server, url
         except httpx.HTTPError:
             pass

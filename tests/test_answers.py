@@ -90,7 +90,7 @@ def test_a_kept_answer_is_sent_without_reading_the_store_again(served):
     caches = app.state.caches
     first = client.get(SCORES, headers=PLAIN).json()
     run_id = first["run"]["run_id"]
-    key = ("agua", "04", 500, 0, f"http://testserver{SCORES}")
+    key = ("agua", "04", 500, 0)  # a last page: no `next`, nothing of the host in its bytes
     assert caches.get("scores_answer", key, state=run_id).body == client.get(SCORES).content
     # Whatever the worker keeps under the key is what it sends: nothing is read nor rendered.
     caches.put("scores_answer", key, rendered_bytes(b'{"guardada":true}'), state=run_id)
@@ -106,12 +106,32 @@ def test_a_kept_answer_is_sent_without_reading_the_store_again(served):
     )
 
 
+def test_a_last_page_is_kept_for_every_host_and_a_page_with_next_under_its_url(served):
+    app, client = served
+    caches = app.state.caches
+    last = client.get(SCORES, headers=PLAIN)
+    run_id = last.json()["run"]["run_id"]
+    assert last.json()["next"] is None
+    # The warm-up asks in-process (another host): a browser must get the entry it filled.
+    elsewhere = client.get(f"http://mapa.example{SCORES}", headers=PLAIN)
+    assert elsewhere.content == last.content
+    assert caches.holds("scores_answer", ("agua", "04", 500, 0), state=run_id)
+
+    paged = client.get(SCORES.replace("region=04", "limit=5"), headers=PLAIN)
+    assert paged.json()["next"].startswith("http://testserver/")
+    assert caches.holds("scores_answer", (*("agua", None, 5, 0), str(paged.url)), state=run_id)
+    assert not caches.holds("scores_answer", ("agua", None, 5, 0), state=run_id)
+    other = client.get(f"http://mapa.example{SCORES.replace('region=04', 'limit=5')}").json()
+    assert other["next"].startswith("http://mapa.example/")
+
+
 def test_an_answer_too_large_to_keep_is_rendered_for_each_request(served):
     app, client = served
     page = client.get("/scores", params={"limit": 2000}, headers=PLAIN)
     assert len(page.content) > MAX_KEPT_BYTES and page.json()["total"] == len(page.json()["scores"])
-    key = (None, None, 2000, 0, str(page.url))
-    assert not app.state.caches.holds("scores_answer", key, state=page.json()["run"]["run_id"])
+    run_id = page.json()["run"]["run_id"]
+    for key in ((None, None, 2000, 0), (None, None, 2000, 0, str(page.url))):
+        assert not app.state.caches.holds("scores_answer", key, state=run_id)
     again = client.get(page.url, headers={**PLAIN, "If-None-Match": page.headers["etag"]})
     assert again.status_code == 304
 

@@ -100,4 +100,4 @@ async def commune_profile(
         )
 
     key = (known_run, code)
-    return await cached_answer(request, caches, "profile_answer", key, known_state, render)
+    return await cached_answer(request, caches, "profile_answer", (key,), known_state, render)

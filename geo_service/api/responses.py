@@ -120,23 +120,32 @@ async def cached_answer(
     request: Request,
     caches: Caches,
     namespace: str,
-    key: Hashable,
+    keys: tuple[Hashable, ...],
     state: str | None,
     render: Callable[[], RenderedAnswer],
 ) -> Response:
-    """The answer kept under ``key`` for ``state``, else ``render()`` run in a worker thread.
+    """The answer kept under one of ``keys`` for ``state``, else ``render()`` in a worker thread.
 
     ``state`` is what the caller already knows without input/output (a run id, a data state
     looked up within the last second), or None; ``render`` resolves everything, reads what it
     needs and keeps its answer in ``namespace``. A cached answer is sent straight from the event
     loop: no thread, no query, no serialisation.
     """
-    found: RenderedAnswer | None = None
-    if state is not None:
-        found = caches.get(namespace, key, state=state)
+    found = None if state is None else kept_under(caches, namespace, keys, state)
     if found is None:
         found = await run_in_threadpool(render)
     return answer_response(request, found)
+
+
+def kept_under(
+    caches: Caches, namespace: str, keys: tuple[Hashable, ...], state: str
+) -> RenderedAnswer | None:
+    """The answer kept under the first of ``keys`` that holds one for ``state``, or None."""
+    for key in keys:
+        found: RenderedAnswer | None = caches.get(namespace, key, state=state)
+        if found is not None:
+            return found
+    return None
 
 
 def page_links(request: Request, total: int, limit: int, offset: int) -> dict[str, Any]:

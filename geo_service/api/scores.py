@@ -28,6 +28,7 @@ from geo_service.api.responses import (
     RenderedAnswer,
     cached_answer,
     kept_answer,
+    kept_under,
     page_links,
 )
 from geo_service.api.runs import RUN_EXAMPLE
@@ -114,15 +115,26 @@ async def scores(
 ) -> Response:
     """Scores of a stored run, page by page, rendered once per run and request.
 
-    The ``next`` link repeats the request's URL, so the URL is part of the key.
+    The ``next`` link repeats the request's URL, so a page that has one is kept under its URL;
+    a last page does not depend on the host and is kept without it, so the map's page filled
+    by the warm-up (in-process, another host) is the one a browser gets.
     """
     check_challenge(challenge)
-    key = (challenge, region, limit, offset, str(request.url))
+    key = (challenge, region, limit, offset)
 
     def page(run: RunRecord) -> dict[str, Any]:
         return score_page(request, store, caches, run, challenge, region, limit, offset)
 
-    return await run_answer(request, store, caches, run_id, "scores_answer", key, page)
+    return await run_answer(
+        request,
+        store,
+        caches,
+        run_id,
+        "scores_answer",
+        key,
+        page,
+        paged_key=(*key, str(request.url)),
+    )
 
 
 def scores_of(
@@ -180,19 +192,28 @@ async def run_answer(
     namespace: str,
     key: Hashable,
     content: Callable[[RunRecord], dict[str, Any]],
+    paged_key: Hashable | None = None,
 ) -> Response:
     """The answer ``content(run)`` of a stored run, rendered once per run and ``key``.
 
     A stored run never changes, so its id is the answer's whole state: the run asked for, or
-    the newest national run when the worker looked it up within the last second.
+    the newest national run when the worker looked it up within the last second. An answer
+    with a ``next`` link is kept under ``paged_key`` instead, when given (the link names the
+    request's host).
     """
     known = run_id or caches.known_newest_run_id(NATIONAL_SCOPE)
+    keys = (key,) if paged_key is None else (key, paged_key)
 
     def render() -> RenderedAnswer:
         run = resolve_run(store, run_id, caches=caches)
-        return kept_answer(caches, namespace, key, run.run_id, lambda: content(run))
+        found = kept_under(caches, namespace, keys, run.run_id)
+        if found is not None:
+            return found
+        body = content(run)
+        keep_under = paged_key if paged_key is not None and body.get("next") else key
+        return kept_answer(caches, namespace, keep_under, run.run_id, lambda: body)
 
-    return await cached_answer(request, caches, namespace, key, known, render)
+    return await cached_answer(request, caches, namespace, keys, known, render)
 
 
 def answer_views(
