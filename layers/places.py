@@ -66,9 +66,11 @@ def geodesic_km(outlines: np.ndarray, points: np.ndarray) -> np.ndarray:
     """
     if len(points) == 0:
         return np.zeros(0)
+    # The same commune outline comes once per point near it: project each outline once.
+    _, first, inverse = np.unique([id(g) for g in outlines], return_index=True, return_inverse=True)
+    metric_outlines = shapely.transform(outlines[first], _metric, interleaved=False)[inverse]
     lines = shapely.shortest_line(
-        shapely.transform(outlines, _metric, interleaved=False),
-        shapely.transform(points, _metric, interleaved=False),
+        metric_outlines, shapely.transform(points, _metric, interleaved=False)
     )
     ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
     lon, lat = _TO_DEGREES.transform(ends[:, :, 0], ends[:, :, 1])
@@ -108,6 +110,10 @@ def check_declared_communes(
         to_declared = geodesic_km(
             gpd.GeoSeries(declared.iloc[rows], crs=STORAGE_CRS).array, geoms[rows]
         )
+        # Within the tolerance of its own commune a point is within COASTAL_BUFFER_KM of land
+        # too (the tolerance is the smaller), so only the farther ones need the nearest commune.
+        far = to_declared > DECLARED_COMMUNE_TOLERANCE_KM
+        rows, to_declared = rows[far], to_declared[far]
         nearest_km, nearest_cut = _nearest_communes(communes, geoms[rows])
         found = zip(rows.tolist(), to_declared, nearest_km, nearest_cut, strict=True)
         for row, own, near, near_cut in found:
@@ -139,6 +145,8 @@ def _nearest_communes(
     communes: gpd.GeoDataFrame, points: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Geodesic distance (km) from each point to its nearest commune, and that commune's CUT."""
+    if len(points) == 0:
+        return np.zeros(0), np.zeros(0, dtype=object)
     outlines = communes.geometry.array
     tree = shapely.STRtree(outlines)
     near = tree.query(points, predicate="dwithin", distance=_SEARCH_DEGREES)

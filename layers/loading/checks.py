@@ -123,11 +123,11 @@ def refuse_second_source(
     if scope is None or frame.empty or "cut" not in frame:
         return
     columns = ["cut", *scope]
-    existing = store.read_table(kind.table, ["dataset", *columns])
-    others = existing[~existing["dataset"].isin([dataset, replaces])]
+    others = store.rows_of_other_datasets(kind.table, columns, [dataset, replaces])
     if others.empty:
         return
-    mine = _facts(frame, columns)
+    # Thousands of rows share a few hundred facts: compare each distinct fact once.
+    mine = _facts(frame[[c for c in columns if c in frame]].drop_duplicates(), columns)
     theirs = _facts(others, columns).assign(dataset=others["dataset"].to_numpy())
     clash = mine.drop_duplicates().merge(theirs.drop_duplicates(), on=columns)
     if clash.empty:
@@ -186,8 +186,7 @@ def refuse_keys_of_other_datasets(
     keys = unique_keys(kind.table)
     if not keys or "dataset" in keys or frame.empty:
         return
-    existing = store.read_table(kind.table, ["dataset", *keys])
-    others = existing[~existing["dataset"].isin([dataset, replaces])]
+    others = store.rows_of_other_datasets(kind.table, keys, [dataset, replaces])
     clash = pd.DataFrame(frame[keys]).merge(others, on=keys)
     if clash.empty:
         return

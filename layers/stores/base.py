@@ -388,9 +388,21 @@ class Store(ABC):
 
     def provenance_of(self, dataset: str) -> dict[str, Any] | None:
         """The provenance row of one dataset, or None if it was never loaded."""
-        provenance = self.provenance()
-        rows = provenance[provenance["dataset"] == dataset]
+        rows = self.read(PROVENANCE_TABLE, equals={"dataset": dataset})
         return None if rows.empty else {str(k): v for k, v in rows.iloc[0].items()}
+
+    def rows_of_other_datasets(
+        self, table_name: str, columns: Sequence[str], datasets: Sequence[str | None]
+    ) -> pd.DataFrame:
+        """Distinct ``dataset`` and ``columns`` of the rows of ``table_name`` not in ``datasets``.
+
+        What a load is checked against (one source per fact, unique keys); None in
+        ``datasets`` is ignored.
+        """
+        existing = self.read_table(table_name, ["dataset", *columns])
+        others = existing[~existing["dataset"].isin([d for d in datasets if d is not None])]
+        distinct = others.drop_duplicates().sort_values(["dataset", *columns], kind="stable")
+        return distinct.reset_index(drop=True)
 
     def dataset_sha256(self, dataset: str) -> str | None:
         """sha256 of the file a dataset was last loaded from, or None if never loaded."""

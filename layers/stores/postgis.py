@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -83,6 +84,8 @@ class PostgisStore(Store):
         #: to the pool (one round trip less per request); writes use ``engine.begin()``.
         self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._transaction: Connection | None = None
+        #: The thread that opened ``_transaction``: only its own reads may share it.
+        self._transaction_thread: int | None = None
 
     def __repr__(self) -> str:
         return f"PostgisStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -119,10 +122,26 @@ class PostgisStore(Store):
         with self.engine.begin() as connection:
             connection.execute(statement("advisory_lock"), {"key": WRITE_LOCK})
             self._transaction = connection
+            self._transaction_thread = threading.get_ident()
             try:
                 yield
             finally:
                 self._transaction = None
+                self._transaction_thread = None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """The connection a read runs on.
+
+        Inside the write lock, the writer thread reads on its own transaction: what a load
+        checks is what it replaces, and a load needs one connection instead of two. Any other
+        thread (a server answering while a load runs) reads on an autocommit connection.
+        """
+        if self._transaction is not None and self._transaction_thread == threading.get_ident():
+            yield self._transaction
+            return
+        with self.reads.connect() as connection:
+            yield connection
 
     @contextmanager
     def _writing(self, dataset: str) -> Iterator[Connection]:
@@ -257,18 +276,36 @@ class PostgisStore(Store):
     def _read(self, request: ReadRequest) -> pd.DataFrame:
         """Rows of ``table`` matching the filters, as ONE parameterised query on the indexes."""
         query = select_query(request)
-        with self.reads.connect() as connection:
+        with self._reading() as connection:
             if "geom" in request.columns:
                 frame = gpd.read_postgis(query, connection, geom_col="geom", crs=f"EPSG:{SRID}")
             else:
                 frame = pd.read_sql(query, connection)
         return conform(frame, request.table, columns=request.columns)
 
+    def rows_of_other_datasets(
+        self, table_name: str, columns: Sequence[str], datasets: Sequence[str | None]
+    ) -> pd.DataFrame:
+        """``SELECT DISTINCT dataset, columns ... WHERE dataset NOT IN datasets``: one query.
+
+        The check of a load against the other datasets of its table receives a few hundred
+        distinct facts instead of every row of the table.
+        """
+        model = table_named(table_name)
+        names = ["dataset", *columns]
+        excluded = [d for d in datasets if d is not None]
+        query = select(*(model.c[c] for c in names)).distinct().order_by(*names)
+        if excluded:
+            query = query.where(model.c.dataset.not_in(excluded))
+        with self._reading() as connection:
+            frame = pd.read_sql(query, connection)
+        return conform(frame, table_name, columns=names)
+
     def _count(self, request: ReadRequest) -> int:
         """Number of rows matching the filters (one ``count(*)`` query)."""
         model = table_named(request.table)
         query = select(func.count()).select_from(model).where(*where_clauses(request))
-        with self.reads.connect() as connection:
+        with self._reading() as connection:
             return int(connection.execute(query).scalar_one())
 
     def run(self, run_id: str) -> RunRecord:
