@@ -50,6 +50,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -152,8 +153,11 @@ def create_scratch(url: URL, name: str) -> URL:
     try:
         with engine.begin() as connection:
             connection.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-    finally:
+    except BaseException:
         engine.dispose()
+        drop_scratch(url, name)
+        raise
+    engine.dispose()
     return target
 
 
@@ -178,13 +182,18 @@ def scratch_database(database_url: str, name: str | None = None) -> Iterator[URL
     def terminate(signum: int, frame: Any) -> None:
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, terminate)
+    # Signal handlers can only be set from the main thread.
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminate) if main_thread else None
     try:
-        yield create_scratch(server, name)
-    finally:
+        # Created before the try that drops it: a database we refused to touch is never dropped.
+        url = create_scratch(server, name)
         try:
-            drop_scratch(server, name)
+            yield url
         finally:
+            drop_scratch(server, name)
+    finally:
+        if main_thread:
             signal.signal(signal.SIGTERM, previous)
 
 
