@@ -53,7 +53,13 @@ from layers.stores.postgis_connections import (
     alembic_config,
     create_store_engine,
 )
-from layers.stores.postgis_queries import copy_rows, select_query, upsert, where_clauses
+from layers.stores.postgis_queries import (
+    copy_rows,
+    delete_dataset_rows,
+    select_query,
+    upsert,
+    where_clauses,
+)
 from layers.tables import table_named
 
 
@@ -178,9 +184,8 @@ class PostgisStore(Store):
         with self._writing(dataset) as connection:
             if replaces is not None:
                 self._retire(connection, replaces, dataset, provenance["loaded_at"])
+            delete_dataset_rows(connection, list(DATA_TABLES), dataset)
             for name in DATA_TABLES:
-                table = table_named(name)
-                connection.execute(delete(table).where(table.c.dataset == dataset))
                 self.forget_reference(name)
             copy_rows(connection, table_name, rows)
             upsert(
@@ -217,11 +222,8 @@ class PostgisStore(Store):
                     f"no hay ningún conjunto llamado {dataset!r}; "
                     "vea los nombres con geogaps status"
                 )
-            removed = 0
+            removed = delete_dataset_rows(connection, list(DATA_TABLES), dataset)
             for name in DATA_TABLES:
-                table = table_named(name)
-                result = connection.execute(delete(table).where(table.c.dataset == dataset))
-                removed += int(result.rowcount or 0)
                 self.forget_reference(name)
             connection.execute(delete(provenance).where(provenance.c.dataset == dataset))
             connection.execute(
