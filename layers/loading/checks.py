@@ -203,15 +203,20 @@ def validate_rows(
     frame: pd.DataFrame,
     kind: Kind,
     store: Store,
-    communes: gpd.GeoDataFrame | None,
     outcome: ValidationOutcome,
     path_name: str = "el archivo",
 ) -> pd.DataFrame:
-    """Repair, code, check and flag a reader's rows; the rows that pass, without SOURCE_ROW."""
+    """Repair, code, check and flag a reader's rows; the rows that pass, without SOURCE_ROW.
+
+    The commune outlines are read only when a check needs them (points checked against their
+    commune, rows without a CUT): most spatial kinds never pay for the 345 polygons.
+    """
     if kind.spatial:
         frame = repair_geometries(frame, kind.geometry_type or "", outcome, kind.geometry_optional)
-        if frame["cut"].isna().any() and communes is not None:
-            frame = assign_cut_by_location(frame, communes, outcome)
+        if frame["cut"].isna().any():
+            communes = communes_for_checks(store, kind)
+            if communes is not None:
+                frame = assign_cut_by_location(frame, communes, outcome)
     frame = normalise_cuts(frame, outcome)
     # The code list defines the communes; boundaries are checked against it when it is loaded;
     # everything else is checked against both.
@@ -235,7 +240,8 @@ def validate_rows(
     frame = reject_fractional_counts(frame, kind.table, outcome)
     if kind.spatial and "cut" in frame:
         frame = reject_antarctic_elsewhere(frame, outcome)
-    if kind.check_point_in_commune and communes is not None:
+    communes = communes_for_checks(store, kind) if kind.check_point_in_commune else None
+    if communes is not None:
         frame = check_declared_communes(frame, communes, outcome)
     elif kind.check_point_in_commune:
         outcome.notes.append(
