@@ -123,7 +123,9 @@ def refuse_second_source(
     if scope is None or frame.empty or "cut" not in frame:
         return
     columns = ["cut", *scope]
-    others = store.rows_of_other_datasets(kind.table, columns, [dataset, replaces])
+    # A fact belongs to one commune: only the communes of this file can clash.
+    file_cuts = frame["cut"].dropna().astype(str).unique()
+    others = store.rows_of_other_datasets(kind.table, columns, [dataset, replaces], file_cuts)
     if others.empty:
         return
     # Thousands of rows share a few hundred facts: compare each distinct fact once.
@@ -209,7 +211,9 @@ def validate_rows(
     """Repair, code, check and flag a reader's rows; the rows that pass, without SOURCE_ROW.
 
     The commune outlines are read only when a check needs them (points checked against their
-    commune, rows without a CUT): most spatial kinds never pay for the 345 polygons.
+    commune, rows without a CUT): most spatial kinds never pay for the 345 polygons, and the
+    point-in-commune check reads only the communes the points declare (all of them only when a
+    point lies beyond the tolerance of its own and the nearest commune must be found).
     """
     if kind.spatial:
         frame = repair_geometries(frame, kind.geometry_type or "", outcome, kind.geometry_optional)
@@ -240,9 +244,13 @@ def validate_rows(
     frame = reject_fractional_counts(frame, kind.table, outcome)
     if kind.spatial and "cut" in frame:
         frame = reject_antarctic_elsewhere(frame, outcome)
-    communes = communes_for_checks(store, kind) if kind.check_point_in_commune else None
-    if communes is not None:
-        frame = check_declared_communes(frame, communes, outcome)
+    if kind.check_point_in_commune and boundaries_loaded(store):
+        declared = store.read_reference_for(
+            "communes", ["cut", "geom"], frame["cut"].dropna().unique()
+        )
+        frame = check_declared_communes(
+            frame, declared, outcome, lambda: store.read_reference("communes", ["cut", "geom"])
+        )
     elif kind.check_point_in_commune:
         outcome.notes.append(
             "límites comunales sin cargar: los puntos sólo se comprobaron contra la extensión "
@@ -261,6 +269,11 @@ def int32_columns(table_name: str, frame: pd.DataFrame) -> list[str]:
         for c in table.columns
         if isinstance(c.type, Integer) and not isinstance(c.type, BigInteger) and c.name in frame
     ]
+
+
+def boundaries_loaded(store: Store) -> bool:
+    """Whether any commune outline is loaded (the codes are cached; no polygon is read)."""
+    return not store.read_reference("communes", ["cut"]).empty
 
 
 def communes_for_checks(store: Store, kind: Kind) -> gpd.GeoDataFrame | None:

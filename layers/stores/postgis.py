@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -286,12 +286,17 @@ class PostgisStore(Store):
         return conform(frame, request.table, columns=request.columns)
 
     def rows_of_other_datasets(
-        self, table_name: str, columns: Sequence[str], datasets: Sequence[str | None]
+        self,
+        table_name: str,
+        columns: Sequence[str],
+        datasets: Sequence[str | None],
+        cuts: Iterable[str] | None = None,
     ) -> pd.DataFrame:
         """``SELECT DISTINCT dataset, columns ... WHERE dataset NOT IN datasets``: one query.
 
         The check of a load against the other datasets of its table receives a few hundred
-        distinct facts instead of every row of the table.
+        distinct facts instead of every row of the table; with ``cuts`` (``cut IN ...``, on the
+        btree index of ``cut``) a file of one commune reads that commune's facts only.
         """
         model = table_named(table_name)
         names = ["dataset", *columns]
@@ -299,6 +304,8 @@ class PostgisStore(Store):
         query = select(*(model.c[c] for c in names)).distinct().order_by(*names)
         if excluded:
             query = query.where(model.c.dataset.not_in(excluded))
+        if cuts is not None:
+            query = query.where(model.c.cut.in_(sorted(set(cuts))))
         with self._reading() as connection:
             frame = pd.read_sql(query, connection)
         return conform(frame, table_name, columns=names)
