@@ -68,7 +68,10 @@ def parse_number_column(series: pd.Series) -> pd.Series:
         except ValueError:
             return float("nan")
 
-    return series.map(_safe).astype(float)
+    # Thousands of cells repeat a few hundred numbers (inhabitants, dwellings): parse each
+    # distinct text once; missing cells are not looked up and stay NaN.
+    parsed = {value: _safe(value) for value in series.dropna().unique()}
+    return series.map(parsed).astype(float)
 
 
 def pad_cut(value: object) -> str | None:

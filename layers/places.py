@@ -8,6 +8,8 @@ central meridian) is measured as truly as Santiago.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -66,9 +68,11 @@ def geodesic_km(outlines: np.ndarray, points: np.ndarray) -> np.ndarray:
     """
     if len(points) == 0:
         return np.zeros(0)
+    # The same commune outline comes once per point near it: project each outline once.
+    _, first, inverse = np.unique([id(g) for g in outlines], return_index=True, return_inverse=True)
+    metric_outlines = shapely.transform(outlines[first], _metric, interleaved=False)[inverse]
     lines = shapely.shortest_line(
-        shapely.transform(outlines, _metric, interleaved=False),
-        shapely.transform(points, _metric, interleaved=False),
+        metric_outlines, shapely.transform(points, _metric, interleaved=False)
     )
     ends = shapely.get_coordinates(lines).reshape(-1, 2, 2)
     lon, lat = _TO_DEGREES.transform(ends[:, :, 0], ends[:, :, 1])
@@ -83,7 +87,10 @@ def _metric(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def check_declared_communes(
-    points: gpd.GeoDataFrame, communes: gpd.GeoDataFrame, outcome: ValidationOutcome
+    points: gpd.GeoDataFrame,
+    communes: gpd.GeoDataFrame,
+    outcome: ValidationOutcome,
+    every_commune: Callable[[], gpd.GeoDataFrame] | None = None,
 ) -> gpd.GeoDataFrame:
     """Reject points far from every commune or from their own; flag the ones just outside it.
 
@@ -92,6 +99,10 @@ def check_declared_communes(
     DECLARED_COMMUNE_TOLERANCE_KM from its declared commune (the reason gives the distance);
     closer than that it is kept with ``outside_declared_commune`` set. Points whose commune has
     no polygon (the Antarctic commune in the national boundaries) cannot be checked and pass.
+
+    ``communes`` needs only the outlines of the declared communes when ``every_commune`` is
+    given: that callable returns all of them, and is called only when a point lies beyond the
+    tolerance of its own commune and its nearest commune must be found.
     """
     outlines = communes.set_index("cut").geometry
     geoms = points.geometry.array
@@ -108,6 +119,12 @@ def check_declared_communes(
         to_declared = geodesic_km(
             gpd.GeoSeries(declared.iloc[rows], crs=STORAGE_CRS).array, geoms[rows]
         )
+        # Within the tolerance of its own commune a point is within COASTAL_BUFFER_KM of land
+        # too (the tolerance is the smaller), so only the farther ones need the nearest commune.
+        far = to_declared > DECLARED_COMMUNE_TOLERANCE_KM
+        rows, to_declared = rows[far], to_declared[far]
+        if len(rows) and every_commune is not None:
+            communes = every_commune()
         nearest_km, nearest_cut = _nearest_communes(communes, geoms[rows])
         found = zip(rows.tolist(), to_declared, nearest_km, nearest_cut, strict=True)
         for row, own, near, near_cut in found:
@@ -139,6 +156,8 @@ def _nearest_communes(
     communes: gpd.GeoDataFrame, points: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Geodesic distance (km) from each point to its nearest commune, and that commune's CUT."""
+    if len(points) == 0:
+        return np.zeros(0), np.zeros(0, dtype=object)
     outlines = communes.geometry.array
     tree = shapely.STRtree(outlines)
     near = tree.query(points, predicate="dwithin", distance=_SEARCH_DEGREES)

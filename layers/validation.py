@@ -501,8 +501,16 @@ def drop_exact_duplicates(frame: pd.DataFrame, outcome: ValidationOutcome) -> pd
     if isinstance(frame, gpd.GeoDataFrame):
         name = frame.geometry.name
         compare = pd.DataFrame(compare.drop(columns=[name]))
-        compare[name] = shapely.to_wkb(frame.geometry.array)
-    duplicated = compare.duplicated(keep="first")
+        # Only rows whose attributes repeat can be duplicates: their geometries alone are
+        # written out to compare (the thousands of others never are).
+        candidates = compare.duplicated(keep=False).to_numpy()
+        geometry = shapely.to_wkb(frame.geometry.array[candidates])
+        duplicated = np.zeros(len(frame), dtype=bool)
+        duplicated[candidates] = (
+            compare.loc[candidates].assign(**{name: geometry}).duplicated(keep="first").to_numpy()
+        )
+    else:
+        duplicated = compare.duplicated(keep="first").to_numpy()
     outcome.duplicates_removed += int(duplicated.sum())
     return frame.loc[~duplicated]
 

@@ -123,11 +123,13 @@ def refuse_second_source(
     if scope is None or frame.empty or "cut" not in frame:
         return
     columns = ["cut", *scope]
-    existing = store.read_table(kind.table, ["dataset", *columns])
-    others = existing[~existing["dataset"].isin([dataset, replaces])]
+    # A fact belongs to one commune: only the communes of this file can clash.
+    file_cuts = frame["cut"].dropna().astype(str).unique()
+    others = store.rows_of_other_datasets(kind.table, columns, [dataset, replaces], file_cuts)
     if others.empty:
         return
-    mine = _facts(frame, columns)
+    # Thousands of rows share a few hundred facts: compare each distinct fact once.
+    mine = _facts(frame[[c for c in columns if c in frame]].drop_duplicates(), columns)
     theirs = _facts(others, columns).assign(dataset=others["dataset"].to_numpy())
     clash = mine.drop_duplicates().merge(theirs.drop_duplicates(), on=columns)
     if clash.empty:
@@ -186,8 +188,7 @@ def refuse_keys_of_other_datasets(
     keys = unique_keys(kind.table)
     if not keys or "dataset" in keys or frame.empty:
         return
-    existing = store.read_table(kind.table, ["dataset", *keys])
-    others = existing[~existing["dataset"].isin([dataset, replaces])]
+    others = store.rows_of_other_datasets(kind.table, keys, [dataset, replaces])
     clash = pd.DataFrame(frame[keys]).merge(others, on=keys)
     if clash.empty:
         return
@@ -204,15 +205,22 @@ def validate_rows(
     frame: pd.DataFrame,
     kind: Kind,
     store: Store,
-    communes: gpd.GeoDataFrame | None,
     outcome: ValidationOutcome,
     path_name: str = "el archivo",
 ) -> pd.DataFrame:
-    """Repair, code, check and flag a reader's rows; the rows that pass, without SOURCE_ROW."""
+    """Repair, code, check and flag a reader's rows; the rows that pass, without SOURCE_ROW.
+
+    The commune outlines are read only when a check needs them (points checked against their
+    commune, rows without a CUT): most spatial kinds never pay for the 345 polygons, and the
+    point-in-commune check reads only the communes the points declare (all of them only when a
+    point lies beyond the tolerance of its own and the nearest commune must be found).
+    """
     if kind.spatial:
         frame = repair_geometries(frame, kind.geometry_type or "", outcome, kind.geometry_optional)
-        if frame["cut"].isna().any() and communes is not None:
-            frame = assign_cut_by_location(frame, communes, outcome)
+        if frame["cut"].isna().any():
+            communes = communes_for_checks(store, kind)
+            if communes is not None:
+                frame = assign_cut_by_location(frame, communes, outcome)
     frame = normalise_cuts(frame, outcome)
     # The code list defines the communes; boundaries are checked against it when it is loaded;
     # everything else is checked against both.
@@ -236,8 +244,13 @@ def validate_rows(
     frame = reject_fractional_counts(frame, kind.table, outcome)
     if kind.spatial and "cut" in frame:
         frame = reject_antarctic_elsewhere(frame, outcome)
-    if kind.check_point_in_commune and communes is not None:
-        frame = check_declared_communes(frame, communes, outcome)
+    if kind.check_point_in_commune and boundaries_loaded(store):
+        declared = store.read_reference_for(
+            "communes", ["cut", "geom"], frame["cut"].dropna().unique()
+        )
+        frame = check_declared_communes(
+            frame, declared, outcome, lambda: store.read_reference("communes", ["cut", "geom"])
+        )
     elif kind.check_point_in_commune:
         outcome.notes.append(
             "límites comunales sin cargar: los puntos sólo se comprobaron contra la extensión "
@@ -256,6 +269,11 @@ def int32_columns(table_name: str, frame: pd.DataFrame) -> list[str]:
         for c in table.columns
         if isinstance(c.type, Integer) and not isinstance(c.type, BigInteger) and c.name in frame
     ]
+
+
+def boundaries_loaded(store: Store) -> bool:
+    """Whether any commune outline is loaded (the codes are cached; no polygon is read)."""
+    return not store.read_reference("communes", ["cut"]).empty
 
 
 def communes_for_checks(store: Store, kind: Kind) -> gpd.GeoDataFrame | None:

@@ -15,7 +15,6 @@ from domain.datasets import (
 from layers.errors import InvalidDatasetNameError, LayerError
 from layers.loading.checks import (
     check_replacement,
-    communes_for_checks,
     refuse_keys_of_other_datasets,
     refuse_second_source,
     refuse_shrinking,
@@ -171,7 +170,6 @@ def _load_locked(
         report.seconds = time.perf_counter() - started
         return report
 
-    communes = communes_for_checks(store, kind)
     context = replace(context or ReadContext(), name_lookup=lambda: unique_names(store))
     raw = kind.open(path, layer)
     report.rows_read = len(raw)
@@ -184,7 +182,7 @@ def _load_locked(
     frame = kind.transform(raw, path, context, outcome)
     if kind.drop_exact_duplicates:
         frame = drop_exact_duplicates(frame, outcome)
-    frame = validate_rows(frame, kind, store, communes, outcome, path.name)
+    frame = validate_rows(frame, kind, store, outcome, path.name)
     report.rows_loaded = len(frame)
     replaced = None if replaces is None else store.provenance_of(replaces)
     refuse_shrinking(report, previous, allow_shrink, replaced)

@@ -388,9 +388,27 @@ class Store(ABC):
 
     def provenance_of(self, dataset: str) -> dict[str, Any] | None:
         """The provenance row of one dataset, or None if it was never loaded."""
-        provenance = self.provenance()
-        rows = provenance[provenance["dataset"] == dataset]
+        rows = self.read(PROVENANCE_TABLE, equals={"dataset": dataset})
         return None if rows.empty else {str(k): v for k, v in rows.iloc[0].items()}
+
+    def rows_of_other_datasets(
+        self,
+        table_name: str,
+        columns: Sequence[str],
+        datasets: Sequence[str | None],
+        cuts: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """Distinct ``dataset`` and ``columns`` of the rows of ``table_name`` not in ``datasets``.
+
+        What a load is checked against (one source per fact, unique keys); None in
+        ``datasets`` is ignored. ``cuts``, when given, keeps only the rows of those communes.
+        """
+        existing = self.read_table(table_name, ["dataset", *columns])
+        others = existing[~existing["dataset"].isin([d for d in datasets if d is not None])]
+        if cuts is not None:
+            others = others[others["cut"].isin(list(cuts))]
+        distinct = others.drop_duplicates().sort_values(["dataset", *columns], kind="stable")
+        return distinct.reset_index(drop=True)
 
     def dataset_sha256(self, dataset: str) -> str | None:
         """sha256 of the file a dataset was last loaded from, or None if never loaded."""
@@ -413,6 +431,25 @@ class Store(ABC):
         if key not in self._reference_cache:
             self._reference_cache[key] = self.read_table(table_name, columns)
         return self._reference_cache[key]
+
+    def read_reference_for(
+        self, table_name: str, columns: list[str], cuts: Iterable[str]
+    ) -> pd.DataFrame:
+        """The rows of ``cuts`` only of a reference table (``columns`` must include ``cut``).
+
+        Taken from the cached copy when :meth:`read_reference` already holds one; otherwise a
+        filtered read, so a load whose points sit in a few communes reads their outlines
+        instead of all 345.
+        """
+        wanted = sorted(set(cuts))
+        cached = self._reference_cache.get((table_name, tuple(columns)))
+        if cached is None and not wanted:
+            # No commune asked for (every row refused): the empty frame keeps the columns and
+            # types of the full read, which a filter on an empty list cannot give every store.
+            cached = self.read_reference(table_name, columns)
+        if cached is not None:
+            return cached[cached["cut"].isin(wanted)]
+        return self.read(table_name, cuts=wanted, columns=columns)
 
     def forget_reference(self, table_name: str) -> None:
         """Drop cached copies of ``table_name`` (called after its rows change)."""

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -53,7 +54,13 @@ from layers.stores.postgis_connections import (
     alembic_config,
     create_store_engine,
 )
-from layers.stores.postgis_queries import copy_rows, select_query, upsert, where_clauses
+from layers.stores.postgis_queries import (
+    copy_rows,
+    delete_dataset_rows,
+    select_query,
+    upsert,
+    where_clauses,
+)
 from layers.tables import table_named
 
 
@@ -84,6 +91,8 @@ class PostgisStore(Store):
         #: to the pool (one round trip less per request); writes use ``engine.begin()``.
         self.reads = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._transaction: Connection | None = None
+        #: The thread that opened ``_transaction``: only its own reads may share it.
+        self._transaction_thread: int | None = None
 
     def __repr__(self) -> str:
         return f"PostgisStore({self.engine.url.render_as_string(hide_password=True)})"
@@ -120,10 +129,26 @@ class PostgisStore(Store):
         with self.engine.begin() as connection:
             connection.execute(statement("advisory_lock"), {"key": WRITE_LOCK})
             self._transaction = connection
+            self._transaction_thread = threading.get_ident()
             try:
                 yield
             finally:
                 self._transaction = None
+                self._transaction_thread = None
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        """The connection a read runs on.
+
+        Inside the write lock, the writer thread reads on its own transaction: what a load
+        checks is what it replaces, and a load needs one connection instead of two. Any other
+        thread (a server answering while a load runs) reads on an autocommit connection.
+        """
+        if self._transaction is not None and self._transaction_thread == threading.get_ident():
+            yield self._transaction
+            return
+        with self.reads.connect() as connection:
+            yield connection
 
     @contextmanager
     def _writing(self, dataset: str) -> Iterator[Connection]:
@@ -160,9 +185,8 @@ class PostgisStore(Store):
         with self._writing(dataset) as connection:
             if replaces is not None:
                 self._retire(connection, replaces, dataset, provenance["loaded_at"])
+            delete_dataset_rows(connection, list(DATA_TABLES), dataset)
             for name in DATA_TABLES:
-                table = table_named(name)
-                connection.execute(delete(table).where(table.c.dataset == dataset))
                 self.forget_reference(name)
             copy_rows(connection, table_name, rows)
             prepare_tile_geometries(connection, (dataset, replaces))
@@ -200,11 +224,8 @@ class PostgisStore(Store):
                     f"no hay ningún conjunto llamado {dataset!r}; "
                     "vea los nombres con geogaps status"
                 )
-            removed = 0
+            removed = delete_dataset_rows(connection, list(DATA_TABLES), dataset)
             for name in DATA_TABLES:
-                table = table_named(name)
-                result = connection.execute(delete(table).where(table.c.dataset == dataset))
-                removed += int(result.rowcount or 0)
                 self.forget_reference(name)
             prepare_tile_geometries(connection, (dataset,))
             connection.execute(delete(provenance).where(provenance.c.dataset == dataset))
@@ -260,18 +281,43 @@ class PostgisStore(Store):
     def _read(self, request: ReadRequest) -> pd.DataFrame:
         """Rows of ``table`` matching the filters, as ONE parameterised query on the indexes."""
         query = select_query(request)
-        with self.reads.connect() as connection:
+        with self._reading() as connection:
             if "geom" in request.columns:
                 frame = gpd.read_postgis(query, connection, geom_col="geom", crs=f"EPSG:{SRID}")
             else:
                 frame = pd.read_sql(query, connection)
         return conform(frame, request.table, columns=request.columns)
 
+    def rows_of_other_datasets(
+        self,
+        table_name: str,
+        columns: Sequence[str],
+        datasets: Sequence[str | None],
+        cuts: Iterable[str] | None = None,
+    ) -> pd.DataFrame:
+        """``SELECT DISTINCT dataset, columns ... WHERE dataset NOT IN datasets``: one query.
+
+        The check of a load against the other datasets of its table receives a few hundred
+        distinct facts instead of every row of the table; with ``cuts`` (``cut IN ...``, on the
+        btree index of ``cut``) a file of one commune reads that commune's facts only.
+        """
+        model = table_named(table_name)
+        names = ["dataset", *columns]
+        excluded = [d for d in datasets if d is not None]
+        query = select(*(model.c[c] for c in names)).distinct().order_by(*names)
+        if excluded:
+            query = query.where(model.c.dataset.not_in(excluded))
+        if cuts is not None:
+            query = query.where(model.c.cut.in_(sorted(set(cuts))))
+        with self._reading() as connection:
+            frame = pd.read_sql(query, connection)
+        return conform(frame, table_name, columns=names)
+
     def _count(self, request: ReadRequest) -> int:
         """Number of rows matching the filters (one ``count(*)`` query)."""
         model = table_named(request.table)
         query = select(func.count()).select_from(model).where(*where_clauses(request))
-        with self.reads.connect() as connection:
+        with self._reading() as connection:
             return int(connection.execute(query).scalar_one())
 
     def run(self, run_id: str) -> RunRecord:

@@ -7,6 +7,7 @@ parameters. Hand-written statements (OGC items and tiles, the state key, locks) 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ import psycopg
 import shapely
 from geoalchemy2 import Geometry
 from psycopg import sql
-from sqlalchemy import BigInteger, Boolean, Connection, Float, Integer, func, select
+from sqlalchemy import BigInteger, Boolean, Connection, Float, Integer, delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql import ColumnElement, Select
 
@@ -115,6 +116,25 @@ def binary_copy_type(column_type: Any) -> str:
 
 
 _BINARY_TYPES = ((Boolean, "bool"), (BigInteger, "int8"), (Integer, "int4"), (Float, "float8"))
+
+
+def delete_dataset_rows(connection: Connection, table_names: Sequence[str], dataset: str) -> int:
+    """Delete ``dataset``'s rows from every table in ONE statement; return how many went.
+
+    Each DELETE is a data-modifying CTE counted in the final SELECT, so a load pays one round
+    trip instead of one per data table (a dataset lives in one table, but a change of kind
+    moves it, so every table is cleared).
+    """
+    counts = []
+    for number, name in enumerate(table_names):
+        table = table_named(name)
+        deleted = (delete(table).where(table.c.dataset == dataset).returning(table.c.dataset)).cte(
+            f"deleted_{number}"
+        )
+        counts.append(select(func.count()).select_from(deleted).scalar_subquery())
+    if not counts:
+        return 0
+    return int(sum(connection.execute(select(*counts)).one()))
 
 
 def upsert(connection: Connection, table: Any, values: dict[str, Any], keys: list[str]) -> None:
