@@ -229,3 +229,29 @@ def test_the_floor_is_off_by_default_and_missing_until_written(tmp_path):
         assert missing.status_code == 404 and "aún no existe" in missing.json()["detail"]
         (tmp_path / "piso.json").write_bytes(b"{}")
         assert client.get("/_floor").content == b"{}"
+
+
+def test_an_answer_asked_by_many_at_once_is_rendered_once():
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from geo_service.api.responses import kept_answer
+    from geo_service.services.cache import Caches
+
+    caches = Caches()
+    renders: list[int] = []
+    clients = 8
+    together = Barrier(clients)
+
+    def content() -> dict[str, int]:
+        renders.append(1)
+        return {"filas": 15}
+
+    def ask(_: int) -> bytes:
+        together.wait()  # every client asks while the answer is missing
+        return kept_answer(caches, "scores_answer", ("agua", "04"), "corrida-2", content).body
+
+    with ThreadPoolExecutor(clients) as pool:
+        bodies = set(pool.map(ask, range(clients)))
+    assert bodies == {b'{"filas":15}'} and len(renders) == 1
+    assert not caches._making  # nothing left behind once every client has its answer

@@ -108,11 +108,12 @@ def kept_answer(
 
     The rendered answer is kept unless larger than :data:`MAX_KEPT_BYTES`.
     """
-    found: RenderedAnswer | None = caches.get(namespace, key, state=state)
-    if found is None:
-        found = render_answer(content())
-        if len(found.body) <= MAX_KEPT_BYTES:
-            caches.put(namespace, key, found, state=state)
+    with caches.making(namespace, key, state=state):  # rendered once, however many ask
+        found: RenderedAnswer | None = caches.get(namespace, key, state=state)
+        if found is None:
+            found = render_answer(content())
+            if len(found.body) <= MAX_KEPT_BYTES:
+                caches.put(namespace, key, found, state=state)
     return found
 
 

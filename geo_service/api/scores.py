@@ -206,12 +206,13 @@ async def run_answer(
 
     def render() -> RenderedAnswer:
         run = resolve_run(store, run_id, caches=caches)
-        found = kept_under(caches, namespace, keys, run.run_id)
-        if found is not None:
-            return found
-        body = content(run)
-        keep_under = paged_key if paged_key is not None and body.get("next") else key
-        return kept_answer(caches, namespace, keep_under, run.run_id, lambda: body)
+        with caches.making(namespace, key, state=run.run_id):  # rendered once, however many ask
+            found = kept_under(caches, namespace, keys, run.run_id)
+            if found is not None:
+                return found
+            body = content(run)
+            keep_under = paged_key if paged_key is not None and body.get("next") else key
+            return kept_answer(caches, namespace, keep_under, run.run_id, lambda: body)
 
     return await cached_answer(request, caches, namespace, keys, known, render)
 

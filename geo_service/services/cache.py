@@ -29,7 +29,8 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from layers.stores import Store
@@ -80,9 +81,33 @@ class Caches:
         self._recent: dict[Hashable, tuple[float, Any]] = {}
         #: Held while a request computes and stores a score run (one at a time per worker).
         self.compute_lock = threading.Lock()
+        #: Per value being made: its lock and how many threads hold or wait for it.
+        self._making: dict[tuple[str, str, Hashable], tuple[threading.RLock, int]] = {}
 
     def _space(self, namespace: str) -> OrderedDict[tuple[str, Hashable], Any]:
         return self._spaces.setdefault(namespace, OrderedDict())
+
+    @contextmanager
+    def making(self, namespace: str, key: Hashable, *, state: str = "") -> Iterator[None]:
+        """Held while one thread makes the value of ``key``: others asking wait, then reuse it.
+
+        Without it, eight clients asking for an answer that just went stale (a new run) would
+        render it eight times at once, each slower for the others.
+        """
+        ident = (namespace, state, key)
+        with self._lock:
+            lock, users = self._making.get(ident, (threading.RLock(), 0))
+            self._making[ident] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                lock, users = self._making[ident]
+                if users == 1:
+                    del self._making[ident]
+                else:
+                    self._making[ident] = (lock, users - 1)
 
     def get(self, namespace: str, key: Hashable, *, state: str = "") -> Any | None:
         """The value kept under ``key`` for ``state``, or None."""
