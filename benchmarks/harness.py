@@ -241,7 +241,7 @@ class Block:
 def fire(target: Target, requests: int, clients: int, start: int = 0) -> Block:
     """``requests`` GETs (``target(start)``, ``target(start + 1)``…) from ``clients`` threads.
 
-    Each thread keeps its own connection; any status but 200 stops the benchmark.
+    Each thread keeps its own connection; any status but 200 or 204 stops the benchmark.
     """
     latencies: list[float] = []
     sizes: list[int] = []
@@ -261,7 +261,7 @@ def fire(target: Target, requests: int, clients: int, start: int = 0) -> Block:
                 began = time.perf_counter()
                 response = client.get(url)
                 elapsed = time.perf_counter() - began
-                if response.status_code != 200:
+                if response.status_code not in (200, 204):  # 204: an empty vector tile
                     failure.append(RuntimeError(f"{url}: HTTP {response.status_code}"))
                     return
                 with lock:

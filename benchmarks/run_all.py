@@ -358,6 +358,10 @@ def ogc_cases(
                 else "; mismas propiedades"
             )
         )
+        notes[f"tesela {label}"] += (
+            "; la misma tesela repetida: geogaps la sirve desde su caché de teselas (las filas "
+            "«sin caché» miden la consulta)"
+        )
         cases[f"tesela {label}"] = (ours, theirs)
     return cases, notes
 
@@ -386,6 +390,58 @@ def ogc_rows(
                 (1.0, 1.0),
                 notes[label] if clients == 1 else "",
             )
+    return rows + distinct_tile_rows(geogaps, tipg, bbox, plan)
+
+
+def distinct_tiles(bbox: tuple[float, float, float, float], count: int) -> list[tuple[int, ...]]:
+    """``count`` different z8–z13 tiles over ``bbox``, in a fixed shuffled order."""
+    import random
+
+    import morecantile
+
+    matrix = morecantile.tms.get("WebMercatorQuad")
+    tiles = [(t.z, t.x, t.y) for t in matrix.tiles(*bbox, zooms=range(8, 14))]
+    random.Random(20).shuffle(tiles)
+    if len(tiles) < count:
+        raise RuntimeError(f"sólo {len(tiles)} teselas distintas sobre la caja; se piden {count}")
+    return tiles[:count]
+
+
+def tile_targets(geogaps: str, tipg: str, tiles: list[tuple[int, ...]]) -> dict[str, Target]:
+    """Request ``n`` of either server asks for ``tiles[n]`` (communes, same properties)."""
+    selected = f"?properties={','.join(COMMUNE_PROPERTIES)}"
+    return {
+        "geogaps": lambda n: geogaps + "/tiles/comunas/{}/{}/{}.pbf".format(*tiles[n]),
+        "tipg": lambda n: (
+            (tipg + "/collections/public.communes/tiles/WebMercatorQuad/{}/{}/{}".format(*tiles[n]))
+            + selected
+        ),
+    }
+
+
+def distinct_tile_rows(
+    geogaps: str, tipg: str, bbox: tuple[float, float, float, float], plan: Plan
+) -> list[Row]:
+    """Communes tiles asked once each (no cache can answer): the tile query itself.
+
+    Each request of either server is a tile neither server was asked for before (also across
+    the 1- and 8-client runs), so geogaps' tile cache never answers; empty tiles (204 or an
+    empty body) count like any other.
+    """
+    sizes = {
+        c: max(c, (plan.requests if c > 1 else plan.requests // 2) // plan.blocks) for c in (1, 8)
+    }
+    tiles = distinct_tiles(bbox, sum(2 * (plan.blocks + 1) * size for size in sizes.values()))
+    rows: list[Row] = []
+    for clients, size in sizes.items():
+        label = f"teselas comunas distintas z8–z13, Coquimbo, sin caché, {clients_label(clients)}"
+        progress(label)
+        result = measure(
+            tile_targets(geogaps, tipg, tiles), size * plan.blocks, clients, plan.blocks
+        )
+        tiles = tiles[2 * (plan.blocks + 1) * size :]  # the next run asks for other tiles
+        note = "cada petición, una tesela que ningún servidor había servido" if clients == 1 else ""
+        rows += latency_rows(label, result["geogaps"], result["tipg"], "tipg", (1.0, 1.0), note)
     return rows
 
 
