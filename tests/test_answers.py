@@ -255,3 +255,18 @@ def test_an_answer_asked_by_many_at_once_is_rendered_once():
         bodies = set(pool.map(ask, range(clients)))
     assert bodies == {b'{"filas":15}'} and len(renders) == 1
     assert not caches._making  # nothing left behind once every client has its answer
+
+
+def test_scores_read_the_run_notes_alone_and_show_the_stored_notes(served):
+    from geo_service.services.runs import stored_result
+
+    app, client = served
+    caches = app.state.caches
+    caches.forget("scores_answer", "run_result", "run_notes")
+    body = client.get("/scores", params={"challenge": "agua", "limit": 5}, headers=PLAIN).json()
+    run = app.state.store.run(body["run"]["run_id"])
+    # The page was written without reading the run's other stored tables.
+    assert caches.holds("run_notes", run.run_id) and not caches.holds("run_result", run.run_id)
+    notes = stored_result(app.state.store, run).notes
+    expected = dict(zip(notes["challenge"], notes["note"], strict=True))
+    assert body["notes"] == {k: v for k, v in expected.items() if k == "agua"}

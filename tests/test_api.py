@@ -335,8 +335,9 @@ def test_the_same_api_on_the_embedded_store(national_embedded):
     national = run_scoring(national_embedded, ScoringParameters(draws=10, seed=7)).run
     run_scoring(national_embedded, ScoringParameters(region="05", draws=10, seed=8))
     settings = Settings(database_url=None, store_dir=national_embedded.root)
-    with TestClient(create_app(settings)) as embedded:
-        assert embedded.app.state.warm_up.wait(timeout=300)
+    app = create_app(settings)
+    with TestClient(app) as embedded:
+        assert app.state.warm_up.wait(timeout=300)
         assert embedded.get("/ready").json() == {"status": "ready"}
         scores = embedded.get("/scores", params={"challenge": "agua", "region": "04"}).json()
         assert scores["run"]["run_id"] == national.run_id and scores["total"] == 15

@@ -34,7 +34,13 @@ from geo_service.api.responses import (
 from geo_service.api.runs import RUN_EXAMPLE
 from geo_service.services.cache import Caches
 from geo_service.services.rows import records, score_rows
-from geo_service.services.serving import resolve_run, run_result, run_stats, run_ties
+from geo_service.services.serving import (
+    resolve_run,
+    run_notes_table,
+    run_result,
+    run_stats,
+    run_ties,
+)
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
@@ -235,7 +241,7 @@ def run_notes(
     store: Store, caches: Caches, run: RunRecord, challenge: str | None
 ) -> dict[str, str]:
     """The run's notes (indicators left out of its scope), per challenge."""
-    notes = run_result(store, caches, run).notes
+    notes = run_notes_table(store, caches, run)
     if notes.empty:
         return {}
     if challenge is not None:

@@ -44,6 +44,7 @@ logger = logging.getLogger("uvicorn.error")
 SIZES: Mapping[str, int] = {
     "run_result": 8,  # a stored run's tables, by run id
     "run_stats": 64,  # communes ranked per (challenge, region), by run id
+    "run_notes": 64,  # a run's notes alone (what /scores shows), by run id
     "run_profiles": 4,  # a run's stored profile bodies, by run id
     "built_profiles": 256,  # profiles rebuilt for runs saved before profiles were kept
     "profile_answer": 1024,  # rendered profiles, by (run, commune) and data state

@@ -10,7 +10,9 @@ these functions, so what the warm-up fills is exactly what the routes read.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
+
+import pandas as pd
 
 from analysis import ScoringResult, compute_indicators, load_catalogue
 from analysis.scoring import ScopeGraph, scope_graph
@@ -26,7 +28,7 @@ from geo_service.services.profiles import (
     stored_sources,
 )
 from geo_service.services.rows import records, region_counts
-from geo_service.services.runs import PreparedInputs, data_changes, stored_result
+from geo_service.services.runs import NOTES_TABLE, PreparedInputs, data_changes, stored_result
 from layers.runs import NATIONAL_SCOPE, RunRecord
 from layers.stores import Store
 
@@ -54,6 +56,23 @@ def run_result(store: Store, caches: Caches, run: RunRecord) -> ScoringResult:
         return caches.get_or_make("run_result", run.run_id, lambda: stored_result(store, run))
     except LookupError as error:
         raise NotFoundError(str(error)) from None
+
+
+def run_notes_table(store: Store, caches: Caches, run: RunRecord) -> pd.DataFrame:
+    """The run's notes (``challenge, note``), without reading its other stored tables.
+
+    ``/scores`` shows only the notes: the first page of a new run reads them alone, not the
+    run's whole result (unless that is cached already). A run stored without notes has none.
+    """
+    kept = caches.get("run_result", run.run_id)
+    if kept is not None:
+        return cast(pd.DataFrame, kept.notes)
+
+    def read() -> pd.DataFrame:
+        tables = store.run_tables(run.run_id, names=[NOTES_TABLE])
+        return tables.get(NOTES_TABLE, pd.DataFrame({"challenge": [], "note": []}, dtype=object))
+
+    return caches.get_or_make("run_notes", run.run_id, read)
 
 
 def run_stats(store: Store, caches: Caches, run: RunRecord) -> dict[tuple[str, str], int]:
