@@ -26,6 +26,7 @@ from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.loading import NAMES_SOURCE, load_directory
 from layers.stores import EmbeddedStore
+from maps.page import CONTINENT_WEST
 
 if TYPE_CHECKING:
     from playwright.sync_api import Dialog
@@ -123,6 +124,27 @@ def table_cuts(page) -> list[str]:
     )
 
 
+def wait_for_region_view(page, server_url: str, region: str) -> None:
+    """Wait until the page says it shows ``region`` and check that the map really does.
+
+    ``data-view`` once said so while the map stayed national: Leaflet drops a fit asked for
+    during the page's first zoom animation, and warm caches answered within it.
+    """
+    page.wait_for_selector(f'body[data-view="{region}"]')
+    outlines = httpx.get(f"{server_url}/mapa/capas/comunas.geojson").json()
+    points = [
+        f["properties"]["label_point"]
+        for f in outlines["features"]
+        if f["properties"]["region_code"] == region
+    ]
+    center = page.evaluate(
+        "() => { const c = window.geogapsMap.getCenter(); return [c.lng, c.lat]; }"
+    )
+    west = min(p[0] for p in points if p[0] >= CONTINENT_WEST)  # islands aside, as the page
+    assert west - 1 <= center[0] <= max(p[0] for p in points) + 1, center
+    assert min(p[1] for p in points) - 1 <= center[1] <= max(p[1] for p in points) + 1, center
+
+
 @pytest.fixture(scope="module")
 def national_server(national_postgis) -> Iterator[LoopbackServer]:
     run_scoring(national_postgis, ScoringParameters(draws=20, seed=7))
@@ -154,7 +176,7 @@ def test_planner_walks_through_the_map_offline(browser, national_server, tmp_pat
     before = page.get_attribute("body", "data-scores-ready")
     page.select_option("#geogaps-region", "04")
     scores_answered(page, before)
-    page.wait_for_selector('body[data-view="04"]')  # zoomed to the region
+    wait_for_region_view(page, national_server.url, "04")
     cuts = table_cuts(page)
     assert cuts and all(cut.startswith("04") for cut in cuts)
     first_rank = page.text_content("#geogaps-table-body tr:first-child td:first-child")

@@ -107,7 +107,7 @@ def _open_map(browser, server, outside: list[str], options: dict):
     page = base.offline_page(browser, outside, **options)
     page.goto(f"{server.url}/mapa?desafio=agua&region={REGION}")
     page.wait_for_selector("body[data-map-ready]")
-    page.wait_for_selector(f'body[data-view="{REGION}"]')  # zoomed: taps land on communes
+    base.wait_for_region_view(page, server.url, REGION)  # zoomed: taps land on communes
     return page
 
 

@@ -65,6 +65,20 @@
   var layersByCut = {};
   var labelPoints = {};
   var namesByCut = {};
+  // Leaflet silently drops a view change asked for during a zoom animation
+  // (Map._tryAnimatedZoom), and answers from warm caches can arrive within the page's first
+  // one: a region view then stayed national. A change asked for while zooming waits for the end.
+  var zooming = false;
+  map.on("zoomstart", function () { zooming = true; });
+  map.on("zoomend", function () { zooming = false; });
+  function fitView(bounds, options, done) {
+    if (zooming) {
+      map.once("zoomend", function () { fitView(bounds, options, done); });
+      return;
+    }
+    if (done) map.once("moveend", done);
+    map.fitBounds(bounds, options);
+  }
   if (config.basemap) {
     L.tileLayer(config.basemap.url, { attribution: config.basemap.attribution, maxZoom: 18 })
       .addTo(map);
@@ -177,6 +191,7 @@
   var panel = geogaps.panel({
     config: config, state: state, map: map, helpers: helpers,
     layersByCut: layersByCut, namesByCut: namesByCut, restyle: restyle, liveRegional: liveRegional,
+    fitView: fitView,
   });
   var selectCommune = panel.select;
   var overlayLayers = geogaps.overlays({
@@ -439,8 +454,8 @@
 
   function zoomToRegion() {
     var wanted = state.region || "nacional";
-    map.once("moveend", function () { document.body.setAttribute("data-view", wanted); });
-    if (!state.region || !communeLayer) { map.fitBounds(config.national_bounds); return; }
+    function shown() { document.body.setAttribute("data-view", wanted); }
+    if (!state.region || !communeLayer) { fitView(config.national_bounds, {}, shown); return; }
     var bounds = null;
     communeLayer.eachLayer(function (layer) {
       if (layer.feature.properties.region_code !== state.region) return;
@@ -449,7 +464,7 @@
       var layerBounds = layer.getBounds();
       bounds = bounds ? bounds.extend(layerBounds) : L.latLngBounds(layerBounds.getSouthWest(), layerBounds.getNorthEast());
     });
-    if (bounds) map.fitBounds(bounds);
+    if (bounds) fitView(bounds, {}, shown);
   }
 
   function fillSearch() {
@@ -510,7 +525,7 @@
   }
 
   fillControls();
-  map.fitBounds(config.national_bounds);
+  fitView(config.national_bounds);
   Promise.all([loadOutlines(), loadScores()]).then(function () {
     if (state.region) zoomToRegion();
   }).then(function () {

@@ -12,7 +12,8 @@ window.geogaps = window.geogaps || {};
  * The commune panel, drawn from `context`.
  *
  * context: config, state (read when drawing), map, helpers (window.geogaps.helpers),
- * layersByCut and namesByCut (filled as communes arrive), restyle() of mapa.js.
+ * layersByCut and namesByCut (filled as communes arrive), restyle() and fitView(bounds,
+ * options) of mapa.js (a view change that waits for a running zoom animation).
  * Returns { select(cut, zoom, options) (opens the panel and scrolls it into view unless
  * options.scroll is false), renderScores(cut), close() }.
  */
@@ -32,7 +33,7 @@ window.geogaps.panel = function (context) {
     Array.prototype.forEach.call(document.querySelectorAll("#geogaps-table-body tr"), function (tr) {
       tr.classList.toggle("geogaps-selected", tr.getAttribute("data-cut") === cut);
     });
-    if (zoom && layersByCut[cut]) map.fitBounds(layersByCut[cut].getBounds(), { maxZoom: 9 });
+    if (zoom && layersByCut[cut]) context.fitView(layersByCut[cut].getBounds(), { maxZoom: 9 });
     var panel = byId("geogaps-panel");
     panel.hidden = false;
     clear(panel);
