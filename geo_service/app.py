@@ -18,7 +18,6 @@ from fastapi.middleware.gzip import GZipMiddleware
 from geo_service import __version__
 from geo_service.api import ROUTERS
 from geo_service.api.deps import refuse_unknown_query_parameters
-from geo_service.api.floor import floor_router
 from geo_service.api.responses import COMMON_RESPONSES, GZIP_MINIMUM_SIZE, SafeJSONResponse
 from geo_service.errors import install_error_handlers
 from geo_service.services.cache import Caches
@@ -98,10 +97,7 @@ def create_app(settings: Settings | None = None, *, warm: Warmer = warm_app) -> 
             allow_methods=["GET", "POST"],
             allow_headers=["X-API-Key", "Content-Type"],
         )
-    routers = ROUTERS
-    if settings.floor_file is not None:
-        routers = (*ROUTERS, floor_router(settings.floor_file))
-    for router in routers:
+    for router in ROUTERS:
         # Every documented route refuses unknown query parameters and documents the statuses
         # any route can answer (its own, such as 401 or 413, are declared where it is defined).
         app.include_router(

@@ -80,12 +80,6 @@ class Settings(BaseSettings):
         "(about 20 s of one core per worker and data state), so commune profiles show it at "
         "once. Only with warm_caches.",
     )
-    floor_file: Path | None = Field(
-        default=None,
-        description="Benchmarks only: mount the hidden GET /_floor, answering this file's bytes "
-        "from memory (read at its first request) through the same middleware and answer path "
-        "as /scores, the floor cached reads are measured against. Unset: no /_floor.",
-    )
 
     @field_validator("database_url")
     @classmethod

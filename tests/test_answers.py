@@ -12,11 +12,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from geo_service.api.responses import GZIP_MINIMUM_SIZE, MAX_KEPT_BYTES, rendered_bytes
+from geo_service.api.responses import (
+    GZIP_MINIMUM_SIZE,
+    MAX_KEPT_BYTES,
+    answer_response,
+    rendered_bytes,
+)
 from geo_service.app import create_app
 from geo_service.settings import Settings
 from layers.stores import PostgisStore
@@ -186,49 +191,39 @@ def test_rendered_routes_keep_their_documentation(client):
         assert "304" in responses and "ETag" in paths[path]["get"]["description"]
     example = paths["/scores"]["get"]["responses"]["200"]["content"]["application/json"]
     assert example["example"]["scores"][0]["rank_region_label"] == "2 de 15"
-    assert "/_floor" not in paths
 
 
-def _floor_client(tmp_path: Path, content: bytes | None) -> TestClient:
-    """An app over a missing embedded store with the floor answering ``content``'s file."""
-    floor = tmp_path / "piso.json"
-    if content is not None:
-        floor.write_bytes(content)
-    settings = Settings(database_url=None, store_dir=tmp_path / "sin_almacen", floor_file=floor)
-    return TestClient(create_app(settings))
+def _answering(content: bytes) -> TestClient:
+    """A bare app whose one route answers ``content`` as a rendered answer (as /scores does)."""
+    app = FastAPI()
+    answer = rendered_bytes(content)
+
+    @app.get("/respuesta")
+    async def respond(request: Request) -> Response:
+        return answer_response(request, answer)
+
+    return TestClient(app)
 
 
-def test_the_floor_answers_its_file_as_a_rendered_answer(tmp_path):
+def test_a_rendered_answer_is_gzipped_once_and_held_with_304():
     large = b'{"filas":[' + b",".join(b'{"n":%d}' % n for n in range(400)) + b"]}"
     assert len(large) >= GZIP_MINIMUM_SIZE
-    with _floor_client(tmp_path, large) as client:
-        with client.stream("GET", "/_floor", headers=GZIP) as streamed:
+    with _answering(large) as client:
+        with client.stream("GET", "/respuesta", headers=GZIP) as streamed:
             assert gzip.decompress(b"".join(streamed.iter_raw())) == large
             tag = streamed.headers["etag"]
-        held = client.get("/_floor", headers={**GZIP, "If-None-Match": tag})
-        assert held.status_code == 304
-        assert client.get("/_floor", headers=PLAIN).content == large
-        # Read once: the file may go, the bytes stay.
-        (tmp_path / "piso.json").unlink()
-        assert client.get("/_floor", headers=PLAIN).content == large
+        held = client.get("/respuesta", headers={**GZIP, "If-None-Match": tag})
+        assert held.status_code == 304 and held.content == b""
+        plain = client.get("/respuesta", headers=PLAIN)
+        # Its own ETag: a cache must not answer one encoding with the other's bytes.
+        assert plain.content == large and plain.headers["etag"] != tag
 
 
-def test_a_small_floor_answer_stays_plain(tmp_path):
-    with _floor_client(tmp_path, b'{"piso":1}') as client:
-        response = client.get("/_floor", headers=GZIP)
+def test_a_small_rendered_answer_stays_plain():
+    with _answering(b'{"piso":1}') as client:
+        response = client.get("/respuesta", headers=GZIP)
     assert response.content == b'{"piso":1}' and "content-encoding" not in response.headers
     assert "vary" not in response.headers and response.headers["etag"]
-
-
-def test_the_floor_is_off_by_default_and_missing_until_written(tmp_path):
-    settings = Settings(database_url=None, store_dir=tmp_path / "sin_almacen")
-    with TestClient(create_app(settings)) as client:
-        assert client.get("/_floor").status_code == 404
-    with _floor_client(tmp_path, None) as client:
-        missing = client.get("/_floor")
-        assert missing.status_code == 404 and "aún no existe" in missing.json()["detail"]
-        (tmp_path / "piso.json").write_bytes(b"{}")
-        assert client.get("/_floor").content == b"{}"
 
 
 def test_an_answer_asked_by_many_at_once_is_rendered_once():
