@@ -23,7 +23,8 @@ from geo_service.app import create_app
 from geo_service.services.runs import run_scoring
 from geo_service.settings import Settings
 from layers.features import TILE_BUFFER, TILE_EXTENT
-from layers.features.tiles import FULL_BAND
+from layers.features.prepared import SIMPLIFY_UNITS, prepare_tile_geometries
+from layers.features.tiles import FULL_BAND, band_grid
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -228,3 +229,58 @@ def test_the_communes_are_prepared_for_every_zoom_band(national_postgis):
     assert all(row["valid"] and row["srid"] == 3857 and row["same_dataset"] for row in bands)
     # the zoom 6 band keeps far fewer vertices than the full geometries it comes from
     assert bands[6]["vertices"] < bands[FULL_BAND]["vertices"] / 2
+
+
+def test_the_prepared_geometries_follow_the_plain_recipe(national_postgis):
+    """Each band, recomputed the plain way, one geometry at a time: the same bytes stored."""
+    recipe = text(
+        "WITH band AS (SELECT c.cut::text AS feature_key, ST_Transform(c.geom, 3857) AS projected, "
+        "ST_RemoveRepeatedPoints(ST_SnapToGrid(ST_Simplify(ST_Transform(c.geom, 3857), "
+        ":tolerance, false), :grid)) AS snapped FROM communes c), "
+        "repaired AS (SELECT feature_key, projected, CASE WHEN ST_IsValid(snapped) THEN snapped "
+        "ELSE ST_Buffer(snapped, 0) END AS geom FROM band) "
+        "SELECT count(*) FILTER (WHERE ST_AsEWKB(p.geom) = ST_AsEWKB(CASE WHEN r.geom IS NULL "
+        "OR ST_IsEmpty(r.geom) THEN r.projected ELSE r.geom END)) AS same, count(*) AS rows "
+        "FROM repaired r JOIN tile_geometries p ON p.table_name = 'communes' "
+        "AND p.band = :band AND p.feature_key = r.feature_key"
+    )
+    communes = national_postgis.count_rows("communes")
+    with national_postgis.connection() as connection:
+        connection.execute(text("SET LOCAL client_min_messages = warning"))  # ST_IsValid's
+        for band in range(FULL_BAND):
+            grid = band_grid(band)
+            params = {"band": band, "grid": grid, "tolerance": grid * SIMPLIFY_UNITS}
+            counts = connection.execute(recipe, params).one()
+            assert counts.same == counts.rows == communes, band
+        full = connection.execute(
+            text(
+                "SELECT count(*) FROM communes c JOIN tile_geometries p ON p.table_name = "
+                "'communes' AND p.band = :band AND p.feature_key = c.cut::text "
+                "WHERE ST_AsEWKB(p.geom) = ST_AsEWKB(ST_Transform(c.geom, 3857))"
+            ),
+            {"band": FULL_BAND},
+        ).scalar_one()
+    assert full == communes
+
+
+def test_preparing_leaves_the_transaction_settings_as_they_were(national_postgis):
+    settings = text("SELECT current_setting('jit'), current_setting('client_min_messages')")
+    with national_postgis.engine.connect() as connection:
+        connection.execute(text("SET LOCAL client_min_messages = log"))
+        before = connection.execute(settings).one()
+        dataset = connection.execute(text("SELECT min(dataset) FROM communes")).scalar_one()
+        prepare_tile_geometries(connection, [dataset])
+        assert connection.execute(settings).one() == before
+        prepared = connection.execute(text("SELECT count(*) FROM tile_geometries")).scalar_one()
+        assert prepared == national_postgis.count_rows("communes") * (FULL_BAND + 1)
+        connection.rollback()
+
+
+def test_the_prepared_geometries_are_stored_uncompressed(national_postgis):
+    # they barely compress, and trying costs every load (migration 0010)
+    storage = text(
+        "SELECT attstorage FROM pg_attribute "
+        "WHERE attrelid = 'tile_geometries'::regclass AND attname = 'geom'"
+    )
+    with national_postgis.connection() as connection:
+        assert connection.execute(storage).scalar_one() == "e"
