@@ -481,7 +481,8 @@ class TileGeometry(Base):
     band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     feature_key: Mapped[str] = mapped_column(Text, primary_key=True)
     dataset: Mapped[str] = _dataset()
-    geom = mapped_column(Geometry("GEOMETRY", srid=3857, spatial_index=True), nullable=False)
+    # No spatial index: tiles find these rows by primary key (see migration 0011).
+    geom = mapped_column(Geometry("GEOMETRY", srid=3857, spatial_index=False), nullable=False)
 
 
 #: Data tables filled by loaders, by name.

@@ -11,10 +11,11 @@ same features in a tile:
   extent :data:`TILE_EXTENT` units, :data:`TILE_BUFFER` units of buffer, clipped to the buffered
   tile; a geometry that vanishes at that resolution is NULL and ``ST_AsMVT`` skips it, in both.
 * **Where geogaps differs (only in cost).** Polygons are read from geometries prepared at load
-  time for the zoom's band (:func:`tile_band`): already in EPSG:3857, simplified to half a tile
-  unit and snapped to the band's tile-unit grid (a grid that lines up with every tile of that
-  zoom), valid; they are clipped to the buffered tile before ``ST_AsMVTGeom``, so nothing is
-  projected, simplified or repaired per request but the few vertices inside the tile.
+  time for the zoom's band (:func:`tile_band`): already in EPSG:3857, simplified to four tile
+  units (a quarter pixel) and snapped to the band's tile-unit grid (a grid that lines up with
+  every tile of that zoom), valid; they are clipped to the buffered tile before
+  ``ST_AsMVTGeom``, so nothing is projected, simplified or repaired per request but the few
+  vertices inside the tile.
 
 The tile buffer is 64 units (tipg's default is 256; ``benchmarks/bench_ogc.py`` starts tipg with
 ``TIPG_TILE_BUFFER=64``), the extent 4096 as tipg's.
