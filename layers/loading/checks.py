@@ -194,6 +194,8 @@ def refuse_keys_of_other_datasets(
     if not keys or "dataset" in keys or frame.empty:
         return
     others = store.rows_of_other_datasets(kind.table, keys, [dataset, replaces])
+    if others.empty:
+        return
     clash = pd.DataFrame(frame[keys]).merge(others, on=keys)
     if clash.empty:
         return
