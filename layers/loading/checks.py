@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import geopandas as gpd
@@ -338,12 +339,12 @@ def assign_cut_by_location(
 
 def unique_names(store: Store) -> dict[str, str]:
     """Folded commune name → CUT, for names that identify a single commune."""
-    names = pd.concat(
-        [
-            store.read_reference("territorial_codes", ["cut", "name"]),
-            store.read_reference("communes", ["cut", "name"]),
-        ]
-    ).drop_duplicates()
-    names["folded"] = names["name"].map(fold)
-    unique = names.drop_duplicates("folded", keep=False)
-    return dict(zip(unique["folded"], unique["cut"], strict=True))
+    # Plain Python over a few hundred (code, name) pairs: cheaper than frames at this size.
+    pairs: dict[tuple[str, str], str] = {}
+    for table_name in ("territorial_codes", "communes"):
+        names = store.read_reference(table_name, ["cut", "name"])
+        for cut, name in zip(names["cut"], names["name"], strict=True):
+            if (cut, name) not in pairs:
+                pairs[(cut, name)] = fold(name)
+    counts = Counter(pairs.values())
+    return {folded: cut for (cut, _), folded in pairs.items() if counts[folded] == 1}
