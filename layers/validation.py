@@ -55,6 +55,9 @@ class ValidationOutcome:
     def reject(self, frame: pd.DataFrame, mask: pd.Series, reason: str) -> pd.DataFrame:
         """Record the rows under ``mask`` as rejected with ``reason`` and return the others."""
         mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            # Most checks reject nothing: skip selecting (copying) every row again.
+            return frame
         rows = frame.loc[mask, SOURCE_ROW] if SOURCE_ROW in frame else frame.index[mask]
         self.rejections.extend(Rejection(int(row), reason) for row in rows)
         return frame.loc[~mask]
@@ -62,6 +65,8 @@ class ValidationOutcome:
     def reject_each(self, frame: pd.DataFrame, mask: pd.Series, reasons: pd.Series) -> pd.DataFrame:
         """Like :meth:`reject`, with a reason of its own for each row (``reasons``, same index)."""
         mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return frame
         rows = frame.loc[mask, SOURCE_ROW] if SOURCE_ROW in frame else frame.index[mask]
         self.rejections.extend(
             Rejection(int(row), str(reason))
@@ -268,13 +273,21 @@ def reject_out_of_range(
             continue
         values = pd.to_numeric(frame[column], errors="coerce").astype(float)
         low, high = range_of(table_name, column)
-        infinite = pd.Series(np.isinf(values.to_numpy()), index=values.index)
-        frame = outcome.reject(frame, infinite, f"{column} no es un número finito")
-        values = values[~infinite]
-        outside = values.notna() & ((values < low) | (values > high))
-        frame = outcome.reject(
-            frame, outside, f"{column} fuera del rango permitido [{low:g}, {high:g}]"
-        )
+        infinite = np.isinf(values.to_numpy())
+        if infinite.any():
+            frame = outcome.reject(
+                frame, pd.Series(infinite, index=values.index), f"{column} no es un número finito"
+            )
+            values = values[~infinite]
+        # Compared on the array (NaN compares False): nothing is built for a clean column.
+        numbers = values.to_numpy()
+        outside = (numbers < low) | (numbers > high)
+        if outside.any():
+            frame = outcome.reject(
+                frame,
+                pd.Series(outside, index=values.index),
+                f"{column} fuera del rango permitido [{low:g}, {high:g}]",
+            )
     return frame
 
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import geopandas as gpd
 import pandas as pd
 import pytest
+from shapely.geometry import Point
 
+from layers.loading.checks import assign_cut_by_location, communes_for_checks
 from layers.queries import read_request
+from layers.readers import kind_named
 from layers.runs import RunConflictError, RunRecord
-from layers.stores.postgis_queries import select_query
+from layers.stores.base import conform
+from layers.stores.postgis_queries import plain_select, select_query
 from layers.tables import stored_columns
+from layers.validation import ValidationOutcome
 
 pytestmark = [pytest.mark.postgis, pytest.mark.realdata]
 
@@ -54,6 +60,52 @@ def test_bad_filters_are_refused(national_postgis):
         national_postgis.read("huella_presence", bbox=(0, 0, 1, 1))
 
 
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"table": "communes", "region": "04", "columns": ["cut", "name", "geom"]},
+        {"table": "facilities", "cuts": ["04303", "05401"], "order": ["-cut", "name"]},
+        {"table": "localities", "limit": 50, "offset": 1000},
+        {"table": "population", "equals": {"year": 2024, "area": "urbana"}, "cuts": []},
+        {"table": "dataset_provenance", "equals": {"dataset": "sinim_2022_comunas"}},
+        {"table": "territorial_codes", "columns": ["cut"]},
+    ],
+)
+def test_written_out_reads_match_the_sqlalchemy_query(national_postgis, arguments):
+    """The reads a load makes skip SQLAlchemy's compiler; they return what its query returns."""
+    request = read_request(arguments.pop("table"), **arguments)
+    assert plain_select(request) is not None
+    with national_postgis.connection() as connection:
+        if "geom" in request.columns:
+            expected = gpd.read_postgis(select_query(request), connection, crs="EPSG:4326")
+        else:
+            expected = pd.read_sql(select_query(request), connection)
+    expected = conform(expected, request.table, columns=request.columns)
+    pd.testing.assert_frame_equal(national_postgis._read(request), expected)
+
+
+@pytest.mark.parametrize("store_name", ["national_postgis", "national_embedded"])
+def test_rows_without_cut_are_placed_among_the_communes_near_them(store_name, request):
+    """Reading only the outlines around the rows to place places them as all 345 would."""
+    store = request.getfixturevalue(store_name)
+    communes = store.read_reference("communes", ["cut", "geom"])
+    sample = communes[communes["cut"].isin(["05404", "05405"])]
+    inside = list(sample.geometry.representative_point())
+    points = gpd.GeoDataFrame(
+        {"cut": [None] * (len(inside) + 1), "geom": [*inside, Point(-72.5, -32.2)]},
+        geometry="geom",
+        crs="EPSG:4326",
+    )
+    nearby = communes_for_checks(store, kind_named("apr"), points)
+    assert nearby is not None and 2 <= len(nearby) < len(communes)
+    everywhere, near = ValidationOutcome(), ValidationOutcome()
+    expected = assign_cut_by_location(points, communes, everywhere)
+    pd.testing.assert_frame_equal(assign_cut_by_location(points, nearby, near), expected)
+    assert near.notes == everywhere.notes
+    assert list(expected["cut"].iloc[:2]) == list(sample["cut"])
+    assert pd.isna(expected["cut"].iloc[2])
+
+
 def test_bbox_and_region_plans_use_indexes(national_postgis):
     with national_postgis.connection() as connection:
         connection.exec_driver_sql("ANALYZE apr_systems")
@@ -63,6 +115,14 @@ def test_bbox_and_region_plans_use_indexes(national_postgis):
     assert "idx_apr_systems_geom" in spatial
     regional = national_postgis.explain(select_query(read_request("localities", region="04")))
     assert "ix_localities_cut" in regional
+    for request in (
+        read_request("localities", region="04"),
+        read_request("localities", cuts=["04303", "05401"]),
+    ):
+        query, parameters = plain_select(request) or ("", {})
+        with national_postgis.connection() as connection:
+            plan = connection.exec_driver_sql(f"EXPLAIN {query}", parameters).all()
+        assert "ix_localities_cut" in "\n".join(str(row[0]) for row in plan)
 
 
 def _record(

@@ -41,6 +41,14 @@ def test_column_parsing_turns_garbage_into_nan():
     assert parsed.iloc[3] == 2.5
 
 
+def test_number_column_keeps_index_name_and_repeats():
+    text = pd.Series(["1.000", None, "1.000", "", "2,5"], index=[7, 3, 9, 1, 4], name="n")
+    parsed = parse_number_column(text.astype("string"))
+    expected = pd.Series([1000.0, None, 1000.0, None, 2.5], index=text.index, name="n")
+    pd.testing.assert_series_equal(parsed, expected.astype(float))
+    assert parse_number_column(pd.Series([], dtype=object)).dtype == "float64"
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 from sqlalchemy import BigInteger, Integer
 
@@ -131,6 +133,10 @@ def refuse_second_source(
     # Thousands of rows share a few hundred facts: compare each distinct fact once.
     mine = _facts(frame[[c for c in columns if c in frame]].drop_duplicates(), columns)
     theirs = _facts(others, columns).assign(dataset=others["dataset"].to_numpy())
+    # Most loads clash with nothing: compare the facts as sets before any merge.
+    mine_set = set(zip(*(mine[c].to_numpy() for c in columns), strict=True))
+    if mine_set.isdisjoint(zip(*(theirs[c].to_numpy() for c in columns), strict=True)):
+        return
     clash = mine.drop_duplicates().merge(theirs.drop_duplicates(), on=columns)
     if clash.empty:
         return
@@ -189,6 +195,8 @@ def refuse_keys_of_other_datasets(
     if not keys or "dataset" in keys or frame.empty:
         return
     others = store.rows_of_other_datasets(kind.table, keys, [dataset, replaces])
+    if others.empty:
+        return
     clash = pd.DataFrame(frame[keys]).merge(others, on=keys)
     if clash.empty:
         return
@@ -218,7 +226,7 @@ def validate_rows(
     if kind.spatial:
         frame = repair_geometries(frame, kind.geometry_type or "", outcome, kind.geometry_optional)
         if frame["cut"].isna().any():
-            communes = communes_for_checks(store, kind)
+            communes = communes_for_checks(store, kind, frame)
             if communes is not None:
                 frame = assign_cut_by_location(frame, communes, outcome)
     frame = normalise_cuts(frame, outcome)
@@ -276,10 +284,35 @@ def boundaries_loaded(store: Store) -> bool:
     return not store.read_reference("communes", ["cut"]).empty
 
 
-def communes_for_checks(store: Store, kind: Kind) -> gpd.GeoDataFrame | None:
-    """The commune outlines a spatial kind's points are checked against (None if unneeded)."""
+#: Margin (degrees) around the rows a load locates, so that a single point is a box too.
+LOCATE_MARGIN_DEGREES = 0.01
+
+
+def communes_for_checks(
+    store: Store, kind: Kind, frame: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame | None:
+    """The commune outlines a spatial kind's rows are located in (None if unneeded).
+
+    Given ``frame``, only the communes whose outline meets the box around its rows without a
+    CUT are read (a point lies within a commune only if that commune meets the box around the
+    points), in the order of the full read: a village file of one commune reads one outline,
+    not all 345. Every commune is read when none meets the box (the rows then stay unplaced,
+    as before) or no row needs placing.
+    """
     if not kind.spatial or kind.name == "communes":
         return None
+    if frame is not None:
+        missing = frame["cut"].isna() & frame.geometry.notna()
+        if not missing.any():
+            return None
+        bounds = frame.loc[missing].geometry.representative_point().total_bounds
+        if np.isfinite(bounds).all():
+            low = bounds[:2] - LOCATE_MARGIN_DEGREES
+            high = bounds[2:] + LOCATE_MARGIN_DEGREES
+            box = (float(low[0]), float(low[1]), float(high[0]), float(high[1]))
+            nearby = store.read("communes", bbox=box, columns=["cut", "geom"])
+            if not nearby.empty:
+                return nearby
     communes = store.read_reference("communes", ["cut", "geom"])
     return None if communes.empty else communes
 
@@ -306,12 +339,12 @@ def assign_cut_by_location(
 
 def unique_names(store: Store) -> dict[str, str]:
     """Folded commune name → CUT, for names that identify a single commune."""
-    names = pd.concat(
-        [
-            store.read_reference("territorial_codes", ["cut", "name"]),
-            store.read_reference("communes", ["cut", "name"]),
-        ]
-    ).drop_duplicates()
-    names["folded"] = names["name"].map(fold)
-    unique = names.drop_duplicates("folded", keep=False)
-    return dict(zip(unique["folded"], unique["cut"], strict=True))
+    # Plain Python over a few hundred (code, name) pairs: cheaper than frames at this size.
+    pairs: dict[tuple[str, str], str] = {}
+    for table_name in ("territorial_codes", "communes"):
+        names = store.read_reference(table_name, ["cut", "name"])
+        for cut, name in zip(names["cut"], names["name"], strict=True):
+            if (cut, name) not in pairs:
+                pairs[(cut, name)] = fold(name)
+    counts = Counter(pairs.values())
+    return {folded: cut for (cut, _), folded in pairs.items() if counts[folded] == 1}

@@ -115,11 +115,12 @@ def population(frame: Frame, path: Path, ctx: ReadContext, out: ValidationOutcom
             "que --kind corresponda al archivo"
         )
     long = []
+    cuts = text_of(frame, code)  # the same for every measure: cleaned once
     for column, match in measures.items():
         part = pd.DataFrame(
             {
                 SOURCE_ROW: frame[SOURCE_ROW],
-                "cut": text_of(frame, code),
+                "cut": cuts,
                 "year": int(match.group(1)),
                 "area": match.group(2),
                 "population": parse_number_column(frame[column]),

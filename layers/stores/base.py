@@ -443,6 +443,11 @@ class Store(ABC):
         """
         wanted = sorted(set(cuts))
         cached = self._reference_cache.get((table_name, tuple(columns)))
+        codes = self._reference_cache.get((table_name, ("cut",)))
+        if cached is None and codes is not None and len(wanted) > len(codes) / 2:
+            # Most communes asked for (a national file): read them all once, into the cache,
+            # so a later read_reference of the whole table (nearest commune) costs nothing.
+            cached = self.read_reference(table_name, columns)
         if cached is None and not wanted:
             # No commune asked for (every row refused): the empty frame keeps the columns and
             # types of the full read, which a filter on an empty list cannot give every store.

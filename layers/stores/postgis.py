@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import geopandas as gpd
 import pandas as pd
 import psycopg
 from alembic import command
@@ -31,7 +30,6 @@ from layers.runs import (
 )
 from layers.schema import (
     DATA_TABLES,
-    SRID,
     Base,
     DatasetProvenance,
     ScoreResult,
@@ -57,8 +55,11 @@ from layers.stores.postgis_connections import (
 from layers.stores.postgis_queries import (
     copy_rows,
     delete_dataset_rows,
+    frame_of,
+    insert_row,
+    other_datasets_query,
+    plain_select,
     select_query,
-    upsert,
     where_clauses,
 )
 from layers.tables import table_named
@@ -190,14 +191,9 @@ class PostgisStore(Store):
                 self.forget_reference(name)
             copy_rows(connection, table_name, rows)
             prepare_tile_geometries(connection, (dataset, replaces))
-            upsert(
-                connection,
-                table_named(DatasetProvenance.__tablename__),
-                provenance,
-                ["dataset"],
-            )
+            insert_row(connection, DatasetProvenance.__tablename__, provenance, ["dataset"])
             if attempt is not None:
-                connection.execute(table_named(ATTEMPTS_TABLE).insert().values(**attempt))
+                insert_row(connection, ATTEMPTS_TABLE, attempt)
 
     def _retire(self, connection: Connection, old: str, by: str, at: datetime) -> None:
         """Move dataset ``old`` to the retired datasets inside the open write transaction."""
@@ -237,7 +233,7 @@ class PostgisStore(Store):
     def record_attempt(self, attempt: dict[str, Any]) -> None:
         """Append one row to the load attempts."""
         with self._writing(str(attempt.get("dataset"))) as connection:
-            connection.execute(table_named(ATTEMPTS_TABLE).insert().values(**attempt))
+            insert_row(connection, ATTEMPTS_TABLE, attempt)
 
     def save_run(
         self,
@@ -280,12 +276,12 @@ class PostgisStore(Store):
 
     def _read(self, request: ReadRequest) -> pd.DataFrame:
         """Rows of ``table`` matching the filters, as ONE parameterised query on the indexes."""
-        query = select_query(request)
+        plain = plain_select(request)
         with self._reading() as connection:
-            if "geom" in request.columns:
-                frame = gpd.read_postgis(query, connection, geom_col="geom", crs=f"EPSG:{SRID}")
+            if plain is None:
+                frame = frame_of(connection.execute(select_query(request)))
             else:
-                frame = pd.read_sql(query, connection)
+                frame = frame_of(connection.exec_driver_sql(*plain))
         return conform(frame, request.table, columns=request.columns)
 
     def rows_of_other_datasets(
@@ -298,19 +294,14 @@ class PostgisStore(Store):
         """``SELECT DISTINCT dataset, columns ... WHERE dataset NOT IN datasets``: one query.
 
         The check of a load against the other datasets of its table receives a few hundred
-        distinct facts instead of every row of the table; with ``cuts`` (``cut IN ...``, on the
-        btree index of ``cut``) a file of one commune reads that commune's facts only.
+        distinct facts instead of every row of the table; only the other datasets' rows are
+        read (see :func:`~layers.stores.postgis_queries.other_datasets_query`), and with
+        ``cuts`` a file of one commune reads that commune's facts only.
         """
-        model = table_named(table_name)
         names = ["dataset", *columns]
-        excluded = [d for d in datasets if d is not None]
-        query = select(*(model.c[c] for c in names)).distinct().order_by(*names)
-        if excluded:
-            query = query.where(model.c.dataset.not_in(excluded))
-        if cuts is not None:
-            query = query.where(model.c.cut.in_(sorted(set(cuts))))
+        query, parameters = other_datasets_query(table_name, names, datasets, cuts)
         with self._reading() as connection:
-            frame = pd.read_sql(query, connection)
+            frame = frame_of(connection.exec_driver_sql(query, parameters))
         return conform(frame, table_name, columns=names)
 
     def _count(self, request: ReadRequest) -> int:

@@ -70,6 +70,8 @@ def create_store_engine(
     options: dict[str, Any] = {"connect_timeout": connect_timeout_s}
     if statement_timeout_ms:
         options["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
-    engine = create_engine(url, pool_size=pool_size, connect_args=options)
+    # No column is an hstore: skip the type lookup SQLAlchemy makes on a new engine's first
+    # connection (one round trip of every ``geogaps load-file``).
+    engine = create_engine(url, pool_size=pool_size, connect_args=options, use_native_hstore=False)
     ping_idle_connections(engine)
     return engine
