@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 import geopandas as gpd
@@ -338,13 +337,15 @@ def assign_cut_by_location(
 
 
 def unique_names(store: Store) -> dict[str, str]:
-    """Folded commune name → CUT, for names that identify a single commune."""
+    """Folded commune name → CUT, for names that identify a single commune.
+
+    A name is ambiguous only when it folds to the name of two different communes: the code
+    list's "Vicuña" and the boundaries' "Vicuna" are one commune, and both spellings find it.
+    """
     # Plain Python over a few hundred (code, name) pairs: cheaper than frames at this size.
-    pairs: dict[tuple[str, str], str] = {}
+    cuts_by_name: dict[str, set[str]] = {}
     for table_name in ("territorial_codes", "communes"):
         names = store.read_reference(table_name, ["cut", "name"])
         for cut, name in zip(names["cut"], names["name"], strict=True):
-            if (cut, name) not in pairs:
-                pairs[(cut, name)] = fold(name)
-    counts = Counter(pairs.values())
-    return {folded: cut for (cut, _), folded in pairs.items() if counts[folded] == 1}
+            cuts_by_name.setdefault(fold(name), set()).add(str(cut))
+    return {folded: cuts.pop() for folded, cuts in cuts_by_name.items() if len(cuts) == 1}
