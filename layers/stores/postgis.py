@@ -203,10 +203,8 @@ class PostgisStore(Store):
         self.forget_reference(table_name)
         provenance = table_named(DatasetProvenance.__tablename__)
         connection.execute(delete(provenance).where(provenance.c.dataset == old))
-        connection.execute(table_named(RETIRED_TABLE).insert().values(**record))
-        connection.execute(
-            table_named(ATTEMPTS_TABLE).insert().values(**retired_attempt(record, at))
-        )
+        insert_row(connection, RETIRED_TABLE, record)
+        insert_row(connection, ATTEMPTS_TABLE, retired_attempt(record, at))
 
     def remove_dataset(self, dataset: str, attempt: dict[str, Any]) -> int:
         """Delete a dataset's rows and provenance in one transaction; return the rows deleted."""
@@ -225,9 +223,7 @@ class PostgisStore(Store):
                 self.forget_reference(name)
             prepare_tile_geometries(connection, (dataset,))
             connection.execute(delete(provenance).where(provenance.c.dataset == dataset))
-            connection.execute(
-                table_named(ATTEMPTS_TABLE).insert().values(**{**attempt, "rows_loaded": removed})
-            )
+            insert_row(connection, ATTEMPTS_TABLE, {**attempt, "rows_loaded": removed})
             return removed
 
     def record_attempt(self, attempt: dict[str, Any]) -> None:
